@@ -1,0 +1,42 @@
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from batches.imports import import_conversations
+from enrichment.imports import ImportFailed
+from enrichment.models import Tier
+
+
+class Command(BaseCommand):
+    help = (
+        "Import generated conversation files (raw or parsed JSON) as one completed batch "
+        "job. Unparseable files are imported too and fail validation at enrichment. The "
+        "last line printed is a JSON summary."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument("--owner", required=True, metavar="USERNAME")
+        parser.add_argument("--batch-name", metavar="NAME")
+        parser.add_argument("--tier", choices=Tier.values, default=Tier.TEMPLATE)
+
+    def handle(self, *args, paths: list[Path], owner: str, batch_name, tier, **options) -> None:
+        User = get_user_model()
+        try:
+            user = User.objects.get_by_natural_key(owner)
+        except User.DoesNotExist:
+            raise CommandError(f"--owner {owner!r}: no such user") from None
+        try:
+            result = import_conversations(paths, owner=user, batch_name=batch_name, tier=tier)
+        except ImportFailed as exc:
+            raise CommandError(str(exc)) from None
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        for conversation in result.conversations:
+            self.stdout.write(
+                f"{conversation.conversation_id}  {conversation.processing_status:<12}  "
+                f"{conversation}"
+            )
+        self.stdout.write(json.dumps(result.summary()))

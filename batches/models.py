@@ -1,0 +1,158 @@
+"""Batch jobs: sets of conversations generated together (DOMAIN.md §7)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from enrichment.models import Conversation, Tier
+
+
+class BatchJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def finished(cls) -> list[str]:
+        return [cls.COMPLETED, cls.FAILED, cls.CANCELLED]
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+
+
+class BatchItemStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class BatchJobQuerySet(models.QuerySet["BatchJob"]):
+    def visible_to(self, user) -> "BatchJobQuerySet":
+        if user.is_staff:
+            return self.all()
+        return self.filter(created_by=user)
+
+
+class BatchJob(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    job_type = models.CharField(max_length=30, default="generation")
+    status = models.CharField(
+        max_length=20, choices=BatchJobStatus.choices, default=BatchJobStatus.QUEUED
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    total_items = models.PositiveIntegerField(default=0)
+    completed_items = models.PositiveIntegerField(
+        default=0, help_text="Items processed so far, successful or not."
+    )
+    successful_items = models.PositiveIntegerField(default=0)
+    failed_items = models.PositiveIntegerField(default=0)
+    tier = models.CharField(max_length=20, choices=Tier.choices, blank=True)
+    shared_parameters = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batch_jobs",
+    )
+    auto_enrich = models.BooleanField(
+        default=True,
+        help_text="Enrich the job's successful conversations in the background when it ends.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    estimated_time_remaining = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BatchJobQuerySet.as_manager()
+
+    class Meta:
+        db_table = "batch_jobs"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="batch_job_owner_created_idx"),
+            models.Index(fields=["status"], name="batch_job_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=BatchJobStatus.values), name="batch_jobs_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="batch_jobs_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=[*Tier.values, ""]), name="batch_jobs_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def remaining_items(self) -> int:
+        return max(self.total_items - self.completed_items, 0)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_items:
+            return 0
+        return round(100 * self.completed_items / self.total_items)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in BatchJobStatus.finished()
+
+
+class BatchItem(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    batch_job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    topic = models.CharField(max_length=255, blank=True)
+    tier = models.CharField(max_length=20, choices=Tier.choices, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=BatchItemStatus.choices, default=BatchItemStatus.QUEUED
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batch_items",
+    )
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "batch_items"
+        ordering = ["batch_job", "position"]
+        indexes = [
+            models.Index(fields=["batch_job", "status"], name="batch_item_job_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch_job", "position"], name="batch_items_unique_position"
+            ),
+            models.CheckConstraint(condition=Q(position__gte=1), name="batch_items_position_1"),
+            models.CheckConstraint(
+                condition=Q(status__in=BatchItemStatus.values), name="batch_items_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=[*Tier.values, ""]), name="batch_items_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_job} #{self.position}"

@@ -1,0 +1,187 @@
+"""Importing scaffolding rows (personas, arcs, topics, templates) from NDJSON exports."""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import models, transaction
+
+from .models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+
+
+class ImportFailed(Exception):
+    """Bad input for an import; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class ScaffoldingKind:
+    model: type[models.Model]
+    natural_key: str  # column in the export
+    lookup: str  # model field holding the natural key
+    columns: tuple[str, ...]  # export columns that are model fields (besides the key)
+
+
+KINDS: dict[str, ScaffoldingKind] = {
+    "personas": ScaffoldingKind(
+        Persona,
+        "persona_key",
+        "persona_key",
+        ("name", "archetype", "demographics", "financial_background", "is_active"),
+    ),
+    "emotional_arcs": ScaffoldingKind(
+        EmotionalArc,
+        "arc_key",
+        "arc_key",
+        ("name", "starting_emotion", "ending_emotion", "is_active"),
+    ),
+    "training_topics": ScaffoldingKind(
+        TrainingTopic,
+        "topic_key",
+        "topic_key",
+        ("name", "category", "complexity_level", "is_active"),
+    ),
+    "prompt_templates": ScaffoldingKind(
+        PromptTemplate,
+        "template_name",
+        "name",
+        (
+            "category",
+            "tier",
+            "emotional_arc_type",
+            "suitable_personas",
+            "suitable_topics",
+            "is_active",
+        ),
+    ),
+}
+
+# Columns the export has that neither go to a model field nor to ``data``.
+_DROPPED = {"id", "created_at", "updated_at", "created_by"}
+
+
+@dataclass
+class ImportCounts:
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: list[dict] = field(default_factory=list, repr=False)
+
+    def __str__(self) -> str:
+        total = self.created + self.updated + self.unchanged
+        return (
+            f"{self.kind}: {total} rows ({self.created} created, "
+            f"{self.updated} updated, {self.unchanged} unchanged)"
+        )
+
+
+def kind_for_path(path: Path) -> str:
+    kind = path.name.split(".", 1)[0]
+    if kind not in KINDS:
+        raise ImportFailed(
+            f"{path}: unknown scaffolding kind {kind!r} (the file name must start with one of: "
+            f"{', '.join(KINDS)})"
+        )
+    return kind
+
+
+def _row_values(kind: ScaffoldingKind, row: dict) -> dict:
+    values: dict = {}
+    model_fields = {f.name for f in kind.model._meta.fields}
+    for column in kind.columns:
+        if column not in row:
+            continue
+        value = row[column]
+        target = "name" if column == "template_name" else column
+        model_field = kind.model._meta.get_field(target)
+        if value is None and not model_field.null:
+            value = model_field.get_default()
+        values[target] = value
+    if kind.natural_key == "template_name":
+        values["name"] = row["template_name"]
+    extra = {
+        key: value
+        for key, value in row.items()
+        if key not in kind.columns
+        and key != kind.natural_key
+        and key not in _DROPPED
+        and key not in model_fields - {"data"}
+    }
+    values["data"] = extra
+    return values
+
+
+def read_scaffolding_file(path: Path) -> tuple[str, list[dict]]:
+    """Parse and check every line of one export; errors name the file and line."""
+    kind_name = kind_for_path(path)
+    kind = KINDS[kind_name]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ImportFailed(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"{path}: cannot be read ({exc})") from None
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFailed(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ImportFailed(f"{path}, line {number}: expected a JSON object")
+        key = row.get(kind.natural_key)
+        if not isinstance(key, str) or not key.strip():
+            raise ImportFailed(f"{path}, line {number}: missing {kind.natural_key!r}")
+        if kind.natural_key != "template_name" and not isinstance(row.get("name"), str):
+            raise ImportFailed(f"{path}, line {number}: missing 'name'")
+        if key in seen:
+            raise ImportFailed(
+                f"{path}, line {number}: {kind.natural_key} {key!r} repeats line {seen[key]}"
+            )
+        seen[key] = number
+        try:
+            values = _row_values(kind, row)
+            instance = kind.model(**{kind.lookup: key, **values})
+            instance.clean_fields(exclude=["id"])
+        except Exception as exc:
+            raise ImportFailed(f"{path}, line {number}: {exc}") from None
+        rows.append({"key": key, "values": values})
+    return kind_name, rows
+
+
+def import_scaffolding(paths: Iterable[Path]) -> list[ImportCounts]:
+    """Upsert every row of the given exports by natural key, all or nothing."""
+    parsed = [read_scaffolding_file(Path(path)) for path in paths]
+    results: list[ImportCounts] = []
+    with transaction.atomic():
+        for kind_name, rows in parsed:
+            kind = KINDS[kind_name]
+            counts = ImportCounts(kind_name)
+            existing = {
+                getattr(obj, kind.lookup): obj
+                for obj in kind.model.objects.filter(
+                    **{f"{kind.lookup}__in": [row["key"] for row in rows]}
+                )
+            }
+            for row in rows:
+                obj = existing.get(row["key"])
+                if obj is None:
+                    kind.model.objects.create(**{**row["values"], kind.lookup: row["key"]})
+                    counts.created += 1
+                    continue
+                changed = [
+                    name for name, value in row["values"].items() if getattr(obj, name) != value
+                ]
+                if not changed:
+                    counts.unchanged += 1
+                    continue
+                for name in changed:
+                    setattr(obj, name, row["values"][name])
+                obj.save(update_fields=[*changed, "updated_at"])
+                counts.updated += 1
+            results.append(counts)
+    return results

@@ -1,0 +1,70 @@
+"""File storage for conversation files (DOMAIN.md §6).
+
+Paths are relative to the storage root and are what the database stores; URLs are
+never stored. Downloads go through the app after an ownership check.
+"""
+
+import os
+import tempfile
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+class AtomicFileSystemStorage(FileSystemStorage):
+    """Local storage whose writes replace a file whole or not at all.
+
+    A crash or a full disk in the middle of a write must never leave a half-written
+    enriched file where a training-set builder would pick it up.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("allow_overwrite", True)
+        super().__init__(**kwargs)
+
+    def _save(self, name: str, content) -> str:
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in content.chunks():
+                    handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+            if self.file_permissions_mode is not None:
+                os.chmod(tmp_path, self.file_permissions_mode)
+            os.replace(tmp_path, full_path)
+        except BaseException:
+            try:
+                os.unlink(tmp_path)
+            except FileNotFoundError:
+                pass
+            raise
+        return name.replace("\\", "/")
+
+
+def raw_path(owner: str, conversation_id: str) -> str:
+    return f"raw/{owner}/{conversation_id}.json"
+
+
+def parsed_path(owner: str, conversation_id: str) -> str:
+    return f"{owner}/{conversation_id}/conversation.json"
+
+
+def enriched_path(owner: str, conversation_id: str) -> str:
+    return f"{owner}/{conversation_id}/enriched.json"
+
+
+def write_file(path: str, content: bytes) -> int:
+    """Write ``content`` at exactly ``path`` (replacing any file there); return its size."""
+    saved = default_storage.save(path, ContentFile(content))
+    if saved != path:
+        # A backend that renames on collision would break the path conventions.
+        default_storage.delete(saved)
+        raise OSError(f"Storage wrote {saved!r} instead of {path!r}; enable overwriting.")
+    return len(content)
+
+
+def read_file(path: str) -> bytes:
+    with default_storage.open(path, "rb") as handle:
+        return handle.read()
