@@ -4,6 +4,7 @@ Paths are relative to the storage root and are what the database stores; URLs ar
 never stored. Downloads go through the app after an ownership check.
 """
 
+import contextlib
 import os
 import tempfile
 
@@ -35,10 +36,8 @@ class AtomicFileSystemStorage(FileSystemStorage):
                 os.chmod(tmp_path, self.file_permissions_mode)
             os.replace(tmp_path, full_path)
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
-            except FileNotFoundError:
-                pass
             raise
         return name.replace("\\", "/")
 
