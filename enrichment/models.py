@@ -192,6 +192,9 @@ class Conversation(models.Model):
         max_length=20, choices=ErrorCategory.choices, null=True, blank=True
     )
     enrichment_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the row: outcome writes are conditional on it, so a caller whose
+    # lease expired and was taken over cannot overwrite the newer outcome.
+    enrichment_claim_token = models.UUIDField(null=True, blank=True, editable=False)
     enriched_at = models.DateTimeField(null=True, blank=True)
     enrichment_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -1,0 +1,386 @@
+"""The runner: the I/O around the pure stages.
+
+For a set of conversations it claims them (one conditional UPDATE), reads each input
+file, runs validate → enrich → normalize in memory, writes the enriched file, and records
+the outcome and the status in one UPDATE per conversation. No per-stage status writes.
+
+Queries for N conversations: 1 claim UPDATE + 1 SELECT of what was claimed (scaffolding
+joined) + 1 SELECT of rows not claimed (for their skip reason, only when there are
+some) + N outcome UPDATEs. Each outcome UPDATE is its own autocommitted statement, so
+every conversation is committed on its own and one failure never touches the others.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from time import perf_counter
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from enrichment import storage
+from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory, lease_expiry
+
+from .enrich import EnrichmentContext, enrich_conversation
+from .normalize import NormalizationError, normalize_document
+from .profile import DEFAULT_PROFILE, Profile, load_profile
+from .validate import validate_conversation
+
+logger = logging.getLogger("enrichment.pipeline")
+
+ENRICHMENT_VERSION = "1.0.0"
+
+# Result statuses of one conversation (the bulk API's `status`).
+ENRICHED = "enriched"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+# Skip reasons.
+ALREADY_ENRICHED = "already_enriched"
+IN_PROGRESS = "in_progress"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one conversation."""
+
+    pk: uuid.UUID
+    conversation_id: uuid.UUID
+    status: str
+    enrichment_status: str
+    error: str | None = None
+    error_category: str | None = None
+    reason: str | None = None
+    duration_ms: float = 0.0
+
+    def as_result(self, sent_id: str | None = None) -> dict:
+        """The bulk API's result object; ``sent_id`` is the id form the caller used."""
+        result: dict = {
+            "conversationId": sent_id or str(self.conversation_id),
+            "businessConversationId": str(self.conversation_id),
+            "status": self.status,
+            "enrichmentStatus": self.enrichment_status,
+        }
+        if self.error is not None:
+            result["error"] = self.error
+        if self.error_category is not None:
+            result["errorCategory"] = self.error_category
+        if self.reason is not None:
+            result["reason"] = self.reason
+        return result
+
+
+@lru_cache(maxsize=8)
+def _load_profile(path: str) -> Profile:
+    return load_profile(path)
+
+
+def current_profile() -> Profile:
+    path = settings.ENRICHMENT_PROFILE
+    return _load_profile(str(path)) if path else DEFAULT_PROFILE
+
+
+class StageFailure(Exception):
+    def __init__(self, status: str, category: str, message: str, **fields) -> None:
+        super().__init__(message)
+        self.status = status
+        self.category = category
+        self.fields = fields
+
+
+def _snapshot(conversation: Conversation, profile: Profile) -> EnrichmentContext:
+    persona = conversation.persona
+    arc = conversation.emotional_arc
+    topic = conversation.training_topic
+    template = conversation.template
+    return EnrichmentContext(
+        conversation_id=str(conversation.conversation_id),
+        created_date=timezone.localdate(conversation.created_at).isoformat(),
+        quality_score=conversation.quality_score,
+        persona=None
+        if persona is None
+        else {
+            "name": persona.name,
+            "archetype": persona.archetype,
+            "demographics": persona.demographics,
+            "financial_background": persona.financial_background,
+        },
+        emotional_arc=None
+        if arc is None
+        else {
+            "name": arc.name,
+            "arc_key": arc.arc_key,
+            "starting_emotion": arc.starting_emotion,
+            "ending_emotion": arc.ending_emotion,
+        },
+        training_topic=None
+        if topic is None
+        else {
+            "name": topic.name,
+            "topic_key": topic.topic_key,
+            "complexity_level": topic.complexity_level,
+        },
+        template=None
+        if template is None
+        else {
+            "template_name": template.name,
+            "category": template.category,
+            "suitable_personas": template.suitable_personas,
+        },
+        profile=profile,
+    )
+
+
+def _read_input(conversation: Conversation) -> bytes:
+    path = conversation.file_path or conversation.raw_response_path
+    if not path:
+        raise StageFailure(
+            EnrichmentStatus.ENRICHMENT_FAILED,
+            ErrorCategory.MISSING_INPUT,
+            "The conversation has no stored file to enrich.",
+        )
+    try:
+        return storage.read_file(path)
+    except FileNotFoundError:
+        raise StageFailure(
+            EnrichmentStatus.ENRICHMENT_FAILED,
+            ErrorCategory.MISSING_INPUT,
+            f"The input file {path} is missing from storage.",
+        ) from None
+    except OSError as exc:
+        raise StageFailure(
+            EnrichmentStatus.ENRICHMENT_FAILED,
+            ErrorCategory.STORAGE,
+            f"The input file {path} could not be read: {exc}",
+        ) from None
+
+
+def _blocker_text(report: dict) -> str:
+    blockers = report.get("blockers") or []
+    parts = [f"{b['code']} at {b['field']}: {b['message']}" for b in blockers[:5]]
+    more = len(blockers) - len(parts)
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "Validation failed: " + "; ".join(parts)
+
+
+def process(conversation: Conversation, profile: Profile, validated_at: str) -> dict:
+    """Run the stages for one claimed conversation; return the fields of its outcome.
+
+    Touches storage (read input, write output) but never the database.
+    """
+    source = _read_input(conversation)
+    data, report = validate_conversation(
+        source, conversation_id=str(conversation.conversation_id), validated_at=validated_at
+    )
+    if data is None or report["hasBlockers"]:
+        raise StageFailure(
+            EnrichmentStatus.VALIDATION_FAILED,
+            ErrorCategory.VALIDATION,
+            _blocker_text(report),
+            validation_report=report,
+        )
+    try:
+        document = enrich_conversation(data, _snapshot(conversation, profile))
+    except Exception as exc:
+        logger.exception("Enrichment stage failed for %s", conversation.conversation_id)
+        raise StageFailure(
+            EnrichmentStatus.ENRICHMENT_FAILED,
+            ErrorCategory.INTERNAL,
+            f"Enrichment failed: {exc.__class__.__name__}: {exc}",
+            validation_report=report,
+        ) from exc
+    try:
+        content, normalization_report = normalize_document(document)
+    except NormalizationError as exc:
+        raise StageFailure(
+            EnrichmentStatus.NORMALIZATION_FAILED,
+            ErrorCategory.NORMALIZATION,
+            f"Normalization failed: {exc}",
+            validation_report=report,
+            normalization_report=getattr(exc, "report", None),
+        ) from exc
+    path = storage.enriched_path(conversation.owner_segment, str(conversation.conversation_id))
+    try:
+        size = storage.write_file(path, content)
+    except Exception as exc:
+        raise StageFailure(
+            EnrichmentStatus.ENRICHMENT_FAILED,
+            ErrorCategory.STORAGE,
+            f"The enriched file could not be stored: {exc}",
+            validation_report=report,
+            normalization_report=normalization_report,
+        ) from exc
+    return {
+        "enrichment_status": EnrichmentStatus.COMPLETED,
+        "validation_report": report,
+        "normalization_report": normalization_report,
+        "enriched_file_path": path,
+        "enriched_file_size": size,
+        "enrichment_error": None,
+        "enrichment_error_category": None,
+        "enrichment_version": ENRICHMENT_VERSION,
+    }
+
+
+def _outcome_fields(conversation: Conversation, profile: Profile, validated_at: str) -> dict:
+    try:
+        return process(conversation, profile, validated_at)
+    except StageFailure as failure:
+        return {
+            "enrichment_status": failure.status,
+            "enrichment_error": str(failure),
+            "enrichment_error_category": failure.category,
+            **failure.fields,
+        }
+    except Exception as exc:  # one conversation's bug must never stop the others
+        logger.exception("Unexpected failure enriching %s", conversation.conversation_id)
+        return {
+            "enrichment_status": EnrichmentStatus.ENRICHMENT_FAILED,
+            "enrichment_error": f"Unexpected error: {exc.__class__.__name__}: {exc}",
+            "enrichment_error_category": ErrorCategory.INTERNAL,
+        }
+
+
+def _record(conversation: Conversation, token: uuid.UUID, fields: dict, started: float) -> Outcome:
+    """Write the outcome and status in one conditional UPDATE (one transaction)."""
+    now = timezone.now()
+    fields = {
+        **fields,
+        "enrichment_lease_expires_at": None,
+        "enrichment_claim_token": None,
+        "updated_at": now,
+    }
+    if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
+        fields["enriched_at"] = now
+    written = Conversation.objects.filter(pk=conversation.pk, enrichment_claim_token=token).update(
+        **fields
+    )
+    duration_ms = (perf_counter() - started) * 1000
+    if not written:
+        # Our lease expired and another caller took the conversation over; its outcome wins.
+        return Outcome(
+            conversation.pk,
+            conversation.conversation_id,
+            SKIPPED,
+            EnrichmentStatus.IN_PROGRESS,
+            reason=IN_PROGRESS,
+            duration_ms=duration_ms,
+        )
+    status = fields["enrichment_status"]
+    return Outcome(
+        conversation.pk,
+        conversation.conversation_id,
+        ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
+        status,
+        error=fields.get("enrichment_error"),
+        error_category=fields.get("enrichment_error_category"),
+        duration_ms=duration_ms,
+    )
+
+
+def claim(pks: Iterable[uuid.UUID], *, force: bool = False) -> tuple[uuid.UUID, datetime]:
+    """Claim every claimable conversation among ``pks`` in one conditional UPDATE.
+
+    Claimable: not held by a live lease and, unless ``force``, not completed. Concurrent
+    claims on PostgreSQL re-check the condition after waiting for the row lock, so only
+    one of them gets each row.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    rows = Conversation.objects.filter(pk__in=list(pks), is_active=True)
+    if force:
+        rows = rows.exclude(
+            enrichment_status=EnrichmentStatus.IN_PROGRESS, enrichment_lease_expires_at__gt=now
+        )
+    else:
+        rows = rows.claimable(now)
+    rows.update(
+        enrichment_status=EnrichmentStatus.IN_PROGRESS,
+        enrichment_lease_expires_at=lease_expiry(now),
+        enrichment_claim_token=token,
+        updated_at=now,
+    )
+    return token, now
+
+
+def enrich_conversations(
+    pks: list[uuid.UUID],
+    *,
+    force: bool = False,
+    parallel: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Enrich the given conversations (row ids); return one outcome per id, in order.
+
+    Unclaimable ones are skipped: completed → ``already_enriched`` (unless ``force``),
+    held by a live lease → ``in_progress``.
+    """
+    pks = list(dict.fromkeys(pks))
+    if not pks:
+        return []
+    token, claimed_at = claim(pks, force=force)
+    claimed = list(
+        Conversation.objects.filter(enrichment_claim_token=token).select_related(
+            "persona", "emotional_arc", "training_topic", "template"
+        )
+    )
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    missed = [pk for pk in pks if pk not in {c.pk for c in claimed}]
+    if missed:
+        for pk, business_id, status in Conversation.objects.filter(pk__in=missed).values_list(
+            "pk", "conversation_id", "enrichment_status"
+        ):
+            reason = ALREADY_ENRICHED if status == EnrichmentStatus.COMPLETED else IN_PROGRESS
+            outcomes[pk] = Outcome(pk, business_id, SKIPPED, status, reason=reason)
+            if on_outcome:
+                on_outcome(outcomes[pk])
+
+    profile = current_profile()
+    validated_at = claimed_at.isoformat()
+
+    def work(conversation: Conversation) -> tuple[Conversation, dict, float]:
+        started = perf_counter()
+        return conversation, _outcome_fields(conversation, profile, validated_at), started
+
+    if parallel and len(claimed) > 1:
+        workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
+            # Stages and file I/O run in the pool; the outcome UPDATEs stay on this
+            # thread so they use this request's connection and transaction settings.
+            results = pool.map(work, claimed)
+            for conversation, fields, started in results:
+                outcomes[conversation.pk] = _record(conversation, token, fields, started)
+                if on_outcome:
+                    on_outcome(outcomes[conversation.pk])
+    else:
+        for conversation in claimed:
+            conversation, fields, started = work(conversation)
+            outcomes[conversation.pk] = _record(conversation, token, fields, started)
+            if on_outcome:
+                on_outcome(outcomes[conversation.pk])
+    return [outcomes[pk] for pk in pks if pk in outcomes]
+
+
+def release_expired_leases(now: datetime | None = None) -> int:
+    """Mark conversations whose claim expired as failed so they show up for retry."""
+    now = now or timezone.now()
+    return (
+        Conversation.objects.filter(enrichment_status=EnrichmentStatus.IN_PROGRESS)
+        .filter(
+            Q(enrichment_lease_expires_at__lte=now) | Q(enrichment_lease_expires_at__isnull=True)
+        )
+        .update(
+            enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED,
+            enrichment_error="The enrichment was interrupted (its claim expired); retry it.",
+            enrichment_error_category=ErrorCategory.INTERNAL,
+            enrichment_lease_expires_at=None,
+            enrichment_claim_token=None,
+            updated_at=now,
+        )
+    )

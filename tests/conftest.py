@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+SHARED_DATA = Path(
+    os.environ.get("SHARED_DATA_DIR")
+    or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+)
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings) -> Path:
+    """Every test writes its files to its own folder (storage follows the setting)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared reference data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
