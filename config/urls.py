@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from batches import api as batches_api
+from enrichment import api as enrichment_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -14,4 +18,42 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # REST API (a public contract: the paths are pinned by tests).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/conversations/bulk-enrich",
+        enrichment_api.bulk_enrich_view,
+        name="api-bulk-enrich",
+    ),
+    path(
+        "api/conversations/batch/<uuid:job_id>/items",
+        batches_api.batch_items_view,
+        name="api-batch-items",
+    ),
+    path(
+        "api/conversations/batch/<uuid:job_id>/status",
+        batches_api.batch_status_view,
+        name="api-batch-status",
+    ),
+    path(
+        "api/conversations/<uuid:conversation_id>/enrich",
+        enrichment_api.enrich_view,
+        name="api-enrich",
+    ),
+    path(
+        "api/conversations/<uuid:conversation_id>/validation-report",
+        enrichment_api.validation_report_view,
+        name="api-validation-report",
+    ),
+    path(
+        "api/conversations/<uuid:conversation_id>/download/raw",
+        enrichment_api.download_raw_view,
+        name="api-download-raw",
+    ),
+    path(
+        "api/conversations/<uuid:conversation_id>/download/enriched",
+        enrichment_api.download_enriched_view,
+        name="api-download-enriched",
+    ),
 ]

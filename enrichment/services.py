@@ -115,3 +115,22 @@ def enrich_one(conversation: Conversation, *, force: bool = False) -> Outcome:
     """Enrich one conversation the caller already loaded (and may see)."""
     [outcome] = enrich_conversations([conversation.pk], force=force)
     return outcome
+
+
+def enrich_in_chunks(
+    pks: Sequence[uuid.UUID],
+    *,
+    force: bool = False,
+    chunk_size: int | None = None,
+    on_outcome=None,
+) -> list[Outcome]:
+    """Enrich any number of conversations (row ids) a chunk at a time, for callers that
+    already checked visibility (the command line). Each chunk claims only its own rows,
+    so nothing is held for long and an interruption loses at most one chunk's claims."""
+    chunk_size = chunk_size or settings.ENRICHMENT_BULK_LIMIT
+    outcomes: list[Outcome] = []
+    for start in range(0, len(pks), chunk_size):
+        outcomes += enrich_conversations(
+            list(pks[start : start + chunk_size]), force=force, on_outcome=on_outcome
+        )
+    return outcomes

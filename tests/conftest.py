@@ -14,6 +14,8 @@ SHARED_DATA = Path(
 def media_root(tmp_path, settings) -> Path:
     """Every test writes its files to its own folder (storage follows the setting)."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Password hashing is deliberately slow; tests need none of that.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings.MEDIA_ROOT
 
 

@@ -310,7 +310,7 @@ def claim(pks: Iterable[uuid.UUID], *, force: bool = False) -> tuple[uuid.UUID, 
 
 
 def enrich_conversations(
-    pks: list[uuid.UUID],
+    pks: Iterable[uuid.UUID | str],
     *,
     force: bool = False,
     parallel: bool = False,
@@ -321,7 +321,7 @@ def enrich_conversations(
     Unclaimable ones are skipped: completed → ``already_enriched`` (unless ``force``),
     held by a live lease → ``in_progress``.
     """
-    pks = list(dict.fromkeys(pks))
+    pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
         return []
     token, claimed_at = claim(pks, force=force)

@@ -1,0 +1,109 @@
+"""Request validation and response shapes of the enrichment API.
+
+Response serializers document the contract for the OpenAPI schema; the views build the
+spec'd dicts directly (the shapes are pinned by tests).
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from .pipeline.run import ENRICHED, FAILED, SKIPPED
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "yes" or 1 are wrong types, not booleans."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class StrictCharField(serializers.CharField):
+    """Only JSON strings: a number is a wrong type, not text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BulkEnrichRequestSerializer(serializers.Serializer):
+    conversationIds = serializers.ListField(  # noqa: N815 (the public contract's casing)
+        child=serializers.UUIDField(format="hex_verbose"),
+        allow_empty=False,
+        help_text="Row ids or business conversation ids (1 to 100; duplicates count once).",
+    )
+    userId = StrictCharField(  # noqa: N815
+        required=False,
+        help_text="The user to act for: your own id or username; staff may name anyone.",
+    )
+    sequential = StrictBooleanField(
+        required=False,
+        default=True,
+        help_text="true: one after another; false: several at once (identical results).",
+    )
+
+    def validate_conversationIds(self, value: list) -> list:  # noqa: N802
+        limit = settings.ENRICHMENT_BULK_LIMIT
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"At most {limit} conversation ids per request (got {len(value)}). "
+                "For more, start a background run: POST /api/enrichment-runs."
+            )
+        return value
+
+
+class EnrichmentResultSerializer(serializers.Serializer):
+    conversationId = serializers.CharField(help_text="The id as you sent it.")  # noqa: N815
+    businessConversationId = serializers.UUIDField()  # noqa: N815
+    status = serializers.ChoiceField(choices=[ENRICHED, FAILED, SKIPPED])
+    enrichmentStatus = serializers.CharField()  # noqa: N815
+    error = serializers.CharField(required=False)
+    errorCategory = serializers.CharField(required=False)  # noqa: N815
+    reason = serializers.ChoiceField(choices=["already_enriched", "in_progress"], required=False)
+
+
+class BulkSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    successful = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+class BulkEnrichResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    summary = BulkSummarySerializer()
+    results = EnrichmentResultSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    error = serializers.CharField()
+
+
+class InvalidRequestSerializer(ErrorSerializer):
+    details = serializers.JSONField()
+
+
+class NotFoundSerializer(ErrorSerializer):
+    missing = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class EnrichmentStatusSerializer(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    enrichment_status = serializers.CharField()
+    can_enrich = serializers.BooleanField()
+    needs_retry = serializers.BooleanField()
+    enrichment_error = serializers.CharField(allow_null=True)
+    error_category = serializers.CharField(allow_null=True)
+    enriched_at = serializers.DateTimeField(allow_null=True)
+
+
+class ValidationReportResponseSerializer(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    enrichment_status = serializers.CharField()
+    validation_report = serializers.JSONField(allow_null=True)
+    normalization_report = serializers.JSONField(allow_null=True)
+    enrichment_error = serializers.CharField(allow_null=True)
+    error_category = serializers.CharField(allow_null=True)

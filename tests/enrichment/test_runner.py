@@ -1,0 +1,160 @@
+"""Outcome recording of the runner: every outcome lands in a named state, in one write."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from enrichment.models import Conversation, EnrichmentStatus
+from enrichment.pipeline.run import claim, enrich_conversations
+from tests.factories import ConversationFactory, conversation_document
+
+pytestmark = pytest.mark.django_db
+
+
+def test_success_clears_an_earlier_error():
+    conversation = ConversationFactory(
+        enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED,
+        enrichment_error="disk full",
+        enrichment_error_category="storage",
+    )
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    assert outcome.status == "enriched"
+    assert conversation.enrichment_status == EnrichmentStatus.COMPLETED
+    assert conversation.enrichment_error is None
+    assert conversation.enrichment_error_category is None
+    assert conversation.enrichment_lease_expires_at is None
+    assert conversation.enrichment_claim_token is None
+    assert conversation.enriched_file_path == (
+        f"{conversation.created_by_id}/{conversation.conversation_id}/enriched.json"
+    )
+    assert conversation.enriched_file_size == default_storage.size(conversation.enriched_file_path)
+    assert conversation.validation_report["isValid"] is True
+    assert conversation.normalization_report is not None
+
+
+def test_a_storage_failure_ends_in_enrichment_failed_with_nothing_written(media_root):
+    conversation = ConversationFactory()
+    # A folder where the enriched file should go makes the final rename fail.
+    folder = media_root / str(conversation.created_by_id) / str(conversation.conversation_id)
+    (folder / "enriched.json").mkdir(parents=True)
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    assert outcome.status == "failed"
+    assert outcome.error_category == "storage"
+    assert conversation.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+    assert conversation.enrichment_error_category == "storage"
+    assert conversation.enrichment_error.startswith("The enriched file could not be stored")
+    assert conversation.enriched_file_path == ""
+    assert conversation.enriched_at is None
+    assert sorted(p.name for p in folder.iterdir()) == ["conversation.json", "enriched.json"]
+    assert not any((folder / "enriched.json").iterdir())
+
+
+def test_a_missing_input_file_is_a_named_failure(media_root):
+    conversation = ConversationFactory()
+    default_storage.delete(conversation.file_path)
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    assert conversation.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+    assert conversation.enrichment_error_category == "missing_input"
+    assert conversation.file_path in conversation.enrichment_error
+
+
+def test_a_conversation_without_any_file_is_a_missing_input_failure():
+    conversation = ConversationFactory(document=None)
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    assert outcome.error_category == "missing_input"
+    assert outcome.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+
+
+def test_the_raw_response_is_used_when_there_is_no_parsed_file():
+    conversation = ConversationFactory(document=b'{"conversation_metadata": {}, "turns": []}')
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    codes = [b["code"] for b in conversation.validation_report["blockers"]]
+    assert outcome.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
+    assert "INSUFFICIENT_TURNS" in codes
+
+
+def test_a_row_whose_lease_expired_can_be_claimed_again():
+    conversation = ConversationFactory()
+    claim([conversation.pk])
+    Conversation.objects.filter(pk=conversation.pk).update(
+        enrichment_lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    assert outcome.status == "enriched"
+    conversation.refresh_from_db()
+    assert conversation.enrichment_status == EnrichmentStatus.COMPLETED
+
+
+def test_a_live_claim_cannot_be_claimed_again():
+    conversation = ConversationFactory()
+    first_token, _ = claim([conversation.pk])
+
+    [outcome] = enrich_conversations([conversation.pk], force=True)
+
+    conversation.refresh_from_db()
+    assert outcome.status == "skipped"
+    assert outcome.reason == "in_progress"
+    assert conversation.enrichment_claim_token == first_token
+
+
+def test_an_outcome_is_not_written_over_a_newer_claim():
+    from enrichment.pipeline.run import _record
+
+    conversation = ConversationFactory()
+    stale_token, _ = claim([conversation.pk])
+    Conversation.objects.filter(pk=conversation.pk).update(
+        enrichment_lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    fresh_token, _ = claim([conversation.pk])
+
+    outcome = _record(
+        conversation, stale_token, {"enrichment_status": EnrichmentStatus.COMPLETED}, 0.0
+    )
+
+    conversation.refresh_from_db()
+    assert outcome.status == "skipped"
+    assert conversation.enrichment_status == EnrichmentStatus.IN_PROGRESS
+    assert conversation.enrichment_claim_token == fresh_token
+
+
+def test_enriched_output_is_byte_stable_for_the_same_input_and_configuration():
+    conversation = ConversationFactory(document=conversation_document(turns=6))
+
+    enrich_conversations([conversation.pk])
+    conversation.refresh_from_db()
+    first = default_storage.open(conversation.enriched_file_path).read()
+    enrich_conversations([conversation.pk], force=True)
+    second = default_storage.open(conversation.enriched_file_path).read()
+
+    assert first == second
+
+
+def test_enriched_output_is_normalized_to_nfc_without_control_characters():
+    document = conversation_document()
+    document["turns"][0]["content"] = "Cafe\u0301 budget\u0007 plan, with a tab\tand more text."
+    conversation = ConversationFactory(document=document)
+
+    enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    text = default_storage.open(conversation.enriched_file_path).read().decode()
+    assert "Caf\u00e9 budget plan, with a tab\\tand more text." in text
+    assert "\u0301" not in text and "\u0007" not in text

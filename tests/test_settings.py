@@ -1,0 +1,61 @@
+"""Settings fail at start-up, with a clear message, on malformed environment values."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
+    environment.update(env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import config.settings as s; print(s.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must be a sqlite:// or postgres:// URL"),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"ENRICHMENT_LEASE_SECONDS": "soon"}, "ENRICHMENT_LEASE_SECONDS must be a whole number"),
+        ({"ENRICHMENT_LEASE_SECONDS": "0"}, "ENRICHMENT_LEASE_SECONDS must be at least 1"),
+        ({"ENRICHMENT_PROFILE": "/nope/profile.json"}, "ENRICHMENT_PROFILE points to"),
+        ({"DJANGO_ALLOWED_HOSTS": " , "}, "DJANGO_ALLOWED_HOSTS must list at least one value"),
+    ],
+)
+def test_a_malformed_setting_fails_with_a_message_naming_it(env, message):
+    result = load_settings(**env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_defaults_use_sqlite():
+    result = load_settings()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_database_url_selects_postgresql():
+    result = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/enrichment")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.postgresql"
