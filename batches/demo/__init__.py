@@ -1,0 +1,1 @@
+"""Our own demo content: scaffolding exports, a conversation generator and the seeding."""
