@@ -7,7 +7,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
+from batches import views as batches_views
 from enrichment import api as enrichment_api
+from enrichment import views as enrichment_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -18,6 +20,22 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Pages (HTMX; every interaction also works as a plain form post).
+    path("batch-jobs/", batches_views.batch_job_list, name="batch-job-list"),
+    path("batch-jobs/<uuid:pk>/", batches_views.batch_job_detail, name="batch-job-detail"),
+    path(
+        "batch-jobs/<uuid:pk>/progress/",
+        batches_views.batch_job_progress,
+        name="batch-job-progress",
+    ),
+    path("batch-jobs/<uuid:pk>/enrich/", batches_views.batch_job_enrich, name="batch-job-enrich"),
+    path("conversations/", enrichment_views.conversation_list, name="conversation-list"),
+    path("conversations/enrich/", enrichment_views.conversation_enrich, name="conversation-enrich"),
+    path(
+        "conversations/<uuid:pk>/validation-report/",
+        enrichment_views.conversation_report,
+        name="conversation-report",
+    ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

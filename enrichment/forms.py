@@ -1,0 +1,111 @@
+"""Forms of the conversations page: the list filters and the enrich selection."""
+
+import contextlib
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from .models import Conversation, EnrichmentStatus
+
+ANY_FAILURE = "failed"
+
+# Sort keys shown in the page's links → model fields (the row id keeps pages stable).
+ORDERINGS = {
+    "created": "created_at",
+    "name": "conversation_name",
+    "status": "enrichment_status",
+    "tier": "tier",
+    "turns": "turn_count",
+}
+DEFAULT_ORDERING = "-created"
+
+
+def ordering_choices() -> list[tuple[str, str]]:
+    return [(f"{sign}{key}", f"{sign}{key}") for key in ORDERINGS for sign in ("", "-")]
+
+
+class ConversationFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Enrichment status",
+        required=False,
+        choices=[("", "Any status"), (ANY_FAILURE, "Any failure"), *EnrichmentStatus.choices],
+    )
+    batch = forms.ChoiceField(label="Batch job", required=False)
+    persona = forms.ChoiceField(label="Persona", required=False)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.SearchInput(attrs={"placeholder": "Name, id or persona"}),
+    )
+    order = forms.ChoiceField(required=False, choices=ordering_choices)
+
+    def __init__(
+        self, *args, batches: list[tuple[str, str]], personas: list[tuple[str, str]], **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].choices = [("", "Any batch job"), *batches]
+        self.fields["persona"].choices = [("", "Any persona"), *personas]
+
+    def filter(self, conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+        """Apply the valid filters; an invalid one is ignored like an empty one."""
+        self.is_valid()
+        data = self.cleaned_data
+        status = data.get("status")
+        if status == ANY_FAILURE:
+            conversations = conversations.failed()
+        elif status:
+            conversations = conversations.filter(enrichment_status=status)
+        if data.get("batch"):
+            conversations = conversations.filter(batch_items__batch_job_id=data["batch"]).distinct()
+        if data.get("persona"):
+            conversations = conversations.filter(persona_id=data["persona"])
+        if text := (data.get("q") or "").strip():
+            match = Q(conversation_name__icontains=text) | Q(persona__name__icontains=text)
+            with contextlib.suppress(ValueError):  # not an id: search by text only
+                match |= Q(conversation_id=uuid.UUID(text)) | Q(pk=uuid.UUID(text))
+            conversations = conversations.filter(match)
+        order = data.get("order") or DEFAULT_ORDERING
+        descending = order.startswith("-")
+        field = ORDERINGS[order.lstrip("-")]
+        sign = "-" if descending else ""
+        return conversations.order_by(f"{sign}{field}", f"{sign}id")
+
+    @property
+    def ordering(self) -> str:
+        self.is_valid()
+        return self.cleaned_data.get("order") or DEFAULT_ORDERING
+
+
+class UUIDListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "“%(value)s” is not a conversation id."}
+
+    def to_python(self, value) -> list[uuid.UUID]:
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        ids = []
+        for item in value:
+            try:
+                ids.append(uuid.UUID(str(item)))
+            except ValueError:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid", params={"value": item}
+                ) from None
+        return list(dict.fromkeys(ids))
+
+
+class EnrichSelectionForm(forms.Form):
+    ids = UUIDListField(error_messages={"required": "Select at least one conversation."})
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_ids(self) -> list[uuid.UUID]:
+        ids = self.cleaned_data["ids"]
+        limit = settings.ENRICHMENT_BULK_LIMIT
+        if len(ids) > limit:
+            raise forms.ValidationError(f"Select at most {limit} conversations at a time.")
+        return ids

@@ -1,0 +1,148 @@
+"""The conversations page: list with filters, bulk and per-row enrichment, the
+validation report panel."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from .forms import ConversationFilterForm, EnrichSelectionForm
+from .models import Conversation, Persona
+from .services import BulkResult, ConversationsNotFound, bulk_enrich
+
+PAGE_SIZE = 25
+# Tells the page's tables to reload their rows (and so their badges) after an enrichment.
+ENRICHMENT_DONE = "enrichment-done"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def is_partial_request(request: HtmxHttpRequest) -> bool:
+    """An HTMX swap, not a history restore (which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def summary_text(result: BulkResult) -> str:
+    summary = result.summary
+    return (
+        f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
+        f"Skipped: {summary['skipped']}"
+    )
+
+
+def _filter_choices(user) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    batches = (
+        Conversation.objects.visible_to(user)
+        .filter(batch_items__isnull=False)
+        .values_list(
+            "batch_items__batch_job_id",
+            "batch_items__batch_job__name",
+            "batch_items__batch_job__created_at",
+        )
+        .order_by("-batch_items__batch_job__created_at")
+        .distinct()[:100]
+    )
+    personas = Persona.objects.order_by("name").values_list("pk", "name")
+    return (
+        [(str(pk), name) for pk, name, _ in batches],
+        [(str(pk), name) for pk, name in personas],
+    )
+
+
+@require_GET
+@login_required
+def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
+    batches, personas = _filter_choices(request.user)
+    form = ConversationFilterForm(request.GET, batches=batches, personas=personas)
+    conversations = form.filter(
+        Conversation.objects.visible_to(request.user)
+        .select_related("persona")
+        .prefetch_related("batch_items__batch_job")
+    )
+    page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "enrichment/conversation_list.html"
+    if is_partial_request(request):
+        template += "#table"
+    context = {"form": form, "page": page, "ordering": form.ordering}
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _failures(result: BulkResult) -> list[dict]:
+    failed = result.failures
+    if not failed:
+        return []
+    names = dict(
+        Conversation.objects.filter(pk__in=[o.pk for o in failed]).values_list(
+            "pk", "conversation_name"
+        )
+    )
+    return [
+        {
+            "pk": o.pk,
+            "conversation_id": o.conversation_id,
+            "name": names.get(o.pk) or "Untitled",
+            "error": o.error or "",
+        }
+        for o in failed
+    ]
+
+
+def _next_url(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("conversation-list")
+
+
+@require_POST
+@login_required
+def conversation_enrich(request: HtmxHttpRequest) -> HttpResponse:
+    form = EnrichSelectionForm(request.POST)
+    if not form.is_valid():
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        if is_partial_request(request):
+            context = {"errors": errors}
+            return render(request, "enrichment/conversation_list.html#result", context, status=422)
+        for error in errors:
+            messages.error(request, error)
+        return redirect(_next_url(request, request.POST.get("next")))
+    try:
+        result = bulk_enrich(form.cleaned_data["ids"], user=request.user, sequential=True)
+    except ConversationsNotFound:
+        raise Http404("No such conversations.") from None
+    if is_partial_request(request):
+        context = {"result": result, "failures": _failures(result)}
+        response = render(request, "enrichment/conversation_list.html#result", context)
+        response["HX-Trigger"] = ENRICHMENT_DONE
+        return response
+    level = messages.SUCCESS if result.success else messages.WARNING
+    messages.add_message(request, level, summary_text(result) + ".")
+    for failure in _failures(result)[: settings.ENRICHMENT_BULK_LIMIT]:
+        messages.error(request, f"{failure['name']}: {failure['error']}")
+    return redirect(_next_url(request, form.cleaned_data["next"]))
+
+
+@require_GET
+@login_required
+def conversation_report(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    conversation = get_object_or_404(Conversation.objects.visible_to(request.user), pk=pk)
+    template = "enrichment/conversation_report.html"
+    if is_partial_request(request):
+        template += "#report"
+    response = render(request, template, {"conversation": conversation})
+    patch_vary_headers(response, ("HX-Request",))
+    return response
