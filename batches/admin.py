@@ -1,0 +1,183 @@
+"""Batch jobs in the admin: progress at a glance, items read-only, and enrichment of a
+job's completed items through the same service as every other entry point."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from enrichment.admin import ENRICH_PERMISSION, badge, enrich_for_admin, enrichment_status_badge
+from enrichment.models import Conversation
+
+from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
+
+# Items shown on a job's page; the rest are one click away in the paginated item list.
+ITEMS_SHOWN = 50
+
+_JOB_TONES = {
+    BatchJobStatus.COMPLETED: "green",
+    BatchJobStatus.FAILED: "red",
+    BatchJobStatus.CANCELLED: "grey",
+    BatchJobStatus.PROCESSING: "blue",
+    BatchJobStatus.PAUSED: "amber",
+}
+_ITEM_TONES = {
+    BatchItemStatus.COMPLETED: "green",
+    BatchItemStatus.FAILED: "red",
+    BatchItemStatus.PROCESSING: "blue",
+}
+
+
+def _items_url(job: BatchJob) -> str:
+    return reverse("admin:batches_batchitem_changelist") + f"?batch_job__id__exact={job.pk}"
+
+
+def _conversation_link(conversation: Conversation | None) -> str:
+    if conversation is None:
+        return "-"
+    url = reverse("admin:enrichment_conversation_change", args=[conversation.pk])
+    return format_html('<a href="{}">{}</a>', url, conversation.display_name)
+
+
+def batch_command(jobs: QuerySet[BatchJob], shown: int = 3) -> str:
+    pks = list(jobs.values_list("pk", flat=True)[: shown + 1])
+    commands = [f"python manage.py enrich --batch {pk}" for pk in pks[:shown]]
+    return " ; ".join(commands) + (" ; … (one per job)" if len(pks) > shown else "")
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "status_badge",
+        "total_items",
+        "completed_items",
+        "successful_items",
+        "failed_items",
+        "progress",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "priority", "tier", "auto_enrich"]
+    list_select_related = ["created_by"]
+    search_fields = ["id__exact", "name"]
+    search_help_text = "A job id or words of the name."
+    actions = ["enrich_completed_items"]
+    fields = [
+        "id",
+        "name",
+        "status_badge",
+        "job_type",
+        "priority",
+        "tier",
+        "auto_enrich",
+        "created_by",
+        ("total_items", "completed_items", "successful_items", "failed_items"),
+        "progress",
+        "shared_parameters",
+        ("started_at", "completed_at", "estimated_time_remaining"),
+        ("created_at", "updated_at"),
+        "items_table",
+    ]
+    # Status and counters are written by the batch services only.
+    readonly_fields = [
+        "id",
+        "status_badge",
+        "job_type",
+        "created_by",
+        "total_items",
+        "completed_items",
+        "successful_items",
+        "failed_items",
+        "progress",
+        "shared_parameters",
+        "started_at",
+        "completed_at",
+        "estimated_time_remaining",
+        "created_at",
+        "updated_at",
+        "items_table",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_enrich_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ENRICH_PERMISSION)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: BatchJob) -> SafeString:
+        return badge(obj.get_status_display(), _JOB_TONES.get(obj.status, "grey"), value=obj.status)
+
+    @admin.display(description="Progress")
+    def progress(self, obj: BatchJob) -> str:
+        return f"{obj.progress_percent}%"
+
+    @admin.display(description="Items")
+    def items_table(self, obj: BatchJob) -> str:
+        items = list(obj.items.select_related("conversation").order_by("position")[:ITEMS_SHOWN])
+        if not items:
+            return "No items."
+        total = obj.items.count()
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    item.position,
+                    item.topic,
+                    badge(
+                        item.get_status_display(),
+                        _ITEM_TONES.get(item.status, "grey"),
+                        value=item.status,
+                    ),
+                    _conversation_link(item.conversation),
+                    enrichment_status_badge(item.conversation.enrichment_status)
+                    if item.conversation
+                    else "-",
+                    item.error_message,
+                )
+                for item in items
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>#</th><th>Topic</th><th>Status</th><th>Conversation</th>"
+            "<th>Enrichment</th><th>Error</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All {} item{}</a> · <a href="{}">Its conversations</a></p>',
+            rows,
+            _items_url(obj),
+            total,
+            pluralize(total),
+            reverse("admin:enrichment_conversation_changelist") + f"?batch_job={obj.pk}",
+        )
+
+    @admin.action(description="Enrich completed items of selected jobs", permissions=["enrich"])
+    def enrich_completed_items(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
+        items = BatchItem.objects.filter(batch_job__in=queryset, status=BatchItemStatus.COMPLETED)
+        report = enrich_for_admin(
+            Conversation.objects.filter(pk__in=items.values("conversation"), is_active=True),
+            user=request.user,
+            command=batch_command(queryset),
+        )
+        self.message_user(request, report.message, report.level)
+
+
+@admin.register(BatchItem)
+class BatchItemAdmin(admin.ModelAdmin):
+    list_display = ["batch_job", "position", "topic", "status", "conversation", "error_message"]
+    list_filter = ["status", ("batch_job", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["batch_job", "conversation"]
+    search_fields = ["topic", "error_message"]
+    ordering = ["batch_job", "position"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

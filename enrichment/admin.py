@@ -1,0 +1,528 @@
+"""The admin: browse everything, and enrich selections through ``bulk_enrich``.
+
+The enrichment app never imports ``batches``; the batch-job column and filter reach batch
+items through the reverse relation and ``apps.get_model``.
+"""
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, UUIDField
+from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from .models import (
+    Conversation,
+    EmotionalArc,
+    EnrichmentStatus,
+    ErrorCategory,
+    Persona,
+    PromptTemplate,
+    TrainingTopic,
+)
+from .pipeline.run import ALREADY_ENRICHED, IN_PROGRESS
+from .services import BulkResult, bulk_enrich
+
+ENRICH_PERMISSION = "enrichment.enrich_conversation"
+# What to run instead when a selection is too big for one request.
+ENRICH_COMMAND = "python manage.py enrich <ids…>, or python manage.py enrich --status <status>"
+RETRY_COMMAND = "python manage.py enrich " + " ".join(
+    f"--status {status}" for status in EnrichmentStatus.failed()
+)
+FORCE_COMMAND = (
+    "python manage.py enrich --force <ids…>, or python manage.py enrich --force --status <status>"
+)
+# Failures named one by one in a message; the rest are counted.
+NAMED_FAILURES = 10
+
+_BADGE_COLOURS = {
+    "green": ("#e6f4ea", "#1e6b34"),
+    "red": ("#fdecea", "#a12622"),
+    "blue": ("#e8f0fe", "#1a4d9c"),
+    "amber": ("#fff4e0", "#8a5300"),
+    "grey": ("#eeeeee", "#444444"),
+}
+_STATUS_TONES = {
+    EnrichmentStatus.COMPLETED: "green",
+    EnrichmentStatus.VALIDATION_FAILED: "red",
+    EnrichmentStatus.NORMALIZATION_FAILED: "red",
+    EnrichmentStatus.ENRICHMENT_FAILED: "red",
+    EnrichmentStatus.IN_PROGRESS: "blue",
+    EnrichmentStatus.VALIDATED: "amber",
+    EnrichmentStatus.ENRICHED: "amber",
+}
+
+
+def badge(label: str, tone: str, *, value: str = "") -> SafeString:
+    background, colour = _BADGE_COLOURS.get(tone, _BADGE_COLOURS["grey"])
+    return format_html(
+        '<span class="status-badge status-badge--{}" style="background:{};color:{};'
+        'padding:2px 8px;border-radius:10px;white-space:nowrap;font-weight:600">{}</span>',
+        value,
+        background,
+        colour,
+        label,
+    )
+
+
+def enrichment_status_badge(status: str) -> SafeString:
+    label = EnrichmentStatus(status).label if status in EnrichmentStatus.values else status
+    return badge(label, _STATUS_TONES.get(status, "grey"), value=status)
+
+
+# Enrichment from the admin ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminReport:
+    """What an admin action tells the operator."""
+
+    message: str
+    level: int
+
+
+def _conversations(count: int) -> str:
+    return f"{count} conversation{pluralize(count)}"
+
+
+def refusal(count: int, *, command: str) -> AdminReport:
+    limit = settings.ENRICHMENT_BULK_LIMIT
+    return AdminReport(
+        f"{_conversations(count)} selected: the admin enriches at most {limit} in one "
+        f"request, so nothing was enriched. Run it from the command line instead: {command}",
+        messages.ERROR,
+    )
+
+
+def _left_out_note(left_out: int, reason: str) -> str:
+    if not left_out:
+        return ""
+    verb = "was" if left_out == 1 else "were"
+    return f"{left_out} selected conversation{pluralize(left_out)} {verb} {reason} and left alone."
+
+
+def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") -> AdminReport:
+    """Numbers first (enriched / failed / skipped), then skip reasons, then failures by name."""
+    summary = result.summary
+    parts = [
+        f"Enrichment of {_conversations(summary['total'])}: {summary['successful']} enriched, "
+        f"{summary['failed']} failed, {summary['skipped']} skipped."
+    ]
+    if summary["skipped"]:
+        reasons = Counter(o.reason for o in result.outcomes if o.reason)
+        parts.append(
+            f"Skipped: {reasons[ALREADY_ENRICHED]} already enriched, "
+            f"{reasons[IN_PROGRESS]} in progress elsewhere."
+        )
+    failures = result.failures
+    if failures:
+        names = dict(
+            Conversation.objects.filter(
+                pk__in=[f.pk for f in failures[:NAMED_FAILURES]]
+            ).values_list("pk", "conversation_name")
+        )
+        named = [
+            f"“{names.get(f.pk) or 'Untitled'}” ({f.conversation_id}): "
+            f"{Truncator(f.error or f.enrichment_status).chars(160).rstrip('.')}"
+            for f in failures[:NAMED_FAILURES]
+        ]
+        more = len(failures) - len(named)
+        parts.append("Failed: " + "; ".join(named) + (f"; and {more} more." if more else "."))
+    if note := _left_out_note(left_out, reason):
+        parts.append(note)
+    return AdminReport(" ".join(parts), messages.WARNING if failures else messages.SUCCESS)
+
+
+def enrich_for_admin(
+    conversations: QuerySet[Conversation],
+    *,
+    user,
+    command: str,
+    force: bool = False,
+    selected: int | None = None,
+    reason: str = "",
+) -> AdminReport:
+    """Enrich ``conversations`` in the request through ``bulk_enrich``, or refuse.
+
+    More than ``ENRICHMENT_BULK_LIMIT`` (an admin "select all") is refused with the
+    command line to use instead: a long loop in the request would hit time limits.
+    ``selected`` is how many rows the operator picked; the difference is reported as left
+    alone for ``reason``.
+    """
+    limit = settings.ENRICHMENT_BULK_LIMIT
+    pks = list(conversations.order_by().values_list("pk", flat=True)[: limit + 1])
+    if len(pks) > limit:
+        return refusal(conversations.count(), command=command)
+    left_out = 0 if selected is None else selected - len(pks)
+    if not pks:
+        note = _left_out_note(left_out, reason)
+        return AdminReport(f"Nothing to enrich. {note}".strip(), messages.WARNING)
+    result = bulk_enrich(pks, user=user, force=force)
+    return result_report(result, left_out=left_out, reason=reason)
+
+
+# Conversations ----------------------------------------------------------------------------
+
+
+class BatchJobFilter(admin.SimpleListFilter):
+    title = "batch job"
+    parameter_name = "batch_job"
+    # The sidebar lists recent jobs; any job id still works in the URL (links from a job).
+    shown = 30
+
+    def lookups(self, request, model_admin):
+        BatchJob = apps.get_model("batches", "BatchJob")
+        jobs = BatchJob.objects.order_by("-created_at").values_list("pk", "name")[: self.shown]
+        return [(str(pk), name) for pk, name in jobs]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            job_id = uuid.UUID(self.value())
+        except ValueError:
+            return queryset.none()
+        BatchItem = apps.get_model("batches", "BatchItem")
+        return queryset.filter(
+            pk__in=BatchItem.objects.filter(batch_job_id=job_id).values("conversation_id")
+        )
+
+
+def _first_batch_item():
+    BatchItem = apps.get_model("batches", "BatchItem")
+    return BatchItem.objects.filter(conversation=OuterRef("pk")).order_by("created_at", "pk")
+
+
+def _report_issues(rows: list[tuple[str, dict]]) -> SafeString:
+    return format_html(
+        '<table class="report-issues"><thead><tr><th>Severity</th><th>Code</th>'
+        "<th>Field</th><th>Message</th><th>Suggestion</th></tr></thead><tbody>{}</tbody>"
+        "</table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td>"
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    severity,
+                    issue.get("code", ""),
+                    issue.get("field", ""),
+                    issue.get("message", ""),
+                    issue.get("suggestion", ""),
+                )
+                for severity, issue in rows
+            ),
+        ),
+    )
+
+
+def _issues(report: dict, *keys: str) -> list[tuple[str, dict]]:
+    severities = {"blockers": "blocker", "warnings": "warning", "errors": "error"}
+    return [
+        (severities[key], issue)
+        for key in keys
+        for issue in report.get(key) or []
+        if isinstance(issue, dict)
+    ]
+
+
+def _raw_json(value) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = [
+        "conversation_id",
+        "conversation_name",
+        "created_by",
+        "batch_job",
+        "tier",
+        "status_badge",
+        "turn_count",
+        "created_at",
+    ]
+    list_display_links = ["conversation_id", "conversation_name"]
+    list_filter = [
+        "enrichment_status",
+        "tier",
+        BatchJobFilter,
+        "persona",
+        "enrichment_error_category",
+        "is_active",
+    ]
+    list_select_related = ["created_by"]
+    # Exact lookups on the ids: terms that are not UUIDs skip them, and the indexes are used.
+    search_fields = ["conversation_id__exact", "id__exact", "conversation_name"]
+    search_help_text = "A conversation id (either form) or words of the name."
+    list_per_page = 50
+    autocomplete_fields = ["created_by", "persona", "emotional_arc", "training_topic", "template"]
+    actions = ["enrich_selected", "retry_failed", "force_reenrich"]
+    readonly_fields = [
+        "conversation_id",
+        "id",
+        "batch_job",
+        "turn_count",
+        "downloads",
+        "raw_response_path",
+        "raw_response_size",
+        "file_path",
+        "file_size",
+        "enriched_file_path",
+        "enriched_file_size",
+        "processing_status",
+        "status_badge",
+        "error_display",
+        "validation_report_display",
+        "normalization_report_display",
+        "enriched_at",
+        "enrichment_version",
+        "enrichment_lease_expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "conversation_id",
+                    "id",
+                    "conversation_name",
+                    "created_by",
+                    "is_active",
+                    "batch_job",
+                    "tier",
+                    "quality_score",
+                    "turn_count",
+                ]
+            },
+        ),
+        ("Scaffolding", {"fields": ["persona", "emotional_arc", "training_topic", "template"]}),
+        (
+            "Files",
+            {
+                "fields": [
+                    "downloads",
+                    "processing_status",
+                    ("raw_response_path", "raw_response_size"),
+                    ("file_path", "file_size"),
+                    ("enriched_file_path", "enriched_file_size"),
+                ]
+            },
+        ),
+        (
+            "Enrichment",
+            {
+                "fields": [
+                    "status_badge",
+                    "error_display",
+                    "validation_report_display",
+                    "normalization_report_display",
+                    "enriched_at",
+                    "enrichment_version",
+                    "enrichment_lease_expires_at",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
+        # Subqueries rather than a join, so the list stays one query and one row per
+        # conversation (a conversation could sit in several jobs; the first one is shown).
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                batch_job_pk=Subquery(
+                    _first_batch_item().values("batch_job_id")[:1], output_field=UUIDField()
+                ),
+                batch_job_name=Subquery(_first_batch_item().values("batch_job__name")[:1]),
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Conversations come from generation and imports, each with its stored file.
+        return False
+
+    def has_enrich_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ENRICH_PERMISSION)
+
+    # Columns and read-only fields ---------------------------------------------------------
+
+    @admin.display(description="Batch job", ordering="batch_job_name")
+    def batch_job(self, obj: Conversation) -> str:
+        if not getattr(obj, "batch_job_pk", None):
+            return "-"
+        url = reverse("admin:batches_batchjob_change", args=[obj.batch_job_pk])
+        return format_html('<a href="{}">{}</a>', url, obj.batch_job_name)
+
+    @admin.display(description="Enrichment status", ordering="enrichment_status")
+    def status_badge(self, obj: Conversation) -> SafeString:
+        return enrichment_status_badge(obj.enrichment_status)
+
+    @admin.display(description="Download")
+    def downloads(self, obj: Conversation) -> str:
+        base = f"/api/conversations/{obj.conversation_id}/download"
+        links = []
+        if obj.raw_response_path or obj.file_path:
+            links.append(format_html('<a href="{}/raw">Raw file</a>', base))
+        if obj.is_completed and obj.enriched_file_path:
+            links.append(format_html('<a href="{}/enriched">Enriched file</a>', base))
+        return format_html_join(" · ", "{}", ((link,) for link in links)) or "No stored files"
+
+    @admin.display(description="Enrichment error")
+    def error_display(self, obj: Conversation) -> str:
+        if not obj.enrichment_error:
+            return "-"
+        category = obj.enrichment_error_category
+        label = ErrorCategory(category).label if category in ErrorCategory.values else category
+        return format_html(
+            '<p><strong>{}</strong></p><p style="white-space:pre-wrap">{}</p>',
+            label or "Uncategorised",
+            obj.enrichment_error,
+        )
+
+    @admin.display(description="Validation report")
+    def validation_report_display(self, obj: Conversation) -> str:
+        report = obj.validation_report
+        if not report:
+            return "Not validated yet."
+        if not isinstance(report, dict):
+            return _raw_json(report)
+        issues = _issues(report, "blockers", "warnings")
+        return format_html(
+            "<p><strong>{}</strong> (validated {})</p>{}",
+            report.get("summary") or ("Valid" if report.get("isValid") else "Invalid"),
+            report.get("validatedAt") or "at an unknown time",
+            _report_issues(issues) if issues else "",
+        )
+
+    @admin.display(description="Normalization report")
+    def normalization_report_display(self, obj: Conversation) -> str:
+        report = obj.normalization_report
+        if not report:
+            return "Not normalized yet."
+        if not isinstance(report, dict):
+            return _raw_json(report)
+        fixes = report.get("fixes") or {}
+        issues = _issues(report, "errors", "warnings")
+        return format_html(
+            "<p>Fixes: {} control characters removed, {} strings put in Unicode NFC. "
+            "Size: {} bytes.</p>{}",
+            fixes.get("control_characters_removed", 0),
+            fixes.get("strings_nfc_normalized", 0),
+            report.get("size_bytes", "unknown"),
+            _report_issues(issues) if issues else "",
+        )
+
+    # Actions --------------------------------------------------------------------------------
+
+    @admin.action(description="Enrich selected conversations", permissions=["enrich"])
+    def enrich_selected(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
+        report = enrich_for_admin(
+            queryset.filter(is_active=True),
+            user=request.user,
+            command=ENRICH_COMMAND,
+            selected=queryset.count(),
+            reason="inactive",
+        )
+        self.message_user(request, report.message, report.level)
+
+    @admin.action(description="Retry failed enrichments", permissions=["enrich"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
+        report = enrich_for_admin(
+            queryset.failed().filter(is_active=True),
+            user=request.user,
+            command=RETRY_COMMAND,
+            selected=queryset.count(),
+            reason="not in a failed state (or inactive)",
+        )
+        self.message_user(request, report.message, report.level)
+
+    @admin.action(description="Re-enrich (force)", permissions=["enrich"])
+    def force_reenrich(self, request: HttpRequest, queryset: QuerySet[Conversation]):
+        if request.POST.get("post") != "yes":
+            return self.force_reenrich_confirmation(request, queryset.filter(is_active=True))
+        report = enrich_for_admin(
+            queryset.filter(is_active=True), user=request.user, command=FORCE_COMMAND, force=True
+        )
+        self.message_user(request, report.message, report.level)
+
+    def force_reenrich_confirmation(
+        self, request: HttpRequest, conversations: QuerySet[Conversation]
+    ) -> TemplateResponse | None:
+        """The page that says how many completed conversations a forced run overwrites."""
+        limit = settings.ENRICHMENT_BULK_LIMIT
+        rows = list(conversations.order_by("-created_at", "-pk")[: limit + 1])
+        if len(rows) > limit:
+            report = refusal(conversations.count(), command=FORCE_COMMAND)
+            self.message_user(request, report.message, report.level)
+            return None
+        counts = conversations.aggregate(
+            completed=Count("pk", filter=Q(enrichment_status=EnrichmentStatus.COMPLETED))
+        )
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Re-enrich conversations (force)?",
+            "opts": self.model._meta,
+            "conversations": rows,
+            "total": len(rows),
+            "completed": counts["completed"],
+            "in_progress": sum(row.lease_is_live() for row in rows),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action_name": "force_reenrich",
+            "media": self.media,
+        }
+        return TemplateResponse(
+            request, "admin/enrichment/conversation/force_reenrich_confirmation.html", context
+        )
+
+
+# Scaffolding ------------------------------------------------------------------------------
+
+
+@admin.register(Persona)
+class PersonaAdmin(admin.ModelAdmin):
+    list_display = ["name", "persona_key", "archetype", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "persona_key", "archetype"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(EmotionalArc)
+class EmotionalArcAdmin(admin.ModelAdmin):
+    list_display = ["name", "arc_key", "starting_emotion", "ending_emotion", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "arc_key", "starting_emotion", "ending_emotion"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(TrainingTopic)
+class TrainingTopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "topic_key", "category", "complexity_level", "is_active"]
+    list_filter = ["is_active", "category", "complexity_level"]
+    search_fields = ["name", "topic_key", "category"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "tier", "emotional_arc_type", "is_active"]
+    list_filter = ["is_active", "tier", "category"]
+    search_fields = ["name", "category", "emotional_arc_type"]
+    readonly_fields = ["id", "created_at", "updated_at"]

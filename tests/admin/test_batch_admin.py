@@ -1,0 +1,226 @@
+"""Batch jobs and their items in the admin, and enriching a job's completed items."""
+
+import pytest
+
+from batches.models import BatchItemStatus, BatchJobStatus
+from enrichment.models import Conversation, EnrichmentStatus
+from tests.admin.helpers import BATCH_ITEMS, BATCH_JOBS, action_choices, messages_of, run_action
+from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory
+
+# Session, user, the two counts, and the page of jobs with their owners.
+JOB_LIST_QUERIES = 5
+# Session, user, the job filter's choices, the two counts, and the page of items with
+# their job and conversation.
+ITEM_LIST_QUERIES = 6
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_batch_job_list_costs_the_same_queries_for_1_and_3_rows(
+    admin_client, django_assert_num_queries, rows
+):
+    BatchJobFactory.create_batch(rows)
+
+    with django_assert_num_queries(JOB_LIST_QUERIES):
+        response = admin_client.get(BATCH_JOBS)
+
+    assert len(response.context["cl"].result_list) == rows
+
+
+def test_batch_job_list_shows_status_and_counters(admin_client):
+    BatchJobFactory(
+        name="March batch",
+        status=BatchJobStatus.PROCESSING,
+        total_items=10,
+        completed_items=4,
+        successful_items=3,
+        failed_items=1,
+    )
+
+    response = admin_client.get(BATCH_JOBS)
+
+    content = response.content.decode()
+    assert 'class="status-badge status-badge--processing"' in content
+    assert ">Processing</span>" in content
+    assert '<td class="field-total_items">10</td>' in content
+    assert '<td class="field-completed_items">4</td>' in content
+    assert '<td class="field-successful_items">3</td>' in content
+    assert '<td class="field-failed_items">1</td>' in content
+    assert '<td class="field-progress">40%</td>' in content
+
+
+def test_batch_job_detail_lists_its_items_read_only(admin_client):
+    job = BatchJobFactory(total_items=2)
+    done = BatchItemFactory(batch_job=job, position=1, conversation__conversation_name="Chat one")
+    BatchItemFactory(
+        batch_job=job,
+        position=2,
+        status=BatchItemStatus.FAILED,
+        conversation=None,
+        error_message="Model <timeout>",
+    )
+
+    response = admin_client.get(f"{BATCH_JOBS}{job.pk}/change/")
+
+    content = response.content.decode()
+    conversation_url = f"/admin/enrichment/conversation/{done.conversation_id}/change/"
+    assert (
+        '<tr><td>1</td><td>Building an Emergency Fund</td><td><span class="status-badge '
+        'status-badge--completed"'
+    ) in content
+    assert 'class="status-badge status-badge--failed"' in content
+    assert f'<a href="{conversation_url}">Chat one</a>' in content
+    assert "<td>Model &lt;timeout&gt;</td>" in content
+    assert (
+        f'<a href="/admin/batches/batchitem/?batch_job__id__exact={job.pk}">All 2 items</a>'
+    ) in content
+    assert f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">' in content
+    assert "total_items" not in response.context["adminform"].form.fields
+    assert "status" not in response.context["adminform"].form.fields
+
+
+def test_batch_job_detail_shows_a_limited_number_of_items(admin_client, monkeypatch):
+    monkeypatch.setattr("batches.admin.ITEMS_SHOWN", 2)
+    job = BatchJobFactory()
+    for position in (1, 2, 3):
+        BatchItemFactory(batch_job=job, position=position, topic=f"Topic {position}")
+
+    content = admin_client.get(f"{BATCH_JOBS}{job.pk}/change/").content.decode()
+
+    assert "<td>Topic 1</td>" in content
+    assert "<td>Topic 2</td>" in content
+    assert "<td>Topic 3</td>" not in content
+    assert "All 3 items</a>" in content
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_batch_item_list_costs_the_same_queries_for_1_and_3_rows(
+    admin_client, django_assert_num_queries, rows
+):
+    job = BatchJobFactory()
+    BatchItemFactory.create_batch(rows, batch_job=job)
+
+    with django_assert_num_queries(ITEM_LIST_QUERIES):
+        response = admin_client.get(BATCH_ITEMS, {"batch_job__id__exact": str(job.pk)})
+
+    assert len(response.context["cl"].result_list) == rows
+
+
+def test_batch_item_list_filters_by_job_and_is_read_only(admin_client):
+    job = BatchJobFactory()
+    wanted = BatchItemFactory(batch_job=job)
+    BatchItemFactory()
+
+    response = admin_client.get(BATCH_ITEMS, {"batch_job__id__exact": str(job.pk)})
+
+    assert list(response.context["cl"].result_list) == [wanted]
+    assert (
+        admin_client.get(f"{BATCH_ITEMS}{wanted.pk}/change/").context["has_change_permission"]
+        is False
+    )
+
+
+# Enrich completed items of selected jobs ----------------------------------------------------
+
+
+def test_enrich_completed_items_enriches_only_completed_items_of_selected_jobs(enricher_client):
+    job = BatchJobFactory()
+    first = BatchItemFactory(batch_job=job).conversation
+    second = BatchItemFactory(batch_job=job).conversation
+    BatchItemFactory(batch_job=job, status=BatchItemStatus.FAILED, conversation=None)
+    queued = BatchItemFactory(batch_job=job, status=BatchItemStatus.QUEUED).conversation
+    other_job = BatchItemFactory().conversation
+
+    response = run_action(enricher_client, BATCH_JOBS, "enrich_completed_items", [job])
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        ("success", "Enrichment of 2 conversations: 2 enriched, 0 failed, 0 skipped.")
+    ]
+    statuses = dict(Conversation.objects.values_list("pk", "enrichment_status"))
+    assert statuses == {
+        first.pk: EnrichmentStatus.COMPLETED,
+        second.pk: EnrichmentStatus.COMPLETED,
+        queued.pk: EnrichmentStatus.NOT_STARTED,
+        other_job.pk: EnrichmentStatus.NOT_STARTED,
+    }
+
+
+def test_enrich_completed_items_names_failures_and_skips_completed(enricher_client):
+    job = BatchJobFactory()
+    BatchItemFactory(batch_job=job)
+    broken = BatchItemFactory(
+        batch_job=job,
+        conversation=ConversationFactory(document=None, conversation_name="Broken chat"),
+    ).conversation
+    BatchItemFactory(batch_job=job, conversation__enrichment_status=EnrichmentStatus.COMPLETED)
+
+    response = run_action(enricher_client, BATCH_JOBS, "enrich_completed_items", [job])
+
+    assert messages_of(response) == [
+        (
+            "warning",
+            "Enrichment of 3 conversations: 1 enriched, 1 failed, 1 skipped. "
+            "Skipped: 1 already enriched, 0 in progress elsewhere. "
+            f"Failed: “Broken chat” ({broken.conversation_id}): "
+            "The conversation has no stored file to enrich.",
+        )
+    ]
+    broken.refresh_from_db()
+    assert broken.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+
+
+def test_enrich_completed_items_refuses_above_the_limit(enricher_client, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = BatchJobFactory()
+    BatchItemFactory.create_batch(3, batch_job=job)
+
+    response = run_action(enricher_client, BATCH_JOBS, "enrich_completed_items", [job])
+
+    assert messages_of(response) == [
+        (
+            "error",
+            "3 conversations selected: the admin enriches at most 2 in one request, so "
+            "nothing was enriched. Run it from the command line instead: "
+            f"python manage.py enrich --batch {job.pk}",
+        )
+    ]
+    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
+
+
+def test_staff_without_the_permission_do_not_see_the_job_action(browser_client):
+    BatchJobFactory()
+
+    response = browser_client.get(BATCH_JOBS)
+
+    assert response.status_code == 200
+    assert response.context["action_form"] is None
+
+
+def test_staff_without_the_permission_cannot_post_the_job_action(browser_client):
+    job = BatchJobFactory()
+    conversation = BatchItemFactory(batch_job=job).conversation
+
+    response = run_action(browser_client, BATCH_JOBS, "enrich_completed_items", [job])
+
+    assert response.status_code == 200
+    assert messages_of(response) == []
+    conversation.refresh_from_db()
+    assert conversation.enrichment_status == EnrichmentStatus.NOT_STARTED
+
+
+@pytest.mark.parametrize(
+    ("client_fixture", "expected"),
+    [
+        ("enricher_client", ["enrich_completed_items"]),
+        ("admin_client", ["delete_selected", "enrich_completed_items"]),
+    ],
+)
+def test_staff_with_the_permission_and_superusers_see_the_job_action(
+    request, client_fixture, expected
+):
+    client = request.getfixturevalue(client_fixture)
+    BatchJobFactory()
+
+    response = client.get(BATCH_JOBS)
+
+    assert action_choices(response) == expected
