@@ -215,6 +215,8 @@ ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 ENRICHMENT_BULK_LIMIT = 100
 # Conversations a background-run task processes before it records progress.
 ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
+# Lane tasks enqueued per run: how many workers can share one run.
+ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 
 LOGGING = {
     "version": 1,

@@ -74,4 +74,21 @@ urlpatterns = [
         enrichment_api.download_enriched_view,
         name="api-download-enriched",
     ),
+    path("api/enrichment-runs", enrichment_api.start_run_view, name="api-runs"),
+    path("api/enrichment-runs/<uuid:run_id>", enrichment_api.run_view, name="api-run"),
+    path(
+        "api/enrichment-runs/<uuid:run_id>/items",
+        enrichment_api.run_items_view,
+        name="api-run-items",
+    ),
+    path(
+        "api/enrichment-runs/<uuid:run_id>/cancel",
+        enrichment_api.cancel_run_view,
+        name="api-run-cancel",
+    ),
+    path(
+        "api/enrichment-runs/<uuid:run_id>/retry-failed",
+        enrichment_api.retry_failed_run_view,
+        name="api-run-retry-failed",
+    ),
 ]

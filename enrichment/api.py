@@ -3,6 +3,7 @@
 import logging
 import uuid
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.http import FileResponse
@@ -14,7 +15,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .models import Conversation
+from . import runs
+from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
 from .serializers import (
     BulkEnrichRequestSerializer,
     BulkEnrichResponseSerializer,
@@ -23,6 +25,9 @@ from .serializers import (
     ErrorSerializer,
     InvalidRequestSerializer,
     NotFoundSerializer,
+    RunItemsResponseSerializer,
+    RunSerializer,
+    StartRunRequestSerializer,
     ValidationReportResponseSerializer,
 )
 from .services import ConversationsNotFound, bulk_enrich, enrich_one
@@ -233,3 +238,187 @@ def download_enriched_view(request: Request, conversation_id: uuid.UUID):
     return _file_response(
         conversation.enriched_file_path, f"{conversation.conversation_id}.enriched.json"
     )
+
+
+# Background runs ------------------------------------------------------------------
+
+RUN_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Unknown or not visible to you.")
+
+
+def _visible_run(request: Request, run_id: uuid.UUID) -> EnrichmentRun | None:
+    return EnrichmentRun.objects.visible_to(request.user).filter(pk=run_id).first()
+
+
+def _batch_job_visible(user, job_id: uuid.UUID) -> bool:
+    # Looked up by name: the enrichment app never imports batches.
+    BatchJob = apps.get_model("batches", "BatchJob")
+    return BatchJob.objects.visible_to(user).filter(pk=job_id).exists()
+
+
+@extend_schema(
+    operation_id="start_enrichment_run",
+    request=StartRunRequestSerializer,
+    responses={
+        202: OpenApiResponse(RunSerializer, description="The run is queued."),
+        400: OpenApiResponse(InvalidRequestSerializer, description="Bad body, or nothing to do."),
+        **AUTH_RESPONSES,
+        404: OpenApiResponse(NotFoundSerializer, description="Ids or job not visible to you."),
+    },
+    description="Start a background enrichment of any number of conversations: by ids, "
+    "by batch job (its completed items), or by enrichment status. Poll the run's URL.",
+)
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def start_run_view(request: Request) -> Response:
+    try:
+        body = request.data
+    except (ParseError, UnsupportedMediaType) as exc:
+        return invalid({"body": [f"The body must be a JSON object: {exc.detail}"]})
+    serializer = StartRunRequestSerializer(data=body if isinstance(body, dict) else None)
+    if not isinstance(body, dict) or not serializer.is_valid():
+        return invalid(
+            serializer.errors if isinstance(body, dict) else {"body": ["Not an object."]}
+        )
+    data = serializer.validated_data
+    job_id = data.get("batchJobId")
+    if job_id is not None and not _batch_job_visible(request.user, job_id):
+        return error(404, "Batch job not found.", missing=[str(job_id)])
+    try:
+        pks = runs.conversations_for_selection(
+            user=request.user,
+            conversation_ids=data.get("conversationIds"),
+            statuses=data.get("status"),
+            batch_job_id=job_id,
+        )
+        run = runs.start_run(
+            pks,
+            user=request.user,
+            source=RunSource.API,
+            description=_describe_selection(data, len(pks)),
+            batch_job_id=job_id,
+            force=data["force"],
+        )
+    except ConversationsNotFound as exc:
+        return error(404, "Some conversations were not found.", missing=exc.missing)
+    except runs.NothingToEnrich as exc:
+        return invalid({"selection": [str(exc)]})
+    response = Response(runs.run_payload(run), status=202)
+    response["Location"] = runs.run_payload(run)["url"]
+    return response
+
+
+def _describe_selection(data: dict, count: int) -> str:
+    if data.get("batchJobId"):
+        return f"Batch job {data['batchJobId']} ({count} conversations)"
+    if data.get("status"):
+        return f"Status {', '.join(data['status'])} ({count} conversations)"
+    return f"{count} selected conversations"
+
+
+@extend_schema(
+    operation_id="get_enrichment_run",
+    responses={200: RunSerializer, **AUTH_RESPONSES, 404: RUN_NOT_FOUND},
+)
+@api_view(["GET"])
+def run_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = _visible_run(request, run_id)
+    if run is None:
+        return error(404, "Run not found.")
+    return Response(runs.run_payload(run))
+
+
+@extend_schema(
+    operation_id="list_enrichment_run_items",
+    parameters=[
+        OpenApiParameter("outcome", OpenApiTypes.STR, enum=ItemOutcome.values),
+        OpenApiParameter("offset", OpenApiTypes.INT),
+    ],
+    responses={
+        200: RunItemsResponseSerializer,
+        400: OpenApiResponse(InvalidRequestSerializer, description="Bad query parameter."),
+        **AUTH_RESPONSES,
+        404: RUN_NOT_FOUND,
+    },
+    description="The run's conversations and their outcomes, 500 at a time.",
+)
+@api_view(["GET"])
+def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = _visible_run(request, run_id)
+    if run is None:
+        return error(404, "Run not found.")
+    outcome = request.query_params.get("outcome")
+    offset = request.query_params.get("offset", "0")
+    if outcome is not None and outcome not in ItemOutcome.values:
+        return invalid({"outcome": [f"Must be one of: {', '.join(ItemOutcome.values)}."]})
+    if not offset.isdigit():
+        return invalid({"offset": ["Must be a whole number ≥ 0."]})
+    items = run.items.select_related("conversation").order_by("position")
+    if outcome:
+        items = items.filter(outcome=outcome)
+    page_size, start = 500, int(offset)
+    page = list(items[start : start + page_size + 1])
+    return Response(
+        {
+            "run": runs.run_payload(run),
+            "data": [
+                {
+                    "position": item.position,
+                    "conversationId": str(item.conversation.conversation_id),
+                    "outcome": item.outcome,
+                    "enrichmentStatus": item.enrichment_status,
+                    "error": item.error,
+                    "errorCategory": item.error_category,
+                    "reason": item.reason,
+                    "durationMs": item.duration_ms,
+                }
+                for item in page[:page_size]
+            ],
+            "nextOffset": start + page_size if len(page) > page_size else None,
+        }
+    )
+
+
+@extend_schema(
+    operation_id="cancel_enrichment_run",
+    request=None,
+    responses={
+        200: RunSerializer,
+        **AUTH_RESPONSES,
+        404: RUN_NOT_FOUND,
+        409: OpenApiResponse(ErrorSerializer, description="The run has already ended."),
+    },
+)
+@api_view(["POST"])
+def cancel_run_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = _visible_run(request, run_id)
+    if run is None:
+        return error(404, "Run not found.")
+    try:
+        run = runs.cancel_run(run)
+    except runs.RunNotCancellable as exc:
+        return error(409, str(exc), run=runs.run_payload(run))
+    return Response(runs.run_payload(run))
+
+
+@extend_schema(
+    operation_id="retry_failed_of_enrichment_run",
+    request=None,
+    responses={
+        202: OpenApiResponse(RunSerializer, description="A new run over the failed ones."),
+        **AUTH_RESPONSES,
+        404: RUN_NOT_FOUND,
+        409: OpenApiResponse(ErrorSerializer, description="Nothing failed in this run."),
+    },
+)
+@api_view(["POST"])
+def retry_failed_run_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = _visible_run(request, run_id)
+    if run is None:
+        return error(404, "Run not found.")
+    try:
+        retry = runs.retry_failed(run, user=request.user, source=RunSource.API)
+    except runs.NothingToEnrich as exc:
+        return error(409, str(exc))
+    response = Response(runs.run_payload(retry), status=202)
+    response["Location"] = runs.run_payload(retry)["url"]
+    return response

@@ -7,6 +7,7 @@ spec'd dicts directly (the shapes are pinned by tests).
 from django.conf import settings
 from rest_framework import serializers
 
+from .models import EnrichmentStatus, RunStatus
 from .pipeline.run import ENRICHED, FAILED, SKIPPED
 
 
@@ -107,3 +108,72 @@ class ValidationReportResponseSerializer(serializers.Serializer):
     normalization_report = serializers.JSONField(allow_null=True)
     enrichment_error = serializers.CharField(allow_null=True)
     error_category = serializers.CharField(allow_null=True)
+
+
+class StartRunRequestSerializer(serializers.Serializer):
+    conversationIds = serializers.ListField(  # noqa: N815
+        child=serializers.UUIDField(format="hex_verbose"),
+        required=False,
+        allow_empty=False,
+        help_text="Any number of conversation ids (either form).",
+    )
+    batchJobId = serializers.UUIDField(required=False)  # noqa: N815
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=EnrichmentStatus.values),
+        required=False,
+        allow_empty=False,
+        help_text="Every visible conversation in one of these enrichment statuses.",
+    )
+    force = StrictBooleanField(required=False, default=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("status"), str):
+            data = {**data, "status": [data["status"]]}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict) -> dict:
+        chosen = [key for key in ("conversationIds", "batchJobId", "status") if key in attrs]
+        if len(chosen) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of conversationIds, batchJobId or status."
+            )
+        return attrs
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    source = serializers.CharField()
+    description = serializers.CharField()
+    batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
+    force = serializers.BooleanField()
+    retryOf = serializers.UUIDField(allow_null=True)  # noqa: N815
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField(help_text="enriched + failed + skipped")
+    enriched = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    progressPercent = serializers.IntegerField()  # noqa: N815
+    etaSeconds = serializers.IntegerField(allow_null=True)  # noqa: N815
+    createdAt = serializers.DateTimeField()  # noqa: N815
+    startedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
+    finishedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
+    url = serializers.CharField()
+
+
+class RunItemSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    conversationId = serializers.UUIDField()  # noqa: N815
+    outcome = serializers.CharField()
+    enrichmentStatus = serializers.CharField()  # noqa: N815
+    error = serializers.CharField(allow_null=True)
+    errorCategory = serializers.CharField(allow_null=True)  # noqa: N815
+    reason = serializers.CharField(allow_null=True)
+    durationMs = serializers.FloatField(allow_null=True)  # noqa: N815
+
+
+class RunItemsResponseSerializer(serializers.Serializer):
+    run = RunSerializer()
+    data = RunItemSerializer(many=True)
+    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815

@@ -14,12 +14,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from time import perf_counter
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -247,8 +249,19 @@ def _outcome_fields(conversation: Conversation, profile: Profile, validated_at: 
         }
 
 
-def _record(conversation: Conversation, token: uuid.UUID, fields: dict, started: float) -> Outcome:
-    """Write the outcome and status in one conditional UPDATE (one transaction)."""
+def _record(
+    conversation: Conversation,
+    token: uuid.UUID,
+    fields: dict,
+    started: float,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Outcome:
+    """Write the outcome and status in one conditional UPDATE.
+
+    ``on_outcome`` runs in the same transaction, so what a caller records about the
+    outcome (a run's item) is committed together with the conversation's status or not
+    at all: a crash in between can never leave one without the other.
+    """
     now = timezone.now()
     fields = {
         **fields,
@@ -258,30 +271,49 @@ def _record(conversation: Conversation, token: uuid.UUID, fields: dict, started:
     }
     if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
         fields["enriched_at"] = now
-    written = Conversation.objects.filter(pk=conversation.pk, enrichment_claim_token=token).update(
-        **fields
-    )
-    duration_ms = (perf_counter() - started) * 1000
-    if not written:
-        # Our lease expired and another caller took the conversation over; its outcome wins.
-        return Outcome(
-            conversation.pk,
-            conversation.conversation_id,
-            SKIPPED,
-            EnrichmentStatus.IN_PROGRESS,
-            reason=IN_PROGRESS,
-            duration_ms=duration_ms,
+    with transaction.atomic() if on_outcome else nullcontext():
+        written = Conversation.objects.filter(
+            pk=conversation.pk, enrichment_claim_token=token
+        ).update(**fields)
+        duration_ms = (perf_counter() - started) * 1000
+        if written:
+            status = fields["enrichment_status"]
+            outcome = Outcome(
+                conversation.pk,
+                conversation.conversation_id,
+                ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
+                status,
+                error=fields.get("enrichment_error"),
+                error_category=fields.get("enrichment_error_category"),
+                duration_ms=duration_ms,
+            )
+        else:
+            # Our lease expired and another caller took the conversation over; its
+            # outcome wins.
+            outcome = Outcome(
+                conversation.pk,
+                conversation.conversation_id,
+                SKIPPED,
+                EnrichmentStatus.IN_PROGRESS,
+                reason=IN_PROGRESS,
+                duration_ms=duration_ms,
+            )
+        if on_outcome:
+            on_outcome(outcome)
+    return outcome
+
+
+def _release(token: uuid.UUID, previous: dict[uuid.UUID, str]) -> None:
+    """Give claimed-but-unprocessed conversations back, in the state they were in."""
+    by_status: dict[str, list[uuid.UUID]] = {}
+    for pk, status in previous.items():
+        by_status.setdefault(status, []).append(pk)
+    for status, pks in by_status.items():
+        Conversation.objects.filter(pk__in=pks, enrichment_claim_token=token).update(
+            enrichment_status=status,
+            enrichment_lease_expires_at=None,
+            enrichment_claim_token=None,
         )
-    status = fields["enrichment_status"]
-    return Outcome(
-        conversation.pk,
-        conversation.conversation_id,
-        ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
-        status,
-        error=fields.get("enrichment_error"),
-        error_category=fields.get("enrichment_error_category"),
-        duration_ms=duration_ms,
-    )
 
 
 def claim(pks: Iterable[uuid.UUID], *, force: bool = False) -> tuple[uuid.UUID, datetime]:
@@ -315,23 +347,34 @@ def enrich_conversations(
     force: bool = False,
     parallel: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
     Unclaimable ones are skipped: completed → ``already_enriched`` (unless ``force``),
-    held by a live lease → ``in_progress``.
+    held by a live lease → ``in_progress``. ``should_stop`` is asked between
+    conversations (sequential mode); once it answers true, the conversations not yet
+    processed are released unchanged and left out of the returned outcomes.
     """
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
         return []
+    previous: dict[uuid.UUID, str] = {}
+    if should_stop is not None:
+        previous = dict(
+            Conversation.objects.filter(pk__in=pks).values_list("pk", "enrichment_status")
+        )
     token, claimed_at = claim(pks, force=force)
     claimed = list(
         Conversation.objects.filter(enrichment_claim_token=token).select_related(
             "persona", "emotional_arc", "training_topic", "template"
         )
     )
+    order = {pk: index for index, pk in enumerate(pks)}
+    claimed.sort(key=lambda c: order[c.pk])
+    claimed_pks = {c.pk for c in claimed}
     outcomes: dict[uuid.UUID, Outcome] = {}
-    missed = [pk for pk in pks if pk not in {c.pk for c in claimed}]
+    missed = [pk for pk in pks if pk not in claimed_pks]
     if missed:
         for pk, business_id, status in Conversation.objects.filter(pk__in=missed).values_list(
             "pk", "conversation_id", "enrichment_status"
@@ -353,17 +396,17 @@ def enrich_conversations(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
             # Stages and file I/O run in the pool; the outcome UPDATEs stay on this
             # thread so they use this request's connection and transaction settings.
-            results = pool.map(work, claimed)
-            for conversation, fields, started in results:
-                outcomes[conversation.pk] = _record(conversation, token, fields, started)
-                if on_outcome:
-                    on_outcome(outcomes[conversation.pk])
+            for conversation, fields, started in pool.map(work, claimed):
+                outcomes[conversation.pk] = _record(
+                    conversation, token, fields, started, on_outcome
+                )
     else:
-        for conversation in claimed:
+        for index, conversation in enumerate(claimed):
+            if should_stop is not None and should_stop():
+                _release(token, {c.pk: previous[c.pk] for c in claimed[index:]})
+                break
             conversation, fields, started = work(conversation)
-            outcomes[conversation.pk] = _record(conversation, token, fields, started)
-            if on_outcome:
-                on_outcome(outcomes[conversation.pk])
+            outcomes[conversation.pk] = _record(conversation, token, fields, started, on_outcome)
     return [outcomes[pk] for pk in pks if pk in outcomes]
 
 

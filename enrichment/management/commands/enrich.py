@@ -4,8 +4,9 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrichment.models import Conversation, EnrichmentStatus
+from enrichment.models import Conversation, EnrichmentStatus, RunSource, RunStatus
 from enrichment.pipeline.run import ENRICHED, FAILED, SKIPPED, Outcome
+from enrichment.runs import start_run
 from enrichment.services import enrich_in_chunks
 
 
@@ -56,13 +57,27 @@ class Command(BaseCommand):
         )
         parser.add_argument("--force", action="store_true", help="re-enrich completed ones too")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="start a background run (processed by db_worker) and follow its progress; "
+            "Ctrl-C stops following, not the run",
+        )
+        parser.add_argument(
+            "--detach", action="store_true", help="with --background: start it and return"
+        )
 
-    def handle(self, *args, ids, batch, status, force, no_progress, **options) -> None:
+    def handle(
+        self, *args, ids, batch, status, force, no_progress, background, detach, **options
+    ) -> None:
         if not (ids or batch or status):
             raise CommandError("Choose conversations: ids, --batch JOB_ID or --status STATUS.")
         pks = self._select(ids, batch, status)
         if not pks:
             self.stdout.write("No conversations match; nothing to do.")
+            return
+        if background:
+            self._background(pks, batch, force, detach=detach, progress=not no_progress)
             return
         bar = ProgressBar(self.stderr, len(pks), enabled=not no_progress and sys.stderr.isatty())
         started = time.perf_counter()
@@ -119,3 +134,50 @@ class Command(BaseCommand):
         if status:
             rows = rows.filter(enrichment_status__in=status)
         return rows.distinct()
+
+    def _background(self, pks, batch, force: bool, *, detach: bool, progress: bool) -> None:
+        run = start_run(
+            pks,
+            user=None,
+            source=RunSource.CLI,
+            description=f"Command line: {len(pks)} conversations",
+            batch_job_id=uuid.UUID(batch) if batch else None,
+            force=force,
+        )
+        self.stdout.write(f"Started run {run.pk} over {run.total} conversations.")
+        self.stdout.write(f"Follow it: GET /api/enrichment-runs/{run.pk}")
+        if detach:
+            return
+        draw = progress and sys.stderr.isatty()
+        try:
+            while True:
+                run.refresh_from_db()
+                if draw:
+                    width = 30
+                    filled = width * run.processed // max(run.total, 1)
+                    eta = run.eta_seconds()
+                    self.stderr.write(
+                        f"\r[{'#' * filled}{'.' * (width - filled)}] {run.processed}/{run.total}"
+                        f" {run.status} enriched {run.enriched} failed {run.failed}"
+                        f" skipped {run.skipped}" + (f" eta {eta}s" if eta is not None else ""),
+                        ending="",
+                    )
+                    self.stderr.flush()
+                if run.is_finished:
+                    break
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.stderr.write("")
+            self.stdout.write(
+                f"Stopped following; run {run.pk} goes on in the background "
+                f"(cancel: POST /api/enrichment-runs/{run.pk}/cancel)."
+            )
+            return
+        if draw:
+            self.stderr.write("")
+        self.stdout.write(
+            f"Run {run.status}: Enriched: {run.enriched}, Failed: {run.failed}, "
+            f"Skipped: {run.skipped} (total {run.total})"
+        )
+        if run.failed or run.status != RunStatus.COMPLETED:
+            sys.exit(1)

@@ -1,0 +1,304 @@
+"""Background runs, driven in-process (the real worker is in test_worker.py)."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+from django_tasks_db.models import DBTaskResult
+
+from enrichment import runs
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    ItemOutcome,
+    RunSource,
+    RunStatus,
+)
+from tests.factories import ConversationFactory, conversation_document
+
+pytestmark = pytest.mark.django_db
+
+
+def invalid_document() -> dict:
+    document = conversation_document()
+    document["turns"][0]["role"] = "coach"
+    return document
+
+
+def start(conversations, **kwargs) -> EnrichmentRun:
+    return runs.start_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
+
+
+def enqueued(task_name: str) -> int:
+    return DBTaskResult.objects.filter(task_path__endswith=task_name).count()
+
+
+def test_a_run_processes_every_conversation_and_counts_outcomes():
+    good = [ConversationFactory() for _ in range(5)]
+    bad = ConversationFactory(document=invalid_document())
+    done = ConversationFactory()
+    from enrichment.pipeline.run import enrich_conversations
+
+    enrich_conversations([done.pk])
+    run = start([*good, bad, done])
+
+    assert runs.process_run(run.pk) == "done"
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert (run.total, run.enriched, run.failed, run.skipped) == (7, 5, 1, 1)
+    assert run.processed == 7
+    assert run.finished_at is not None
+    items = {i.conversation_id: i for i in run.items.all()}
+    assert items[bad.pk].outcome == ItemOutcome.FAILED
+    assert items[bad.pk].error_category == "validation"
+    assert items[bad.pk].error.startswith("Validation failed: INVALID_ROLE")
+    assert items[done.pk].outcome == ItemOutcome.SKIPPED
+    assert items[done.pk].reason == "already_enriched"
+    assert all(items[c.pk].outcome == ItemOutcome.ENRICHED for c in good)
+    assert all(items[c.pk].duration_ms is not None for c in good)
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 6
+
+
+def test_small_chunks_refresh_progress_as_they_go(settings):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 2
+    conversations = [ConversationFactory() for _ in range(5)]
+    run = start(conversations)
+    seen = []
+    original = runs.refresh_counts
+
+    def spy(run_id):
+        original(run_id)
+        seen.append(EnrichmentRun.objects.get(pk=run_id).processed)
+
+    runs.refresh_counts = spy
+    try:
+        runs.process_run(run.pk)
+    finally:
+        runs.refresh_counts = original
+
+    assert seen == [2, 4, 5]
+
+
+def test_the_run_is_enqueued_only_after_the_transaction_commits(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.ENRICHMENT_RUN_LANES = 2
+    conversation = ConversationFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start([conversation])
+
+    assert enqueued("enrichment_run_lane") == 2
+    assert enqueued("enrichment_run_watchdog") == 1
+    watchdog = DBTaskResult.objects.get(task_path__endswith="enrichment_run_watchdog")
+    assert watchdog.run_after is not None
+
+
+def test_a_rolled_back_run_enqueues_nothing(django_capture_on_commit_callbacks):
+    conversation = ConversationFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                start([conversation])
+                raise RuntimeError("the caller failed after starting the run")
+        except RuntimeError:
+            pass
+
+    assert EnrichmentRun.objects.count() == 0
+    assert DBTaskResult.objects.count() == 0
+
+
+def test_an_empty_selection_is_refused():
+    with pytest.raises(runs.NothingToEnrich):
+        runs.start_run([], user=None, source=RunSource.CLI)
+
+
+def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkeypatch):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
+    monkeypatch.setattr(runs, "CANCEL_CHECK_SECONDS", 0)
+    conversations = [ConversationFactory() for _ in range(6)]
+    run = start(conversations)
+    from enrichment.pipeline import run as runner
+
+    original = runner._record
+    calls = {"n": 0}
+
+    def record_then_cancel_after_two(*args, **kwargs):
+        outcome = original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            runs.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
+        return outcome
+
+    monkeypatch.setattr(runner, "_record", record_then_cancel_after_two)
+
+    assert runs.process_run(run.pk) == "cancelled"
+
+    run.refresh_from_db()
+    statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
+    assert statuses == ["completed"] * 2 + ["not_started"] * 4
+    assert run.status == RunStatus.CANCELLED
+    assert (run.enriched, run.failed, run.skipped) == (2, 0, 0)
+    assert run.items.filter(outcome=ItemOutcome.PENDING, claim_token__isnull=True).count() == 4
+    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
+
+
+def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest(settings):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
+    conversations = [ConversationFactory() for _ in range(4)]
+    run = start(conversations)
+    stop = runs.StopSignal()
+    from enrichment.pipeline import run as runner
+
+    original = runner._record
+
+    def record_then_stop(*args, **kwargs):
+        outcome = original(*args, **kwargs)
+        stop.event.set()
+        return outcome
+
+    runner._record = record_then_stop
+    try:
+        result = runs.process_run(run.pk, stop=stop)
+    finally:
+        runner._record = original
+
+    run.refresh_from_db()
+    assert result == "interrupted"
+    assert run.status == RunStatus.RUNNING
+    assert run.enriched == 1
+    assert [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations] == [
+        "completed",
+        "not_started",
+        "not_started",
+        "not_started",
+    ]
+    # A continuation is queued for the next worker.
+    assert enqueued("enrichment_run_lane") == 1
+
+
+def test_retry_failed_starts_a_run_over_only_the_failed_ones():
+    good = ConversationFactory()
+    bad = [ConversationFactory(document=invalid_document()) for _ in range(2)]
+    run = start([good, *bad])
+    runs.process_run(run.pk)
+    run.refresh_from_db()
+
+    retry = runs.retry_failed(run, user=None, source=RunSource.API)
+
+    assert retry.retry_of == run
+    assert retry.total == 2
+    assert set(retry.items.values_list("conversation_id", flat=True)) == {b.pk for b in bad}
+
+
+def test_retry_failed_refuses_a_run_without_failures():
+    run = start([ConversationFactory()])
+    runs.process_run(run.pk)
+
+    with pytest.raises(runs.NothingToEnrich):
+        runs.retry_failed(run, user=None, source=RunSource.API)
+
+
+def test_cancel_refuses_a_finished_run():
+    run = start([ConversationFactory()])
+    runs.process_run(run.pk)
+
+    with pytest.raises(runs.RunNotCancellable):
+        runs.cancel_run(run)
+
+
+def test_a_second_lane_takes_nothing_held_by_the_first(settings):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 3
+    run = start([ConversationFactory() for _ in range(5)])
+    held = runs._claim_items(run.pk, uuid.uuid4(), 3)
+
+    second = runs._claim_items(run.pk, uuid.uuid4(), 3)
+
+    assert len(held) == 3
+    assert len(second) == 2
+    assert not {pk for pk, _ in held} & {pk for pk, _ in second}
+
+
+def test_an_expired_item_claim_is_taken_over(settings):
+    from django.utils import timezone
+
+    run = start([ConversationFactory() for _ in range(2)])
+    runs._claim_items(run.pk, uuid.uuid4(), 2)
+    run.items.update(claimed_until=timezone.now() - runs.item_lease())
+
+    assert runs.process_run(run.pk) == "done"
+
+    run.refresh_from_db()
+    assert (run.status, run.enriched) == (RunStatus.COMPLETED, 2)
+
+
+def test_the_watchdog_resumes_a_stalled_run_and_keeps_watching():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = start([ConversationFactory()])
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert runs.watch_run(run.pk) is True
+
+    assert enqueued("enrichment_run_lane") == 1
+    assert enqueued("enrichment_run_watchdog") == 1
+
+
+def test_the_watchdog_leaves_a_progressing_run_alone():
+    from django.utils import timezone
+
+    run = start([ConversationFactory()])
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now()
+    )
+
+    assert runs.watch_run(run.pk) is False
+    assert enqueued("enrichment_run_lane") == 0
+
+
+def test_the_watchdog_stops_once_the_run_ended():
+    run = start([ConversationFactory()])
+    runs.process_run(run.pk)
+
+    assert runs.watch_run(run.pk) is False
+    assert enqueued("enrichment_run_watchdog") == 0
+
+
+def test_doctor_lists_and_fixes_stuck_rows_and_runs():
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    stuck = ConversationFactory(
+        enrichment_status=EnrichmentStatus.IN_PROGRESS,
+        enrichment_lease_expires_at=timezone.now() - timedelta(minutes=1),
+    )
+    run = start([ConversationFactory()])
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+
+    listing = StringIO()
+    call_command("enrichment_doctor", stdout=listing)
+    fixing = StringIO()
+    call_command("enrichment_doctor", "--fix", stdout=fixing)
+    after = StringIO()
+    call_command("enrichment_doctor", stdout=after)
+
+    assert f"stuck conversation {stuck.conversation_id}" in listing.getvalue()
+    assert f"stuck run {run.pk}" in listing.getvalue()
+    assert "Run with --fix to repair." in listing.getvalue()
+    assert "released 1 conversations, resumed 1 runs" in fixing.getvalue()
+    stuck.refresh_from_db()
+    assert stuck.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+    assert enqueued("enrichment_run_lane") == 1
+    assert f"stuck conversation {stuck.conversation_id}" not in after.getvalue()

@@ -1,0 +1,267 @@
+"""Background runs end to end with real `manage.py db_worker` processes on PostgreSQL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from enrichment import runs, storage
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    ItemOutcome,
+    ProcessingStatus,
+    RunSource,
+    RunStatus,
+)
+from tests.factories import UserFactory, conversation_document
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.worker,
+    pytest.mark.slow,
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_SECONDS = 2
+
+
+@pytest.fixture
+def worker_env(on_postgres, media_root, settings):
+    settings.ENRICHMENT_LEASE_SECONDS = LEASE_SECONDS
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        MEDIA_ROOT=str(media_root),
+        ENRICHMENT_LEASE_SECONDS=str(LEASE_SECONDS),
+        ENRICHMENT_RUN_CHUNK_SIZE="20",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class Workers:
+    def __init__(self, env: dict, tmp_path: Path) -> None:
+        self.env = env
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, name: str = "w") -> subprocess.Popen:
+        log = open(self.tmp_path / f"worker-{name}-{len(self.processes)}.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--queue-name",
+                "*",
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                "--worker-id",
+                f"{name}-{len(self.processes)}",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path):
+    pool = Workers(worker_env, tmp_path)
+    yield pool
+    pool.stop_all()
+    connection.close()
+
+
+def seed(owner, count: int, *, invalid_every: int = 0) -> list[Conversation]:
+    """Many conversations with stored files, quickly (bulk insert)."""
+    rows = []
+    for n in range(count):
+        document = conversation_document(turns=6)
+        if invalid_every and n % invalid_every == 0:
+            document["turns"][1]["role"] = "coach"
+        business_id = uuid.uuid4()
+        path = storage.parsed_path(str(owner.pk), str(business_id))
+        content = json.dumps(document).encode()
+        default_storage.save(path, ContentFile(content))
+        rows.append(
+            Conversation(
+                conversation_id=business_id,
+                created_by=owner,
+                conversation_name=f"Seeded {n}",
+                turn_count=6,
+                file_path=path,
+                file_size=len(content),
+                processing_status=ProcessingStatus.COMPLETED,
+            )
+        )
+    return Conversation.objects.bulk_create(rows)
+
+
+def wait_for(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_state(run: EnrichmentRun) -> EnrichmentRun:
+    run.refresh_from_db()
+    return run
+
+
+def start(conversations, **kwargs) -> EnrichmentRun:
+    # The test's transaction is real (transaction=True), so on_commit fires at once.
+    return runs.start_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
+
+
+def assert_each_enriched_once(run: EnrichmentRun, expected_enriched: int) -> None:
+    outcomes = list(run.items.values_list("outcome", flat=True))
+    assert outcomes.count(ItemOutcome.PENDING) == 0
+    assert run.enriched == expected_enriched
+    # A conversation processed twice would show up as a skip (already enriched) or a
+    # lost claim; neither may happen.
+    assert run.skipped == 0
+    assert not Conversation.objects.filter(enrichment_status=EnrichmentStatus.IN_PROGRESS).exists()
+
+
+def test_a_run_of_1000_with_invalid_ones_counts_right(workers):
+    owner = UserFactory()
+    conversations = seed(owner, 1000, invalid_every=25)
+    run = start(conversations)
+    workers.start()
+
+    wait_for(lambda: run_state(run).is_finished, timeout=240, what="the run to finish")
+
+    assert run.status == RunStatus.COMPLETED
+    assert (run.total, run.enriched, run.failed, run.skipped) == (1000, 960, 40, 0)
+    assert run.items.filter(outcome="failed", error_category="validation").count() == 40
+    assert run.items.filter(duration_ms__isnull=True).count() == 0
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 960
+    assert Conversation.objects.filter(enrichment_status="validation_failed").count() == 40
+
+
+def test_two_workers_share_one_run_without_processing_anything_twice(workers):
+    from django_tasks_db.models import DBTaskResult
+
+    conversations = seed(UserFactory(), 600)
+    run = start(conversations)
+    workers.start("a")
+    workers.start("b")
+
+    wait_for(lambda: run_state(run).is_finished, timeout=240, what="the run to finish")
+
+    assert run.status == RunStatus.COMPLETED
+    assert_each_enriched_once(run, 600)
+    lanes = DBTaskResult.objects.filter(task_path__endswith="enrichment_run_lane")
+    worker_ids = {wid for lane in lanes for wid in lane.worker_ids}
+    assert worker_ids == {"a-0", "b-1"}
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(workers):
+    conversations = seed(UserFactory(), 500)
+    run = start(conversations)
+    first = workers.start("doomed")
+    wait_for(lambda: run_state(run).processed >= 60, timeout=120, what="some progress")
+
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    stalled_at = run_state(run).processed
+    workers.start("rescuer")
+
+    wait_for(lambda: run_state(run).is_finished, timeout=240, what="the run to resume")
+
+    assert stalled_at < 500
+    assert run.status == RunStatus.COMPLETED
+    assert_each_enriched_once(run, 500)
+
+
+def test_sigterm_finishes_the_current_conversation_and_stops_cleanly(workers):
+    conversations = seed(UserFactory(), 500)
+    run = start(conversations)
+    worker = workers.start()
+    wait_for(lambda: run_state(run).processed >= 40, timeout=120, what="some progress")
+
+    worker.send_signal(signal.SIGTERM)
+    exit_code = worker.wait(timeout=60)
+
+    run = run_state(run)
+    assert exit_code == 0
+    assert run.status == RunStatus.RUNNING
+    assert 40 <= run.processed < 500
+    # Nothing is left claimed: the rest is handed back for the next worker.
+    assert not Conversation.objects.filter(enrichment_status="enrichment_in_progress").exists()
+    assert run.items.filter(outcome="pending", claim_token__isnull=False).count() == 0
+    completed = Conversation.objects.filter(enrichment_status="completed").count()
+    assert completed == run.enriched
+
+    workers.start()
+    wait_for(lambda: run_state(run).is_finished, timeout=240, what="the run to resume")
+    assert_each_enriched_once(run, 500)
+
+
+def test_cancel_mid_run_keeps_processed_ones_and_leaves_the_rest(workers):
+    conversations = seed(UserFactory(), 800)
+    run = start(conversations)
+    workers.start()
+    wait_for(lambda: run_state(run).processed >= 40, timeout=120, what="some progress")
+
+    runs.cancel_run(run)
+    time.sleep(2)  # let the lane notice and stop
+
+    run = run_state(run)
+    enriched = Conversation.objects.filter(enrichment_status="completed").count()
+    untouched = Conversation.objects.filter(enrichment_status="not_started").count()
+    assert run.status == RunStatus.CANCELLED
+    assert enriched == run.enriched
+    assert enriched + untouched == 800
+    assert 40 <= enriched < 800
+    assert run.items.filter(outcome="pending").count() == untouched
+    time.sleep(1)
+    assert Conversation.objects.filter(enrichment_status="completed").count() == enriched
+
+
+def test_retry_failed_reruns_only_the_failed_ones(workers):
+    conversations = seed(UserFactory(), 60, invalid_every=10)
+    run = start(conversations)
+    workers.start()
+    wait_for(lambda: run_state(run).is_finished, timeout=120, what="the first run")
+    assert run.failed == 6
+    fixed = Conversation.objects.get(pk=conversations[0].pk)
+    default_storage.save(fixed.file_path, ContentFile(json.dumps(conversation_document())))
+
+    retry = runs.retry_failed(run, user=None, source=RunSource.API)
+    wait_for(lambda: run_state(retry).is_finished, timeout=120, what="the retry")
+
+    assert retry.total == 6
+    assert (retry.enriched, retry.failed, retry.skipped) == (1, 5, 0)
+    assert set(retry.items.values_list("conversation_id", flat=True)) == {
+        c.pk for n, c in enumerate(conversations) if n % 10 == 0
+    }
