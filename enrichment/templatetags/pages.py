@@ -1,7 +1,10 @@
 """Template helpers shared by the list pages."""
 
+from datetime import datetime
+
 from django import template
 from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
 
 register = template.Library()
 
@@ -37,3 +40,15 @@ def sort_direction(current: str, key: str) -> str:
     if current == f"-{key}":
         return "descending"
     return "none"
+
+
+@register.filter
+def iso_datetime(value: str | None) -> datetime | str | None:
+    """An ISO 8601 string stored in JSON (a report's ``validatedAt``) as a datetime, so
+    the ``date`` filter can format it; anything unparseable comes back unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_datetime(value) or value
+    except ValueError:
+        return value

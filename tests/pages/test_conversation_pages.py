@@ -4,13 +4,11 @@ validation report panel."""
 import pytest
 
 from enrichment.models import Conversation, EnrichmentStatus, Tier
-from tests.factories import ConversationFactory, PersonaFactory, UserFactory
+from tests.factories import TRUNCATED_REPLY, ConversationFactory, PersonaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-# A truncated model reply: not parseable, so enrichment fails validation.
-INVALID_JSON = b'{"conversation_metadata": {"client_persona": "Truncated'
 
 
 def names(response) -> list[str]:
@@ -47,10 +45,10 @@ def test_conversation_list_shows_own_conversations_with_their_columns(
     assert "Mallory" not in body
     assert f'<code title="{in_batch.conversation_id}">' in body
     assert f'<a href="/batch-jobs/{job.pk}/">May batch</a>' in body
-    assert "<td>Sam Ortiz</td>" in body
-    assert "<td>Edge case</td>" in body
+    assert '<td data-label="Persona">Sam Ortiz</td>' in body
+    assert '<td data-label="Tier">Edge case</td>' in body
     assert '<span class="badge badge--not_started">Not started</span>' in body
-    assert '<td class="num">4</td>' in body
+    assert '<td class="num" data-label="Turns">4</td>' in body
     assert f'value="{untitled.pk}" form="bulk-enrich"' in body
     assert f'href="/api/conversations/{in_batch.conversation_id}/download/raw"' in body
     assert "download/enriched" not in body
@@ -220,7 +218,7 @@ def test_conversation_list_query_count_does_not_grow_with_rows(
 
 def test_enrich_selected_with_htmx_swaps_in_the_summary_and_asks_rows_to_reload(user_client, user):
     good = ConversationFactory(created_by=user, conversation_name="Good")
-    bad = ConversationFactory(created_by=user, conversation_name="Bad", document=INVALID_JSON)
+    bad = ConversationFactory(created_by=user, conversation_name="Bad", document=TRUNCATED_REPLY)
     untouched = ConversationFactory(created_by=user, conversation_name="Not selected")
 
     response = user_client.post(
@@ -252,7 +250,7 @@ def test_enrich_selected_skips_completed_conversations(user_client, user):
 
 def test_enrich_selected_without_htmx_redirects_back_with_messages(user_client, user):
     good = ConversationFactory(created_by=user, conversation_name="Good")
-    bad = ConversationFactory(created_by=user, conversation_name="Bad", document=INVALID_JSON)
+    bad = ConversationFactory(created_by=user, conversation_name="Bad", document=TRUNCATED_REPLY)
 
     response = user_client.post(
         "/conversations/enrich/",
@@ -341,7 +339,7 @@ def test_enrich_selected_refuses_get(user_client):
 
 
 def test_validation_report_panel_with_htmx_shows_blockers_warnings_and_error(user_client, user):
-    conversation = ConversationFactory(created_by=user, document=INVALID_JSON)
+    conversation = ConversationFactory(created_by=user, document=TRUNCATED_REPLY)
     user_client.post("/conversations/enrich/", {"ids": [str(conversation.pk)]}, **HX)
     conversation.refresh_from_db()
     conversation.validation_report["warnings"] = [
