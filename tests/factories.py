@@ -106,6 +106,11 @@ def conversation_document(turns: int = 4, **metadata) -> dict:
     }
 
 
+# A truncated model reply (not parseable JSON): pass as ``document=`` for a conversation
+# whose enrichment fails validation with INVALID_JSON_SYNTAX.
+TRUNCATED_REPLY = b'{"conversation_metadata": {"client_persona": "Sam Ortiz - The Caut'
+
+
 class ConversationFactory(factory.django.DjangoModelFactory):
     """A conversation whose parsed file is stored (pass ``document=None`` for none,
     or ``document=b"..."`` for raw bytes stored as the raw response only)."""

@@ -10,7 +10,13 @@ import pytest
 from django.conf import settings
 
 from batches.models import BatchItemStatus, BatchJob, BatchJobStatus
-from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, conversation_document
+from tests.factories import (
+    TRUNCATED_REPLY,
+    BatchItemFactory,
+    BatchJobFactory,
+    UserFactory,
+    conversation_document,
+)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -23,7 +29,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
-INVALID_JSON = b'{"conversation_metadata": {"client_persona": "Truncated'
 PASSWORD = "password"
 
 
@@ -74,7 +79,7 @@ def _make_job(
             batch_job=job,
             position=valid + n + 1,
             conversation__conversation_name=f"Truncated chat {n + 1}",
-            conversation__document=INVALID_JSON,
+            conversation__document=TRUNCATED_REPLY,
         )
     return job
 
@@ -143,9 +148,15 @@ def screenshot(request):
     return take
 
 
-def log_in(page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/batch-jobs/")
+@pytest.fixture
+def log_in():
+    """Log in through the login form: ``log_in(page, "dana")``."""
+
+    def submit(page, username: str, password: str = PASSWORD) -> None:
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/batch-jobs/")
+
+    return submit
