@@ -343,9 +343,11 @@ class ConversationAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
         # Subqueries rather than a join, so the list stays one query and one row per
         # conversation (a conversation could sit in several jobs; the first one is shown).
+        # The reports can be tens of KB each and only the detail page shows them.
         return (
             super()
             .get_queryset(request)
+            .defer("validation_report", "normalization_report")
             .annotate(
                 batch_job_pk=Subquery(
                     _first_batch_item().values("batch_job_id")[:1], output_field=UUIDField()
