@@ -13,7 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, UUIDField
+from django.db.models import OuterRef, QuerySet, Subquery, UUIDField
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
@@ -474,9 +474,6 @@ class ConversationAdmin(admin.ModelAdmin):
             report = refusal(conversations.count(), command=FORCE_COMMAND)
             self.message_user(request, report.message, report.level)
             return None
-        counts = conversations.aggregate(
-            completed=Count("pk", filter=Q(enrichment_status=EnrichmentStatus.COMPLETED))
-        )
         request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
@@ -484,7 +481,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "conversations": rows,
             "total": len(rows),
-            "completed": counts["completed"],
+            "completed": sum(row.is_completed for row in rows),
             "in_progress": sum(row.lease_is_live() for row in rows),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action_name": "force_reenrich",

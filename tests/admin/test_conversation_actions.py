@@ -266,6 +266,19 @@ def test_force_reenrich_confirmation_counts_one_completed(enricher_client):
     assert "1 completed conversation will be overwritten</strong>" in response.content.decode()
 
 
+def test_force_reenrich_confirmation_warns_about_conversations_being_enriched(enricher_client):
+    busy = ConversationFactory(
+        enrichment_status=EnrichmentStatus.IN_PROGRESS,
+        enrichment_lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+
+    response = run_action(enricher_client, CONVERSATIONS, "force_reenrich", [busy])
+
+    content = response.content.decode()
+    assert "0 completed conversations will be overwritten</strong>" in content
+    assert "1 conversation is being enriched right now and will be skipped." in content
+
+
 def test_force_reenrich_confirmed_overwrites_completed_ones(enricher_client):
     done = completed_conversation()
     fresh = ConversationFactory()
