@@ -32,7 +32,9 @@ class ConversationFilterForm(forms.Form):
         required=False,
         choices=[("", "Any status"), (ANY_FAILURE, "Any failure"), *EnrichmentStatus.choices],
     )
-    batch = forms.ChoiceField(label="Batch job", required=False)
+    # Any job id filters (a link from a job's page must never fall back to "all"); the
+    # choices only feed the drop-down.
+    batch = forms.UUIDField(label="Batch job", required=False, widget=forms.Select)
     persona = forms.ChoiceField(label="Persona", required=False)
     q = forms.CharField(
         label="Search",
@@ -46,7 +48,7 @@ class ConversationFilterForm(forms.Form):
         self, *args, batches: list[tuple[str, str]], personas: list[tuple[str, str]], **kwargs
     ):
         super().__init__(*args, **kwargs)
-        self.fields["batch"].choices = [("", "Any batch job"), *batches]
+        self.fields["batch"].widget.choices = [("", "Any batch job"), *batches]
         self.fields["persona"].choices = [("", "Any persona"), *personas]
 
     def filter(self, conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:

@@ -1,6 +1,7 @@
 """The conversations page: list with filters, bulk and per-row enrichment, the
 validation report panel."""
 
+import contextlib
 import uuid
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from .models import Conversation, Persona
 from .services import BulkResult, ConversationsNotFound, bulk_enrich
 
 PAGE_SIZE = 25
+BATCH_CHOICES = 100
 # Tells the page's tables to reload their rows (and so their badges) after an enrichment.
 ENRICHMENT_DONE = "enrichment-done"
 
@@ -41,9 +43,12 @@ def summary_text(result: BulkResult) -> str:
     )
 
 
-def _filter_choices(user) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    batches = (
-        Conversation.objects.visible_to(user)
+def _filter_choices(user, selected_batch: str) -> tuple[list[tuple[str, str]], list]:
+    """The batch jobs (the newest 100 holding the user's conversations, plus the selected
+    one) and the personas the filters offer."""
+    batches = [
+        (str(pk), name)
+        for pk, name, _ in Conversation.objects.visible_to(user)
         .filter(batch_items__isnull=False)
         .values_list(
             "batch_items__batch_job_id",
@@ -51,19 +56,19 @@ def _filter_choices(user) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
             "batch_items__batch_job__created_at",
         )
         .order_by("-batch_items__batch_job__created_at")
-        .distinct()[:100]
-    )
-    personas = Persona.objects.order_by("name").values_list("pk", "name")
-    return (
-        [(str(pk), name) for pk, name, _ in batches],
-        [(str(pk), name) for pk, name in personas],
-    )
+        .distinct()[:BATCH_CHOICES]
+    ]
+    if selected_batch and selected_batch not in dict(batches):
+        with contextlib.suppress(ValueError):  # a malformed id is ignored by the form
+            batches.append((str(uuid.UUID(selected_batch)), "The selected batch job"))
+    personas = [(str(pk), name) for pk, name in Persona.objects.values_list("pk", "name")]
+    return batches, personas
 
 
 @require_GET
 @login_required
 def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
-    batches, personas = _filter_choices(request.user)
+    batches, personas = _filter_choices(request.user, request.GET.get("batch", ""))
     form = ConversationFilterForm(request.GET, batches=batches, personas=personas)
     conversations = form.filter(
         Conversation.objects.visible_to(request.user)

@@ -106,14 +106,15 @@ def failed_item_factory():
 # Browser -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; Django refuses sync ORM
-    # calls while one runs, but the tests (and the fixtures) need them.
+    # calls while one runs, but the tests (and the fixtures) need them. Module scope: the
+    # override ends with the browser tests.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:

@@ -132,6 +132,33 @@ def test_conversation_list_filters_by_batch_job_and_persona(make_job, user_clien
     assert f'<option value="{job.pk}" selected>June batch</option>' in by_batch.content.decode()
 
 
+def test_conversation_list_filters_by_a_batch_job_missing_from_the_drop_down(
+    make_job, user_client, user, monkeypatch
+):
+    monkeypatch.setattr("enrichment.views.BATCH_CHOICES", 1)
+    older = make_job(user, valid=1, name="Older batch")
+    make_job(user, valid=1, name="Newer batch")
+
+    response = user_client.get(f"/conversations/?batch={older.pk}")
+
+    assert [c.batch_items.get().batch_job for c in response.context["page"].object_list] == [older]
+    body = response.content.decode()
+    assert f'<option value="{older.pk}" selected>The selected batch job</option>' in body
+    assert ">Newer batch</option>" in body
+
+
+def test_conversation_list_filtered_by_another_users_batch_job_is_empty(
+    make_job, user_client, user, other_user
+):
+    ConversationFactory(created_by=user, conversation_name="Mine")
+    theirs = make_job(other_user, valid=1)
+
+    response = user_client.get(f"/conversations/?batch={theirs.pk}")
+
+    assert names(response) == []
+    assert "No conversations match these filters." in response.content.decode()
+
+
 def test_conversation_list_finds_a_conversation_by_its_business_id(user_client, user):
     wanted = ConversationFactory(created_by=user, conversation_name="Wanted")
     ConversationFactory(created_by=user, conversation_name="Other")
