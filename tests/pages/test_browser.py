@@ -128,6 +128,9 @@ def test_filter_select_enrich_and_open_a_report_on_the_conversations_list(page, 
         conversation_name="Finished chat",
         enrichment_status=EnrichmentStatus.COMPLETED,
     )
+    page.goto("/conversations/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/conversations/$"))
+    screenshot(page, "0-login")
     log_in(page, "dana")
     page.get_by_role("link", name="Conversations").click()
     rows = page.locator("#conversation-table tbody tr")
