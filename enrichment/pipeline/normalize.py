@@ -4,13 +4,15 @@ Every string, dictionary keys included, loses its ASCII control characters other
 LF and CR (U+0000-U+0008, U+000B, U+000C, U+000E-U+001F and DEL) and is then put in Unicode
 NFC; stripping comes first because removing a control character can leave a sequence that
 NFC would recompose. The result is UTF-8 JSON with a 2-space indent, non-ASCII characters
-unescaped, keys in their given order and a trailing newline: byte for byte what
-``json.dumps(cleaned, indent=2, ensure_ascii=False) + "\\n"`` gives, so equal input gives
-identical bytes. Keys must be strings.
+unescaped, keys in their given order and a trailing newline, written by orjson: what
+``json.dumps(cleaned, indent=2, ensure_ascii=False) + "\\n"`` gives, except that floats
+use the shortest round-trip form, with an exponent past 1e16 (``1e-7``, ``1e+16``) and non-finite
+numbers are written ``null``, as JavaScript's ``JSON.stringify`` does (validation rejects
+them, so they never come from a conversation). Equal input gives identical bytes. Keys
+must be strings; integers must fit in 64 bits.
 
-Cleaning and writing happen in one walk over the tree instead of building a cleaned copy
-and handing it to ``json.dumps``, whose indenting encoder is pure Python: this halves the
-cost of the stage (tests check the output against ``json.dumps``).
+The document is serialised once at C speed and its bytes scanned for escaped control
+characters and non-NFC text; only a document that needs fixing is walked in Python.
 
 Report, stored in the conversation's record (keys are stable)::
 
@@ -27,15 +29,16 @@ Report, stored in the conversation's record (keys are stable)::
 Warning codes: ``DOCUMENT_TOO_SMALL`` (< 1,000 bytes), ``EMPTY_TRAINING_PAIRS``,
 ``MISSING_CONSULTANT_PROFILE``. Error codes: ``NOT_AN_OBJECT``, ``MISSING_DATASET_METADATA``
 (missing or not an object), ``MISSING_TRAINING_PAIRS`` (missing or not an array),
-``NOT_SERIALIZABLE`` (NaN or infinity, lone surrogates, non-string keys, keys that become
-identical once cleaned, values that are not JSON), ``DOCUMENT_TOO_LARGE`` (> 100 MiB).
+``NOT_SERIALIZABLE`` (lone surrogates, non-string keys, keys that become identical once
+cleaned, integers beyond 64 bits, values that are not JSON), ``DOCUMENT_TOO_LARGE`` (> 100 MiB).
 Any error raises ``NormalizationError`` carrying the report.
 """
 
 import re
 import unicodedata
-from json.encoder import encode_basestring
 from typing import Any
+
+import orjson
 
 __all__ = ["NormalizationError", "normalize_document"]
 
@@ -44,6 +47,10 @@ MAX_SIZE_BYTES = 100 * 1024 * 1024
 INDENT = "  "
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# In serialised JSON the control characters to strip appear as escapes: \b, \f or \u00XX
+# (tab, LF and CR are written \t, \n, \r and kept), after an even run of backslashes.
+_BACKSLASH_RUN = re.compile(rb"(\\+)(?:u00|[bf])")
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
 _INFINITY = float("inf")
 
 
@@ -78,8 +85,7 @@ def normalize_document(document: dict) -> tuple[bytes, dict]:
 
     content = b""
     try:
-        text, removed, normalized = _write(document)
-        content = text.encode("utf-8")
+        content, removed, normalized = _write(document)
     except (TypeError, ValueError, RecursionError) as exc:
         errors.append(_problem("NOT_SERIALIZABLE", f"The document is not serialisable: {exc}"))
     else:
@@ -144,109 +150,63 @@ def _clean_string(text: str) -> tuple[str, int, bool]:
     return unicodedata.normalize("NFC", text), removed, True
 
 
-def _write(document: dict) -> tuple[str, int, int]:
-    """Returns (JSON text, characters removed, strings NFC changed)."""
-    # Enriched documents repeat every turn's text in later pairs' histories, often as the
-    # same str object, so each distinct string is cleaned and escaped once.
-    cache: dict[str, tuple[str, str, int, bool]] = {}
-    removed = 0
-    normalized = 0
-    parts: list[str] = []
-    append = parts.append
+def _write(document: dict) -> tuple[bytes, int, int]:
+    """Returns (JSON bytes, characters removed, strings NFC changed)."""
+    try:
+        content = orjson.dumps(document, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        content = None  # let the cleaning walk name the problem
+    # Almost every document is already clean: one C-speed serialisation and two scans of
+    # its bytes prove it, so the Python walk below runs only when something needs fixing.
+    if (
+        content is not None
+        and not _has_escaped_control(content)
+        and b"\x7f" not in content
+        and (content.isascii() or unicodedata.is_normalized("NFC", content.decode("utf-8")))
+    ):
+        return content, 0, 0
+    counts = {"removed": 0, "normalized": 0}
+    cleaned = _clean(document, {}, counts)
+    try:
+        content = orjson.dumps(cleaned, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(str(exc)) from None
+    return content, counts["removed"], counts["normalized"]
 
-    def string(text: str) -> tuple[str, str, int, bool]:
-        """Returns the cache entry (JSON literal, cleaned text, removed, NFC changed)."""
-        nonlocal removed, normalized
+
+def _has_escaped_control(content: bytes) -> bool:
+    if b"\\u00" not in content and b"\\b" not in content and b"\\f" not in content:
+        return False
+    # An odd run of backslashes ends in an escape; an even one is escaped backslashes
+    # followed by plain text (a literal "\\b" in a message, say).
+    return any(len(match.group(1)) % 2 for match in _BACKSLASH_RUN.finditer(content))
+
+
+def _clean(value: Any, cache: dict[str, tuple[str, int, bool]], counts: dict) -> Any:
+    """A copy of ``value`` with every string cleaned (shared where nothing changed)."""
+    kind = type(value)
+    if kind is str or isinstance(value, str):
+        text = str.__str__(value)
         entry = cache.get(text)
         if entry is None:
-            cleaned, count, changed = _clean_string(text)
-            entry = cache[text] = (encode_basestring(cleaned), cleaned, count, changed)
-        if entry[2]:
-            removed += entry[2]
-        if entry[3]:
-            normalized += 1
-        return entry
-
-    def walk(value: Any, indent: str) -> None:
-        kind = type(value)
-        if kind is str:
-            append(string(value)[0])
-        elif kind is dict:
-            obj(value, indent)
-        elif kind is list:
-            array(value, indent)
-        elif value is None:
-            append("null")
-        elif value is True:
-            append("true")
-        elif value is False:
-            append("false")
-        elif kind is int:
-            append(int.__repr__(value))
-        elif kind is float:
-            append(number(value))
-        else:
-            other(value, indent)
-
-    def obj(mapping: dict, indent: str) -> None:
-        if not mapping:
-            append("{}")
-            return
-        inner = indent + INDENT
-        separator = "{" + inner
-        renamed = False
-        for key, item in mapping.items():
-            if type(key) is not str:
-                if not isinstance(key, str):
-                    raise TypeError(f"keys must be strings, not {type(key).__name__}")
-                key = str.__str__(key)
-            entry = string(key)
-            if entry[2] or entry[3]:
-                renamed = True
-            append(separator)
-            append(entry[0])
-            append(": ")
-            walk(item, inner)
-            separator = "," + inner
-        if renamed:
-            # Two keys can only collide if cleaning changed one of them: rare, checked late.
-            cleaned = [cache[str.__str__(key)][1] for key in mapping]
-            if len(set(cleaned)) < len(cleaned):
+            entry = cache[text] = _clean_string(text)
+        counts["removed"] += entry[1]
+        counts["normalized"] += entry[2]
+        return entry[0]
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be strings, not {type(key).__name__}")
+            new_key = _clean(key, cache, counts)
+            if new_key in cleaned:
                 raise ValueError("two keys become identical once cleaned")
-        append(indent + "}")
-
-    def array(items: list | tuple, indent: str) -> None:
-        if not items:
-            append("[]")
-            return
-        inner = indent + INDENT
-        separator = "[" + inner
-        for item in items:
-            append(separator)
-            walk(item, inner)
-            separator = "," + inner
-        append(indent + "]")
-
-    def number(value: float) -> str:
-        if value != value or value == _INFINITY or value == -_INFINITY:
-            raise ValueError(f"{value!r} is not a JSON number")
-        return float.__repr__(value)
-
-    def other(value: Any, indent: str) -> None:
-        # Subclasses (StrEnum, IntEnum, OrderedDict) and tuples: written as json.dumps would.
-        if isinstance(value, str):
-            append(string(str.__str__(value))[0])
-        elif isinstance(value, dict):
-            obj(value, indent)
-        elif isinstance(value, list | tuple):
-            array(value, indent)
-        elif isinstance(value, int):
-            append(int.__repr__(value))
-        elif isinstance(value, float):
-            append(number(value))
-        else:
-            raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-    walk(document, "\n")
-    append("\n")
-    return "".join(parts), removed, normalized
+            cleaned[new_key] = _clean(item, cache, counts)
+        return cleaned
+    if isinstance(value, list | tuple):
+        return [_clean(item, cache, counts) for item in value]
+    if kind is float and (value != value or value in (_INFINITY, -_INFINITY)):
+        raise ValueError(f"{value!r} is not a JSON number")
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
