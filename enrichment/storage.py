@@ -6,7 +6,7 @@ never stored. Downloads go through the app after an ownership check.
 
 import contextlib
 import os
-import tempfile
+import uuid
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -26,9 +26,12 @@ class AtomicFileSystemStorage(FileSystemStorage):
     def _save(self, name: str, content) -> str:
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
+        # A unique sibling name: the rename below is atomic only within one folder.
+        tmp_path = f"{full_path}.{uuid.uuid4().hex}.part"
         try:
+            fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with os.fdopen(fd, "wb") as handle:
                 for chunk in content.chunks():
                     handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())

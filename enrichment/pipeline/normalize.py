@@ -49,6 +49,7 @@ INDENT = "  "
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # In serialised JSON the control characters to strip appear as escapes: \b, \f or \u00XX
 # (tab, LF and CR are written \t, \n, \r and kept), after an even run of backslashes.
+_ESCAPE_CANDIDATE = re.compile(rb"\\(?:u00|[bf])")
 _BACKSLASH_RUN = re.compile(rb"(\\+)(?:u00|[bf])")
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
 _INFINITY = float("inf")
@@ -175,7 +176,7 @@ def _write(document: dict) -> tuple[bytes, int, int]:
 
 
 def _has_escaped_control(content: bytes) -> bool:
-    if b"\\u00" not in content and b"\\b" not in content and b"\\f" not in content:
+    if not _ESCAPE_CANDIDATE.search(content):
         return False
     # An odd run of backslashes ends in an escape; an even one is escaped backslashes
     # followed by plain text (a literal "\\b" in a message, say).

@@ -1,0 +1,353 @@
+"""Benchmark of the enrichment paths. Prints numbers; asserts nothing.
+
+Seeds realistic conversations (our demo generator: 6–10 turns of a few hundred
+characters), then measures, in one run:
+
+- the pure pipeline (validate → enrich → normalize, in memory) over 100 conversations;
+- bulk-enrich of the same 100 through a real HTTP server (sequential and parallel);
+- the same 100 through the single-conversation endpoint, one request each;
+- SQL queries per bulk call at 1, 10 and 100 conversations;
+- with ``--runs N``: a background run of N conversations processed by 1 and by 2 real
+  ``db_worker`` processes (conversations per second, the workers' peak memory).
+
+Everything it creates belongs to a throwaway user and is deleted at the end.
+"""
+
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from batches.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
+from enrichment import storage
+from enrichment.imports import import_scaffolding
+from enrichment.models import (
+    Conversation,
+    EmotionalArc,
+    EnrichmentRun,
+    EnrichmentStatus,
+    Persona,
+    ProcessingStatus,
+    PromptTemplate,
+    RunSource,
+    TrainingTopic,
+)
+from enrichment.pipeline.enrich import enrich_conversation
+from enrichment.pipeline.normalize import normalize_document
+from enrichment.pipeline.run import _snapshot, current_profile
+from enrichment.pipeline.validate import validate_conversation
+from enrichment.runs import start_run
+
+ROOT = Path(settings.BASE_DIR)
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Command(BaseCommand):
+    help = "Benchmark pure pipeline vs bulk/single API (and background runs with --runs N)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--repeat", type=int, default=5, help="runs per measurement")
+        parser.add_argument(
+            "--runs",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also time a background run of N conversations with 1 and 2 workers",
+        )
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, repeat: int, runs: int, seed: int, **options) -> None:
+        self.rng = random.Random(seed)
+        user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+        self.token = Token.objects.create(user=user).key
+        self.user = user
+        self.out(f"database: {connection.vendor}; repeat: {repeat}")
+        try:
+            self._scaffolding()
+            conversations = self.seed(user, 100)
+            self.bench_requests(conversations, repeat)
+            self.bench_queries(user)
+            if runs:
+                self.bench_runs(user, runs)
+        finally:
+            self.cleanup(user)
+
+    def out(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
+
+    # Data -------------------------------------------------------------------------
+
+    def _scaffolding(self) -> None:
+        from batches.demo.generator import scaffolding_paths
+
+        import_scaffolding(scaffolding_paths())
+        self.rows = load_demo_scaffolding()
+        self.personas = {p.persona_key: p for p in Persona.objects.all()}
+        self.arcs = {a.arc_key: a for a in EmotionalArc.objects.all()}
+        self.topics = {t.topic_key: t for t in TrainingTopic.objects.all()}
+        self.templates = {t.name: t for t in PromptTemplate.objects.all()}
+
+    def seed(self, owner, count: int) -> list[Conversation]:
+        rows = []
+        for n in range(count):
+            picked = pick_scaffolding(self.rng, self.rows)
+            document = generate_conversation(self.rng, turns=self.rng.randint(6, 10), **picked)
+            business_id = uuid.uuid4()
+            path = storage.parsed_path(str(owner.pk), str(business_id))
+            content = json.dumps(document, indent=2, ensure_ascii=False).encode()
+            default_storage.save(path, ContentFile(content))
+            rows.append(
+                Conversation(
+                    conversation_id=business_id,
+                    created_by=owner,
+                    conversation_name=f"Benchmark {n}",
+                    turn_count=len(document["turns"]),
+                    file_path=path,
+                    file_size=len(content),
+                    processing_status=ProcessingStatus.COMPLETED,
+                    persona=self.personas.get(picked["persona"]["persona_key"]),
+                    emotional_arc=self.arcs.get(picked["arc"]["arc_key"]),
+                    training_topic=self.topics.get(picked["topic"]["topic_key"]),
+                    template=self.templates.get(picked["template_name"] or ""),
+                )
+            )
+        created = []
+        for start in range(0, len(rows), 2000):
+            created += Conversation.objects.bulk_create(rows[start : start + 2000])
+        return created
+
+    def reset(self, conversations: list[Conversation]) -> None:
+        """Back to not enriched, files included, so every repeat is a first enrichment."""
+        rows = Conversation.objects.filter(pk__in=[c.pk for c in conversations])
+        for path in rows.exclude(enriched_file_path="").values_list(
+            "enriched_file_path", flat=True
+        ):
+            default_storage.delete(path)
+        rows.update(
+            enrichment_status=EnrichmentStatus.NOT_STARTED,
+            enriched_file_path="",
+            enriched_file_size=None,
+        )
+
+    def cleanup(self, user) -> None:
+        owner_folder = str(user.pk)
+        for conversation in Conversation.objects.filter(created_by=user).iterator():
+            for path in (conversation.file_path, conversation.enriched_file_path):
+                if path:
+                    default_storage.delete(path)
+        EnrichmentRun.objects.filter(items__conversation__created_by=user).delete()
+        Conversation.objects.filter(created_by=user).delete()
+        user.delete()
+        folder = Path(settings.MEDIA_ROOT) / owner_folder
+        if folder.is_dir():
+            for child in sorted(folder.rglob("*"), reverse=True):
+                child.rmdir() if child.is_dir() else child.unlink()
+            folder.rmdir()
+
+    # Measurements -----------------------------------------------------------------
+
+    def pure_pipeline(self, conversations: list[Conversation]) -> float:
+        """Seconds for validate → enrich → normalize of the given conversations."""
+        loaded = Conversation.objects.filter(pk__in=[c.pk for c in conversations]).select_related(
+            "persona", "emotional_arc", "training_topic", "template"
+        )
+        profile = current_profile()
+        inputs = [
+            (storage.read_file(c.file_path), str(c.conversation_id), _snapshot(c, profile))
+            for c in loaded
+        ]
+        validated_at = timezone.now().isoformat()
+        started = time.perf_counter()
+        for source, business_id, context in inputs:
+            data, report = validate_conversation(
+                source, conversation_id=business_id, validated_at=validated_at
+            )
+            normalize_document(enrich_conversation(data, context))
+        return time.perf_counter() - started
+
+    def post(self, url: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{url}{path}",
+            data=json.dumps(body).encode() if body is not None else b"",
+            headers={"Content-Type": "application/json", "Authorization": f"Token {self.token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.load(response)
+
+    def bench_requests(self, conversations: list[Conversation], repeat: int) -> None:
+        ids = [str(c.pk) for c in conversations]
+        pure = [self.pure_pipeline(conversations) for _ in range(repeat)]
+        pure_median = statistics.median(pure)
+        self.out(
+            f"pure pipeline, 100 conversations: median {pure_median * 1000:.1f} ms "
+            f"({100 / pure_median:.0f} conversations/s)"
+        )
+
+        server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+        server.set_app(get_wsgi_application())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.server_port}"
+        try:
+            results = {}
+            for label, sequential in (("sequential", True), ("parallel", False)):
+                timings = []
+                for _ in range(repeat):
+                    self.reset(conversations)
+                    started = time.perf_counter()
+                    body = self.post(
+                        url,
+                        "/api/conversations/bulk-enrich",
+                        {"conversationIds": ids, "sequential": sequential},
+                    )
+                    timings.append(time.perf_counter() - started)
+                    assert body["summary"]["successful"] == 100, body["summary"]
+                results[label] = statistics.median(timings)
+                self.out(
+                    f"bulk-enrich over HTTP, 100, {label}: median {results[label] * 1000:.1f} ms "
+                    f"= {results[label] / pure_median:.2f}x the pure pipeline"
+                )
+            singles = []
+            for _ in range(max(1, repeat // 2)):
+                self.reset(conversations)
+                started = time.perf_counter()
+                for conversation_id in ids:
+                    self.post(url, f"/api/conversations/{conversation_id}/enrich")
+                singles.append(time.perf_counter() - started)
+            single = statistics.median(singles)
+            self.out(
+                f"single endpoint x100 over HTTP: median {single * 1000:.1f} ms; "
+                f"bulk (sequential) is {single / results['sequential']:.1f}x faster"
+            )
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def bench_queries(self, user) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.token}")
+        counts = {}
+        for size in (1, 10, 100):
+            batch = self.seed(user, size)
+            with CaptureQueriesContext(connection) as captured:
+                response = client.post(
+                    "/api/conversations/bulk-enrich",
+                    {"conversationIds": [str(c.pk) for c in batch]},
+                    format="json",
+                )
+            assert response.status_code == 200
+            counts[size] = len(captured)
+        per = (counts[100] - counts[1]) / 99
+        self.out(
+            "SQL queries per bulk call: "
+            + ", ".join(f"{n} conversations → {q}" for n, q in counts.items())
+            + f" (fixed {counts[1] - per:.0f} + {per:.0f} per conversation)"
+        )
+
+    def bench_runs(self, user, count: int) -> None:
+        conversations = self.seed(user, count)
+        profile_time = self.pure_pipeline(conversations[: min(count, 1000)]) / min(count, 1000)
+        self.out(
+            f"pure pipeline per conversation (first {min(count, 1000)}): "
+            f"{profile_time * 1000:.2f} ms"
+        )
+        for workers in (1, 2):
+            self.reset(conversations)
+            run = start_run(
+                [c.pk for c in conversations],
+                user=user,
+                source=RunSource.CLI,
+                description=f"benchmark, {workers} worker(s)",
+            )
+            processes = [self.start_worker(n) for n in range(workers)]
+            peaks = [0] * workers
+            started = time.perf_counter()
+            try:
+                while True:
+                    for n, process in enumerate(processes):
+                        peaks[n] = max(peaks[n], self.peak_rss_kb(process.pid))
+                    run.refresh_from_db()
+                    if run.is_finished:
+                        break
+                    time.sleep(0.2)
+                elapsed = time.perf_counter() - started
+            finally:
+                for process in processes:
+                    process.send_signal(signal.SIGTERM)
+                for process in processes:
+                    process.wait(timeout=60)
+            rate = run.processed / elapsed
+            self.out(
+                f"background run of {count}, {workers} worker(s): {elapsed:.1f} s, "
+                f"{rate:.0f} conversations/s, peak worker RSS "
+                f"{', '.join(f'{p / 1024:.0f} MB' for p in peaks)}, "
+                f"{elapsed / (count * profile_time):.2f}x the pure pipeline time "
+                f"(enriched {run.enriched}, failed {run.failed}, skipped {run.skipped})"
+            )
+
+    def start_worker(self, n: int) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        db = connection.settings_dict
+        if connection.vendor == "postgresql":
+            env["DATABASE_URL"] = (
+                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                f"/{db['NAME']}"
+            )
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+        env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--queue-name",
+                "*",
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                "--worker-id",
+                f"bench-{n}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @staticmethod
+    def peak_rss_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
