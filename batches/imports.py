@@ -14,6 +14,7 @@ from enrichment.imports import ImportFailed
 from enrichment.models import (
     Conversation,
     EmotionalArc,
+    EnrichmentRun,
     Persona,
     ProcessingStatus,
     PromptTemplate,
@@ -21,6 +22,7 @@ from enrichment.models import (
     TrainingTopic,
 )
 
+from .lifecycle import finish_batch_job
 from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
 
 
@@ -36,6 +38,7 @@ class ConversationImport:
     batch_job: BatchJob
     conversations: list[Conversation]
     warnings: list[str] = field(default_factory=list)
+    enrichment_run: EnrichmentRun | None = None
 
     def summary(self) -> dict:
         return {
@@ -48,6 +51,7 @@ class ConversationImport:
                 if c.processing_status == ProcessingStatus.PARSE_FAILED
             ),
             "warnings": self.warnings,
+            "enrichmentRunId": str(self.enrichment_run.pk) if self.enrichment_run else None,
         }
 
 
@@ -134,11 +138,13 @@ def import_conversations(
     owner: AbstractBaseUser | None,
     batch_name: str | None = None,
     tier: str = Tier.TEMPLATE,
+    auto_enrich: bool = True,
 ) -> ConversationImport:
     """Import conversation files as one completed batch job, all or nothing.
 
     Every file is read before anything is written; a failure while writing removes the
-    files already stored and rolls the rows back.
+    files already stored and rolls the rows back. With ``auto_enrich`` the finished job
+    starts a background enrichment run, like any job that completes.
     """
     if not paths:
         raise ImportFailed("no conversation files given")
@@ -151,25 +157,23 @@ def import_conversations(
         with transaction.atomic():
             job = BatchJob.objects.create(
                 name=batch_name or f"Import {now:%Y-%m-%d %H:%M}",
-                status=BatchJobStatus.COMPLETED,
+                status=BatchJobStatus.PROCESSING,
                 total_items=len(sources),
-                completed_items=len(sources),
-                successful_items=len(sources),
                 tier=tier,
                 created_by=owner,
                 started_at=now,
-                completed_at=now,
-                auto_enrich=False,
+                auto_enrich=auto_enrich,
             )
             conversations = [
                 _import_one(source, job, position, owner, scaffolding, warnings, written, tier)
                 for position, source in enumerate(sources, start=1)
             ]
+            run = finish_batch_job(job)
     except BaseException:
         for path in written:
             storage.default_storage.delete(path)
         raise
-    return ConversationImport(job, conversations, warnings)
+    return ConversationImport(job, conversations, warnings, run)
 
 
 def _import_one(

@@ -186,4 +186,5 @@ def _import_generated(
                 document = make(rng, **options)
                 path.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
             paths.append(path)
-        return import_conversations(paths, owner=owner, batch_name=batch_name)
+        # Left for the user to enrich, so the demo shows "Enrich All" at work.
+        return import_conversations(paths, owner=owner, batch_name=batch_name, auto_enrich=False)

@@ -265,3 +265,24 @@ def test_retry_failed_reruns_only_the_failed_ones(workers):
     assert set(retry.items.values_list("conversation_id", flat=True)) == {
         c.pk for n, c in enumerate(conversations) if n % 10 == 0
     }
+
+
+def test_a_job_that_completes_is_enriched_automatically(workers):
+    from batches.lifecycle import finish_batch_job
+    from batches.models import BatchItem, BatchJob
+
+    owner = UserFactory()
+    conversations = seed(owner, 30, invalid_every=10)
+    job = BatchJob.objects.create(name="Nightly", created_by=owner, status="processing")
+    BatchItem.objects.bulk_create(
+        BatchItem(batch_job=job, position=n, status="completed", conversation=c)
+        for n, c in enumerate(conversations, start=1)
+    )
+    workers.start()
+
+    run = finish_batch_job(job)
+    wait_for(lambda: run_state(run).is_finished, timeout=120, what="the automatic run")
+
+    assert (run.source, run.batch_job_id) == (RunSource.AUTO, job.pk)
+    assert (run.enriched, run.failed, run.skipped) == (27, 3, 0)
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 27

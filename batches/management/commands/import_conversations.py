@@ -1,4 +1,5 @@
 import json
+from argparse import BooleanOptionalAction
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -21,15 +22,25 @@ class Command(BaseCommand):
         parser.add_argument("--owner", required=True, metavar="USERNAME")
         parser.add_argument("--batch-name", metavar="NAME")
         parser.add_argument("--tier", choices=Tier.values, default=Tier.TEMPLATE)
+        parser.add_argument(
+            "--auto-enrich",
+            action=BooleanOptionalAction,
+            default=True,
+            help="enrich the imported conversations in the background (default: yes)",
+        )
 
-    def handle(self, *args, paths: list[Path], owner: str, batch_name, tier, **options) -> None:
+    def handle(
+        self, *args, paths: list[Path], owner: str, batch_name, tier, auto_enrich, **options
+    ) -> None:
         User = get_user_model()
         try:
             user = User.objects.get_by_natural_key(owner)
         except User.DoesNotExist:
             raise CommandError(f"--owner {owner!r}: no such user") from None
         try:
-            result = import_conversations(paths, owner=user, batch_name=batch_name, tier=tier)
+            result = import_conversations(
+                paths, owner=user, batch_name=batch_name, tier=tier, auto_enrich=auto_enrich
+            )
         except ImportFailed as exc:
             raise CommandError(str(exc)) from None
         for warning in result.warnings:
@@ -38,5 +49,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{conversation.conversation_id}  {conversation.processing_status:<12}  "
                 f"{conversation}"
+            )
+        if result.enrichment_run:
+            self.stdout.write(
+                f"Auto-enrich: run {result.enrichment_run.pk} queued "
+                f"({result.enrichment_run.total} conversations; a db_worker processes it)."
             )
         self.stdout.write(json.dumps(result.summary()))

@@ -1,0 +1,67 @@
+"""A batch job's end, and what follows it: automatic enrichment of its conversations."""
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from enrichment import runs
+from enrichment.models import EnrichmentRun, RunSource
+
+from .models import BatchItemStatus, BatchJob, BatchJobStatus
+
+
+def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentRun | None:
+    """Mark ``job`` finished and, when it has ``auto_enrich``, start a background run over
+    its successful conversations (enqueued once the transaction commits).
+
+    The status is ``completed`` unless every item failed (``failed``); pass
+    ``cancelled`` or ``failed`` to end it so. Counters are recomputed from the items in
+    one statement, never read-modify-written. Finishing an already finished job changes
+    nothing and starts nothing, so a retried caller cannot start two runs.
+    """
+    with transaction.atomic():
+        counts = job.items.aggregate(
+            total=Count("pk"),
+            successful=Count("pk", filter=Q(status=BatchItemStatus.COMPLETED)),
+            failed=Count("pk", filter=Q(status=BatchItemStatus.FAILED)),
+        )
+        if status is None:
+            every_item_failed = counts["total"] and counts["failed"] == counts["total"]
+            status = BatchJobStatus.FAILED if every_item_failed else BatchJobStatus.COMPLETED
+        now = timezone.now()
+        finished = (
+            BatchJob.objects.filter(pk=job.pk)
+            .exclude(status__in=BatchJobStatus.finished())
+            .update(
+                status=status,
+                total_items=counts["total"],
+                completed_items=counts["successful"] + counts["failed"],
+                successful_items=counts["successful"],
+                failed_items=counts["failed"],
+                completed_at=now,
+                estimated_time_remaining=None,
+                updated_at=now,
+            )
+        )
+        job.refresh_from_db()
+        if not finished or not job.auto_enrich:
+            return None
+        return start_auto_enrichment(job)
+
+
+def start_auto_enrichment(job: BatchJob) -> EnrichmentRun | None:
+    """A background run over the job's successful conversations, if it has any."""
+    pks = list(
+        job.items.filter(status=BatchItemStatus.COMPLETED, conversation__is_active=True)
+        .order_by("position")
+        .values_list("conversation_id", flat=True)
+    )
+    if not pks:
+        return None
+    return runs.start_run(
+        pks,
+        user=job.created_by,
+        source=RunSource.AUTO,
+        description=f"Auto-enrich: {job.name}",
+        batch_job_id=job.pk,
+    )
