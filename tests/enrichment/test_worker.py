@@ -1,10 +1,8 @@
 """Background runs end to end with real `manage.py db_worker` processes on PostgreSQL."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +22,7 @@ from enrichment.models import (
     RunSource,
     RunStatus,
 )
+from enrichment.workers import start_db_worker
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = [
@@ -33,25 +32,13 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 2
 
 
 @pytest.fixture
 def worker_env(on_postgres, media_root, settings):
     settings.ENRICHMENT_LEASE_SECONDS = LEASE_SECONDS
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        MEDIA_ROOT=str(media_root),
-        ENRICHMENT_LEASE_SECONDS=str(LEASE_SECONDS),
-        ENRICHMENT_RUN_CHUNK_SIZE="20",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return {"ENRICHMENT_LEASE_SECONDS": str(LEASE_SECONDS), "ENRICHMENT_RUN_CHUNK_SIZE": "20"}
 
 
 class Workers:
@@ -61,24 +48,9 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, name: str = "w") -> subprocess.Popen:
-        log = open(self.tmp_path / f"worker-{name}-{len(self.processes)}.log", "w")  # noqa: SIM115
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--queue-name",
-                "*",
-                "--interval",
-                "0.1",
-                "--no-startup-delay",
-                "--worker-id",
-                f"{name}-{len(self.processes)}",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        worker_id = f"{name}-{len(self.processes)}"
+        process = start_db_worker(
+            worker_id, env=self.env, log=self.tmp_path / f"worker-{worker_id}.log"
         )
         self.processes.append(process)
         return process

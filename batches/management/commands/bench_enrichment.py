@@ -14,12 +14,9 @@ Everything it creates belongs to a throwaway user and is deleted at the end.
 """
 
 import json
-import os
 import random
 import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -58,8 +55,7 @@ from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.run import _snapshot, current_profile
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs import start_run
-
-ROOT = Path(settings.BASE_DIR)
+from enrichment.workers import start_db_worker
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -286,7 +282,7 @@ class Command(BaseCommand):
                 source=RunSource.CLI,
                 description=f"benchmark, {workers} worker(s)",
             )
-            processes = [self.start_worker(n) for n in range(workers)]
+            processes = [start_db_worker(f"bench-{n}") for n in range(workers)]
             peaks = [0] * workers
             started = time.perf_counter()
             try:
@@ -311,36 +307,6 @@ class Command(BaseCommand):
                 f"{elapsed / (count * profile_time):.2f}x the pure pipeline time "
                 f"(enriched {run.enriched}, failed {run.failed}, skipped {run.skipped})"
             )
-
-    def start_worker(self, n: int) -> subprocess.Popen:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        db = connection.settings_dict
-        if connection.vendor == "postgresql":
-            env["DATABASE_URL"] = (
-                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                f"/{db['NAME']}"
-            )
-        else:
-            env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-        env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--queue-name",
-                "*",
-                "--interval",
-                "0.1",
-                "--no-startup-delay",
-                "--worker-id",
-                f"bench-{n}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
 
     @staticmethod
     def peak_rss_kb(pid: int) -> int:
