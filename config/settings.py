@@ -215,6 +215,8 @@ ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 ENRICHMENT_BULK_LIMIT = 100
 # Conversations a background-run task processes before it records progress.
 ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
+# Outcomes a background run commits per transaction (a crash re-does at most these).
+ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 

@@ -286,7 +286,11 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
             )
 
         enrich_conversations(
-            list(item_for), force=run.force, on_outcome=record, should_stop=should_stop
+            list(item_for),
+            force=run.force,
+            on_outcome=record,
+            should_stop=should_stop,
+            group_size=settings.ENRICHMENT_RUN_COMMIT_EVERY,
         )
         # Items not reached (stopped early) go back to the pool right away.
         EnrichmentRunItem.objects.filter(claim_token=token, outcome=ItemOutcome.PENDING).update(

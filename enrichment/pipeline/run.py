@@ -271,7 +271,8 @@ def _record(
     }
     if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
         fields["enriched_at"] = now
-    with transaction.atomic() if on_outcome else nullcontext():
+    # savepoint=False: inside a caller's group transaction this joins it for free.
+    with transaction.atomic(savepoint=False) if on_outcome else nullcontext():
         written = Conversation.objects.filter(
             pk=conversation.pk, enrichment_claim_token=token
         ).update(**fields)
@@ -348,6 +349,7 @@ def enrich_conversations(
     parallel: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    group_size: int = 1,
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
@@ -355,6 +357,9 @@ def enrich_conversations(
     held by a live lease → ``in_progress``. ``should_stop`` is asked between
     conversations (sequential mode); once it answers true, the conversations not yet
     processed are released unchanged and left out of the returned outcomes.
+    ``group_size`` > 1 (sequential mode) commits that many outcomes per transaction,
+    for background runs where a round trip per commit would dominate; an outcome and
+    what ``on_outcome`` records about it are always committed together.
     """
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
@@ -365,7 +370,7 @@ def enrich_conversations(
             Conversation.objects.filter(pk__in=pks).values_list("pk", "enrichment_status")
         )
     with _relaxed_commits():
-        return _enrich_claimed(pks, previous, force, parallel, on_outcome, should_stop)
+        return _enrich_claimed(pks, previous, force, parallel, on_outcome, should_stop, group_size)
 
 
 @contextmanager
@@ -397,6 +402,7 @@ def _enrich_claimed(
     parallel: bool,
     on_outcome: Callable[[Outcome], None] | None,
     should_stop: Callable[[], bool] | None,
+    group_size: int,
 ) -> list[Outcome]:
     token, claimed_at = claim(pks, force=force)
     claimed = list(
@@ -435,12 +441,20 @@ def _enrich_claimed(
                     conversation, token, fields, started, on_outcome
                 )
     else:
-        for index, conversation in enumerate(claimed):
-            if should_stop is not None and should_stop():
-                _release(token, {c.pk: previous[c.pk] for c in claimed[index:]})
+        processed = 0
+        for start in range(0, len(claimed), group_size):
+            with transaction.atomic() if group_size > 1 else nullcontext():
+                for conversation in claimed[start : start + group_size]:
+                    if should_stop is not None and should_stop():
+                        break
+                    conversation, fields, started = work(conversation)
+                    outcomes[conversation.pk] = _record(
+                        conversation, token, fields, started, on_outcome
+                    )
+                    processed += 1
+            if processed < min(start + group_size, len(claimed)):
+                _release(token, {c.pk: previous[c.pk] for c in claimed[processed:]})
                 break
-            conversation, fields, started = work(conversation)
-            outcomes[conversation.pk] = _record(conversation, token, fields, started, on_outcome)
     return [outcomes[pk] for pk in pks if pk in outcomes]
 
 
