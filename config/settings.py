@@ -207,6 +207,14 @@ SPECTACULAR_SETTINGS = {
 # Enrichment ----------------------------------------------------------------
 # A JSON file replacing the default consultant profile, system prompt and dataset constants.
 ENRICHMENT_PROFILE = env_file("ENRICHMENT_PROFILE")
+if ENRICHMENT_PROFILE is not None:
+    # Read once here so a broken profile stops start-up instead of failing every enrichment.
+    from enrichment.pipeline.profile import ProfileError, load_profile
+
+    try:
+        load_profile(ENRICHMENT_PROFILE)
+    except ProfileError as exc:
+        raise ImproperlyConfigured(f"ENRICHMENT_PROFILE: {exc}") from None
 # How long a claim holds a conversation before another caller may take it over.
 ENRICHMENT_LEASE_SECONDS = env_int("ENRICHMENT_LEASE_SECONDS", 300)
 # Most conversations bulk-enrich runs at once when sequential=false.

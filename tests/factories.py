@@ -13,9 +13,12 @@ from enrichment import storage
 from enrichment.models import (
     Conversation,
     EmotionalArc,
+    EnrichmentRun,
+    EnrichmentRunItem,
     Persona,
     ProcessingStatus,
     PromptTemplate,
+    RunSource,
     TrainingTopic,
 )
 
@@ -166,3 +169,23 @@ class BatchItemFactory(factory.django.DjangoModelFactory):
     conversation = factory.SubFactory(
         ConversationFactory, created_by=factory.SelfAttribute("..batch_job.created_by")
     )
+
+
+class EnrichmentRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EnrichmentRun
+
+    created_by = factory.SubFactory(UserFactory)
+    source = RunSource.API
+    description = factory.Sequence(lambda n: f"Run {n}")
+
+
+class EnrichmentRunItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EnrichmentRunItem
+
+    run = factory.SubFactory(EnrichmentRunFactory)
+    conversation = factory.SubFactory(
+        ConversationFactory, created_by=factory.SelfAttribute("..run.created_by")
+    )
+    position = factory.Sequence(lambda n: n + 1)

@@ -8,6 +8,8 @@ from tests.factories import (
     BatchJobFactory,
     ConversationFactory,
     EmotionalArcFactory,
+    EnrichmentRunFactory,
+    EnrichmentRunItemFactory,
     PersonaFactory,
     PromptTemplateFactory,
     TrainingTopicFactory,
@@ -37,6 +39,8 @@ def rejected(queryset, **values) -> bool:
         ConversationFactory,
         BatchJobFactory,
         BatchItemFactory,
+        EnrichmentRunFactory,
+        EnrichmentRunItemFactory,
     ],
 )
 def test_every_factory_builds_a_saved_row(factory):
@@ -57,6 +61,9 @@ def test_every_factory_builds_a_saved_row(factory):
         (BatchJobFactory, "priority", "urgent"),
         (BatchItemFactory, "status", "skipped"),
         (BatchItemFactory, "position", 0),
+        (EnrichmentRunFactory, "status", "paused"),
+        (EnrichmentRunFactory, "source", "email"),
+        (EnrichmentRunItemFactory, "outcome", "maybe"),
     ],
 )
 def test_the_database_rejects_illegal_values(model_factory, field, value):
@@ -115,3 +122,9 @@ def test_with_ids_matches_either_id_form():
     by_business = Conversation.objects.with_ids([str(conversation.conversation_id)]).get()
 
     assert by_row == by_business == conversation
+
+
+def test_a_runs_counts_cannot_exceed_its_total():
+    run = EnrichmentRunFactory(total=2)
+
+    assert rejected(type(run).objects.filter(pk=run.pk), enriched=2, failed=1)

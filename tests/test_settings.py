@@ -47,6 +47,17 @@ def test_a_malformed_setting_fails_with_a_message_naming_it(env, message):
     assert message in result.stderr
 
 
+def test_a_broken_enrichment_profile_fails_at_start_up(tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"consultant_profile": {"name": ')
+
+    result = load_settings(ENRICHMENT_PROFILE=str(profile))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: ENRICHMENT_PROFILE: Consultant profile file" in result.stderr
+    assert "is not valid JSON" in result.stderr
+
+
 def test_defaults_use_sqlite():
     result = load_settings()
 
