@@ -1,5 +1,6 @@
 """Batch jobs in the admin: progress at a glance, items read-only, and enrichment of a
-job's completed items through the same service as every other entry point."""
+job's completed items through the same service as every other entry point (a background
+run above ``ENRICHMENT_BULK_LIMIT``)."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -9,7 +10,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from enrichment.admin import ENRICH_PERMISSION, badge, enrich_for_admin, enrichment_status_badge
+from enrichment.admin import (
+    ENRICH_PERMISSION,
+    AdminReport,
+    badge,
+    enrich_for_admin,
+    enrichment_status_badge,
+)
 from enrichment.models import Conversation
 
 from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
@@ -42,10 +49,22 @@ def _conversation_link(conversation: Conversation | None) -> str:
     return format_html('<a href="{}">{}</a>', url, conversation.display_name)
 
 
-def batch_command(jobs: QuerySet[BatchJob], shown: int = 3) -> str:
-    pks = list(jobs.values_list("pk", flat=True)[: shown + 1])
-    commands = [f"python manage.py enrich --batch {pk}" for pk in pks[:shown]]
-    return " ; ".join(commands) + (" ; … (one per job)" if len(pks) > shown else "")
+def enrich_jobs_for_admin(jobs: QuerySet[BatchJob], *, user) -> AdminReport:
+    """Enrich the conversations of the completed items of ``jobs``. A background run
+    (above the limit) is tied to the job when exactly one is selected."""
+    first = list(jobs.values_list("pk", "name")[:2])
+    if len(first) == 1:
+        [(job_id, name)] = first
+        description = f"Enrich completed items of batch job “{name}”"
+    else:
+        job_id, description = None, f"Enrich completed items of {jobs.count()} batch jobs"
+    items = BatchItem.objects.filter(batch_job__in=jobs, status=BatchItemStatus.COMPLETED)
+    return enrich_for_admin(
+        Conversation.objects.filter(pk__in=items.values("conversation"), is_active=True),
+        user=user,
+        description=description,
+        batch_job_id=job_id,
+    )
 
 
 @admin.register(BatchJob)
@@ -156,12 +175,7 @@ class BatchJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enrich completed items of selected jobs", permissions=["enrich"])
     def enrich_completed_items(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
-        items = BatchItem.objects.filter(batch_job__in=queryset, status=BatchItemStatus.COMPLETED)
-        report = enrich_for_admin(
-            Conversation.objects.filter(pk__in=items.values("conversation"), is_active=True),
-            user=request.user,
-            command=batch_command(queryset),
-        )
+        report = enrich_jobs_for_admin(queryset, user=request.user)
         self.message_user(request, report.message, report.level)
 
 

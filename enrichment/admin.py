@@ -1,4 +1,5 @@
-"""The admin: browse everything, and enrich selections through ``bulk_enrich``.
+"""The admin: browse everything, and enrich selections through ``bulk_enrich`` (or, above
+``ENRICHMENT_BULK_LIMIT``, a background run); follow, cancel and retry runs.
 
 The enrichment app never imports ``batches``; the batch-job column and filter reach batch
 items through the reverse relation and ``apps.get_model``.
@@ -13,38 +14,38 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import OuterRef, QuerySet, Subquery, UUIDField
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, UUIDField
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from . import runs
 from .models import (
     Conversation,
     EmotionalArc,
+    EnrichmentRun,
     EnrichmentStatus,
     ErrorCategory,
+    ItemOutcome,
     Persona,
     PromptTemplate,
+    RunSource,
+    RunStatus,
     TrainingTopic,
 )
 from .pipeline.run import ALREADY_ENRICHED, IN_PROGRESS
 from .services import BulkResult, bulk_enrich
 
 ENRICH_PERMISSION = "enrichment.enrich_conversation"
-# What to run instead when a selection is too big for one request.
-ENRICH_COMMAND = "python manage.py enrich <ids…>, or python manage.py enrich --status <status>"
-RETRY_COMMAND = "python manage.py enrich " + " ".join(
-    f"--status {status}" for status in EnrichmentStatus.failed()
-)
-FORCE_COMMAND = (
-    "python manage.py enrich --force <ids…>, or python manage.py enrich --force --status <status>"
-)
-# Failures named one by one in a message; the rest are counted.
+# Failures (and new runs) named one by one in a message; the rest are counted.
 NAMED_FAILURES = 10
+# Failed items listed on a run's admin page; the rest are counted.
+FAILED_ITEMS_SHOWN = 100
 
 _BADGE_COLOURS = {
     "green": ("#e6f4ea", "#1e6b34"),
@@ -81,6 +82,12 @@ def enrichment_status_badge(status: str) -> SafeString:
     return badge(label, _STATUS_TONES.get(status, "grey"), value=status)
 
 
+def error_category_label(category: str | None) -> str:
+    if not category:
+        return "Uncategorised"
+    return ErrorCategory(category).label if category in ErrorCategory.values else category
+
+
 # Enrichment from the admin ---------------------------------------------------------------
 
 
@@ -96,13 +103,12 @@ def _conversations(count: int) -> str:
     return f"{count} conversation{pluralize(count)}"
 
 
-def refusal(count: int, *, command: str) -> AdminReport:
-    limit = settings.ENRICHMENT_BULK_LIMIT
-    return AdminReport(
-        f"{_conversations(count)} selected: the admin enriches at most {limit} in one "
-        f"request, so nothing was enriched. Run it from the command line instead: {command}",
-        messages.ERROR,
-    )
+def run_page_url(run: EnrichmentRun) -> str:
+    return f"/runs/{run.pk}/"
+
+
+def run_admin_url(run: EnrichmentRun) -> str:
+    return reverse("admin:enrichment_enrichmentrun_change", args=[run.pk])
 
 
 def _left_out_note(left_out: int, reason: str) -> str:
@@ -144,32 +150,98 @@ def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") ->
     return AdminReport(" ".join(parts), messages.WARNING if failures else messages.SUCCESS)
 
 
+def run_report(
+    run: EnrichmentRun, *, completed: int = 0, left_out: int = 0, reason: str = ""
+) -> AdminReport:
+    """The run queued instead of enriching in the request, with links to follow it."""
+    if run.force:
+        queued = f"Queued a forced background run over {_conversations(run.total)}"
+        queued += " (completed ones are re-enriched)"
+    else:
+        queued = f"Queued a background run over {_conversations(run.total)}"
+        if completed:
+            verb = "is" if completed == 1 else "are"
+            queued += f" ({completed} of them {verb} already enriched and will be skipped)"
+    message = format_html(
+        '{}. Follow its progress on <a href="{}">the run’s page</a> or '
+        '<a href="{}">in the admin</a>.',
+        queued,
+        run_page_url(run),
+        run_admin_url(run),
+    )
+    if note := _left_out_note(left_out, reason):
+        message = format_html("{} {}", message, note)
+    return AdminReport(message, messages.SUCCESS)
+
+
 def enrich_for_admin(
     conversations: QuerySet[Conversation],
     *,
     user,
-    command: str,
+    description: str,
     force: bool = False,
+    batch_job_id: uuid.UUID | None = None,
     selected: int | None = None,
     reason: str = "",
 ) -> AdminReport:
-    """Enrich ``conversations`` in the request through ``bulk_enrich``, or refuse.
+    """Enrich ``conversations`` in the request through ``bulk_enrich``, or queue a run.
 
-    More than ``ENRICHMENT_BULK_LIMIT`` (an admin "select all") is refused with the
-    command line to use instead: a long loop in the request would hit time limits.
-    ``selected`` is how many rows the operator picked; the difference is reported as left
-    alone for ``reason``.
+    Up to ``ENRICHMENT_BULK_LIMIT`` are enriched in the request, so the operator reads the
+    outcome right away. More (an admin "select all") become a background run named
+    ``description``: a long loop in the request would hit time limits. Only the row ids
+    are loaded. ``selected`` is how many rows the operator picked; the difference is
+    reported as left alone for ``reason``.
     """
-    limit = settings.ENRICHMENT_BULK_LIMIT
-    pks = list(conversations.order_by().values_list("pk", flat=True)[: limit + 1])
-    if len(pks) > limit:
-        return refusal(conversations.count(), command=command)
+    pks = list(conversations.order_by("created_at", "pk").values_list("pk", flat=True))
     left_out = 0 if selected is None else selected - len(pks)
     if not pks:
         note = _left_out_note(left_out, reason)
         return AdminReport(f"Nothing to enrich. {note}".strip(), messages.WARNING)
-    result = bulk_enrich(pks, user=user, force=force)
-    return result_report(result, left_out=left_out, reason=reason)
+    if len(pks) <= settings.ENRICHMENT_BULK_LIMIT:
+        result = bulk_enrich(pks, user=user, force=force)
+        return result_report(result, left_out=left_out, reason=reason)
+    # The runner skips completed rows unless forced; the message says how many.
+    completed = (
+        0 if force else conversations.filter(enrichment_status=EnrichmentStatus.COMPLETED).count()
+    )
+    run = runs.start_run(
+        pks,
+        user=user,
+        source=RunSource.ADMIN,
+        description=description,
+        force=force,
+        batch_job_id=batch_job_id,
+    )
+    return run_report(run, completed=completed, left_out=left_out, reason=reason)
+
+
+def force_preview(conversations: QuerySet[Conversation]) -> dict:
+    """What the forced re-enrich confirmation shows: how many are selected, how many
+    completed ones are overwritten, how many are being enriched right now (and skipped),
+    and up to ``ENRICHMENT_BULK_LIMIT`` of the rows."""
+    limit = settings.ENRICHMENT_BULK_LIMIT
+    rows = list(conversations.order_by("-created_at", "-pk")[: limit + 1])
+    if len(rows) <= limit:
+        # Every row is loaded anyway: count them here rather than in another query.
+        return {
+            "conversations": rows,
+            "total": len(rows),
+            "completed": sum(row.is_completed for row in rows),
+            "in_progress": sum(row.lease_is_live() for row in rows),
+            "queued": False,
+        }
+    counts = conversations.order_by().aggregate(
+        total=Count("pk"),
+        completed=Count("pk", filter=Q(enrichment_status=EnrichmentStatus.COMPLETED)),
+        in_progress=Count(
+            "pk",
+            filter=Q(
+                enrichment_status=EnrichmentStatus.IN_PROGRESS,
+                enrichment_lease_expires_at__gt=timezone.now(),
+            ),
+        ),
+    )
+    return {**counts, "conversations": rows[:limit], "queued": True}
 
 
 # Conversations ----------------------------------------------------------------------------
@@ -390,11 +462,9 @@ class ConversationAdmin(admin.ModelAdmin):
     def error_display(self, obj: Conversation) -> str:
         if not obj.enrichment_error:
             return "-"
-        category = obj.enrichment_error_category
-        label = ErrorCategory(category).label if category in ErrorCategory.values else category
         return format_html(
             '<p><strong>{}</strong></p><p style="white-space:pre-wrap">{}</p>',
-            label or "Uncategorised",
+            error_category_label(obj.enrichment_error_category),
             obj.enrichment_error,
         )
 
@@ -438,7 +508,7 @@ class ConversationAdmin(admin.ModelAdmin):
         report = enrich_for_admin(
             queryset.filter(is_active=True),
             user=request.user,
-            command=ENRICH_COMMAND,
+            description="Enrich selected conversations",
             selected=queryset.count(),
             reason="inactive",
         )
@@ -449,7 +519,7 @@ class ConversationAdmin(admin.ModelAdmin):
         report = enrich_for_admin(
             queryset.failed().filter(is_active=True),
             user=request.user,
-            command=RETRY_COMMAND,
+            description="Retry failed enrichments",
             selected=queryset.count(),
             reason="not in a failed state (or inactive)",
         )
@@ -460,29 +530,36 @@ class ConversationAdmin(admin.ModelAdmin):
         if request.POST.get("post") != "yes":
             return self.force_reenrich_confirmation(request, queryset.filter(is_active=True))
         report = enrich_for_admin(
-            queryset.filter(is_active=True), user=request.user, command=FORCE_COMMAND, force=True
+            queryset.filter(is_active=True),
+            user=request.user,
+            description="Re-enrich (force)",
+            force=True,
         )
         self.message_user(request, report.message, report.level)
 
     def force_reenrich_confirmation(
         self, request: HttpRequest, conversations: QuerySet[Conversation]
-    ) -> TemplateResponse | None:
+    ) -> TemplateResponse:
         """The page that says how many completed conversations a forced run overwrites."""
-        limit = settings.ENRICHMENT_BULK_LIMIT
-        rows = list(conversations.order_by("-created_at", "-pk")[: limit + 1])
-        if len(rows) > limit:
-            report = refusal(conversations.count(), command=FORCE_COMMAND)
-            self.message_user(request, report.message, report.level)
-            return None
+        preview = force_preview(conversations)
+        if preview["queued"]:
+            # Too many rows to post back one by one: post back the selection itself (the
+            # ticked rows, "select all" and the change list's filters in the URL).
+            selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+            select_across = request.POST.get("select_across") == "1"
+        else:
+            selected = [row.pk for row in preview["conversations"]]
+            select_across = False
         request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
+            **preview,
             "title": "Re-enrich conversations (force)?",
             "opts": self.model._meta,
-            "conversations": rows,
-            "total": len(rows),
-            "completed": sum(row.is_completed for row in rows),
-            "in_progress": sum(row.lease_is_live() for row in rows),
+            "more": preview["total"] - len(preview["conversations"]),
+            "limit": settings.ENRICHMENT_BULK_LIMIT,
+            "selected": selected,
+            "select_across": select_across,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action_name": "force_reenrich",
             "media": self.media,
@@ -490,6 +567,294 @@ class ConversationAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/enrichment/conversation/force_reenrich_confirmation.html", context
         )
+
+
+# Background runs --------------------------------------------------------------------------
+
+_RUN_TONES = {
+    RunStatus.QUEUED: "amber",
+    RunStatus.RUNNING: "blue",
+    RunStatus.COMPLETED: "green",
+    RunStatus.CANCELLED: "grey",
+    RunStatus.FAILED: "red",
+}
+
+
+def run_status_badge(run: EnrichmentRun) -> SafeString:
+    return badge(run.get_status_display(), _RUN_TONES.get(run.status, "grey"), value=run.status)
+
+
+def cancel_runs_for_admin(selected: QuerySet[EnrichmentRun]) -> AdminReport:
+    """Cancel the unfinished runs of ``selected``; finished ones are counted, not touched."""
+    finished = selected.filter(status__in=RunStatus.finished()).count()
+    cancelled = 0
+    for run in selected.unfinished():
+        try:
+            runs.cancel_run(run)
+        except runs.RunNotCancellable:  # it finished since the page was shown
+            finished += 1
+        else:
+            cancelled += 1
+    parts = [
+        f"Cancelled {cancelled} run{pluralize(cancelled)}." if cancelled else "Nothing to cancel."
+    ]
+    if finished:
+        verb = "was" if finished == 1 else "were"
+        parts.append(f"{finished} selected run{pluralize(finished)} {verb} already finished.")
+    return AdminReport(" ".join(parts), messages.SUCCESS if cancelled else messages.WARNING)
+
+
+def retry_runs_for_admin(selected: QuerySet[EnrichmentRun], *, user) -> AdminReport:
+    """A new background run per selected run, over the conversations that failed in it."""
+    started: list[EnrichmentRun] = []
+    without_failures = 0
+    for run in selected.order_by("created_at", "pk"):
+        try:
+            started.append(runs.retry_failed(run, user=user, source=RunSource.ADMIN))
+        except runs.NothingToEnrich:
+            without_failures += 1
+    if not started:
+        return AdminReport(
+            f"Nothing to retry: {without_failures} selected run{pluralize(without_failures)} "
+            "had no failed conversations.",
+            messages.WARNING,
+        )
+    failed = sum(run.total for run in started)
+    links = format_html_join(
+        "; ",
+        '<a href="{}">{}</a> (<a href="{}">in the admin</a>)',
+        ((run_page_url(run), run, run_admin_url(run)) for run in started[:NAMED_FAILURES]),
+    )
+    more = len(started) - NAMED_FAILURES
+    message = format_html(
+        "Queued {} retry run{} over {} failed conversation{}: {}{}.",
+        len(started),
+        pluralize(len(started)),
+        failed,
+        pluralize(failed),
+        links,
+        f"; and {more} more" if more > 0 else "",
+    )
+    if without_failures:
+        message = format_html(
+            "{} {} selected run{} had no failed conversations to retry.",
+            message,
+            without_failures,
+            pluralize(without_failures),
+        )
+    return AdminReport(message, messages.SUCCESS)
+
+
+def _conversation_change_link(conversation: Conversation) -> SafeString:
+    url = reverse("admin:enrichment_conversation_change", args=[conversation.pk])
+    return format_html('<a href="{}">{}</a>', url, conversation)
+
+
+@admin.register(EnrichmentRun)
+class EnrichmentRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "name",
+        "source",
+        "status_badge",
+        "created_by",
+        "total",
+        "enriched",
+        "failed",
+        "skipped",
+        "progress",
+        "finished_at",
+    ]
+    list_display_links = ["created_at", "name"]
+    list_filter = ["status", "source"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]
+    search_fields = ["id__exact", "description"]
+    search_help_text = "A run id or words of the description."
+    actions = ["cancel_runs", "retry_failed_runs"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "name",
+                    "progress_page",
+                    "source",
+                    "status_badge",
+                    "created_by",
+                    "batch_job",
+                    "force",
+                    "retry_of_link",
+                ]
+            },
+        ),
+        (
+            "Progress",
+            {
+                "fields": [
+                    ("total", "enriched", "failed", "skipped"),
+                    "progress_summary",
+                    "eta",
+                    "error",
+                ]
+            },
+        ),
+        (
+            "Times",
+            {"fields": ["created_at", "started_at", "heartbeat_at", "finished_at", "updated_at"]},
+        ),
+        ("Failed conversations", {"fields": ["failed_items"]}),
+    ]
+    readonly_fields = [
+        "id",
+        "name",
+        "progress_page",
+        "source",
+        "status_badge",
+        "created_by",
+        "batch_job",
+        "force",
+        "retry_of_link",
+        "total",
+        "enriched",
+        "failed",
+        "skipped",
+        "progress_summary",
+        "eta",
+        "error",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "updated_at",
+        "failed_items",
+    ]
+
+    def view_on_site(self, obj: EnrichmentRun) -> str:
+        return run_page_url(obj)
+
+    # Runs are started by the enrichment actions and services, and written by the workers.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    # A run is the record of what happened to its conversations.
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_enrich_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ENRICH_PERMISSION)
+
+    # Columns and read-only fields ---------------------------------------------------------
+
+    @admin.display(description="Description", ordering="description")
+    def name(self, obj: EnrichmentRun) -> str:
+        return str(obj)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: EnrichmentRun) -> SafeString:
+        return run_status_badge(obj)
+
+    @admin.display(description="Progress")
+    def progress(self, obj: EnrichmentRun) -> str:
+        return f"{obj.progress_percent}%"
+
+    @admin.display(description="Progress")
+    def progress_summary(self, obj: EnrichmentRun) -> str:
+        return (
+            f"{obj.processed} of {obj.total} processed ({obj.progress_percent}%), "
+            f"{obj.remaining} remaining"
+        )
+
+    @admin.display(description="Progress page")
+    def progress_page(self, obj: EnrichmentRun) -> SafeString:
+        return format_html('<a href="{0}">{0}</a>', run_page_url(obj))
+
+    @admin.display(description="Time left")
+    def eta(self, obj: EnrichmentRun) -> str:
+        seconds = obj.eta_seconds()
+        if seconds is None:
+            return "-"
+        return f"about {seconds // 60} min {seconds % 60} s"
+
+    @admin.display(description="Batch job")
+    def batch_job(self, obj: EnrichmentRun) -> str:
+        if not obj.batch_job_id:
+            return "-"
+        url = reverse("admin:batches_batchjob_change", args=[obj.batch_job_id])
+        return format_html('<a href="{}">{}</a>', url, obj.batch_job_id)
+
+    @admin.display(description="Retry of")
+    def retry_of_link(self, obj: EnrichmentRun) -> str:
+        if not obj.retry_of_id:
+            return "-"
+        url = reverse("admin:enrichment_enrichmentrun_change", args=[obj.retry_of_id])
+        return format_html('<a href="{}">{}</a>', url, obj.retry_of)
+
+    @admin.display(description="Failed conversations")
+    def failed_items(self, obj: EnrichmentRun) -> str:
+        items = list(
+            obj.items.filter(outcome=ItemOutcome.FAILED)
+            .select_related("conversation")
+            .only(
+                "position",
+                "error",
+                "error_category",
+                "conversation__conversation_id",
+                "conversation__conversation_name",
+            )
+            .order_by("position")[:FAILED_ITEMS_SHOWN]
+        )
+        if not items:
+            return "None."
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td style="white-space:pre-wrap">{}</td></tr>',
+            (
+                (
+                    item.position,
+                    _conversation_change_link(item.conversation),
+                    error_category_label(item.error_category),
+                    item.error or "-",
+                )
+                for item in items
+            ),
+        )
+        table = format_html(
+            '<table class="run-failed-items"><thead><tr><th>#</th><th>Conversation</th>'
+            "<th>Error category</th><th>Error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+        if len(items) < FAILED_ITEMS_SHOWN:
+            return table
+        total = obj.items.filter(outcome=ItemOutcome.FAILED).count()
+        return format_html("{}<p>The first {} of {} failed.</p>", table, len(items), total)
+
+    # Actions --------------------------------------------------------------------------------
+
+    @admin.action(
+        description="Cancel this run",
+        description_plural="Cancel selected runs",
+        permissions=["enrich"],
+        location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
+    )
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[EnrichmentRun]) -> None:
+        report = cancel_runs_for_admin(queryset)
+        self.message_user(request, report.message, report.level)
+
+    @admin.action(
+        description="Retry failed of this run",
+        description_plural="Retry failed of selected runs",
+        permissions=["enrich"],
+        location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
+    )
+    def retry_failed_runs(self, request: HttpRequest, queryset: QuerySet[EnrichmentRun]) -> None:
+        report = retry_runs_for_admin(queryset, user=request.user)
+        self.message_user(request, report.message, report.level)
 
 
 # Scaffolding ------------------------------------------------------------------------------

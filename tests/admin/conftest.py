@@ -12,6 +12,7 @@ BROWSE_PERMISSIONS = [
     "view_batchjob",
     "change_batchjob",
     "view_batchitem",
+    "view_enrichmentrun",
 ]
 
 

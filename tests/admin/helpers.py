@@ -5,6 +5,7 @@ from django.contrib.messages import get_messages
 CONVERSATIONS = "/admin/enrichment/conversation/"
 BATCH_JOBS = "/admin/batches/batchjob/"
 BATCH_ITEMS = "/admin/batches/batchitem/"
+RUNS = "/admin/enrichment/enrichmentrun/"
 
 
 def messages_of(response) -> list[tuple[str, str]]:
@@ -19,3 +20,11 @@ def run_action(client, url: str, action: str, rows, **extra):
     """Post an action the way the change list does (a selection plus ``index``)."""
     data = {"action": action, "_selected_action": [str(row.pk) for row in rows], "index": 0}
     return client.post(url, {**data, **extra})
+
+
+def run_links(run) -> str:
+    """The links a message gives to follow a background run."""
+    return (
+        f'<a href="/runs/{run.pk}/">the run’s page</a> or '
+        f'<a href="/admin/enrichment/enrichmentrun/{run.pk}/change/">in the admin</a>'
+    )

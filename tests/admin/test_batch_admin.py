@@ -1,10 +1,28 @@
 """Batch jobs and their items in the admin, and enriching a job's completed items."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from batches.models import BatchItemStatus, BatchJobStatus
-from enrichment.models import Conversation, EnrichmentStatus
-from tests.admin.helpers import BATCH_ITEMS, BATCH_JOBS, action_choices, messages_of, run_action
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    ItemOutcome,
+    RunSource,
+    RunStatus,
+)
+from tests.admin.helpers import (
+    BATCH_ITEMS,
+    BATCH_JOBS,
+    action_choices,
+    messages_of,
+    run_action,
+    run_links,
+)
 from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory
 
 # Session, user, the two counts, and the page of jobs with their owners.
@@ -169,22 +187,88 @@ def test_enrich_completed_items_names_failures_and_skips_completed(enricher_clie
     assert broken.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
 
 
-def test_enrich_completed_items_refuses_above_the_limit(enricher_client, settings):
-    settings.ENRICHMENT_BULK_LIMIT = 2
-    job = BatchJobFactory()
-    BatchItemFactory.create_batch(3, batch_job=job)
+def test_enrich_completed_items_of_one_job_above_the_limit_queues_a_run_for_the_job(
+    enricher_client, settings, django_capture_on_commit_callbacks
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    job = BatchJobFactory(name="March batch")
+    start = timezone.now() - timedelta(hours=1)
+    conversations = [
+        BatchItemFactory(
+            batch_job=job, conversation__created_at=start + timedelta(minutes=n)
+        ).conversation
+        for n in range(4)
+    ]
+    BatchItemFactory(batch_job=job, status=BatchItemStatus.QUEUED)
 
-    response = run_action(enricher_client, BATCH_JOBS, "enrich_completed_items", [job])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(enricher_client, BATCH_JOBS, "enrich_completed_items", [job])
 
+    assert response.status_code == 302
+    run = EnrichmentRun.objects.get()
+    assert (
+        run.source,
+        run.status,
+        run.description,
+        run.force,
+        run.batch_job_id,
+        run.created_by,
+        run.total,
+    ) == (
+        RunSource.ADMIN,
+        RunStatus.QUEUED,
+        "Enrich completed items of batch job “March batch”",
+        False,
+        job.pk,
+        response.wsgi_request.user,
+        4,
+    )
+    assert list(
+        run.items.order_by("position").values_list("position", "conversation_id", "outcome")
+    ) == [(n, c.pk, ItemOutcome.PENDING) for n, c in enumerate(conversations, 1)]
     assert messages_of(response) == [
         (
-            "error",
-            "3 conversations selected: the admin enriches at most 2 in one request, so "
-            "nothing was enriched. Run it from the command line instead: "
-            f"python manage.py enrich --batch {job.pk}",
+            "success",
+            f"Queued a background run over 4 conversations. Follow its progress on "
+            f"{run_links(run)}.",
         )
     ]
-    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
+    assert DBTaskResult.objects.filter(task_path__endswith="enrichment_run_lane").count() == (
+        settings.ENRICHMENT_RUN_LANES
+    )
+    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 5
+
+
+def test_enrich_completed_items_of_several_jobs_above_the_limit_queues_one_run(
+    enricher_client, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    jobs = BatchJobFactory.create_batch(2)
+    for job in jobs:
+        BatchItemFactory.create_batch(2, batch_job=job)
+    BatchItemFactory()
+
+    response = run_action(
+        enricher_client, BATCH_JOBS, "enrich_completed_items", jobs[:1], select_across=1
+    )
+
+    run = EnrichmentRun.objects.get()
+    assert (run.description, run.batch_job_id, run.total) == (
+        "Enrich completed items of 3 batch jobs",
+        None,
+        5,
+    )
+    assert set(run.items.values_list("conversation_id", flat=True)) == set(
+        Conversation.objects.values_list("pk", flat=True)
+    )
+    assert messages_of(response) == [
+        (
+            "success",
+            f"Queued a background run over 5 conversations. Follow its progress on "
+            f"{run_links(run)}.",
+        )
+    ]
+    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 5
 
 
 def test_staff_without_the_permission_do_not_see_the_job_action(browser_client):

@@ -1,17 +1,63 @@
 """The enrichment actions on selected conversations."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
-from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    ErrorCategory,
+    ItemOutcome,
+    RunSource,
+    RunStatus,
+)
+from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action, run_links
 from tests.factories import ConversationFactory
 
 ENRICH_ACTIONS = ["enrich_selected", "retry_failed", "force_reenrich"]
 CONFIRMATION = "admin/enrichment/conversation/force_reenrich_confirmation.html"
 MISSING_FILE = "The conversation has no stored file to enrich."
+
+
+def conversations_in_order(count: int, make=ConversationFactory, **fields) -> list[Conversation]:
+    """Rows created a minute apart, oldest first: the order a run lists them in."""
+    start = timezone.now() - timedelta(hours=1)
+    return [make(created_at=start + timedelta(minutes=n), **fields) for n in range(count)]
+
+
+def run_fields(run: EnrichmentRun) -> dict:
+    return {
+        "source": run.source,
+        "status": run.status,
+        "description": run.description,
+        "force": run.force,
+        "batch_job_id": run.batch_job_id,
+        "created_by": run.created_by,
+        "total": run.total,
+    }
+
+
+def items_of(run: EnrichmentRun) -> list[tuple]:
+    return list(
+        run.items.order_by("position").values_list("position", "conversation_id", "outcome")
+    )
+
+
+def enqueued_lanes() -> int:
+    return DBTaskResult.objects.filter(task_path__endswith="enrichment_run_lane").count()
+
+
+def not_started() -> int:
+    return Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count()
+
+
+def hidden_selection(content: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="_selected_action" value="([^"]+)">', content)
 
 
 def completed_conversation(**fields) -> Conversation:
@@ -117,42 +163,91 @@ def test_enrich_selected_runs_a_full_selection_at_the_limit(enricher_client, set
     assert Conversation.objects.failed().count() == 100
 
 
-def test_enrich_selected_refuses_select_all_above_the_limit(enricher_client, settings):
-    rows = ConversationFactory.create_batch(settings.ENRICHMENT_BULK_LIMIT + 1, document=None)
+def test_enrich_selected_queues_a_run_for_select_all_above_the_limit(
+    enricher_client, settings, django_capture_on_commit_callbacks
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    rows = conversations_in_order(4)
 
-    response = run_action(
-        enricher_client, CONVERSATIONS, "enrich_selected", rows[:1], select_across=1
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(
+            enricher_client, CONVERSATIONS, "enrich_selected", rows[:1], select_across=1
+        )
 
     assert response.status_code == 302
+    run = EnrichmentRun.objects.get()
+    assert run_fields(run) == {
+        "source": RunSource.ADMIN,
+        "status": RunStatus.QUEUED,
+        "description": "Enrich selected conversations",
+        "force": False,
+        "batch_job_id": None,
+        "created_by": response.wsgi_request.user,
+        "total": 4,
+    }
+    assert items_of(run) == [(n, row.pk, ItemOutcome.PENDING) for n, row in enumerate(rows, 1)]
     assert messages_of(response) == [
         (
-            "error",
-            "101 conversations selected: the admin enriches at most 100 in one request, so "
-            "nothing was enriched. Run it from the command line instead: "
-            "python manage.py enrich <ids…>, or python manage.py enrich --status <status>",
+            "success",
+            f"Queued a background run over 4 conversations. Follow its progress on "
+            f"{run_links(run)}.",
         )
     ]
-    assert (
-        Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 101
+    assert enqueued_lanes() == settings.ENRICHMENT_RUN_LANES
+    assert not_started() == 4
+
+
+def test_enrich_selected_queues_a_run_for_a_ticked_selection_above_the_limit(
+    enricher_client, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    fresh = conversations_in_order(3)
+    done = completed_conversation()
+    inactive = ConversationFactory(is_active=False)
+
+    response = run_action(
+        enricher_client, CONVERSATIONS, "enrich_selected", [*fresh, done, inactive]
     )
 
-
-def test_enrich_selected_refuses_a_ticked_selection_above_the_limit(enricher_client, settings):
-    settings.ENRICHMENT_BULK_LIMIT = 2
-    rows = ConversationFactory.create_batch(3)
-
-    response = run_action(enricher_client, CONVERSATIONS, "enrich_selected", rows)
-
+    run = EnrichmentRun.objects.get()
+    assert (run.description, run.force, run.total) == ("Enrich selected conversations", False, 4)
+    assert items_of(run) == [
+        (n, row.pk, ItemOutcome.PENDING) for n, row in enumerate([*fresh, done], 1)
+    ]
     assert messages_of(response) == [
         (
-            "error",
-            "3 conversations selected: the admin enriches at most 2 in one request, so "
-            "nothing was enriched. Run it from the command line instead: "
-            "python manage.py enrich <ids…>, or python manage.py enrich --status <status>",
+            "success",
+            "Queued a background run over 4 conversations (1 of them is already enriched and "
+            f"will be skipped). Follow its progress on {run_links(run)}. "
+            "1 selected conversation was inactive and left alone.",
         )
     ]
-    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
+    assert not_started() == 4
+    done.refresh_from_db()
+    assert done.enriched_file_path == "old/enriched.json"
+
+
+def test_the_queued_run_message_shows_its_links_on_the_next_page(enricher_client, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    rows = ConversationFactory.create_batch(4)
+
+    response = enricher_client.post(
+        CONVERSATIONS,
+        {
+            "action": "enrich_selected",
+            "_selected_action": [str(rows[0].pk)],
+            "select_across": "1",
+            "index": 0,
+        },
+        follow=True,
+    )
+
+    run = EnrichmentRun.objects.get()
+    assert response.redirect_chain == [(CONVERSATIONS, 302)]
+    assert (
+        '<li class="success">Queued a background run over 4 conversations. Follow its '
+        f"progress on {run_links(run)}.</li>"
+    ) in response.content.decode()
 
 
 # Retry failed -------------------------------------------------------------------------------
@@ -212,22 +307,38 @@ def test_retry_failed_with_no_failed_rows_does_nothing(enricher_client):
     assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 1
 
 
-def test_retry_failed_refuses_above_the_limit(enricher_client, settings):
-    settings.ENRICHMENT_BULK_LIMIT = 2
-    rows = [failed_conversation() for _ in range(3)]
+def test_retry_failed_queues_a_run_over_only_the_failed_rows_above_the_limit(
+    enricher_client, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    failed = conversations_in_order(4, make=failed_conversation)
+    ConversationFactory()
+    completed_conversation()
 
-    response = run_action(enricher_client, CONVERSATIONS, "retry_failed", rows[:1], select_across=1)
+    response = run_action(
+        enricher_client, CONVERSATIONS, "retry_failed", failed[:1], select_across=1
+    )
 
+    run = EnrichmentRun.objects.get()
+    assert run_fields(run) == {
+        "source": RunSource.ADMIN,
+        "status": RunStatus.QUEUED,
+        "description": "Retry failed enrichments",
+        "force": False,
+        "batch_job_id": None,
+        "created_by": response.wsgi_request.user,
+        "total": 4,
+    }
+    assert items_of(run) == [(n, row.pk, ItemOutcome.PENDING) for n, row in enumerate(failed, 1)]
     assert messages_of(response) == [
         (
-            "error",
-            "3 conversations selected: the admin enriches at most 2 in one request, so "
-            "nothing was enriched. Run it from the command line instead: python manage.py "
-            "enrich --status validation_failed --status normalization_failed "
-            "--status enrichment_failed",
+            "success",
+            f"Queued a background run over 4 conversations. Follow its progress on "
+            f"{run_links(run)}. 2 selected conversations were not in a failed state "
+            "(or inactive) and left alone.",
         )
     ]
-    assert Conversation.objects.failed().count() == 3
+    assert Conversation.objects.failed().count() == 4
 
 
 # Re-enrich (force) --------------------------------------------------------------------------
@@ -305,24 +416,91 @@ def test_force_reenrich_confirmed_overwrites_completed_ones(enricher_client):
     assert fresh.enrichment_status == EnrichmentStatus.COMPLETED
 
 
-def test_force_reenrich_refuses_above_the_limit_without_confirmation(enricher_client, settings):
-    settings.ENRICHMENT_BULK_LIMIT = 2
-    rows = [completed_conversation() for _ in range(3)]
+def test_force_reenrich_above_the_limit_confirms_with_counts_and_posts_back_select_all(
+    enricher_client, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    rows = conversations_in_order(4, make=completed_conversation)
+    ConversationFactory(
+        enrichment_status=EnrichmentStatus.IN_PROGRESS,
+        enrichment_lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
 
     response = run_action(
         enricher_client, CONVERSATIONS, "force_reenrich", rows[:1], select_across=1
     )
 
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == CONFIRMATION
+    content = response.content.decode()
+    assert "You selected 5 conversations to re-enrich." in content
+    assert "4 completed conversations will be overwritten</strong>" in content
+    assert "1 conversation is being enriched right now and will be skipped." in content
+    assert (
+        '<p id="queued-note">That is more than the admin enriches in one request (3): '
+        "a background run will be queued, and you can follow its progress.</p>"
+    ) in content
+    assert content.count("<li>Emergency fund chat") == 3
+    assert "<li>… and 2 more.</li>" in content
+    assert hidden_selection(content) == [str(rows[0].pk)]
+    assert '<input type="hidden" name="select_across" value="1">' in content
+    assert EnrichmentRun.objects.count() == 0
+    assert messages_of(response) == []
+
+
+def test_force_reenrich_above_the_limit_posts_back_a_ticked_selection(enricher_client, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    rows = conversations_in_order(4, make=completed_conversation)
+
+    response = run_action(enricher_client, CONVERSATIONS, "force_reenrich", rows)
+
+    content = response.content.decode()
+    assert "You selected 4 conversations to re-enrich." in content
+    assert sorted(hidden_selection(content)) == sorted(str(row.pk) for row in rows)
+    assert 'name="select_across"' not in content
+
+
+def test_force_reenrich_confirmed_above_the_limit_queues_a_forced_run(
+    enricher_client, settings, django_capture_on_commit_callbacks
+):
+    settings.ENRICHMENT_BULK_LIMIT = 3
+    rows = conversations_in_order(4, make=completed_conversation)
+    ConversationFactory(is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = enricher_client.post(
+            CONVERSATIONS,
+            {
+                "action": "force_reenrich",
+                "_selected_action": [str(rows[0].pk)],
+                "select_across": "1",
+                "post": "yes",
+            },
+        )
+
     assert response.status_code == 302
+    run = EnrichmentRun.objects.get()
+    assert run_fields(run) == {
+        "source": RunSource.ADMIN,
+        "status": RunStatus.QUEUED,
+        "description": "Re-enrich (force)",
+        "force": True,
+        "batch_job_id": None,
+        "created_by": response.wsgi_request.user,
+        "total": 4,
+    }
+    assert items_of(run) == [(n, row.pk, ItemOutcome.PENDING) for n, row in enumerate(rows, 1)]
     assert messages_of(response) == [
         (
-            "error",
-            "3 conversations selected: the admin enriches at most 2 in one request, so "
-            "nothing was enriched. Run it from the command line instead: python manage.py "
-            "enrich --force <ids…>, or python manage.py enrich --force --status <status>",
+            "success",
+            "Queued a forced background run over 4 conversations (completed ones are "
+            f"re-enriched). Follow its progress on {run_links(run)}.",
         )
     ]
-    assert all(row.enriched_file_path == "old/enriched.json" for row in Conversation.objects.all())
+    assert enqueued_lanes() == settings.ENRICHMENT_RUN_LANES
+    for row in rows:
+        row.refresh_from_db()
+    assert [row.enriched_file_path for row in rows] == ["old/enriched.json"] * 4
 
 
 # Permissions ----------------------------------------------------------------------------------
