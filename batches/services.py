@@ -1,13 +1,15 @@
 """Batch-job services used by the pages: listing jobs, the enrichment state of a job's
-conversations, and "Enrich All" / "Retry failed"."""
+conversations, and "Enrich All" / "Retry failed" (in the request, or as a background run)."""
 
 import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from enrichment.models import Conversation, EnrichmentStatus
+from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from enrichment.runs import cancel_run, start_run
 from enrichment.services import BulkResult, bulk_enrich
 
 from .models import BatchItemStatus, BatchJob
@@ -108,25 +110,56 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
     return JobEnrichmentState(counts["total"], counts["enriched"], counts["failed"], failures)
 
 
-def enrich_batch_job(job: BatchJob, *, user, only_failed: bool = False) -> BulkResult:
-    """Enrich the conversations of the job's completed items through ``bulk_enrich``.
-
-    Completed conversations come back skipped; ``only_failed`` limits the run to
-    conversations in a failed state ("Retry failed"). More than ``ENRICHMENT_BULK_LIMIT``
-    are processed in chunks within this call, one summary for all of them.
-    """
-    # Until background runs exist the whole job is enriched in the request; a later
-    # change replaces this loop with a run that the page polls.
+def job_enrichment_targets(job: BatchJob, *, user, only_failed: bool = False) -> list[uuid.UUID]:
+    """Row ids of the conversations "Enrich All" (or "Retry failed") acts on, in item order."""
     conversations = job_conversations(job, user=user)
     if only_failed:
         conversations = conversations.failed()
-    pks = list(
-        dict.fromkeys(conversations.order_by("batch_items__position").values_list("pk", flat=True))
-    )
-    limit = settings.ENRICHMENT_BULK_LIMIT
-    outcomes, sent_ids = [], []
-    for start in range(0, len(pks), limit):
-        result = bulk_enrich(pks[start : start + limit], user=user, sequential=True)
-        outcomes.extend(result.outcomes)
-        sent_ids.extend(result.sent_ids)
-    return BulkResult(outcomes, sent_ids)
+    ordered = conversations.order_by("batch_items__position").values_list("pk", flat=True)
+    return list(dict.fromkeys(ordered))
+
+
+def enrich_batch_job(
+    job: BatchJob, *, user, only_failed: bool = False
+) -> BulkResult | EnrichmentRun:
+    """Enrich the conversations of the job's completed items ("Enrich All").
+
+    Completed conversations come back skipped; ``only_failed`` limits it to conversations
+    in a failed state ("Retry failed"). Up to ``ENRICHMENT_BULK_LIMIT`` are enriched in
+    this call (a ``BulkResult``); more start a background run that the page polls. While
+    the job has an unfinished run, that run is returned and nothing new starts.
+    """
+    with transaction.atomic():
+        # The job row is the lock: of two concurrent posts (a double click, two tabs) the
+        # second waits here and then finds the run the first one started.
+        BatchJob.objects.select_for_update().only("pk").get(pk=job.pk)
+        if running := job_runs(job).unfinished().first():
+            return running
+        pks = job_enrichment_targets(job, user=user, only_failed=only_failed)
+        if len(pks) > settings.ENRICHMENT_BULK_LIMIT:
+            action = "Retry failed" if only_failed else "Enrich All"
+            return start_run(
+                pks,
+                user=user,
+                source=RunSource.PAGE,
+                description=f"{action}: {job.name}",
+                batch_job_id=job.pk,
+            )
+    # Outside the transaction: each conversation's outcome is committed on its own.
+    return bulk_enrich(pks, user=user, sequential=True)
+
+
+def job_runs(job: BatchJob) -> QuerySet[EnrichmentRun]:
+    """Every run over the job's conversations, newest first, whoever started it (the
+    job's page shows automatic runs too)."""
+    return EnrichmentRun.objects.filter(batch_job_id=job.pk).order_by("-created_at", "-pk")
+
+
+def latest_job_run(job: BatchJob) -> EnrichmentRun | None:
+    return job_runs(job).select_related("created_by").first()
+
+
+def cancel_job_run(job: BatchJob, run_id: uuid.UUID) -> EnrichmentRun:
+    """Cancel one of the job's runs; raises ``EnrichmentRun.DoesNotExist`` for a run of
+    another job and ``RunNotCancellable`` for one that has ended."""
+    return cancel_run(job_runs(job).get(pk=run_id))

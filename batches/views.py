@@ -1,19 +1,34 @@
-"""The batch-job pages: the list, one job with its progress and items, and "Enrich All"."""
+"""The batch-job pages: the list, one job with its progress and items, and "Enrich All"
+(in the request, or as a background run whose progress the page polls)."""
 
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from enrichment.views import ENRICHMENT_DONE, HtmxHttpRequest, is_partial_request, summary_text
+from enrichment.models import EnrichmentRun
+from enrichment.runs import RunNotCancellable
+from enrichment.views import (
+    ENRICHMENT_DONE,
+    HtmxHttpRequest,
+    is_partial_request,
+    run_progress_text,
+    summary_text,
+)
 
 from .models import BatchJob
-from .services import enrich_batch_job, get_job_enrichment_state, list_batch_jobs
+from .services import (
+    cancel_job_run,
+    enrich_batch_job,
+    get_job_enrichment_state,
+    latest_job_run,
+    list_batch_jobs,
+)
 
 JOBS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -37,16 +52,29 @@ def _items_page(job: BatchJob, number: str | None):
     return Paginator(items, ITEMS_PER_PAGE).get_page(number)
 
 
+def _visible_job(request: HtmxHttpRequest, pk: uuid.UUID) -> BatchJob:
+    return get_object_or_404(BatchJob.objects.visible_to(request.user), pk=pk)
+
+
+def _enrichment_context(
+    request: HtmxHttpRequest, job: BatchJob, run: EnrichmentRun | None, **extra
+) -> dict:
+    """What the enrichment panel shows: the stored state of the job's conversations and
+    a background run of the job (polled while unfinished)."""
+    state = get_job_enrichment_state(job, user=request.user)
+    return {"job": job, "state": state, "run": run, **extra}
+
+
 @require_GET
 @login_required
 def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = get_object_or_404(BatchJob.objects.visible_to(request.user), pk=pk)
+    job = _visible_job(request, pk)
     items = _items_page(job, request.GET.get("page"))
     if is_partial_request(request):
         response = render(request, f"{DETAIL}#items", {"job": job, "items": items})
     else:
-        state = get_job_enrichment_state(job, user=request.user)
-        response = render(request, DETAIL, {"job": job, "items": items, "state": state})
+        context = _enrichment_context(request, job, latest_job_run(job), items=items)
+        response = render(request, DETAIL, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -54,7 +82,7 @@ def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_GET
 @login_required
 def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = get_object_or_404(BatchJob.objects.visible_to(request.user), pk=pk)
+    job = _visible_job(request, pk)
     if not is_partial_request(request):
         return redirect("batch-job-detail", pk=job.pk)
     response = render(request, f"{DETAIL}#progress", {"job": job})
@@ -64,15 +92,36 @@ def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     return response
 
 
+@require_GET
+@login_required
+def batch_job_enrichment(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The enrichment panel alone: what the page polls while a background run goes on."""
+    job = _visible_job(request, pk)
+    if not is_partial_request(request):
+        return redirect("batch-job-detail", pk=job.pk)
+    run = latest_job_run(job)
+    response = render(request, f"{DETAIL}#enrichment", _enrichment_context(request, job, run))
+    if run is not None and run.is_finished:
+        # The last poll: the items table reloads its badges.
+        response["HX-Trigger"] = ENRICHMENT_DONE
+    return response
+
+
 @require_POST
 @login_required
 def batch_job_enrich(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = get_object_or_404(BatchJob.objects.visible_to(request.user), pk=pk)
+    job = _visible_job(request, pk)
     only_failed = request.POST.get("only_failed") == "1"
     result = enrich_batch_job(job, user=request.user, only_failed=only_failed)
+    if isinstance(result, EnrichmentRun):
+        if is_partial_request(request):
+            context = _enrichment_context(request, job, result)
+            return render(request, f"{DETAIL}#enrichment", context)
+        messages.info(request, f"Enrichment runs in the background: {run_progress_text(result)}.")
+        return redirect("batch-job-detail", pk=job.pk)
     if is_partial_request(request):
-        state = get_job_enrichment_state(job, user=request.user)
-        context = {"job": job, "state": state, "result": result, "only_failed": only_failed}
+        # The synchronous summary takes the place of an older run's.
+        context = _enrichment_context(request, job, None, result=result, only_failed=only_failed)
         response = render(request, f"{DETAIL}#enrichment", context)
         response["HX-Trigger"] = ENRICHMENT_DONE
         return response
@@ -81,4 +130,32 @@ def batch_job_enrich(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     else:
         level = messages.SUCCESS if result.success else messages.WARNING
         messages.add_message(request, level, summary_text(result) + ".")
+    return redirect("batch-job-detail", pk=job.pk)
+
+
+@require_POST
+@login_required
+def batch_job_cancel_run(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Cancel the job's background run, whoever started it (an automatic run too)."""
+    job = _visible_job(request, pk)
+    try:
+        run_id = uuid.UUID(request.POST.get("run", ""))
+    except ValueError:
+        raise Http404("No such run of this job.") from None
+    try:
+        run, notice = cancel_job_run(job, run_id), None
+    except EnrichmentRun.DoesNotExist:
+        raise Http404("No such run of this job.") from None
+    except RunNotCancellable as exc:
+        run, notice = latest_job_run(job), str(exc)
+    if is_partial_request(request):
+        context = _enrichment_context(request, job, run, notice=notice)
+        response = render(request, f"{DETAIL}#enrichment", context)
+        if notice is None:
+            response["HX-Trigger"] = ENRICHMENT_DONE
+        return response
+    if notice:
+        messages.warning(request, notice)
+    else:
+        messages.success(request, f"Enrichment cancelled: {run_progress_text(run)}.")
     return redirect("batch-job-detail", pk=job.pk)

@@ -29,12 +29,36 @@ urlpatterns = [
         name="batch-job-progress",
     ),
     path("batch-jobs/<uuid:pk>/enrich/", batches_views.batch_job_enrich, name="batch-job-enrich"),
+    path(
+        "batch-jobs/<uuid:pk>/enrichment/",
+        batches_views.batch_job_enrichment,
+        name="batch-job-enrichment",
+    ),
+    path(
+        "batch-jobs/<uuid:pk>/cancel-run/",
+        batches_views.batch_job_cancel_run,
+        name="batch-job-cancel-run",
+    ),
     path("conversations/", enrichment_views.conversation_list, name="conversation-list"),
     path("conversations/enrich/", enrichment_views.conversation_enrich, name="conversation-enrich"),
+    path(
+        "conversations/enrich-matching/",
+        enrichment_views.conversation_enrich_matching,
+        name="conversation-enrich-matching",
+    ),
     path(
         "conversations/<uuid:pk>/validation-report/",
         enrichment_views.conversation_report,
         name="conversation-report",
+    ),
+    path("runs/", enrichment_views.run_list, name="run-list"),
+    path("runs/<uuid:pk>/", enrichment_views.run_detail, name="run-detail"),
+    path("runs/<uuid:pk>/progress/", enrichment_views.run_progress, name="run-progress"),
+    path("runs/<uuid:pk>/cancel/", enrichment_views.run_cancel, name="run-cancel"),
+    path(
+        "runs/<uuid:pk>/retry-failed/",
+        enrichment_views.run_retry_failed,
+        name="run-retry-failed",
     ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -2,6 +2,7 @@
 
 import contextlib
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -20,6 +21,8 @@ ORDERINGS = {
     "turns": "turn_count",
 }
 DEFAULT_ORDERING = "-created"
+# The fields that narrow the list (the rest only order or page it).
+FILTERS = ("status", "batch", "persona", "q")
 
 
 def ordering_choices() -> list[tuple[str, str]]:
@@ -74,6 +77,33 @@ class ConversationFilterForm(forms.Form):
         field = ORDERINGS[order.lstrip("-")]
         sign = "-" if descending else ""
         return conversations.order_by(f"{sign}{field}", f"{sign}id")
+
+    def active_filters(self) -> dict[str, str]:
+        """The filters in effect, as submitted (to post them on, or to link back)."""
+        self.is_valid()
+        return {
+            name: str(self.data[name]).strip()
+            for name in FILTERS
+            if self.cleaned_data.get(name) not in (None, "") and str(self.data[name]).strip()
+        }
+
+    def query_string(self) -> str:
+        return urlencode(self.active_filters())
+
+    def description(self) -> str:
+        """The filters in words, e.g. ``Enrichment status: Any failure; Search: “loan”``."""
+        parts = []
+        for name, value in self.active_filters().items():
+            field = self.fields[name]
+            if name == "q":
+                shown = f"“{value}”"
+            else:
+                # The batch field's choices live on its widget (any job id is valid).
+                shown = dict(getattr(field, "choices", None) or field.widget.choices).get(
+                    value, value
+                )
+            parts.append(f"{field.label}: {shown}")
+        return "; ".join(parts) or "all conversations"
 
     @property
     def ordering(self) -> str:

@@ -1,5 +1,6 @@
-"""The conversations page: list with filters, bulk and per-row enrichment, the
-validation report panel."""
+"""The conversations page (list with filters, bulk and per-row enrichment, "Enrich all
+matching this filter", the validation report panel) and the background-run pages (list,
+one run with its progress and failures, cancel, retry failed)."""
 
 import contextlib
 import uuid
@@ -7,21 +8,27 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from . import runs
 from .forms import ConversationFilterForm, EnrichSelectionForm
-from .models import Conversation, Persona
+from .models import Conversation, EnrichmentRun, ItemOutcome, Persona, RunSource
 from .services import BulkResult, ConversationsNotFound, bulk_enrich
 
 PAGE_SIZE = 25
 BATCH_CHOICES = 100
+RUNS_PER_PAGE = 25
+FAILURES_PER_PAGE = 50
+RUN_DETAIL = "enrichment/run_detail.html"
 # Tells the page's tables to reload their rows (and so their badges) after an enrichment.
 ENRICHMENT_DONE = "enrichment-done"
 
@@ -41,6 +48,21 @@ def summary_text(result: BulkResult) -> str:
         f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
         f"Skipped: {summary['skipped']}"
     )
+
+
+def conversations_text(count: int) -> str:
+    return f"{count} conversation{pluralize(count)}"
+
+
+def run_progress_text(run: EnrichmentRun) -> str:
+    return f"{run.processed} of {conversations_text(run.total)} processed"
+
+
+def redirect_to(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """A new page after a POST: HX-Redirect for htmx (a full page load), else a 302."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 def _filter_choices(user, selected_batch: str) -> tuple[list[tuple[str, str]], list]:
@@ -151,3 +173,131 @@ def conversation_report(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse
     response = render(request, template, {"conversation": conversation})
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@require_POST
+@login_required
+def conversation_enrich_matching(request: HtmxHttpRequest) -> HttpResponse:
+    """Start a background run over every visible conversation the posted filters match."""
+    batches, personas = _filter_choices(request.user, request.POST.get("batch", ""))
+    form = ConversationFilterForm(request.POST, batches=batches, personas=personas)
+    conversations = form.filter(Conversation.objects.visible_to(request.user))
+    try:
+        run = runs.start_run(
+            list(conversations.values_list("pk", flat=True)),
+            user=request.user,
+            source=RunSource.PAGE,
+            description=f"Enrich all matching: {form.description()}",
+        )
+    except runs.NothingToEnrich:
+        messages.info(request, "No conversations match this filter.")
+        return redirect_to(request, f"{reverse('conversation-list')}?{form.query_string()}")
+    messages.success(request, f"Started a background run over {conversations_text(run.total)}.")
+    return redirect_to(request, reverse("run-detail", args=[run.pk]))
+
+
+# Background runs -------------------------------------------------------------------
+
+
+def _visible_run(request: HtmxHttpRequest, pk: uuid.UUID) -> EnrichmentRun:
+    visible = EnrichmentRun.objects.visible_to(request.user).select_related("created_by")
+    return get_object_or_404(visible, pk=pk)
+
+
+@require_GET
+@login_required
+def run_list(request: HtmxHttpRequest) -> HttpResponse:
+    visible = (
+        EnrichmentRun.objects.visible_to(request.user)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(visible, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    template = "enrichment/run_list.html"
+    if is_partial_request(request):
+        template += "#runs"
+    polling = any(not run.is_finished for run in page.object_list)
+    response = render(request, template, {"page": page, "polling": polling})
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
+    failed = (
+        run.items.filter(outcome=ItemOutcome.FAILED)
+        .select_related("conversation")
+        .only(
+            "position",
+            "error",
+            "error_category",
+            "conversation__id",
+            "conversation__conversation_id",
+            "conversation__conversation_name",
+        )
+        .order_by("position")
+    )
+    return Paginator(failed, FAILURES_PER_PAGE).get_page(number)
+
+
+@require_GET
+@login_required
+def run_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _visible_run(request, pk)
+    failures = _failures_page(run, request.GET.get("page"))
+    template = RUN_DETAIL
+    if is_partial_request(request):
+        template += "#failures"
+    response = render(request, template, {"run": run, "failures": failures})
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+@login_required
+def run_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The run's status and progress, polled by its page until the run ends."""
+    run = _visible_run(request, pk)
+    if not is_partial_request(request):
+        return redirect("run-detail", pk=run.pk)
+    response = render(request, f"{RUN_DETAIL}#run", {"run": run})
+    if run.is_finished:
+        # The last poll: the failures list reloads, and so do the retry actions.
+        response["HX-Trigger"] = ENRICHMENT_DONE
+    return response
+
+
+@require_POST
+@login_required
+def run_cancel(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _visible_run(request, pk)
+    try:
+        runs.cancel_run(run)
+        notice = None
+    except runs.RunNotCancellable as exc:
+        notice = str(exc)
+    if is_partial_request(request):
+        response = render(request, f"{RUN_DETAIL}#run", {"run": run, "notice": notice})
+        if notice is None:
+            response["HX-Trigger"] = ENRICHMENT_DONE
+        return response
+    if notice:
+        messages.warning(request, notice)
+    else:
+        messages.success(request, f"Run cancelled: {run_progress_text(run)}.")
+    return redirect("run-detail", pk=run.pk)
+
+
+@require_POST
+@login_required
+def run_retry_failed(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    run = _visible_run(request, pk)
+    try:
+        retry = runs.retry_failed(run, user=request.user, source=RunSource.PAGE)
+    except runs.NothingToEnrich as exc:
+        messages.info(request, str(exc))
+        return redirect_to(request, reverse("run-detail", args=[run.pk]))
+    messages.success(
+        request,
+        f"Retrying {retry.total} failed conversation{pluralize(retry.total)} in the background.",
+    )
+    return redirect_to(request, reverse("run-detail", args=[retry.pk]))

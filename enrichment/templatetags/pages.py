@@ -1,10 +1,12 @@
-"""Template helpers shared by the list pages."""
+"""Template helpers shared by the pages."""
 
 from datetime import datetime
 
 from django import template
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
+
+from enrichment.models import ErrorCategory
 
 register = template.Library()
 
@@ -50,5 +52,32 @@ def iso_datetime(value: str | None) -> datetime | str | None:
         return value
     try:
         return parse_datetime(value) or value
+    except ValueError:
+        return value
+
+
+@register.filter
+def duration(seconds: int | float | None) -> str:
+    """A rough time span for people: ``45 s``, ``3 min 20 s``, ``2 h 5 min``; empty for
+    ``None`` (so ``default`` can say "calculating")."""
+    if seconds is None or seconds == "":
+        return ""
+    total = max(round(float(seconds)), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+@register.filter
+def error_category_label(value: str | None) -> str:
+    """The label of an error category stored as a plain string (a run item's)."""
+    if not value:
+        return ""
+    try:
+        return ErrorCategory(value).label
     except ValueError:
         return value

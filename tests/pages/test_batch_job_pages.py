@@ -1,10 +1,12 @@
-"""The batch-job pages: list, detail, progress polling and "Enrich All"."""
+"""The batch-job pages: list, detail, progress polling, "Enrich All" (in the request, or
+as a background run the page polls) and cancelling that run."""
 
 import pytest
 from django.test import Client
 
 from batches.models import BatchJobStatus
-from enrichment.models import Conversation, EnrichmentStatus
+from enrichment import runs
+from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
 from tests.factories import BatchJobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,8 +191,8 @@ def test_batch_job_detail_query_count_does_not_grow_with_items(
 ):
     job = make_job(user, valid=items)
 
-    # session, user, job, enrichment state aggregate, items count, items page
-    with django_assert_num_queries(6):
+    # session, user, job, latest run, enrichment state aggregate, items count, items page
+    with django_assert_num_queries(7):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     assert len(response.context["items"].object_list) == items
@@ -381,23 +383,6 @@ def test_enrich_all_works_for_a_cancelled_job(make_job, user_client, user):
     assert statuses(job) == {"Valid chat 1": EnrichmentStatus.COMPLETED}
 
 
-@pytest.mark.slow
-def test_enrich_all_enriches_more_than_100_conversations_in_chunks(make_job, user_client, user):
-    job = make_job(user, valid=101)
-
-    response = user_client.post(f"/batch-jobs/{job.pk}/enrich/")
-
-    assert response.status_code == 302
-    page = user_client.get(response["Location"]).content.decode()
-    assert "Enriched: 101, Failed: 0, Skipped: 0." in page
-    assert (
-        Conversation.objects.filter(
-            batch_items__batch_job=job, enrichment_status=EnrichmentStatus.COMPLETED
-        ).count()
-        == 101
-    )
-
-
 def test_enrich_all_on_another_users_job_is_not_found_and_enriches_nothing(
     make_job, user_client, other_user
 ):
@@ -432,3 +417,252 @@ def test_enrich_all_needs_the_csrf_token_that_the_page_sends_in_hx_headers(make_
     assert refused.status_code == 403
     assert accepted.status_code == 200
     assert statuses(job) == {"Valid chat 1": EnrichmentStatus.COMPLETED}
+
+
+# Enrich All as a background run ------------------------------------------------------
+
+POLL_EVERY_SECOND = 'hx-trigger="every 1s"'
+
+
+def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
+    make_job, user_client, user
+):
+    job = make_job(user, valid=101, name="Big batch")
+
+    first = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    second = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+
+    run = EnrichmentRun.objects.get()
+    assert (run.total, run.batch_job_id, run.source) == (101, job.pk, RunSource.PAGE)
+    assert run.description == "Enrich All: Big batch"
+    for response in (first, second):
+        assert response.status_code == 200
+        assert "HX-Trigger" not in response
+        body = response.content.decode()
+        assert body.lstrip().startswith('<section id="enrichment"')
+        assert (
+            f'hx-get="/batch-jobs/{job.pk}/enrichment/" {POLL_EVERY_SECOND} '
+            'hx-target="this" hx-swap="outerHTML"'
+        ) in body
+        assert "<strong>0 / 101</strong> processed" in body
+        assert '<progress max="100" value="0"' in body
+        assert "<dt>Time left</dt><dd>Estimating…</dd>" in body
+        assert f'action="/batch-jobs/{job.pk}/cancel-run/"' in body
+        assert f'<input type="hidden" name="run" value="{run.pk}">' in body
+        assert ">Cancel run</button>" in body
+        assert ">Enrich All</button>" not in body
+        assert f'<a href="/runs/{run.pk}/">Run details</a>' in body
+    assert statuses(job) == {f"Valid chat {n}": EnrichmentStatus.NOT_STARTED for n in range(1, 102)}
+
+    runs.process_run(run.pk)
+    finished = user_client.get(f"/batch-jobs/{job.pk}/enrichment/", **HX)
+
+    assert finished.status_code == 200
+    assert finished["HX-Trigger"] == "enrichment-done"
+    body = finished.content.decode()
+    assert body.lstrip().startswith('<section id="enrichment"')
+    assert POLL_EVERY_SECOND not in body
+    assert (
+        '<p class="result__summary"><strong>Enrichment finished.</strong>\n'
+        "    Enriched: 101, Failed: 0, Skipped: 0</p>"
+    ) in body
+    assert "<dt>Enriched</dt><dd>101</dd>" in body
+    assert "All 101 successful conversations are enriched." in body
+    assert ">Cancel run</button>" not in body
+
+
+def test_a_run_that_ends_in_failures_shows_the_sync_summary_and_offers_retry(
+    make_job, user_client, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=2, invalid=1)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    run = EnrichmentRun.objects.get()
+    runs.process_run(run.pk)
+
+    response = user_client.get(f"/batch-jobs/{job.pk}/enrichment/", **HX)
+
+    body = response.content.decode()
+    assert "Enriched: 2, Failed: 1, Skipped: 0" in body
+    assert '<div class="result result--warning" role="status">' in body
+    assert "<dt>Enriched</dt><dd>2</dd>" in body
+    assert "<dt>Failed</dt><dd>1</dd>" in body
+    assert "Truncated chat 1" in body
+    assert "INVALID_JSON_SYNTAX" in body
+    assert ">Enrich All</button>" in body
+    assert ">Retry failed</button>" in body
+    assert POLL_EVERY_SECOND not in body
+
+
+def test_job_page_reload_shows_the_runs_progress_then_its_summary(
+    make_job, user_client, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    run = EnrichmentRun.objects.get()
+
+    during = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
+    runs.process_run(run.pk)
+    after = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
+
+    assert f'hx-get="/batch-jobs/{job.pk}/enrichment/" {POLL_EVERY_SECOND}' in during
+    assert "<strong>0 / 3</strong> processed" in during
+    assert ">Cancel run</button>" in during
+    assert ">Enrich All</button>" not in during
+    assert POLL_EVERY_SECOND not in after
+    assert "Enriched: 3, Failed: 0, Skipped: 0" in after
+    assert "Background run completed" in after
+    assert "All 3 successful conversations are enriched." in after
+    assert after.count('<span class="badge badge--completed">Completed</span>') == 3
+
+
+def test_enrich_all_over_the_limit_without_htmx_redirects_to_the_polling_page(
+    make_job, user_client, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+
+    response = user_client.post(f"/batch-jobs/{job.pk}/enrich/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/batch-jobs/{job.pk}/"
+    page = user_client.get(response["Location"]).content.decode()
+    assert "Enrichment runs in the background: 0 of 3 conversations processed." in page
+    assert POLL_EVERY_SECOND in page
+    assert EnrichmentRun.objects.count() == 1
+
+
+def test_retry_failed_over_the_limit_starts_a_run_over_the_failed_ones(
+    make_job, user_client, user, settings
+):
+    job = make_job(user, valid=1, invalid=2)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    settings.ENRICHMENT_BULK_LIMIT = 1
+
+    response = user_client.post(f"/batch-jobs/{job.pk}/enrich/", {"only_failed": "1"}, **HX)
+
+    assert response.status_code == 200
+    assert "<strong>0 / 2</strong> processed" in response.content.decode()
+    run = EnrichmentRun.objects.get()
+    assert sorted(i.conversation.conversation_name for i in run.items.all()) == [
+        "Truncated chat 1",
+        "Truncated chat 2",
+    ]
+
+
+def test_enrichment_panel_without_htmx_redirects_to_the_job_page(make_job, user_client, user):
+    job = make_job(user, valid=1)
+
+    response = user_client.get(f"/batch-jobs/{job.pk}/enrichment/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/batch-jobs/{job.pk}/"
+
+
+def test_enrichment_panel_of_another_users_job_is_not_found(make_job, user_client, other_user):
+    job = make_job(other_user, valid=1)
+
+    response = user_client.get(f"/batch-jobs/{job.pk}/enrichment/", **HX)
+
+    assert response.status_code == 404
+
+
+def test_job_page_shows_an_automatic_run_and_its_owner_can_cancel_it(make_job, user_client, user):
+    job = make_job(user, valid=2)
+    run = runs.start_run(
+        [i.conversation_id for i in job.items.all()],
+        user=None,
+        source=RunSource.AUTO,
+        batch_job_id=job.pk,
+    )
+
+    page = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
+    cancel = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)
+
+    assert "<strong>0 / 2</strong> processed" in page
+    assert "Run details" not in page  # the run page is its starter's and staff's
+    assert cancel.status_code == 200
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+
+
+# Cancelling from the job page ------------------------------------------------------
+
+
+def test_cancel_on_the_job_page_with_htmx_swaps_in_the_cancelled_summary(
+    make_job, user_client, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    run = EnrichmentRun.objects.get()
+
+    response = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)
+    again = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)
+
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "enrichment-done"
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="enrichment"')
+    assert "<strong>Enrichment cancelled.</strong>" in body
+    assert "Enriched: 0, Failed: 0, Skipped: 0; 3 not processed" in body
+    assert POLL_EVERY_SECOND not in body
+    assert ">Enrich All</button>" in body
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert again.status_code == 200
+    assert "HX-Trigger" not in again
+    assert "The run is already cancelled." in again.content.decode()
+
+
+def test_cancel_on_the_job_page_without_htmx_redirects_with_a_message(
+    make_job, user_client, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/")
+    run = EnrichmentRun.objects.get()
+
+    response = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk})
+    page = user_client.get(response["Location"]).content.decode()
+    again = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, follow=True)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/batch-jobs/{job.pk}/"
+    assert "Enrichment cancelled: 0 of 3 conversations processed." in page
+    assert "<strong>Enrichment cancelled.</strong>" in page
+    assert again.redirect_chain == [(f"/batch-jobs/{job.pk}/", 302)]
+    assert "The run is already cancelled." in again.content.decode()
+
+
+def test_cancel_of_a_run_of_another_job_is_not_found(make_job, user_client, user, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 1
+    job = make_job(user, valid=2, name="One")
+    other = make_job(user, valid=2, name="Two")
+    user_client.post(f"/batch-jobs/{other.pk}/enrich/", **HX)
+    run = EnrichmentRun.objects.get()
+
+    wrong_job = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)
+    malformed = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": "nope"}, **HX)
+
+    assert (wrong_job.status_code, malformed.status_code) == (404, 404)
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+
+
+def test_cancel_on_another_users_job_is_not_found(make_job, user_client, other_user, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 1
+    job = make_job(other_user, valid=2)
+    run = runs.start_run(
+        [i.conversation_id for i in job.items.all()],
+        user=other_user,
+        source=RunSource.PAGE,
+        batch_job_id=job.pk,
+    )
+
+    response = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)
+
+    assert response.status_code == 404
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED

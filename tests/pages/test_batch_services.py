@@ -1,30 +1,157 @@
 """The page-facing batch services: job listing counts, the stored enrichment state and
-"Enrich All" in chunks."""
+"Enrich All" (in the request up to the bulk limit, a background run above it)."""
+
+import threading
 
 import pytest
+from django.db import connection
 
-from batches.services import enrich_batch_job, get_job_enrichment_state, list_batch_jobs
-from enrichment.models import Conversation, EnrichmentStatus
+from batches.services import (
+    cancel_job_run,
+    enrich_batch_job,
+    get_job_enrichment_state,
+    latest_job_run,
+    list_batch_jobs,
+)
+from enrichment import runs
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    RunSource,
+    RunStatus,
+)
+from enrichment.services import BulkResult
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_enrich_batch_job_processes_more_than_the_bulk_limit_in_chunks(make_job, user, settings):
+def test_enrich_batch_job_over_the_bulk_limit_starts_a_background_run(make_job, user, settings):
     settings.ENRICHMENT_BULK_LIMIT = 2
-    job = make_job(user, valid=4, invalid=1)
+    job = make_job(user, valid=2, invalid=1, name="June batch")
+
+    run = enrich_batch_job(job, user=user)
+
+    assert isinstance(run, EnrichmentRun)
+    assert (run.status, run.source, run.total) == (RunStatus.QUEUED, RunSource.PAGE, 3)
+    assert (run.description, run.batch_job_id, run.created_by) == (
+        "Enrich All: June batch",
+        job.pk,
+        user,
+    )
+    assert [i.conversation.conversation_name for i in run.items.order_by("position")] == [
+        "Valid chat 1",
+        "Valid chat 2",
+        "Truncated chat 1",
+    ]
+    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
+
+    assert runs.process_run(run.pk) == "done"
+
+    run.refresh_from_db()
+    assert (run.status, run.enriched, run.failed, run.skipped) == (RunStatus.COMPLETED, 2, 1, 0)
+
+
+def test_enrich_batch_job_at_the_bulk_limit_stays_in_the_request(make_job, user, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=2)
 
     result = enrich_batch_job(job, user=user)
 
-    assert result.summary == {"total": 5, "successful": 4, "failed": 1, "skipped": 0}
-    assert [o.status for o in result.outcomes] == [
-        "enriched",
-        "enriched",
-        "enriched",
-        "enriched",
-        "failed",
+    assert isinstance(result, BulkResult)
+    assert result.summary == {"total": 2, "successful": 2, "failed": 0, "skipped": 0}
+    assert EnrichmentRun.objects.count() == 0
+
+
+def test_enrich_batch_job_returns_the_unfinished_run_instead_of_starting_another(
+    make_job, user, settings
+):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+    first = enrich_batch_job(job, user=user)
+
+    second = enrich_batch_job(job, user=user)
+    settings.ENRICHMENT_BULK_LIMIT = 100
+    third = enrich_batch_job(job, user=user, only_failed=True)
+
+    assert second == first
+    assert third == first
+    assert EnrichmentRun.objects.count() == 1
+    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
+
+
+def test_enrich_batch_job_starts_a_new_run_once_the_last_one_has_ended(make_job, user, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    job = make_job(user, valid=3)
+    first = enrich_batch_job(job, user=user)
+    runs.cancel_run(first)
+
+    second = enrich_batch_job(job, user=user)
+
+    assert isinstance(second, EnrichmentRun)
+    assert second != first
+    assert latest_job_run(job) == second
+
+
+def test_retry_failed_over_the_bulk_limit_starts_a_run_over_only_the_failed(
+    make_job, user, settings
+):
+    job = make_job(user, valid=1, invalid=2, name="July batch")
+    enrich_batch_job(job, user=user)
+    settings.ENRICHMENT_BULK_LIMIT = 1
+
+    run = enrich_batch_job(job, user=user, only_failed=True)
+
+    assert run.description == "Retry failed: July batch"
+    assert sorted(i.conversation.conversation_name for i in run.items.all()) == [
+        "Truncated chat 1",
+        "Truncated chat 2",
     ]
-    assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.COMPLETED).count() == 4
+
+
+def test_cancel_job_run_only_cancels_a_run_of_that_job(make_job, user, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 1
+    job = make_job(user, valid=2, name="One")
+    other = make_job(user, valid=2, name="Two")
+    run = enrich_batch_job(job, user=user)
+    other_run = enrich_batch_job(other, user=user)
+
+    with pytest.raises(EnrichmentRun.DoesNotExist):
+        cancel_job_run(job, other_run.pk)
+    cancelled = cancel_job_run(job, run.pk)
+    with pytest.raises(runs.RunNotCancellable, match="already cancelled"):
+        cancel_job_run(job, run.pk)
+
+    assert cancelled.status == RunStatus.CANCELLED
+    other_run.refresh_from_db()
+    assert other_run.status == RunStatus.QUEUED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_enrich_all_posts_start_one_run(on_postgres, make_job, settings):
+    settings.ENRICHMENT_BULK_LIMIT = 2
+    owner = UserFactory(username="dana")
+    job = make_job(owner, valid=3)
+    barrier = threading.Barrier(4)
+    started: list = []
+
+    def post() -> None:
+        try:
+            barrier.wait()
+            started.append(enrich_batch_job(job, user=owner).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert EnrichmentRun.objects.count() == 1
+    assert started == [EnrichmentRun.objects.get().pk] * 4
 
 
 def test_enrich_batch_job_only_failed_leaves_the_others_alone(make_job, user):

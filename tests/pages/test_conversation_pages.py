@@ -3,7 +3,8 @@ validation report panel."""
 
 import pytest
 
-from enrichment.models import Conversation, EnrichmentStatus, Tier
+from enrichment import runs
+from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, Tier
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, PersonaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -426,3 +427,137 @@ def test_validation_report_requires_login(client, user):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
+
+
+# Enrich all matching this filter -------------------------------------------------
+
+
+def run_members(run: EnrichmentRun) -> list[str]:
+    return [i.conversation.conversation_name for i in run.items.order_by("position")]
+
+
+def test_enrich_all_matching_is_offered_with_the_current_filters(make_job, user_client, user):
+    job = make_job(user, valid=2, name="May batch")
+    ConversationFactory(created_by=user, conversation_name="Loose chat")
+
+    response = user_client.get(f"/conversations/?batch={job.pk}&q=chat&status=&order=name", **HX)
+
+    body = response.content.decode()
+    assert 'action="/conversations/enrich-matching/"' in body
+    assert 'hx-post="/conversations/enrich-matching/" hx-swap="none"' in body
+    assert (
+        f'<input type="hidden" name="batch" value="{job.pk}">'
+        '<input type="hidden" name="q" value="chat">'
+    ) in body
+    assert 'name="status"' not in body.split('id="enrich-matching"')[1].split("</form>")[0]
+    assert ">Enrich all matching this filter</button>" in body
+    assert "2 conversations match:" in body
+
+
+def test_enrich_all_matching_is_not_offered_when_nothing_matches(user_client, user):
+    ConversationFactory(created_by=user, conversation_name="Loose chat")
+
+    response = user_client.get("/conversations/?q=nothing-like-this")
+
+    assert "Enrich all matching this filter" not in response.content.decode()
+
+
+def test_enrich_all_matching_starts_a_run_over_exactly_the_filtered_conversations(
+    make_job, user_client, user, other_user
+):
+    job = make_job(user, valid=2, invalid=1, name="May batch")
+    Conversation.objects.filter(conversation_name="Valid chat 2").update(
+        enrichment_status=EnrichmentStatus.VALIDATION_FAILED
+    )
+    ConversationFactory(
+        created_by=user,
+        conversation_name="Failed elsewhere",
+        enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED,
+    )
+    ConversationFactory(
+        created_by=other_user,
+        conversation_name="Mallory's failure",
+        enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED,
+    )
+
+    response = user_client.post(
+        "/conversations/enrich-matching/", {"batch": str(job.pk), "status": "failed"}, **HX
+    )
+
+    run = EnrichmentRun.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/runs/{run.pk}/"
+    assert sorted(run_members(run)) == ["Valid chat 2"]
+    assert (run.source, run.created_by, run.batch_job_id, run.force) == (
+        RunSource.PAGE,
+        user,
+        None,
+        False,
+    )
+    assert (
+        run.description
+        == "Enrich all matching: Enrichment status: Any failure; Batch job: May batch"
+    )
+    page = user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Started a background run over 1 conversation." in page
+
+
+def test_enrich_all_matching_with_no_filter_takes_every_visible_conversation(
+    user_client, user, other_user
+):
+    ConversationFactory(created_by=user, conversation_name="Mine A")
+    ConversationFactory(created_by=user, conversation_name="Mine B", document=TRUNCATED_REPLY)
+    ConversationFactory(
+        created_by=user, conversation_name="Mine done", enrichment_status=EnrichmentStatus.COMPLETED
+    )
+    ConversationFactory(created_by=other_user, conversation_name="Mallory's")
+
+    response = user_client.post("/conversations/enrich-matching/")
+
+    run = EnrichmentRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/runs/{run.pk}/"
+    assert sorted(run_members(run)) == ["Mine A", "Mine B", "Mine done"]
+    assert run.description == "Enrich all matching: all conversations"
+
+    runs.process_run(run.pk)
+
+    run.refresh_from_db()
+    # Completed ones are skipped by the run, as everywhere else.
+    assert (run.enriched, run.failed, run.skipped) == (1, 1, 1)
+
+
+def test_enrich_all_matching_a_search_takes_only_the_matches(user_client, user):
+    ConversationFactory(created_by=user, conversation_name="Loan worries")
+    ConversationFactory(created_by=user, conversation_name="Loan payoff")
+    ConversationFactory(created_by=user, conversation_name="Retirement")
+
+    user_client.post("/conversations/enrich-matching/", {"q": "loan"})
+
+    assert sorted(run_members(EnrichmentRun.objects.get())) == ["Loan payoff", "Loan worries"]
+
+
+def test_enrich_all_matching_nothing_explains_and_goes_back_to_the_filtered_list(user_client, user):
+    ConversationFactory(created_by=user, conversation_name="Loan worries")
+
+    plain = user_client.post("/conversations/enrich-matching/", {"q": "pension", "status": "x"})
+    htmx = user_client.post("/conversations/enrich-matching/", {"q": "pension"}, **HX)
+
+    assert plain.status_code == 302
+    assert plain["Location"] == "/conversations/?q=pension"
+    assert htmx["HX-Redirect"] == "/conversations/?q=pension"
+    assert (
+        "No conversations match this filter." in user_client.get("/conversations/").content.decode()
+    )
+    assert EnrichmentRun.objects.count() == 0
+
+
+def test_enrich_all_matching_refuses_get(user_client):
+    assert user_client.get("/conversations/enrich-matching/").status_code == 405
+
+
+def test_enrich_all_matching_requires_login(client):
+    response = client.post("/conversations/enrich-matching/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/conversations/enrich-matching/"
