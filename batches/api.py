@@ -53,8 +53,8 @@ def _bounded_int(raw: str | None, *, default: int, maximum: int | None, name: st
     operation_id="list_batch_items",
     parameters=[
         OpenApiParameter("status", OpenApiTypes.STR, enum=BatchItemStatus.values),
-        OpenApiParameter("limit", OpenApiTypes.INT, description=f"1..{MAX_PAGE_SIZE}"),
-        OpenApiParameter("offset", OpenApiTypes.INT),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
     ],
     responses={
         200: BatchItemsResponseSerializer,

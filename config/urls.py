@@ -116,3 +116,6 @@ urlpatterns = [
         name="api-run-retry-failed",
     ),
 ]
+
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

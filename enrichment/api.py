@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from . import runs
 from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
 from .serializers import (
+    START_RUN_REQUEST_SCHEMA,
     BulkEnrichRequestSerializer,
     BulkEnrichResponseSerializer,
     EnrichmentResultSerializer,
@@ -67,6 +68,8 @@ def _acting_user(request: Request, user_id: str | None):
         return user
     if not user.is_staff:
         raise PermissionError
+    if "\x00" in user_id:
+        raise LookupError  # no username can hold it, and PostgreSQL refuses to compare it
     User = get_user_model()
     match = User.objects.filter(username=user_id).first()
     if match is None and user_id.isdigit():
@@ -110,7 +113,7 @@ def bulk_enrich_view(request: Request) -> Response:
     except PermissionError:
         return error(403, "userId names another user; only staff may act for others.")
     except LookupError:
-        return invalid({"userId": ["No such user."]})
+        return error(404, "No such user.", missing=[data["userId"]])
     try:
         result = bulk_enrich(data["conversationIds"], user=user, sequential=data["sequential"])
     except ConversationsNotFound as exc:
@@ -257,12 +260,13 @@ def _batch_job_visible(user, job_id: uuid.UUID) -> bool:
 
 @extend_schema(
     operation_id="start_enrichment_run",
-    request=StartRunRequestSerializer,
+    request={"application/json": START_RUN_REQUEST_SCHEMA},
     responses={
         202: OpenApiResponse(RunSerializer, description="The run is queued."),
-        400: OpenApiResponse(InvalidRequestSerializer, description="Bad body, or nothing to do."),
+        400: OpenApiResponse(InvalidRequestSerializer, description="Bad body."),
         **AUTH_RESPONSES,
         404: OpenApiResponse(NotFoundSerializer, description="Ids or job not visible to you."),
+        409: OpenApiResponse(ErrorSerializer, description="The selection is empty."),
     },
     description="Start a background enrichment of any number of conversations: by ids, "
     "by batch job (its completed items), or by enrichment status. Poll the run's URL.",
@@ -301,7 +305,7 @@ def start_run_view(request: Request) -> Response:
     except ConversationsNotFound as exc:
         return error(404, "Some conversations were not found.", missing=exc.missing)
     except runs.NothingToEnrich as exc:
-        return invalid({"selection": [str(exc)]})
+        return error(409, str(exc))
     response = Response(runs.run_payload(run), status=202)
     response["Location"] = runs.run_payload(run)["url"]
     return response
@@ -331,7 +335,7 @@ def run_view(request: Request, run_id: uuid.UUID) -> Response:
     operation_id="list_enrichment_run_items",
     parameters=[
         OpenApiParameter("outcome", OpenApiTypes.STR, enum=ItemOutcome.values),
-        OpenApiParameter("offset", OpenApiTypes.INT),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
     ],
     responses={
         200: RunItemsResponseSerializer,

@@ -5,6 +5,7 @@ spec'd dicts directly (the shapes are pinned by tests).
 """
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
 from .models import EnrichmentStatus, RunStatus
@@ -21,7 +22,14 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictCharField(serializers.CharField):
-    """Only JSON strings: a number is a wrong type, not text."""
+    """Only JSON strings: a number is a wrong type, not text. Any string is accepted (NUL
+    characters included: the caller decides what an impossible value means)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -33,10 +41,17 @@ class BulkEnrichRequestSerializer(serializers.Serializer):
     conversationIds = serializers.ListField(  # noqa: N815 (the public contract's casing)
         child=serializers.UUIDField(format="hex_verbose"),
         allow_empty=False,
+        min_length=1,
+        max_length=settings.ENRICHMENT_BULK_LIMIT,
+        error_messages={
+            "max_length": "At most {max_length} conversation ids per request. For more, "
+            "start a background run: POST /api/enrichment-runs."
+        },
         help_text="Row ids or business conversation ids (1 to 100; duplicates count once).",
     )
     userId = StrictCharField(  # noqa: N815
         required=False,
+        min_length=1,
         help_text="The user to act for: your own id or username; staff may name anyone.",
     )
     sequential = StrictBooleanField(
@@ -115,6 +130,7 @@ class StartRunRequestSerializer(serializers.Serializer):
         child=serializers.UUIDField(format="hex_verbose"),
         required=False,
         allow_empty=False,
+        min_length=1,
         help_text="Any number of conversation ids (either form).",
     )
     batchJobId = serializers.UUIDField(required=False)  # noqa: N815
@@ -122,6 +138,7 @@ class StartRunRequestSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=EnrichmentStatus.values),
         required=False,
         allow_empty=False,
+        min_length=1,
         help_text="Every visible conversation in one of these enrichment statuses.",
     )
     force = StrictBooleanField(required=False, default=False)
@@ -177,3 +194,52 @@ class RunItemsResponseSerializer(serializers.Serializer):
     run = RunSerializer()
     data = RunItemSerializer(many=True)
     nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
+
+
+_FORCE_SCHEMA = {"type": "boolean", "default": False, "description": "Re-enrich completed ones."}
+_STATUS_SCHEMA = {"type": "string", "enum": EnrichmentStatus.values}
+
+# One selector per request: written by hand because a serializer cannot say "exactly one".
+START_RUN_REQUEST_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "By conversation ids",
+            "required": ["conversationIds"],
+            "properties": {
+                "conversationIds": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "format": "uuid"},
+                },
+                "force": _FORCE_SCHEMA,
+            },
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "title": "By batch job (its completed items)",
+            "required": ["batchJobId"],
+            "properties": {
+                "batchJobId": {"type": "string", "format": "uuid"},
+                "force": _FORCE_SCHEMA,
+            },
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "title": "By enrichment status",
+            "required": ["status"],
+            "properties": {
+                "status": {
+                    "oneOf": [
+                        _STATUS_SCHEMA,
+                        {"type": "array", "minItems": 1, "items": _STATUS_SCHEMA},
+                    ]
+                },
+                "force": _FORCE_SCHEMA,
+            },
+            "additionalProperties": False,
+        },
+    ]
+}

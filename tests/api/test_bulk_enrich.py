@@ -300,3 +300,25 @@ def test_bulk_enrich_query_count_is_constant_per_conversation(
     # Fixed cost (session, user, resolve, claim, load) plus one UPDATE per conversation.
     assert five - one == 4
     assert Conversation.objects.filter(enrichment_status="completed").count() == 6
+
+
+def test_staff_naming_an_unknown_user_is_404(staff_api):
+    response = post(staff_api, {"conversationIds": [str(uuid.uuid4())], "userId": "nobody"})
+
+    assert response.status_code == 404
+    assert response.json()["missing"] == ["nobody"]
+
+
+def test_staff_naming_a_user_id_with_a_nul_character_is_404(staff_api):
+    response = post(staff_api, {"conversationIds": [str(uuid.uuid4())], "userId": "a\x00b"})
+
+    assert response.status_code == 404
+    assert response.json()["missing"] == ["a\x00b"]
+
+
+def test_an_api_path_with_a_malformed_id_answers_json_404(api):
+    response = api.post("/api/conversations/not-a-uuid/enrich")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"success": False, "error": "Not found."}

@@ -81,11 +81,14 @@ def test_a_bad_run_request_is_400(api, body):
     assert response.json()["error"] == "Invalid request"
 
 
-def test_an_empty_selection_is_400(api):
+def test_an_empty_selection_is_409(api):
     response = api.post(URL, {"status": "validation_failed"}, format="json")
 
-    assert response.status_code == 400
-    assert response.json()["details"] == {"selection": ["There are no conversations to enrich."]}
+    assert response.status_code == 409
+    assert response.json() == {
+        "success": False,
+        "error": "There are no conversations to enrich.",
+    }
 
 
 def test_another_users_ids_or_job_are_404(api):

@@ -1,0 +1,17 @@
+"""Error pages: the API answers in JSON, the pages in HTML."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # An id that is not even a UUID never matches a route; say so as the API does.
+        return JsonResponse({"success": False, "error": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"success": False, "error": "Internal server error."}, status=500)
+    return defaults.server_error(request)
