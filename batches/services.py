@@ -124,8 +124,9 @@ def enrich_batch_job(
 ) -> BulkResult | EnrichmentRun:
     """Enrich the conversations of the job's completed items ("Enrich All").
 
-    Completed conversations come back skipped; ``only_failed`` limits it to conversations
-    in a failed state ("Retry failed"). Up to ``ENRICHMENT_BULK_LIMIT`` are enriched in
+    Completed conversations come back skipped, and so do failed ones: Enrich All never
+    spends time re-running known failures, "Retry failed" (``only_failed``) is the
+    explicit way to. Up to ``ENRICHMENT_BULK_LIMIT`` are enriched in
     this call (a ``BulkResult``); more start a background run that the page polls. While
     the job has an unfinished run, that run is returned and nothing new starts.
     """
@@ -144,9 +145,10 @@ def enrich_batch_job(
                 source=RunSource.PAGE,
                 description=f"{action}: {job.name}",
                 batch_job_id=job.pk,
+                retry_failed=only_failed,
             )
     # Outside the transaction: each conversation's outcome is committed on its own.
-    return bulk_enrich(pks, user=user, sequential=True)
+    return bulk_enrich(pks, user=user, sequential=True, retry_failed=only_failed)
 
 
 def job_runs(job: BatchJob) -> QuerySet[EnrichmentRun]:

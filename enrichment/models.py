@@ -324,6 +324,9 @@ class EnrichmentRun(models.Model):
     batch_job_id = models.UUIDField(null=True, blank=True, db_index=True)
     description = models.CharField(max_length=255, blank=True)
     force = models.BooleanField(default=False)
+    retry_failed = models.BooleanField(
+        default=True, help_text="Re-enrich conversations that failed before (else skip them)."
+    )
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )

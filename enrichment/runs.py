@@ -67,6 +67,7 @@ def start_run(
     description: str = "",
     batch_job_id: uuid.UUID | None = None,
     force: bool = False,
+    retry_failed: bool = True,
     retry_of: EnrichmentRun | None = None,
 ) -> EnrichmentRun:
     """Store a run over the given conversations (row ids) and enqueue its work once the
@@ -81,6 +82,7 @@ def start_run(
             description=description[:255],
             batch_job_id=batch_job_id,
             force=force,
+            retry_failed=retry_failed,
             retry_of=retry_of,
             total=len(pks),
         )
@@ -291,6 +293,7 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
             on_outcome=record,
             should_stop=should_stop,
             group_size=settings.ENRICHMENT_RUN_COMMIT_EVERY,
+            retry_failed=run.retry_failed,
         )
         # Items not reached (stopped early) go back to the pool right away.
         EnrichmentRunItem.objects.filter(claim_token=token, outcome=ItemOutcome.PENDING).update(
@@ -335,6 +338,7 @@ def run_payload(run: EnrichmentRun) -> dict:
         "description": run.description,
         "batchJobId": str(run.batch_job_id) if run.batch_job_id else None,
         "force": run.force,
+        "retryFailed": run.retry_failed,
         "retryOf": str(run.retry_of_id) if run.retry_of_id else None,
         "total": run.total,
         "processed": run.processed,

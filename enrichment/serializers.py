@@ -77,7 +77,9 @@ class EnrichmentResultSerializer(serializers.Serializer):
     enrichmentStatus = serializers.CharField()  # noqa: N815
     error = serializers.CharField(required=False)
     errorCategory = serializers.CharField(required=False)  # noqa: N815
-    reason = serializers.ChoiceField(choices=["already_enriched", "in_progress"], required=False)
+    reason = serializers.ChoiceField(
+        choices=["already_enriched", "in_progress", "previously_failed"], required=False
+    )
 
 
 class BulkSummarySerializer(serializers.Serializer):
@@ -164,6 +166,7 @@ class RunSerializer(serializers.Serializer):
     description = serializers.CharField()
     batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
     force = serializers.BooleanField()
+    retryFailed = serializers.BooleanField()  # noqa: N815
     retryOf = serializers.UUIDField(allow_null=True)  # noqa: N815
     total = serializers.IntegerField()
     processed = serializers.IntegerField(help_text="enriched + failed + skipped")

@@ -93,12 +93,14 @@ def bulk_enrich(
     user,
     sequential: bool = True,
     force: bool = False,
+    retry_failed: bool = True,
     limit: int | None = None,
 ) -> BulkResult:
     """Enrich up to ``ENRICHMENT_BULK_LIMIT`` conversations visible to ``user``.
 
     Completed ones are skipped (``already_enriched``) unless ``force``; ones claimed by
-    someone else are skipped (``in_progress``). Any unknown or invisible id raises
+    someone else are skipped (``in_progress``); with ``retry_failed=False`` so are the
+    ones that failed before (``previously_failed``). Any unknown or invisible id raises
     ConversationsNotFound before anything is processed.
     """
     limit = settings.ENRICHMENT_BULK_LIMIT if limit is None else limit
@@ -107,7 +109,9 @@ def bulk_enrich(
         raise TooManyConversations(
             f"{len(pks)} conversations is more than {limit}; start a background run instead."
         )
-    outcomes = enrich_conversations(pks, force=force, parallel=not sequential)
+    outcomes = enrich_conversations(
+        pks, force=force, parallel=not sequential, retry_failed=retry_failed
+    )
     return BulkResult(outcomes, sent_ids)
 
 

@@ -45,6 +45,7 @@ SKIPPED = "skipped"
 # Skip reasons.
 ALREADY_ENRICHED = "already_enriched"
 IN_PROGRESS = "in_progress"
+PREVIOUSLY_FAILED = "previously_failed"  # only when the caller asked not to retry failures
 
 
 @dataclass(frozen=True)
@@ -317,12 +318,14 @@ def _release(token: uuid.UUID, previous: dict[uuid.UUID, str]) -> None:
         )
 
 
-def claim(pks: Iterable[uuid.UUID], *, force: bool = False) -> tuple[uuid.UUID, datetime]:
+def claim(
+    pks: Iterable[uuid.UUID], *, force: bool = False, retry_failed: bool = True
+) -> tuple[uuid.UUID, datetime]:
     """Claim every claimable conversation among ``pks`` in one conditional UPDATE.
 
-    Claimable: not held by a live lease and, unless ``force``, not completed. Concurrent
-    claims on PostgreSQL re-check the condition after waiting for the row lock, so only
-    one of them gets each row.
+    Claimable: not held by a live lease, unless ``force`` not completed, and unless
+    ``retry_failed`` not in a failed state. Concurrent claims on PostgreSQL re-check the
+    condition after waiting for the row lock, so only one of them gets each row.
     """
     now = timezone.now()
     token = uuid.uuid4()
@@ -333,6 +336,8 @@ def claim(pks: Iterable[uuid.UUID], *, force: bool = False) -> tuple[uuid.UUID, 
         )
     else:
         rows = rows.claimable(now)
+    if not retry_failed:
+        rows = rows.exclude(enrichment_status__in=EnrichmentStatus.failed())
     rows.update(
         enrichment_status=EnrichmentStatus.IN_PROGRESS,
         enrichment_lease_expires_at=lease_expiry(now),
@@ -350,11 +355,13 @@ def enrich_conversations(
     on_outcome: Callable[[Outcome], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     group_size: int = 1,
+    retry_failed: bool = True,
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
     Unclaimable ones are skipped: completed → ``already_enriched`` (unless ``force``),
-    held by a live lease → ``in_progress``. ``should_stop`` is asked between
+    held by a live lease → ``in_progress``, failed before → ``previously_failed`` (only
+    when ``retry_failed`` is false). ``should_stop`` is asked between
     conversations (sequential mode); once it answers true, the conversations not yet
     processed are released unchanged and left out of the returned outcomes.
     ``group_size`` > 1 (sequential mode) commits that many outcomes per transaction,
@@ -370,7 +377,9 @@ def enrich_conversations(
             Conversation.objects.filter(pk__in=pks).values_list("pk", "enrichment_status")
         )
     with _relaxed_commits():
-        return _enrich_claimed(pks, previous, force, parallel, on_outcome, should_stop, group_size)
+        return _enrich_claimed(
+            pks, previous, force, parallel, on_outcome, should_stop, group_size, retry_failed
+        )
 
 
 @contextmanager
@@ -403,8 +412,9 @@ def _enrich_claimed(
     on_outcome: Callable[[Outcome], None] | None,
     should_stop: Callable[[], bool] | None,
     group_size: int,
+    retry_failed: bool,
 ) -> list[Outcome]:
-    token, claimed_at = claim(pks, force=force)
+    token, claimed_at = claim(pks, force=force, retry_failed=retry_failed)
     claimed = list(
         Conversation.objects.filter(enrichment_claim_token=token).select_related(
             "persona", "emotional_arc", "training_topic", "template"
@@ -419,7 +429,13 @@ def _enrich_claimed(
         for pk, business_id, status in Conversation.objects.filter(pk__in=missed).values_list(
             "pk", "conversation_id", "enrichment_status"
         ):
-            reason = ALREADY_ENRICHED if status == EnrichmentStatus.COMPLETED else IN_PROGRESS
+            reason = (
+                ALREADY_ENRICHED
+                if status == EnrichmentStatus.COMPLETED
+                else PREVIOUSLY_FAILED
+                if status in EnrichmentStatus.failed()
+                else IN_PROGRESS
+            )
             outcomes[pk] = Outcome(pk, business_id, SKIPPED, status, reason=reason)
             if on_outcome:
                 on_outcome(outcomes[pk])

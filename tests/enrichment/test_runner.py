@@ -158,3 +158,19 @@ def test_enriched_output_is_normalized_to_nfc_without_control_characters():
     text = default_storage.open(conversation.enriched_file_path).read().decode()
     assert "Caf\u00e9 budget plan, with a tab\\tand more text." in text
     assert "\u0301" not in text and "\u0007" not in text
+
+
+def test_failed_conversations_are_skipped_when_failures_are_not_retried():
+    failed = ConversationFactory(document=b"{")
+    fresh = ConversationFactory()
+    enrich_conversations([failed.pk])
+    failed.refresh_from_db()
+    failed_at = failed.updated_at
+
+    skipped, enriched = enrich_conversations([failed.pk, fresh.pk], retry_failed=False)
+
+    failed.refresh_from_db()
+    assert (skipped.status, skipped.reason) == ("skipped", "previously_failed")
+    assert skipped.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
+    assert enriched.status == "enriched"
+    assert failed.updated_at == failed_at

@@ -302,3 +302,17 @@ def test_doctor_lists_and_fixes_stuck_rows_and_runs():
     assert stuck.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
     assert enqueued("enrichment_run_lane") == 1
     assert f"stuck conversation {stuck.conversation_id}" not in after.getvalue()
+
+
+def test_a_run_that_does_not_retry_failures_skips_them():
+    bad = ConversationFactory(document=invalid_document())
+    from enrichment.pipeline.run import enrich_conversations
+
+    enrich_conversations([bad.pk])
+    run = start([bad, ConversationFactory()], retry_failed=False)
+
+    runs.process_run(run.pk)
+
+    run.refresh_from_db()
+    assert (run.enriched, run.failed, run.skipped) == (1, 0, 1)
+    assert run.items.get(conversation=bad).reason == "previously_failed"

@@ -319,18 +319,25 @@ def test_enrich_all_with_htmx_swaps_in_the_summary_and_stored_state(make_job, us
     assert failed.enrichment_error.startswith("Validation failed: INVALID_JSON_SYNTAX")
 
 
-def test_enrich_all_a_second_time_skips_the_enriched_conversations(make_job, user_client, user):
+def test_enrich_all_a_second_time_skips_everything_including_known_failures(
+    make_job, user_client, user
+):
     job = make_job(user, valid=2, invalid=1)
     user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
     enriched = Conversation.objects.get(conversation_name="Valid chat 1")
-    first_enriched_at = enriched.enriched_at
+    failed = Conversation.objects.get(conversation_name="Truncated chat 1")
+    first_enriched_at, first_failed_at = enriched.enriched_at, failed.updated_at
 
     response = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
 
     assert response.status_code == 200
-    assert "Enriched: 0, Failed: 1, Skipped: 2" in response.content.decode()
+    assert "Enriched: 0, Failed: 0, Skipped: 3" in response.content.decode()
     enriched.refresh_from_db()
+    failed.refresh_from_db()
     assert enriched.enriched_at == first_enriched_at
+    # The failure is left for "Retry failed", not re-run.
+    assert failed.updated_at == first_failed_at
+    assert failed.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
 
 
 def test_enrich_all_summary_survives_a_reload(make_job, user_client, user):
