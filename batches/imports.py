@@ -153,6 +153,7 @@ def import_conversations(
     warnings: list[str] = []
     now = timezone.now()
     written: list[str] = []
+    committed = False
     try:
         with transaction.atomic():
             job = BatchJob.objects.create(
@@ -169,9 +170,13 @@ def import_conversations(
                 for position, source in enumerate(sources, start=1)
             ]
             run = finish_batch_job(job)
+        committed = True
     except BaseException:
-        for path in written:
-            storage.default_storage.delete(path)
+        # Only a rolled-back import loses its files; a failure after the commit (in an
+        # on-commit callback) must not delete files of rows that now exist.
+        if not committed:
+            for path in written:
+                storage.default_storage.delete(path)
         raise
     return ConversationImport(job, conversations, warnings, run)
 

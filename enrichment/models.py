@@ -195,6 +195,9 @@ class Conversation(models.Model):
     # Which claim holds the row: outcome writes are conditional on it, so a caller whose
     # lease expired and was taken over cannot overwrite the newer outcome.
     enrichment_claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The status the claim replaced, set in the same UPDATE, so a claim given back
+    # unprocessed restores exactly what was there.
+    enrichment_status_before_claim = models.CharField(max_length=30, blank=True, editable=False)
     enriched_at = models.DateTimeField(null=True, blank=True)
     enrichment_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -96,14 +96,21 @@ def start_run(
     return run
 
 
-def enqueue_run(run_id: uuid.UUID, *, lanes: int | None = None) -> None:
+def enqueue_run(run_id: uuid.UUID, *, lanes: int | None = None, watch: bool = True) -> None:
+    """Enqueue lane tasks (and the run's watchdog). Runs after the commit, so a failure
+    here cannot undo the stored run: it is logged, and the run shows up in
+    ``enrichment_doctor`` as stuck (``--fix`` enqueues it again)."""
     from .tasks import enrichment_run_lane, enrichment_run_watchdog
 
-    for _ in range(lanes or settings.ENRICHMENT_RUN_LANES):
-        enrichment_run_lane.enqueue(run_id=str(run_id))
-    enrichment_run_watchdog.using(run_after=timezone.now() + item_lease()).enqueue(
-        run_id=str(run_id)
-    )
+    try:
+        if watch:
+            enrichment_run_watchdog.using(run_after=timezone.now() + item_lease()).enqueue(
+                run_id=str(run_id)
+            )
+        for _ in range(lanes or settings.ENRICHMENT_RUN_LANES):
+            enrichment_run_lane.enqueue(run_id=str(run_id))
+    except Exception:
+        logger.exception("Could not enqueue enrichment run %s; enrichment_doctor --fix", run_id)
 
 
 def conversations_for_selection(
@@ -226,6 +233,8 @@ def refresh_counts(run_id: uuid.UUID) -> None:
 def _finish_if_done(run_id: uuid.UUID) -> None:
     if EnrichmentRunItem.objects.filter(run_id=run_id, outcome=ItemOutcome.PENDING).exists():
         return
+    # Another lane may have recorded its last outcomes without refreshing the counters.
+    refresh_counts(run_id)
     now = timezone.now()
     EnrichmentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         status=RunStatus.COMPLETED, finished_at=now, updated_at=now
@@ -263,7 +272,7 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
 
     while True:
         if stop:
-            enqueue_run(run_id, lanes=1)
+            enqueue_run(run_id, lanes=1, watch=False)  # the run's watchdog goes on
             return "interrupted"
         if _status(run_id) == RunStatus.CANCELLED:
             return "cancelled"
@@ -376,7 +385,7 @@ def stuck_runs(now=None):
 
 
 def repair(now=None) -> tuple[int, int]:
-    """Release expired conversation claims and re-enqueue stuck runs."""
+    """Give back expired conversation claims and re-enqueue stuck runs."""
     from .pipeline.run import release_expired_leases
 
     released = release_expired_leases(now)

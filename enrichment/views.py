@@ -181,6 +181,10 @@ def conversation_enrich_matching(request: HtmxHttpRequest) -> HttpResponse:
     """Start a background run over every visible conversation the posted filters match."""
     batches, personas = _filter_choices(request.user, request.POST.get("batch", ""))
     form = ConversationFilterForm(request.POST, batches=batches, personas=personas)
+    if not form.is_valid():
+        # The list ignores a stale filter; work over "everything" must not start from one.
+        messages.error(request, "The filter is not valid any more; nothing was started.")
+        return redirect_to(request, reverse("conversation-list"))
     conversations = form.filter(Conversation.objects.visible_to(request.user))
     try:
         run = runs.start_run(

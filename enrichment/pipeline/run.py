@@ -22,7 +22,8 @@ from time import perf_counter
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from enrichment import storage
@@ -305,17 +306,14 @@ def _record(
     return outcome
 
 
-def _release(token: uuid.UUID, previous: dict[uuid.UUID, str]) -> None:
-    """Give claimed-but-unprocessed conversations back, in the state they were in."""
-    by_status: dict[str, list[uuid.UUID]] = {}
-    for pk, status in previous.items():
-        by_status.setdefault(status, []).append(pk)
-    for status, pks in by_status.items():
-        Conversation.objects.filter(pk__in=pks, enrichment_claim_token=token).update(
-            enrichment_status=status,
-            enrichment_lease_expires_at=None,
-            enrichment_claim_token=None,
-        )
+def release(token: uuid.UUID) -> int:
+    """Give back every conversation still held by ``token`` (claimed, not processed), in
+    the state the claim found it."""
+    return Conversation.objects.filter(enrichment_claim_token=token).update(
+        enrichment_status=F("enrichment_status_before_claim"),
+        enrichment_lease_expires_at=None,
+        enrichment_claim_token=None,
+    )
 
 
 def claim(
@@ -339,6 +337,9 @@ def claim(
     if not retry_failed:
         rows = rows.exclude(enrichment_status__in=EnrichmentStatus.failed())
     rows.update(
+        # SQL reads every right-hand side from the row as it was, so this keeps the old
+        # status even though the same statement overwrites it.
+        enrichment_status_before_claim=F("enrichment_status"),
         enrichment_status=EnrichmentStatus.IN_PROGRESS,
         enrichment_lease_expires_at=lease_expiry(now),
         enrichment_claim_token=token,
@@ -371,14 +372,9 @@ def enrich_conversations(
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
         return []
-    previous: dict[uuid.UUID, str] = {}
-    if should_stop is not None:
-        previous = dict(
-            Conversation.objects.filter(pk__in=pks).values_list("pk", "enrichment_status")
-        )
     with _relaxed_commits():
         return _enrich_claimed(
-            pks, previous, force, parallel, on_outcome, should_stop, group_size, retry_failed
+            pks, force, parallel, on_outcome, should_stop, group_size, retry_failed
         )
 
 
@@ -406,7 +402,6 @@ def _relaxed_commits():
 
 def _enrich_claimed(
     pks: list[uuid.UUID],
-    previous: dict[uuid.UUID, str],
     force: bool,
     parallel: bool,
     on_outcome: Callable[[Outcome], None] | None,
@@ -447,35 +442,40 @@ def _enrich_claimed(
         started = perf_counter()
         return conversation, _outcome_fields(conversation, profile, validated_at), started
 
-    if parallel and len(claimed) > 1:
-        workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
-            # Stages and file I/O run in the pool; the outcome UPDATEs stay on this
-            # thread so they use this request's connection and transaction settings.
-            for conversation, fields, started in pool.map(work, claimed):
-                outcomes[conversation.pk] = _record(
-                    conversation, token, fields, started, on_outcome
-                )
-    else:
-        processed = 0
-        for start in range(0, len(claimed), group_size):
-            with transaction.atomic() if group_size > 1 else nullcontext():
-                for conversation in claimed[start : start + group_size]:
-                    if should_stop is not None and should_stop():
-                        break
-                    conversation, fields, started = work(conversation)
+    try:
+        if parallel and len(claimed) > 1:
+            workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
+                # Stages and file I/O run in the pool; the outcome UPDATEs stay on this
+                # thread so they use this request's connection and transaction settings.
+                for conversation, fields, started in pool.map(work, claimed):
                     outcomes[conversation.pk] = _record(
                         conversation, token, fields, started, on_outcome
                     )
-                    processed += 1
-            if processed < min(start + group_size, len(claimed)):
-                _release(token, {c.pk: previous[c.pk] for c in claimed[processed:]})
-                break
+        else:
+            processed = 0
+            for start in range(0, len(claimed), group_size):
+                with transaction.atomic() if group_size > 1 else nullcontext():
+                    for conversation in claimed[start : start + group_size]:
+                        if should_stop is not None and should_stop():
+                            break
+                        conversation, fields, started = work(conversation)
+                        outcomes[conversation.pk] = _record(
+                            conversation, token, fields, started, on_outcome
+                        )
+                        processed += 1
+                if processed < min(start + group_size, len(claimed)):
+                    break  # asked to stop
+    finally:
+        # Whatever was not processed (asked to stop, or an error escaped) is given back
+        # at once rather than held until its lease expires.
+        release(token)
     return [outcomes[pk] for pk in pks if pk in outcomes]
 
 
 def release_expired_leases(now: datetime | None = None) -> int:
-    """Mark conversations whose claim expired as failed so they show up for retry."""
+    """Give back conversations whose claim expired (their worker died), in the state the
+    claim found them, so that whatever was enriching them picks them up again."""
     now = now or timezone.now()
     return (
         Conversation.objects.filter(enrichment_status=EnrichmentStatus.IN_PROGRESS)
@@ -483,9 +483,10 @@ def release_expired_leases(now: datetime | None = None) -> int:
             Q(enrichment_lease_expires_at__lte=now) | Q(enrichment_lease_expires_at__isnull=True)
         )
         .update(
-            enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED,
-            enrichment_error="The enrichment was interrupted (its claim expired); retry it.",
-            enrichment_error_category=ErrorCategory.INTERNAL,
+            enrichment_status=Coalesce(
+                NullIf(F("enrichment_status_before_claim"), Value("")),
+                Value(EnrichmentStatus.NOT_STARTED.value),
+            ),
             enrichment_lease_expires_at=None,
             enrichment_claim_token=None,
             updated_at=now,

@@ -208,3 +208,29 @@ def test_import_conversations_removes_written_files_when_the_import_fails(
 
     assert Conversation.objects.count() == 0
     assert [p for p in media_root.rglob("*") if p.is_file()] == []
+
+
+def test_an_import_whose_enqueue_fails_keeps_its_rows_and_files(tmp_path, media_root, settings):
+    from django.test import TestCase
+
+    settings.TASKS = {"default": {"BACKEND": "tests.batches.test_import_commands.FailingBackend"}}
+    UserFactory(username="owner")
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(conversation_document()))
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run("import_conversations", path, "--owner", "owner")
+
+    conversation = Conversation.objects.get()
+    assert default_storage.exists(conversation.raw_response_path)
+    assert default_storage.exists(conversation.file_path)
+
+
+from django.tasks.backends.base import BaseTaskBackend  # noqa: E402
+
+
+class FailingBackend(BaseTaskBackend):
+    supports_defer = True
+
+    def enqueue(self, task, args, kwargs):
+        raise ConnectionError("the queue is down")

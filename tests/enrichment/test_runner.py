@@ -174,3 +174,36 @@ def test_failed_conversations_are_skipped_when_failures_are_not_retried():
     assert skipped.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
     assert enriched.status == "enriched"
     assert failed.updated_at == failed_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_while_recording_gives_the_unprocessed_claims_back_at_once():
+    conversations = [ConversationFactory() for _ in range(3)]
+    calls = []
+
+    def fail_on_second(outcome):
+        calls.append(outcome)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        enrich_conversations([c.pk for c in conversations], on_outcome=fail_on_second)
+
+    statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
+    # The first is recorded; the second rolled back with its outcome; the third was never
+    # reached. Neither of the last two stays claimed.
+    assert statuses == ["completed", "not_started", "not_started"]
+    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
+
+
+def test_a_claim_given_back_restores_exactly_the_status_it_replaced():
+    from enrichment.pipeline.run import release
+
+    failed = ConversationFactory(enrichment_status=EnrichmentStatus.VALIDATION_FAILED)
+    token, _ = claim([failed.pk])
+
+    assert release(token) == 1
+
+    failed.refresh_from_db()
+    assert failed.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
+    assert failed.enrichment_claim_token is None

@@ -78,7 +78,8 @@ def test_small_chunks_refresh_progress_as_they_go(settings):
     finally:
         runs.refresh_counts = original
 
-    assert seen == [2, 4, 5]
+    # After every chunk, and once more when the run is finished.
+    assert seen == [2, 4, 5, 5]
 
 
 def test_the_run_is_enqueued_only_after_the_transaction_commits(
@@ -299,7 +300,9 @@ def test_doctor_lists_and_fixes_stuck_rows_and_runs():
     assert "Run with --fix to repair." in listing.getvalue()
     assert "released 1 conversations, resumed 1 runs" in fixing.getvalue()
     stuck.refresh_from_db()
-    assert stuck.enrichment_status == EnrichmentStatus.ENRICHMENT_FAILED
+    # Claimed without a recorded previous state (as the original left rows): not started.
+    assert stuck.enrichment_status == EnrichmentStatus.NOT_STARTED
+    assert stuck.enrichment_claim_token is None
     assert enqueued("enrichment_run_lane") == 1
     assert f"stuck conversation {stuck.conversation_id}" not in after.getvalue()
 
@@ -316,3 +319,68 @@ def test_a_run_that_does_not_retry_failures_skips_them():
     run.refresh_from_db()
     assert (run.enriched, run.failed, run.skipped) == (1, 0, 1)
     assert run.items.get(conversation=bad).reason == "previously_failed"
+
+
+def test_a_dead_lanes_claims_are_given_back_as_they_were_and_the_run_finishes_them(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from enrichment.pipeline.run import claim
+
+    failed_before = ConversationFactory(document=invalid_document())
+    from enrichment.pipeline.run import enrich_conversations
+
+    enrich_conversations([failed_before.pk])
+    fresh = ConversationFactory()
+    run = start([fresh, failed_before], retry_failed=True)
+    # A lane claimed both, then its worker died.
+    runs._claim_items(run.pk, uuid.uuid4(), 10)
+    claim([fresh.pk, failed_before.pk])
+    expired = timezone.now() - runs.item_lease() - timedelta(seconds=1)
+    Conversation.objects.update(enrichment_lease_expires_at=expired)
+    run.items.update(claimed_until=expired)
+    EnrichmentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=expired)
+
+    runs.repair()
+
+    assert Conversation.objects.get(pk=fresh.pk).enrichment_status == "not_started"
+    assert Conversation.objects.get(pk=failed_before.pk).enrichment_status == "validation_failed"
+    assert runs.process_run(run.pk) == "done"
+    run.refresh_from_db()
+    assert (run.status, run.enriched, run.failed, run.skipped) == ("completed", 1, 1, 0)
+
+
+def test_finishing_a_run_refreshes_counters_a_dead_lane_left_stale():
+    run = start([ConversationFactory()])
+    runs.process_run(run.pk)
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, enriched=0, finished_at=None
+    )
+
+    runs._finish_if_done(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.enriched) == (RunStatus.COMPLETED, 1)
+
+
+def test_a_failed_enqueue_does_not_undo_the_stored_run(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "tests.enrichment.test_runs.BrokenBackend"}}
+    conversation = ConversationFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start([conversation])
+
+    assert EnrichmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).exists()
+
+
+from django.tasks.backends.base import BaseTaskBackend  # noqa: E402
+
+
+class BrokenBackend(BaseTaskBackend):
+    supports_defer = True
+
+    def enqueue(self, task, args, kwargs):
+        raise ConnectionError("the queue is down")

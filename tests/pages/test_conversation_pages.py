@@ -540,7 +540,7 @@ def test_enrich_all_matching_a_search_takes_only_the_matches(user_client, user):
 def test_enrich_all_matching_nothing_explains_and_goes_back_to_the_filtered_list(user_client, user):
     ConversationFactory(created_by=user, conversation_name="Loan worries")
 
-    plain = user_client.post("/conversations/enrich-matching/", {"q": "pension", "status": "x"})
+    plain = user_client.post("/conversations/enrich-matching/", {"q": "pension"})
     htmx = user_client.post("/conversations/enrich-matching/", {"q": "pension"}, **HX)
 
     assert plain.status_code == 302
@@ -561,3 +561,17 @@ def test_enrich_all_matching_requires_login(client):
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/conversations/enrich-matching/"
+
+
+def test_enrich_all_matching_refuses_an_invalid_filter_instead_of_taking_everything(
+    user_client, user
+):
+    from enrichment.models import EnrichmentRun
+
+    ConversationFactory(created_by=user)
+
+    response = user_client.post("/conversations/enrich-matching/", {"status": "bogus"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/conversations/"
+    assert EnrichmentRun.objects.count() == 0

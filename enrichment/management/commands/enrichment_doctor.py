@@ -7,8 +7,8 @@ from enrichment.runs import repair, stuck_conversations, stuck_runs
 class Command(BaseCommand):
     help = (
         "List conversations stuck in enrichment_in_progress with an expired claim, and "
-        "background runs that stopped making progress. With --fix: mark those "
-        "conversations enrichment_failed (so they can be retried) and resume the runs."
+        "background runs that stopped making progress. With --fix: give those "
+        "conversations back in the state their claim found them, and resume the runs."
     )
 
     def add_arguments(self, parser) -> None:
