@@ -26,7 +26,8 @@ class TooManyConversations(ValueError):
 @dataclass
 class BulkResult:
     outcomes: list[Outcome]
-    sent_ids: list[str] = field(default_factory=list)
+    # The id form each conversation was sent as, by row id.
+    sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict:
@@ -49,10 +50,7 @@ class BulkResult:
         return [o for o in self.outcomes if o.status == FAILED]
 
     def results(self) -> list[dict]:
-        return [
-            outcome.as_result(sent)
-            for outcome, sent in zip(self.outcomes, self.sent_ids, strict=True)
-        ]
+        return [outcome.as_result(self.sent_ids.get(outcome.pk)) for outcome in self.outcomes]
 
     def as_response(self) -> dict:
         return {"success": self.success, "summary": self.summary, "results": self.results()}
@@ -112,7 +110,7 @@ def bulk_enrich(
     outcomes = enrich_conversations(
         pks, force=force, parallel=not sequential, retry_failed=retry_failed
     )
-    return BulkResult(outcomes, sent_ids)
+    return BulkResult(outcomes, dict(zip(pks, sent_ids, strict=True)))
 
 
 def enrich_one(conversation: Conversation, *, force: bool = False) -> Outcome:
