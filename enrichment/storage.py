@@ -24,25 +24,38 @@ class AtomicFileSystemStorage(FileSystemStorage):
         super().__init__(**kwargs)
 
     def _save(self, name: str, content) -> str:
-        full_path = self.path(name)
-        directory = os.path.dirname(full_path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
+        self._write_atomically(self.path(name), content.chunks())
+        return name.replace("\\", "/")
+
+    def write_bytes(self, name: str, data: bytes) -> int:
+        """Write ``data`` at exactly ``name`` (replacing any file there); return its size.
+
+        The hot path of enrichment: one call per enriched file, without the generic
+        ``save()`` machinery (name checks for uploads, chunking) that a path we built
+        ourselves does not need.
+        """
+        self._write_atomically(self.path(name), (data,))
+        return len(data)
+
+    def _write_atomically(self, full_path: str, chunks) -> None:
         # A unique sibling name: the rename below is atomic only within one folder.
         tmp_path = f"{full_path}.{uuid.uuid4().hex}.part"
         try:
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(full_path), exist_ok=True)
+            fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
             with os.fdopen(fd, "wb") as handle:
-                for chunk in content.chunks():
+                for chunk in chunks:
                     handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
-            if self.file_permissions_mode is not None:
-                os.chmod(tmp_path, self.file_permissions_mode)
+                if self.file_permissions_mode is not None:
+                    os.fchmod(handle.fileno(), self.file_permissions_mode)
             os.replace(tmp_path, full_path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
             raise
-        return name.replace("\\", "/")
 
 
 def raw_path(owner: str, conversation_id: str) -> str:
@@ -59,6 +72,9 @@ def enriched_path(owner: str, conversation_id: str) -> str:
 
 def write_file(path: str, content: bytes) -> int:
     """Write ``content`` at exactly ``path`` (replacing any file there); return its size."""
+    write_bytes = getattr(default_storage, "write_bytes", None)
+    if write_bytes is not None:
+        return write_bytes(path, content)
     saved = default_storage.save(path, ContentFile(content))
     if saved != path:
         # A backend that renames on collision would break the path conventions.

@@ -2,12 +2,17 @@
 
 For a set of conversations it claims them (one conditional UPDATE), reads each input
 file, runs validate → enrich → normalize in memory, writes the enriched file, and records
-the outcome and the status in one UPDATE per conversation. No per-stage status writes.
+the outcome and the status in one UPDATE conditional on the claim. No per-stage status
+writes.
 
 Queries for N conversations: 1 claim UPDATE + 1 SELECT of what was claimed (scaffolding
 joined) + 1 SELECT of rows not claimed (for their skip reason, only when there are
-some) + N outcome UPDATEs. Each outcome UPDATE is its own autocommitted statement, so
-every conversation is committed on its own and one failure never touches the others.
+some), then the outcomes:
+
+- one after another (the default): N UPDATEs, each committed on its own, so every
+  conversation is durable as soon as it is done and one failure never touches another;
+- in parallel, or in groups (background runs): per group, 1 SELECT … FOR UPDATE of the
+  rows still held + 1 batched UPDATE (``executemany``), in one transaction.
 """
 
 import logging
@@ -95,6 +100,24 @@ class StageFailure(Exception):
         self.status = status
         self.category = category
         self.fields = fields
+
+
+_SCAFFOLDING = ("persona", "emotional_arc", "training_topic", "template")
+# What the stages read of a conversation (besides its scaffolding): loading only these
+# keeps an earlier enrichment's large reports out of the hot path.
+_INPUT_FIELDS = (
+    "id",
+    "conversation_id",
+    "created_by_id",
+    "created_at",
+    "quality_score",
+    "file_path",
+    "raw_response_path",
+    *_SCAFFOLDING,
+)
+# Up to this many conversations, their scaffolding is joined into the one SELECT; beyond,
+# it is loaded once per relation (four more queries, but far fewer rows and decodes).
+_JOIN_UP_TO = 4
 
 
 def _snapshot(conversation: Conversation, profile: Profile) -> EnrichmentContext:
@@ -251,49 +274,57 @@ def _outcome_fields(conversation: Conversation, profile: Profile, validated_at: 
         }
 
 
-def _record(
-    conversation: Conversation,
-    token: uuid.UUID,
-    fields: dict,
-    started: float,
-    on_outcome: Callable[[Outcome], None] | None = None,
-) -> Outcome:
-    """Write the outcome and status in one conditional UPDATE.
+# What the outcome UPDATE must also set, besides the outcome's own fields.
+_CLEARED_CLAIM = {"enrichment_lease_expires_at": None, "enrichment_claim_token": None}
 
-    ``on_outcome`` runs in the same transaction, so what a caller records about the
-    outcome (a run's item) is committed together with the conversation's status or not
-    at all: a crash in between can never leave one without the other.
+
+@lru_cache(maxsize=64)
+def _outcome_sql(vendor: str, names: tuple[str, ...]) -> str:
+    """``UPDATE conversations SET <names> WHERE id = %s AND claim token = %s``.
+
+    Written once per set of columns instead of compiled by the ORM for every
+    conversation: on the hot path that compilation cost more than the statement.
     """
-    now = timezone.now()
-    fields = {
-        **fields,
-        "enrichment_lease_expires_at": None,
-        "enrichment_claim_token": None,
-        "updated_at": now,
-    }
-    if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
-        fields["enriched_at"] = now
-    # savepoint=False: inside a caller's group transaction this joins it for free.
-    with transaction.atomic(savepoint=False) if on_outcome else nullcontext():
-        written = Conversation.objects.filter(
-            pk=conversation.pk, enrichment_claim_token=token
-        ).update(**fields)
-        duration_ms = (perf_counter() - started) * 1000
-        if written:
-            status = fields["enrichment_status"]
-            outcome = Outcome(
-                conversation.pk,
-                conversation.conversation_id,
-                ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
-                status,
-                error=fields.get("enrichment_error"),
-                error_category=fields.get("enrichment_error_category"),
-                duration_ms=duration_ms,
-            )
-        else:
+    meta = Conversation._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "
+        f"WHERE {quote(meta.pk.column)} = %s "
+        f"AND {quote(meta.get_field('enrichment_claim_token').column)} = %s"
+    )
+
+
+def _db_value(name: str, value):
+    return Conversation._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+@dataclass
+class _Processed:
+    """One conversation after the stages: the fields of its outcome, not yet recorded."""
+
+    conversation: Conversation
+    fields: dict
+    started: float
+
+    def statement(self, token: uuid.UUID) -> tuple[str, list]:
+        now = timezone.now()
+        fields = {**self.fields, **_CLEARED_CLAIM, "updated_at": now}
+        if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
+            fields["enriched_at"] = now
+        names = tuple(fields)
+        params = [_db_value(name, value) for name, value in fields.items()]
+        params.append(_db_value("id", self.conversation.pk))
+        params.append(_db_value("enrichment_claim_token", token))
+        return _outcome_sql(connection.vendor, names), params
+
+    def outcome(self, written: bool) -> Outcome:
+        conversation = self.conversation
+        duration_ms = (perf_counter() - self.started) * 1000
+        if not written:
             # Our lease expired and another caller took the conversation over; its
             # outcome wins.
-            outcome = Outcome(
+            return Outcome(
                 conversation.pk,
                 conversation.conversation_id,
                 SKIPPED,
@@ -301,15 +332,83 @@ def _record(
                 reason=IN_PROGRESS,
                 duration_ms=duration_ms,
             )
+        status = self.fields["enrichment_status"]
+        return Outcome(
+            conversation.pk,
+            conversation.conversation_id,
+            ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
+            status,
+            error=self.fields.get("enrichment_error"),
+            error_category=self.fields.get("enrichment_error_category"),
+            duration_ms=duration_ms,
+        )
+
+
+def _record(
+    processed: _Processed,
+    token: uuid.UUID,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Outcome:
+    """Write one outcome and status in one UPDATE, conditional on our claim.
+
+    Without ``on_outcome`` the statement commits on its own (or joins the caller's
+    transaction). ``on_outcome`` runs in the same transaction, so what a caller records
+    about the outcome (a run's item) is committed together with the conversation's
+    status or not at all: a crash in between can never leave one without the other.
+    """
+    sql, params = processed.statement(token)
+    # savepoint=False: inside a caller's transaction this joins it for free.
+    with transaction.atomic(savepoint=False) if on_outcome else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            outcome = processed.outcome(cursor.rowcount > 0)
         if on_outcome:
             on_outcome(outcome)
     return outcome
 
 
-def release(token: uuid.UUID) -> int:
+def _record_many(
+    batch: list[_Processed],
+    token: uuid.UUID,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Write several outcomes in one transaction and a constant number of statements.
+
+    The rows still held by our claim are locked first, so the outcomes written are
+    exactly those rows: a conversation whose lease expired and was taken over keeps the
+    newer caller's outcome and is reported ``in_progress``.
+    """
+    if not batch:
+        return []
+    with transaction.atomic(savepoint=False):
+        held = set(
+            Conversation.objects.select_for_update()
+            .filter(pk__in=[p.conversation.pk for p in batch], enrichment_claim_token=token)
+            .values_list("pk", flat=True)
+        )
+        by_sql: dict[str, list[list]] = {}
+        for processed in batch:
+            if processed.conversation.pk in held:
+                sql, params = processed.statement(token)
+                by_sql.setdefault(sql, []).append(params)
+        with connection.cursor() as cursor:
+            for sql, rows in by_sql.items():
+                cursor.executemany(sql, rows)
+        outcomes = [p.outcome(p.conversation.pk in held) for p in batch]
+        if on_outcome:
+            for outcome in outcomes:
+                on_outcome(outcome)
+    return outcomes
+
+
+def release(token: uuid.UUID, pks: Iterable[uuid.UUID] | None = None) -> int:
     """Give back every conversation still held by ``token`` (claimed, not processed), in
-    the state the claim found it."""
-    return Conversation.objects.filter(enrichment_claim_token=token).update(
+    the state the claim found it. ``pks``, the rows the claim was over, lets the
+    statement find them by primary key instead of scanning for the token."""
+    rows = Conversation.objects.filter(enrichment_claim_token=token)
+    if pks is not None:
+        rows = rows.filter(pk__in=list(pks))
+    return rows.update(
         enrichment_status=F("enrichment_status_before_claim"),
         enrichment_lease_expires_at=None,
         enrichment_claim_token=None,
@@ -410,11 +509,16 @@ def _enrich_claimed(
     retry_failed: bool,
 ) -> list[Outcome]:
     token, claimed_at = claim(pks, force=force, retry_failed=retry_failed)
-    claimed = list(
-        Conversation.objects.filter(enrichment_claim_token=token).select_related(
-            "persona", "emotional_arc", "training_topic", "template"
-        )
+    claimed = Conversation.objects.filter(pk__in=pks, enrichment_claim_token=token).only(
+        *_INPUT_FIELDS
     )
+    if len(pks) > _JOIN_UP_TO:
+        # Few scaffolding rows serve many conversations: each is loaded (and its JSON
+        # decoded) once per relation instead of once per conversation.
+        claimed = claimed.prefetch_related(*_SCAFFOLDING)
+    else:
+        claimed = claimed.select_related(*_SCAFFOLDING)
+    claimed = list(claimed)
     order = {pk: index for index, pk in enumerate(pks)}
     claimed.sort(key=lambda c: order[c.pk])
     claimed_pks = {c.pk for c in claimed}
@@ -438,38 +542,49 @@ def _enrich_claimed(
     profile = current_profile()
     validated_at = claimed_at.isoformat()
 
-    def work(conversation: Conversation) -> tuple[Conversation, dict, float]:
+    def work(conversation: Conversation) -> _Processed:
         started = perf_counter()
-        return conversation, _outcome_fields(conversation, profile, validated_at), started
+        fields = _outcome_fields(conversation, profile, validated_at)
+        return _Processed(conversation, fields, started)
 
+    recorded = 0
     try:
         if parallel and len(claimed) > 1:
             workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
-                # Stages and file I/O run in the pool; the outcome UPDATEs stay on this
-                # thread so they use this request's connection and transaction settings.
-                for conversation, fields, started in pool.map(work, claimed):
-                    outcomes[conversation.pk] = _record(
-                        conversation, token, fields, started, on_outcome
-                    )
-        else:
-            processed = 0
+                # Stages and file I/O run in the pool; the outcomes are written on this
+                # thread (this request's connection), all in one transaction.
+                batch = list(pool.map(work, claimed))
+            for outcome in _record_many(batch, token, on_outcome):
+                outcomes[outcome.pk] = outcome
+                recorded += 1
+        elif group_size > 1:
+            # Background runs: a group's outcomes are committed together, after the
+            # group was processed, so no transaction stays open during the work.
             for start in range(0, len(claimed), group_size):
-                with transaction.atomic() if group_size > 1 else nullcontext():
-                    for conversation in claimed[start : start + group_size]:
-                        if should_stop is not None and should_stop():
-                            break
-                        conversation, fields, started = work(conversation)
-                        outcomes[conversation.pk] = _record(
-                            conversation, token, fields, started, on_outcome
-                        )
-                        processed += 1
-                if processed < min(start + group_size, len(claimed)):
+                batch = []
+                for conversation in claimed[start : start + group_size]:
+                    if should_stop is not None and should_stop():
+                        break
+                    batch.append(work(conversation))
+                for outcome in _record_many(batch, token, on_outcome):
+                    outcomes[outcome.pk] = outcome
+                    recorded += 1
+                if len(batch) < len(claimed[start : start + group_size]):
                     break  # asked to stop
+        else:
+            # One after another, each outcome committed on its own.
+            for conversation in claimed:
+                if should_stop is not None and should_stop():
+                    break
+                outcome = _record(work(conversation), token, on_outcome)
+                outcomes[outcome.pk] = outcome
+                recorded += 1
     finally:
         # Whatever was not processed (asked to stop, or an error escaped) is given back
         # at once rather than held until its lease expires.
-        release(token)
+        if recorded < len(claimed):
+            release(token, [c.pk for c in claimed])
     return [outcomes[pk] for pk in pks if pk in outcomes]
 
 

@@ -302,6 +302,21 @@ def test_bulk_enrich_query_count_is_constant_per_conversation(
     assert Conversation.objects.filter(enrichment_status="completed").count() == 6
 
 
+def test_parallel_bulk_enrich_writes_outcomes_in_a_constant_number_of_queries(api, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(n: int) -> int:
+        ids = [str(ConversationFactory(created_by=user).pk) for _ in range(n)]
+        with CaptureQueriesContext(connection) as captured:
+            response = post(api, {"conversationIds": ids, "sequential": False})
+        assert response.json()["summary"]["successful"] == n
+        return len(captured)
+
+    assert queries_for(2) == queries_for(3) == queries_for(8)
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 13
+
+
 def test_staff_naming_an_unknown_user_is_404(staff_api):
     response = post(staff_api, {"conversationIds": [str(uuid.uuid4())], "userId": "nobody"})
 

@@ -116,7 +116,7 @@ def test_a_live_claim_cannot_be_claimed_again():
 
 
 def test_an_outcome_is_not_written_over_a_newer_claim():
-    from enrichment.pipeline.run import _record
+    from enrichment.pipeline.run import _Processed, _record
 
     conversation = ConversationFactory()
     stale_token, _ = claim([conversation.pk])
@@ -126,13 +126,43 @@ def test_an_outcome_is_not_written_over_a_newer_claim():
     fresh_token, _ = claim([conversation.pk])
 
     outcome = _record(
-        conversation, stale_token, {"enrichment_status": EnrichmentStatus.COMPLETED}, 0.0
+        _Processed(conversation, {"enrichment_status": EnrichmentStatus.COMPLETED}, 0.0),
+        stale_token,
     )
 
     conversation.refresh_from_db()
     assert outcome.status == "skipped"
     assert conversation.enrichment_status == EnrichmentStatus.IN_PROGRESS
     assert conversation.enrichment_claim_token == fresh_token
+
+
+def test_a_batch_of_outcomes_skips_only_the_rows_taken_over_by_a_newer_claim():
+    from enrichment.pipeline.run import _Processed, _record_many
+
+    kept, lost = ConversationFactory(), ConversationFactory()
+    token, _ = claim([kept.pk, lost.pk])
+    Conversation.objects.filter(pk=lost.pk).update(
+        enrichment_lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    fresh_token, _ = claim([lost.pk])
+    failure = {
+        "enrichment_status": EnrichmentStatus.VALIDATION_FAILED,
+        "enrichment_error": "Validation failed",
+        "enrichment_error_category": "validation",
+    }
+
+    outcomes = _record_many([_Processed(kept, failure, 0.0), _Processed(lost, failure, 0.0)], token)
+
+    assert [(o.status, o.reason) for o in outcomes] == [
+        ("failed", None),
+        ("skipped", "in_progress"),
+    ]
+    kept.refresh_from_db()
+    lost.refresh_from_db()
+    assert (kept.enrichment_status, kept.enrichment_claim_token) == ("validation_failed", None)
+    assert kept.enrichment_error_category == "validation"
+    assert lost.enrichment_status == EnrichmentStatus.IN_PROGRESS
+    assert lost.enrichment_claim_token == fresh_token
 
 
 def test_enriched_output_is_byte_stable_for_the_same_input_and_configuration():
@@ -207,3 +237,40 @@ def test_a_claim_given_back_restores_exactly_the_status_it_replaced():
     failed.refresh_from_db()
     assert failed.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
     assert failed.enrichment_claim_token is None
+
+
+def test_scaffolding_reaches_the_output_alike_for_one_conversation_and_for_many():
+    # Up to a few conversations their scaffolding is joined into one SELECT; for more it
+    # is loaded once per relation. Both must give the same enriched bytes.
+    from tests.factories import (
+        EmotionalArcFactory,
+        PersonaFactory,
+        PromptTemplateFactory,
+        TrainingTopicFactory,
+    )
+
+    def scaffolded():
+        return ConversationFactory(
+            persona=PersonaFactory(),
+            emotional_arc=EmotionalArcFactory(),
+            training_topic=TrainingTopicFactory(),
+            template=PromptTemplateFactory(),
+        )
+
+    target = scaffolded()
+    others = [scaffolded() for _ in range(5)]
+    enrich_conversations([target.pk])
+    target.refresh_from_db()
+    alone = default_storage.open(target.enriched_file_path).read()
+
+    outcomes = enrich_conversations([target.pk, *(o.pk for o in others)], force=True)
+
+    assert [o.status for o in outcomes] == ["enriched"] * 6
+    assert default_storage.open(target.enriched_file_path).read() == alone
+    for conversation in (target, *others):
+        conversation.refresh_from_db()
+        content = default_storage.open(conversation.enriched_file_path).read().decode()
+        # The persona row names the client; the topic key becomes the learning objective.
+        persona = conversation.persona
+        assert f'"client_persona": "{persona.name} - {persona.archetype}"' in content
+        assert f'"key_learning_objective": "{conversation.training_topic.topic_key}"' in content

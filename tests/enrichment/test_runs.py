@@ -124,17 +124,17 @@ def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkey
     run = start(conversations)
     from enrichment.pipeline import run as runner
 
-    original = runner._record
+    original = runner._outcome_fields
     calls = {"n": 0}
 
-    def record_then_cancel_after_two(*args, **kwargs):
-        outcome = original(*args, **kwargs)
+    def process_then_cancel_after_two(*args, **kwargs):
+        fields = original(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 2:
             runs.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
-        return outcome
+        return fields
 
-    monkeypatch.setattr(runner, "_record", record_then_cancel_after_two)
+    monkeypatch.setattr(runner, "_outcome_fields", process_then_cancel_after_two)
 
     assert runs.process_run(run.pk) == "cancelled"
 
@@ -147,25 +147,24 @@ def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkey
     assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
 
 
-def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest(settings):
+def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest(
+    settings, monkeypatch
+):
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
     conversations = [ConversationFactory() for _ in range(4)]
     run = start(conversations)
     stop = runs.StopSignal()
     from enrichment.pipeline import run as runner
 
-    original = runner._record
+    original = runner._outcome_fields
 
-    def record_then_stop(*args, **kwargs):
-        outcome = original(*args, **kwargs)
+    def process_then_stop(*args, **kwargs):
+        fields = original(*args, **kwargs)
         stop.event.set()
-        return outcome
+        return fields
 
-    runner._record = record_then_stop
-    try:
-        result = runs.process_run(run.pk, stop=stop)
-    finally:
-        runner._record = original
+    monkeypatch.setattr(runner, "_outcome_fields", process_then_stop)
+    result = runs.process_run(run.pk, stop=stop)
 
     run.refresh_from_db()
     assert result == "interrupted"
