@@ -21,7 +21,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from .models import (
     RunStatus,
 )
 from .pipeline.run import Outcome, enrich_conversations
+from .sql import update_statement
 
 logger = logging.getLogger("enrichment.runs")
 
@@ -284,17 +285,24 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
         item_for = {conversation_pk: item_pk for item_pk, conversation_pk in items}
 
         def record(outcome: Outcome, token=token, item_for=item_for) -> None:
-            EnrichmentRunItem.objects.filter(pk=item_for[outcome.pk], claim_token=token).update(
-                outcome=outcome.status,
-                enrichment_status=outcome.enrichment_status,
-                error=outcome.error,
-                error_category=outcome.error_category,
-                reason=outcome.reason,
-                duration_ms=round(outcome.duration_ms, 3),
-                processed_at=timezone.now(),
-                claim_token=None,
-                claimed_until=None,
+            # In the transaction of the conversation's own outcome (see the runner).
+            sql, params = update_statement(
+                EnrichmentRunItem,
+                {
+                    "outcome": outcome.status,
+                    "enrichment_status": outcome.enrichment_status,
+                    "error": outcome.error,
+                    "error_category": outcome.error_category,
+                    "reason": outcome.reason,
+                    "duration_ms": round(outcome.duration_ms, 3),
+                    "processed_at": timezone.now(),
+                    "claim_token": None,
+                    "claimed_until": None,
+                },
+                {"id": item_for[outcome.pk], "claim_token": token},
             )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
 
         enrich_conversations(
             list(item_for),

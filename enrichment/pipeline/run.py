@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from enrichment import storage
 from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory, lease_expiry
+from enrichment.sql import update_statement
 
 from .enrich import EnrichmentContext, enrich_conversation
 from .normalize import NormalizationError, normalize_document
@@ -278,27 +279,6 @@ def _outcome_fields(conversation: Conversation, profile: Profile, validated_at: 
 _CLEARED_CLAIM = {"enrichment_lease_expires_at": None, "enrichment_claim_token": None}
 
 
-@lru_cache(maxsize=64)
-def _outcome_sql(vendor: str, names: tuple[str, ...]) -> str:
-    """``UPDATE conversations SET <names> WHERE id = %s AND claim token = %s``.
-
-    Written once per set of columns instead of compiled by the ORM for every
-    conversation: on the hot path that compilation cost more than the statement.
-    """
-    meta = Conversation._meta
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
-    return (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "
-        f"WHERE {quote(meta.pk.column)} = %s "
-        f"AND {quote(meta.get_field('enrichment_claim_token').column)} = %s"
-    )
-
-
-def _db_value(name: str, value):
-    return Conversation._meta.get_field(name).get_db_prep_save(value, connection)
-
-
 @dataclass
 class _Processed:
     """One conversation after the stages: the fields of its outcome, not yet recorded."""
@@ -312,11 +292,9 @@ class _Processed:
         fields = {**self.fields, **_CLEARED_CLAIM, "updated_at": now}
         if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
             fields["enriched_at"] = now
-        names = tuple(fields)
-        params = [_db_value(name, value) for name, value in fields.items()]
-        params.append(_db_value("id", self.conversation.pk))
-        params.append(_db_value("enrichment_claim_token", token))
-        return _outcome_sql(connection.vendor, names), params
+        return update_statement(
+            Conversation, fields, {"id": self.conversation.pk, "enrichment_claim_token": token}
+        )
 
     def outcome(self, written: bool) -> Outcome:
         conversation = self.conversation
