@@ -292,23 +292,24 @@ class Command(BaseCommand):
     def bench_queries(self, user) -> None:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {self.token}")
-        counts = {}
-        for size in (1, 10, 100):
-            batch = self.seed(user, size)
-            with CaptureQueriesContext(connection) as captured:
-                response = client.post(
-                    "/api/conversations/bulk-enrich",
-                    {"conversationIds": [str(c.pk) for c in batch]},
-                    format="json",
-                )
-            assert response.status_code == 200
-            counts[size] = len(captured)
-        per = (counts[100] - counts[1]) / 99
-        self.out(
-            "SQL queries per bulk call: "
-            + ", ".join(f"{n} conversations → {q}" for n, q in counts.items())
-            + f" (fixed {counts[1] - per:.0f} + {per:.0f} per conversation)"
-        )
+        for label, sequential in (("sequential", True), ("parallel", False)):
+            counts = {}
+            for size in (2, 10, 100):
+                batch = self.seed(user, size)
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.post(
+                        "/api/conversations/bulk-enrich",
+                        {"conversationIds": [str(c.pk) for c in batch], "sequential": sequential},
+                        format="json",
+                    )
+                assert response.status_code == 200
+                counts[size] = len(captured)
+            per = (counts[100] - counts[2]) / 98
+            self.out(
+                f"SQL queries per bulk call, {label}: "
+                + ", ".join(f"{n} conversations → {q}" for n, q in counts.items())
+                + f" (fixed {counts[2] - 2 * per:.0f} + {per:.0f} per conversation)"
+            )
 
     def bench_runs(self, user, count: int) -> None:
         conversations = self.seed(user, count)
