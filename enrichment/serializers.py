@@ -78,7 +78,7 @@ class EnrichmentResultSerializer(serializers.Serializer):
     error = serializers.CharField(required=False)
     errorCategory = serializers.CharField(required=False)  # noqa: N815
     reason = serializers.ChoiceField(
-        choices=["already_enriched", "in_progress", "previously_failed"], required=False
+        choices=["already_enriched", "in_progress", "previously_failed", "inactive"], required=False
     )
 
 

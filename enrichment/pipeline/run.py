@@ -53,6 +53,7 @@ SKIPPED = "skipped"
 ALREADY_ENRICHED = "already_enriched"
 IN_PROGRESS = "in_progress"
 PREVIOUSLY_FAILED = "previously_failed"  # only when the caller asked not to retry failures
+INACTIVE = "inactive"  # deactivated after it was selected (a run over it, a race)
 
 
 @dataclass(frozen=True)
@@ -437,14 +438,16 @@ def enrich_conversations(
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
-    Unclaimable ones are skipped: completed → ``already_enriched`` (unless ``force``),
-    held by a live lease → ``in_progress``, failed before → ``previously_failed`` (only
-    when ``retry_failed`` is false). ``should_stop`` is asked between
-    conversations (sequential mode); once it answers true, the conversations not yet
-    processed are released unchanged and left out of the returned outcomes.
-    ``group_size`` > 1 (sequential mode) commits that many outcomes per transaction,
-    for background runs where a round trip per commit would dominate; an outcome and
-    what ``on_outcome`` records about it are always committed together.
+    Unclaimable ones are skipped: deactivated → ``inactive``, completed →
+    ``already_enriched`` (unless ``force``), held by a live lease → ``in_progress``,
+    failed before → ``previously_failed`` (only when ``retry_failed`` is false).
+    ``should_stop`` is asked between conversations; once it answers true, the
+    conversations not yet processed are released unchanged and left out of the returned
+    outcomes.
+    ``group_size`` > 1 (not parallel) processes that many conversations, then commits
+    their outcomes in one transaction, for background runs where a commit per
+    conversation would dominate; ``parallel`` commits all outcomes at once. An outcome
+    and what ``on_outcome`` records about it are always committed together.
     """
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
@@ -503,11 +506,13 @@ def _enrich_claimed(
     outcomes: dict[uuid.UUID, Outcome] = {}
     missed = [pk for pk in pks if pk not in claimed_pks]
     if missed:
-        for pk, business_id, status in Conversation.objects.filter(pk__in=missed).values_list(
-            "pk", "conversation_id", "enrichment_status"
-        ):
+        for pk, business_id, status, active in Conversation.objects.filter(
+            pk__in=missed
+        ).values_list("pk", "conversation_id", "enrichment_status", "is_active"):
             reason = (
-                ALREADY_ENRICHED
+                INACTIVE
+                if not active
+                else ALREADY_ENRICHED
                 if status == EnrichmentStatus.COMPLETED
                 else PREVIOUSLY_FAILED
                 if status in EnrichmentStatus.failed()

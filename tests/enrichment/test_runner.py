@@ -274,3 +274,15 @@ def test_scaffolding_reaches_the_output_alike_for_one_conversation_and_for_many(
         persona = conversation.persona
         assert f'"client_persona": "{persona.name} - {persona.archetype}"' in content
         assert f'"key_learning_objective": "{conversation.training_topic.topic_key}"' in content
+
+
+def test_a_deactivated_conversation_is_skipped_as_inactive_and_left_unchanged():
+    conversation = ConversationFactory(is_active=False)
+
+    [outcome] = enrich_conversations([conversation.pk])
+
+    conversation.refresh_from_db()
+    assert (outcome.status, outcome.reason) == ("skipped", "inactive")
+    assert outcome.enrichment_status == EnrichmentStatus.NOT_STARTED
+    assert conversation.enrichment_status == EnrichmentStatus.NOT_STARTED
+    assert conversation.enriched_file_path == ""
