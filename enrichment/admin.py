@@ -38,7 +38,7 @@ from .models import (
     RunStatus,
     TrainingTopic,
 )
-from .pipeline.run import ALREADY_ENRICHED, IN_PROGRESS
+from .pipeline.run import ALREADY_ENRICHED, IN_PROGRESS, INACTIVE, PREVIOUSLY_FAILED
 from .services import BulkResult, bulk_enrich
 
 ENRICH_PERMISSION = "enrichment.enrich_conversation"
@@ -118,6 +118,14 @@ def _left_out_note(left_out: int, reason: str) -> str:
     return f"{left_out} selected conversation{pluralize(left_out)} {verb} {reason} and left alone."
 
 
+SKIP_LABELS = {
+    ALREADY_ENRICHED: "already enriched",
+    IN_PROGRESS: "in progress elsewhere",
+    PREVIOUSLY_FAILED: "failed before",
+    INACTIVE: "deactivated",
+}
+
+
 def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") -> AdminReport:
     """Numbers first (enriched / failed / skipped), then skip reasons, then failures by name."""
     summary = result.summary
@@ -127,10 +135,10 @@ def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") ->
     ]
     if summary["skipped"]:
         reasons = Counter(o.reason for o in result.outcomes if o.reason)
-        parts.append(
-            f"Skipped: {reasons[ALREADY_ENRICHED]} already enriched, "
-            f"{reasons[IN_PROGRESS]} in progress elsewhere."
-        )
+        shown = [ALREADY_ENRICHED, IN_PROGRESS] + [
+            reason for reason in (PREVIOUSLY_FAILED, INACTIVE) if reasons[reason]
+        ]
+        parts.append("Skipped: " + ", ".join(f"{reasons[r]} {SKIP_LABELS[r]}" for r in shown) + ".")
     failures = result.failures
     if failures:
         names = dict(

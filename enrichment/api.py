@@ -92,7 +92,8 @@ def _acting_user(request: Request, user_id: str | None):
         500: OpenApiResponse(ErrorSerializer, description="A failure outside any conversation."),
     },
     description="Enrich 1 to 100 conversations. Completed ones are skipped "
-    "(`already_enriched`), ones being enriched elsewhere too (`in_progress`). "
+    "(`already_enriched`), ones being enriched elsewhere too (`in_progress`), and ones "
+    "deactivated while the request ran (`inactive`). "
     "One conversation's failure never stops the others.",
 )
 @api_view(["POST"])

@@ -6,8 +6,9 @@ the outcome and the status in one UPDATE conditional on the claim. No per-stage 
 writes.
 
 Queries for N conversations: 1 claim UPDATE + 1 SELECT of what was claimed (scaffolding
-joined) + 1 SELECT of rows not claimed (for their skip reason, only when there are
-some), then the outcomes:
+joined up to 4 conversations; beyond, 1 more SELECT per kind of scaffolding in use) +
+1 SELECT of rows not claimed (for their skip reason, only when there are some), then the
+outcomes:
 
 - one after another (the default): N UPDATEs, each committed on its own, so every
   conversation is durable as soon as it is done and one failure never touches another;
@@ -287,6 +288,7 @@ class _Processed:
     conversation: Conversation
     fields: dict
     started: float
+    finished: float | None = None  # when the stages and the file write were done
 
     def statement(self, token: uuid.UUID) -> tuple[str, list]:
         now = timezone.now()
@@ -299,7 +301,9 @@ class _Processed:
 
     def outcome(self, written: bool) -> Outcome:
         conversation = self.conversation
-        duration_ms = (perf_counter() - self.started) * 1000
+        # The conversation's own work only: in a group it must not include the time
+        # spent on the conversations processed after it.
+        duration_ms = ((self.finished or perf_counter()) - self.started) * 1000
         if not written:
             # Our lease expired and another caller took the conversation over; its
             # outcome wins.
@@ -363,6 +367,8 @@ def _record_many(
         held = set(
             Conversation.objects.select_for_update()
             .filter(pk__in=[p.conversation.pk for p in batch], enrichment_claim_token=token)
+            # Rows locked in one order by everyone, so two lockers cannot deadlock.
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         by_sql: dict[str, list[list]] = {}
@@ -441,9 +447,9 @@ def enrich_conversations(
     Unclaimable ones are skipped: deactivated → ``inactive``, completed →
     ``already_enriched`` (unless ``force``), held by a live lease → ``in_progress``,
     failed before → ``previously_failed`` (only when ``retry_failed`` is false).
-    ``should_stop`` is asked between conversations; once it answers true, the
-    conversations not yet processed are released unchanged and left out of the returned
-    outcomes.
+    ``should_stop`` is asked between conversations (not in parallel mode); once it
+    answers true, the conversations not yet processed are released unchanged and left
+    out of the returned outcomes.
     ``group_size`` > 1 (not parallel) processes that many conversations, then commits
     their outcomes in one transaction, for background runs where a commit per
     conversation would dominate; ``parallel`` commits all outcomes at once. An outcome
@@ -528,7 +534,7 @@ def _enrich_claimed(
     def work(conversation: Conversation) -> _Processed:
         started = perf_counter()
         fields = _outcome_fields(conversation, profile, validated_at)
-        return _Processed(conversation, fields, started)
+        return _Processed(conversation, fields, started, perf_counter())
 
     recorded = 0
     try:
@@ -566,7 +572,10 @@ def _enrich_claimed(
     finally:
         # Whatever was not processed (asked to stop, or an error escaped) is given back
         # at once rather than held until its lease expires.
-        if recorded < len(claimed):
+        # Inside a caller's transaction that an error doomed, the claim itself is rolled
+        # back with it, and any query would only hide the original error.
+        doomed = connection.in_atomic_block and connection.needs_rollback
+        if recorded < len(claimed) and not doomed:
             release(token, [c.pk for c in claimed])
     return [outcomes[pk] for pk in pks if pk in outcomes]
 

@@ -562,3 +562,30 @@ def test_superuser_runs_enrichment_actions(admin_client):
     ]
     row.refresh_from_db()
     assert row.enrichment_status == EnrichmentStatus.COMPLETED
+
+
+def test_the_report_names_every_kind_of_skip_it_saw():
+    import uuid
+
+    from enrichment.admin import result_report
+    from enrichment.pipeline.run import Outcome
+    from enrichment.services import BulkResult
+
+    def skipped(reason: str, status: str) -> Outcome:
+        return Outcome(uuid.uuid4(), uuid.uuid4(), "skipped", status, reason=reason)
+
+    report = result_report(
+        BulkResult(
+            [
+                skipped("already_enriched", "completed"),
+                skipped("previously_failed", "validation_failed"),
+                skipped("inactive", "not_started"),
+                skipped("inactive", "not_started"),
+            ]
+        )
+    )
+
+    assert (
+        "Skipped: 1 already enriched, 0 in progress elsewhere, 1 failed before, 2 deactivated."
+        in report.message
+    )

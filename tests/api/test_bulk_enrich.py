@@ -283,38 +283,50 @@ def test_bulk_enrich_works_with_token_auth(user):
     assert response.json()["summary"]["successful"] == 1
 
 
-def test_bulk_enrich_query_count_is_constant_per_conversation(
-    api, user, django_assert_max_num_queries
-):
+def _scaffolded_conversations(user, n: int) -> list[str]:
+    from tests.factories import (
+        EmotionalArcFactory,
+        PersonaFactory,
+        PromptTemplateFactory,
+        TrainingTopicFactory,
+    )
+
+    scaffolding = {
+        "persona": PersonaFactory(),
+        "emotional_arc": EmotionalArcFactory(),
+        "training_topic": TrainingTopicFactory(),
+        "template": PromptTemplateFactory(),
+    }
+    return [str(ConversationFactory(created_by=user, **scaffolding).pk) for _ in range(n)]
+
+
+def _queries_for_bulk(api, ids: list[str], **body) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def queries_for(n: int) -> int:
-        ids = [str(ConversationFactory(created_by=user).pk) for _ in range(n)]
-        with CaptureQueriesContext(connection) as captured:
-            assert post(api, {"conversationIds": ids}).status_code == 200
-        return len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        response = post(api, {"conversationIds": ids, **body})
+    assert response.json()["summary"]["successful"] == len(ids)
+    return len(captured)
 
-    one, five = queries_for(1), queries_for(5)
 
-    # Fixed cost (session, user, resolve, claim, load) plus one UPDATE per conversation.
-    assert five - one == 4
-    assert Conversation.objects.filter(enrichment_status="completed").count() == 6
+def test_sequential_bulk_enrich_costs_one_query_per_conversation_beyond_a_fixed_few(api, user):
+    five = _queries_for_bulk(api, _scaffolded_conversations(user, 5))
+    nine = _queries_for_bulk(api, _scaffolded_conversations(user, 9))
+
+    # Each conversation's outcome is committed on its own: one UPDATE each.
+    assert nine - five == 4
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 14
 
 
 def test_parallel_bulk_enrich_writes_outcomes_in_a_constant_number_of_queries(api, user):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    counts = [
+        _queries_for_bulk(api, _scaffolded_conversations(user, n), sequential=False)
+        for n in (5, 8, 20)
+    ]
 
-    def queries_for(n: int) -> int:
-        ids = [str(ConversationFactory(created_by=user).pk) for _ in range(n)]
-        with CaptureQueriesContext(connection) as captured:
-            response = post(api, {"conversationIds": ids, "sequential": False})
-        assert response.json()["summary"]["successful"] == n
-        return len(captured)
-
-    assert queries_for(2) == queries_for(3) == queries_for(8)
-    assert Conversation.objects.filter(enrichment_status="completed").count() == 13
+    assert counts[0] == counts[1] == counts[2]
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 33
 
 
 def test_staff_naming_an_unknown_user_is_404(staff_api):

@@ -286,3 +286,39 @@ def test_a_deactivated_conversation_is_skipped_as_inactive_and_left_unchanged():
     assert outcome.enrichment_status == EnrichmentStatus.NOT_STARTED
     assert conversation.enrichment_status == EnrichmentStatus.NOT_STARTED
     assert conversation.enriched_file_path == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_while_recording_a_group_commits_none_of_it_and_gives_the_claims_back():
+    conversations = [ConversationFactory() for _ in range(3)]
+    calls = []
+
+    def fail_on_second(outcome):
+        calls.append(outcome)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        enrich_conversations([c.pk for c in conversations], on_outcome=fail_on_second, group_size=3)
+
+    statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
+    # A group's outcomes are committed together or not at all.
+    assert statuses == ["not_started"] * 3
+    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
+
+
+def test_each_outcome_in_a_group_times_only_its_own_work(monkeypatch):
+    import itertools
+
+    from enrichment.pipeline import run as runner
+
+    # A clock that moves one second per reading: a conversation's duration is the
+    # readings around its own work, whatever was processed after it in the group.
+    clock = itertools.count()
+    monkeypatch.setattr(runner, "perf_counter", lambda: float(next(clock)))
+    conversations = [ConversationFactory() for _ in range(3)]
+
+    outcomes = enrich_conversations([c.pk for c in conversations], group_size=3)
+
+    assert [o.status for o in outcomes] == ["enriched"] * 3
+    assert [o.duration_ms for o in outcomes] == [1000.0] * 3
