@@ -536,7 +536,9 @@ def _enrich_claimed(
         fields = _outcome_fields(conversation, profile, validated_at)
         return _Processed(conversation, fields, started, perf_counter())
 
-    recorded = 0
+    def keep(recorded: Iterable[Outcome]) -> None:
+        outcomes.update((outcome.pk, outcome) for outcome in recorded)
+
     try:
         if parallel and len(claimed) > 1:
             workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
@@ -544,38 +546,33 @@ def _enrich_claimed(
                 # Stages and file I/O run in the pool; the outcomes are written on this
                 # thread (this request's connection), all in one transaction.
                 batch = list(pool.map(work, claimed))
-            for outcome in _record_many(batch, token, on_outcome):
-                outcomes[outcome.pk] = outcome
-                recorded += 1
+            keep(_record_many(batch, token, on_outcome))
         elif group_size > 1:
             # Background runs: a group's outcomes are committed together, after the
             # group was processed, so no transaction stays open during the work.
             for start in range(0, len(claimed), group_size):
+                group = claimed[start : start + group_size]
                 batch = []
-                for conversation in claimed[start : start + group_size]:
+                for conversation in group:
                     if should_stop is not None and should_stop():
                         break
                     batch.append(work(conversation))
-                for outcome in _record_many(batch, token, on_outcome):
-                    outcomes[outcome.pk] = outcome
-                    recorded += 1
-                if len(batch) < len(claimed[start : start + group_size]):
+                keep(_record_many(batch, token, on_outcome))
+                if len(batch) < len(group):
                     break  # asked to stop
         else:
             # One after another, each outcome committed on its own.
             for conversation in claimed:
                 if should_stop is not None and should_stop():
                     break
-                outcome = _record(work(conversation), token, on_outcome)
-                outcomes[outcome.pk] = outcome
-                recorded += 1
+                keep([_record(work(conversation), token, on_outcome)])
     finally:
         # Whatever was not processed (asked to stop, or an error escaped) is given back
         # at once rather than held until its lease expires.
         # Inside a caller's transaction that an error doomed, the claim itself is rolled
         # back with it, and any query would only hide the original error.
         doomed = connection.in_atomic_block and connection.needs_rollback
-        if recorded < len(claimed) and not doomed:
+        if any(c.pk not in outcomes for c in claimed) and not doomed:
             release(token, [c.pk for c in claimed])
     return [outcomes[pk] for pk in pks if pk in outcomes]
 

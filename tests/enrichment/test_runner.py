@@ -207,7 +207,17 @@ def test_failed_conversations_are_skipped_when_failures_are_not_retried():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_error_while_recording_gives_the_unprocessed_claims_back_at_once():
+@pytest.mark.parametrize(
+    "group_size, statuses",
+    [
+        # One by one: the first is recorded; the second rolled back with its outcome; the
+        # third was never reached.
+        (1, ["completed", "not_started", "not_started"]),
+        # A group's outcomes are committed together or not at all.
+        (3, ["not_started"] * 3),
+    ],
+)
+def test_an_error_while_recording_gives_the_unrecorded_claims_back_at_once(group_size, statuses):
     conversations = [ConversationFactory() for _ in range(3)]
     calls = []
 
@@ -217,12 +227,14 @@ def test_an_error_while_recording_gives_the_unprocessed_claims_back_at_once():
             raise RuntimeError("the database went away")
 
     with pytest.raises(RuntimeError):
-        enrich_conversations([c.pk for c in conversations], on_outcome=fail_on_second)
+        enrich_conversations(
+            [c.pk for c in conversations], on_outcome=fail_on_second, group_size=group_size
+        )
 
-    statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
-    # The first is recorded; the second rolled back with its outcome; the third was never
-    # reached. Neither of the last two stays claimed.
-    assert statuses == ["completed", "not_started", "not_started"]
+    assert [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations] == (
+        statuses
+    )
+    # Nothing stays claimed.
     assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
 
 
@@ -286,25 +298,6 @@ def test_a_deactivated_conversation_is_skipped_as_inactive_and_left_unchanged():
     assert outcome.enrichment_status == EnrichmentStatus.NOT_STARTED
     assert conversation.enrichment_status == EnrichmentStatus.NOT_STARTED
     assert conversation.enriched_file_path == ""
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_error_while_recording_a_group_commits_none_of_it_and_gives_the_claims_back():
-    conversations = [ConversationFactory() for _ in range(3)]
-    calls = []
-
-    def fail_on_second(outcome):
-        calls.append(outcome)
-        if len(calls) == 2:
-            raise RuntimeError("the database went away")
-
-    with pytest.raises(RuntimeError):
-        enrich_conversations([c.pk for c in conversations], on_outcome=fail_on_second, group_size=3)
-
-    statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
-    # A group's outcomes are committed together or not at all.
-    assert statuses == ["not_started"] * 3
-    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
 
 
 def test_each_outcome_in_a_group_times_only_its_own_work(monkeypatch):
