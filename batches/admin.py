@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from enrichment.admin import (
+    ADMIN_CSS,
     ENRICH_PERMISSION,
     AdminReport,
     badge,
@@ -18,8 +19,11 @@ from enrichment.admin import (
     enrichment_status_badge,
 )
 from enrichment.models import Conversation
+from enrichment.selection import select_queryset
 
 from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
+from .scopes import BATCH_JOB
+from .services import batch_job_selection
 
 # Items shown on a job's page; the rest are one click away in the paginated item list.
 ITEMS_SHOWN = 50
@@ -50,21 +54,17 @@ def _conversation_link(conversation: Conversation | None) -> str:
 
 
 def enrich_jobs_for_admin(jobs: QuerySet[BatchJob], *, user) -> AdminReport:
-    """Enrich the conversations of the completed items of ``jobs``. A background run
-    (above the limit) is tied to the job when exactly one is selected."""
-    first = list(jobs.values_list("pk", "name")[:2])
+    """Enrich the conversations of the completed items of ``jobs``. One job is enriched
+    as that job (it keeps at most one unfinished run); several as one selection."""
+    first = list(jobs[:2])
     if len(first) == 1:
-        [(job_id, name)] = first
-        description = f"Enrich completed items of batch job “{name}”"
-    else:
-        job_id, description = None, f"Enrich completed items of {jobs.count()} batch jobs"
+        return enrich_for_admin(batch_job_selection(first[0], user=user), user=user)
     items = BatchItem.objects.filter(batch_job__in=jobs, status=BatchItemStatus.COMPLETED)
-    return enrich_for_admin(
+    selection = select_queryset(
         Conversation.objects.filter(pk__in=items.values("conversation"), is_active=True),
-        user=user,
-        description=description,
-        batch_job_id=job_id,
+        f"Enrich completed items of {jobs.count()} batch jobs",
     )
+    return enrich_for_admin(selection, user=user)
 
 
 @admin.register(BatchJob)
@@ -121,6 +121,9 @@ class BatchJobAdmin(admin.ModelAdmin):
         "items_table",
     ]
 
+    class Media:
+        css = ADMIN_CSS
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -170,7 +173,7 @@ class BatchJobAdmin(admin.ModelAdmin):
             _items_url(obj),
             total,
             pluralize(total),
-            reverse("admin:enrichment_conversation_changelist") + f"?batch_job={obj.pk}",
+            reverse("admin:enrichment_conversation_changelist") + f"?{BATCH_JOB}={obj.pk}",
         )
 
     @admin.action(description="Enrich completed items of selected jobs", permissions=["enrich"])

@@ -4,10 +4,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from enrichment import runs
 from enrichment.models import EnrichmentRun, RunSource
+from enrichment.runs.lifecycle import NothingToEnrich
+from enrichment.services import enrich
 
 from .models import BatchItemStatus, BatchJob, BatchJobStatus
+from .services import batch_job_selection
 
 
 def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentRun | None:
@@ -50,18 +52,15 @@ def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentR
 
 
 def start_auto_enrichment(job: BatchJob) -> EnrichmentRun | None:
-    """A background run over the job's successful conversations, if it has any."""
-    pks = list(
-        job.items.filter(status=BatchItemStatus.COMPLETED, conversation__is_active=True)
-        .order_by("position")
-        .values_list("conversation_id", flat=True)
-    )
-    if not pks:
+    """A background run over the job's successful conversations, if it has any (or the
+    job's unfinished run, if one was started meanwhile)."""
+    try:
+        started = enrich(
+            batch_job_selection(job, user=None),
+            user=job.created_by,
+            source=RunSource.AUTO,
+            background=True,
+        )
+    except NothingToEnrich:
         return None
-    return runs.start_run(
-        pks,
-        user=job.created_by,
-        source=RunSource.AUTO,
-        description=f"Auto-enrich: {job.name}",
-        batch_job_id=job.pk,
-    )
+    return started.run

@@ -1,4 +1,4 @@
-"""Response shapes of the batch API, for the OpenAPI schema."""
+"""Response shapes of the batch API: what the views answer and the schema documents."""
 
 from rest_framework import serializers
 
@@ -14,14 +14,24 @@ class ItemSummarySerializer(serializers.Serializer):
 
 
 class BatchItemSerializer(serializers.Serializer):
+    """One item, with the original's column names (its client reads them): the one place
+    the API answers in snake_case."""
+
     id = serializers.UUIDField()
     position = serializers.IntegerField()
     topic = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchItemStatus.choices)
     conversation_id = serializers.UUIDField(allow_null=True, help_text="The conversation row id.")
-    conversation_business_id = serializers.UUIDField(allow_null=True)
-    enrichment_status = serializers.CharField(allow_null=True)
-    error_message = serializers.CharField(allow_null=True)
+    conversation_business_id = serializers.UUIDField(
+        source="conversation.conversation_id", allow_null=True, default=None
+    )
+    enrichment_status = serializers.CharField(
+        source="conversation.enrichment_status", allow_null=True, default=None
+    )
+    error_message = serializers.SerializerMethodField()
+
+    def get_error_message(self, item) -> str | None:
+        return item.error_message or None
 
 
 class PaginationSerializer(serializers.Serializer):
@@ -42,22 +52,32 @@ class EnrichmentCountsSerializer(serializers.Serializer):
     conversations = serializers.IntegerField()
     completed = serializers.IntegerField()
     failed = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    not_enriched = serializers.IntegerField()
+    inProgress = serializers.IntegerField()  # noqa: N815
+    notEnriched = serializers.IntegerField()  # noqa: N815
 
 
 class BatchStatusResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    jobId = serializers.UUIDField()  # noqa: N815
+    """A job's progress; ``context["enrichment"]`` holds the counts of its conversations."""
+
+    success = serializers.SerializerMethodField()
+    jobId = serializers.UUIDField(source="pk")  # noqa: N815
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchJobStatus.choices)
-    totalItems = serializers.IntegerField()  # noqa: N815
-    completedItems = serializers.IntegerField()  # noqa: N815
-    successfulItems = serializers.IntegerField()  # noqa: N815
-    failedItems = serializers.IntegerField()  # noqa: N815
-    remainingItems = serializers.IntegerField()  # noqa: N815
-    progressPercent = serializers.IntegerField()  # noqa: N815
-    startedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    completedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    estimatedTimeRemaining = serializers.IntegerField(allow_null=True)  # noqa: N815
-    enrichment = EnrichmentCountsSerializer()
+    totalItems = serializers.IntegerField(source="total_items")  # noqa: N815
+    completedItems = serializers.IntegerField(source="completed_items")  # noqa: N815
+    successfulItems = serializers.IntegerField(source="successful_items")  # noqa: N815
+    failedItems = serializers.IntegerField(source="failed_items")  # noqa: N815
+    remainingItems = serializers.IntegerField(source="remaining_items")  # noqa: N815
+    progressPercent = serializers.IntegerField(source="progress_percent")  # noqa: N815
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)  # noqa: N815
+    estimatedTimeRemaining = serializers.IntegerField(  # noqa: N815
+        source="estimated_time_remaining", allow_null=True
+    )
+    enrichment = serializers.SerializerMethodField()
+
+    def get_success(self, job) -> bool:
+        return True
+
+    def get_enrichment(self, job) -> EnrichmentCountsSerializer:
+        return self.context["enrichment"]

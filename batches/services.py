@@ -4,15 +4,15 @@ conversations, and "Enrich All" / "Retry failed" (in the request, or as a backgr
 import uuid
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
-from enrichment.runs import cancel_run, start_run
-from enrichment.services import BulkResult, bulk_enrich
+from enrichment.runs.lifecycle import RunStarted, cancel_run
+from enrichment.selection import Selection, scope_selection
+from enrichment.services import BulkResult, enrich
 
 from .models import BatchItemStatus, BatchJob
+from .scopes import BATCH_JOB, BatchJobScope, completed_item_conversations, job_ref
 
 # How many failed conversations the batch page lists with their reason.
 FAILURES_SHOWN = 50
@@ -36,11 +36,15 @@ def list_batch_jobs(user) -> QuerySet[BatchJob]:
     )
 
 
+def batch_job_selection(job: BatchJob, *, user) -> Selection:
+    """What "enrich this job" acts on: the conversations of its completed items that
+    ``user`` may act on (``None``: all of them), in item order."""
+    return scope_selection(BatchJobScope(), job_ref(job.pk, job.name), user=user)
+
+
 def job_conversations(job: BatchJob, *, user) -> QuerySet[Conversation]:
     """The conversations of the job's completed items that ``user`` may act on."""
-    return Conversation.objects.visible_to(user).filter(
-        batch_items__batch_job=job, batch_items__status=BatchItemStatus.COMPLETED
-    )
+    return completed_item_conversations(job.pk).visible_to(user)
 
 
 @dataclass(frozen=True)
@@ -110,51 +114,26 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
     return JobEnrichmentState(counts["total"], counts["enriched"], counts["failed"], failures)
 
 
-def job_enrichment_targets(job: BatchJob, *, user, only_failed: bool = False) -> list[uuid.UUID]:
-    """Row ids of the conversations "Enrich All" (or "Retry failed") acts on, in item order."""
-    conversations = job_conversations(job, user=user)
-    if only_failed:
-        conversations = conversations.failed()
-    ordered = conversations.order_by("batch_items__position").values_list("pk", flat=True)
-    return list(dict.fromkeys(ordered))
-
-
 def enrich_batch_job(
     job: BatchJob, *, user, only_failed: bool = False
-) -> BulkResult | EnrichmentRun:
+) -> BulkResult | RunStarted:
     """Enrich the conversations of the job's completed items ("Enrich All").
 
     Completed conversations come back skipped, and so do failed ones: Enrich All never
     spends time re-running known failures, "Retry failed" (``only_failed``) is the
-    explicit way to. Up to ``ENRICHMENT_BULK_LIMIT`` are enriched in
-    this call (a ``BulkResult``); more start a background run that the page polls. While
-    the job has an unfinished run, that run is returned and nothing new starts.
+    explicit way to. The front door decides between the request and a background run,
+    and returns the job's unfinished run, if it has one, instead of starting another.
     """
-    with transaction.atomic():
-        # The job row is the lock: of two concurrent posts (a double click, two tabs) the
-        # second waits here and then finds the run the first one started.
-        BatchJob.objects.select_for_update().only("pk").get(pk=job.pk)
-        if running := job_runs(job).unfinished().first():
-            return running
-        pks = job_enrichment_targets(job, user=user, only_failed=only_failed)
-        if len(pks) > settings.ENRICHMENT_BULK_LIMIT:
-            action = "Retry failed" if only_failed else "Enrich All"
-            return start_run(
-                pks,
-                user=user,
-                source=RunSource.PAGE,
-                description=f"{action}: {job.name}",
-                batch_job_id=job.pk,
-                retry_failed=only_failed,
-            )
-    # Outside the transaction: each conversation's outcome is committed on its own.
-    return bulk_enrich(pks, user=user, sequential=True, retry_failed=only_failed)
+    selection = batch_job_selection(job, user=user)
+    if only_failed:
+        selection = selection.only_failed()
+    return enrich(selection, user=user, source=RunSource.PAGE, retry_failed=only_failed)
 
 
 def job_runs(job: BatchJob) -> QuerySet[EnrichmentRun]:
     """Every run over the job's conversations, newest first, whoever started it (the
     job's page shows automatic runs too)."""
-    return EnrichmentRun.objects.filter(batch_job_id=job.pk).order_by("-created_at", "-pk")
+    return EnrichmentRun.objects.for_scope(BATCH_JOB, job.pk).order_by("-created_at", "-pk")
 
 
 def latest_job_run(job: BatchJob) -> EnrichmentRun | None:

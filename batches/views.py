@@ -8,11 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from enrichment.models import EnrichmentRun
-from enrichment.runs import RunNotCancellable
+from enrichment.runs.lifecycle import RunNotCancellable, RunStarted
 from enrichment.views import (
     ENRICHMENT_DONE,
     HtmxHttpRequest,
@@ -37,14 +37,13 @@ DETAIL = "batches/batch_job_detail.html"
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
     page = Paginator(list_batch_jobs(request.user), JOBS_PER_PAGE).get_page(request.GET.get("page"))
     template = "batches/batch_job_list.html"
     if is_partial_request(request):
         template += "#jobs"
-    response = render(request, template, {"page": page})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render(request, template, {"page": page})
 
 
 def _items_page(job: BatchJob, number: str | None):
@@ -67,6 +66,7 @@ def _enrichment_context(
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _visible_job(request, pk)
     items = _items_page(job, request.GET.get("page"))
@@ -75,7 +75,6 @@ def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     else:
         context = _enrichment_context(request, job, latest_job_run(job), items=items)
         response = render(request, DETAIL, context)
-    patch_vary_headers(response, ("HX-Request",))
     return response
 
 
@@ -113,11 +112,13 @@ def batch_job_enrich(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _visible_job(request, pk)
     only_failed = request.POST.get("only_failed") == "1"
     result = enrich_batch_job(job, user=request.user, only_failed=only_failed)
-    if isinstance(result, EnrichmentRun):
+    if isinstance(result, RunStarted):
         if is_partial_request(request):
-            context = _enrichment_context(request, job, result)
+            context = _enrichment_context(request, job, result.run)
             return render(request, f"{DETAIL}#enrichment", context)
-        messages.info(request, f"Enrichment runs in the background: {run_progress_text(result)}.")
+        messages.info(
+            request, f"Enrichment runs in the background: {run_progress_text(result.run)}."
+        )
         return redirect("batch-job-detail", pk=job.pk)
     if is_partial_request(request):
         # The synchronous summary takes the place of an older run's.

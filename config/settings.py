@@ -189,6 +189,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["enrichment.api.parsers.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "enrichment.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -225,6 +227,8 @@ ENRICHMENT_LEASE_SECONDS = env_int("ENRICHMENT_LEASE_SECONDS", 300)
 ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 # Largest synchronous bulk request; anything bigger is a background run.
 ENRICHMENT_BULK_LIMIT = 100
+# Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Conversations a background-run task processes before it records progress.
 ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
 # Outcomes a background run commits per transaction (a crash re-does at most these).

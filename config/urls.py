@@ -2,14 +2,16 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
 from batches import views as batches_views
-from enrichment import api as enrichment_api
 from enrichment import views as enrichment_views
+from enrichment.api import conversations as conversations_api
+from enrichment.api import errors as api_errors
+from enrichment.api import runs as runs_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -65,7 +67,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "api/conversations/bulk-enrich",
-        enrichment_api.bulk_enrich_view,
+        conversations_api.bulk_enrich_view,
         name="api-bulk-enrich",
     ),
     path(
@@ -80,41 +82,43 @@ urlpatterns = [
     ),
     path(
         "api/conversations/<uuid:conversation_id>/enrich",
-        enrichment_api.enrich_view,
+        conversations_api.enrich_view,
         name="api-enrich",
     ),
     path(
         "api/conversations/<uuid:conversation_id>/validation-report",
-        enrichment_api.validation_report_view,
+        conversations_api.validation_report_view,
         name="api-validation-report",
     ),
     path(
         "api/conversations/<uuid:conversation_id>/download/raw",
-        enrichment_api.download_raw_view,
+        conversations_api.download_raw_view,
         name="api-download-raw",
     ),
     path(
         "api/conversations/<uuid:conversation_id>/download/enriched",
-        enrichment_api.download_enriched_view,
+        conversations_api.download_enriched_view,
         name="api-download-enriched",
     ),
-    path("api/enrichment-runs", enrichment_api.start_run_view, name="api-runs"),
-    path("api/enrichment-runs/<uuid:run_id>", enrichment_api.run_view, name="api-run"),
+    path("api/enrichment-runs", runs_api.start_run_view, name="api-runs"),
+    path("api/enrichment-runs/<uuid:run_id>", runs_api.run_view, name="api-run"),
     path(
         "api/enrichment-runs/<uuid:run_id>/items",
-        enrichment_api.run_items_view,
+        runs_api.run_items_view,
         name="api-run-items",
     ),
     path(
         "api/enrichment-runs/<uuid:run_id>/cancel",
-        enrichment_api.cancel_run_view,
+        runs_api.cancel_run_view,
         name="api-run-cancel",
     ),
     path(
         "api/enrichment-runs/<uuid:run_id>/retry-failed",
-        enrichment_api.retry_failed_run_view,
+        runs_api.retry_failed_run_view,
         name="api-run-retry-failed",
     ),
+    # Anything else under /api/ is a 404 in the API's error shape.
+    re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),
 ]
 
 handler404 = "config.views.page_not_found"

@@ -5,10 +5,10 @@ import uuid
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from .models import Conversation, EnrichmentStatus
+from . import scopes
+from .models import Conversation, EnrichmentStatus, Persona
 
 ANY_FAILURE = "failed"
 
@@ -21,8 +21,8 @@ ORDERINGS = {
     "turns": "turn_count",
 }
 DEFAULT_ORDERING = "-created"
-# The fields that narrow the list (the rest only order or page it).
-FILTERS = ("status", "batch", "persona", "q")
+# Groups (batch jobs) offered in a scope's drop-down.
+SCOPE_CHOICES = 100
 
 
 def ordering_choices() -> list[tuple[str, str]]:
@@ -35,9 +35,6 @@ class ConversationFilterForm(forms.Form):
         required=False,
         choices=[("", "Any status"), (ANY_FAILURE, "Any failure"), *EnrichmentStatus.choices],
     )
-    # Any job id filters (a link from a job's page must never fall back to "all"); the
-    # choices only feed the drop-down.
-    batch = forms.UUIDField(label="Batch job", required=False, widget=forms.Select)
     persona = forms.ChoiceField(label="Persona", required=False)
     q = forms.CharField(
         label="Search",
@@ -47,12 +44,34 @@ class ConversationFilterForm(forms.Form):
     )
     order = forms.ChoiceField(required=False, choices=ordering_choices)
 
-    def __init__(
-        self, *args, batches: list[tuple[str, str]], personas: list[tuple[str, str]], **kwargs
-    ):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["batch"].widget.choices = [("", "Any batch job"), *batches]
-        self.fields["persona"].choices = [("", "Any persona"), *personas]
+        # A filter per registered scope (batch job). Any id filters (a link from a job's
+        # page must never fall back to "all"); the choices only feed the drop-down.
+        self.scopes = {scope.param: scope for scope in scopes.registered()}
+        for name, scope in self.scopes.items():
+            choices = [(str(ref.id), ref.name) for ref in scope.recent(user, limit=SCOPE_CHOICES)]
+            selected = str(self.data.get(name) or "")
+            if selected and selected not in dict(choices):
+                with contextlib.suppress(ValueError):  # a malformed id is ignored
+                    choices.append((str(uuid.UUID(selected)), f"The selected {scope.label.lower()}"))
+            self.fields[name] = forms.UUIDField(
+                label=scope.label,
+                required=False,
+                widget=forms.Select(choices=[("", f"Any {scope.label.lower()}"), *choices]),
+            )
+        self.fields["persona"].choices = [
+            ("", "Any persona"),
+            *((str(pk), name) for pk, name in Persona.objects.values_list("pk", "name")),
+        ]
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The fields that narrow the list (the rest only order or page it)."""
+        return ("status", *self.scopes, "persona", "q")
+
+    def scope_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.scopes]
 
     def filter(self, conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
         """Apply the valid filters; an invalid one is ignored like an empty one."""
@@ -63,8 +82,9 @@ class ConversationFilterForm(forms.Form):
             conversations = conversations.failed()
         elif status:
             conversations = conversations.filter(enrichment_status=status)
-        if data.get("batch"):
-            conversations = conversations.filter(batch_items__batch_job_id=data["batch"]).distinct()
+        for name, scope in self.scopes.items():
+            if data.get(name):
+                conversations = conversations.filter(pk__in=scope.members(data[name]).values("pk"))
         if data.get("persona"):
             conversations = conversations.filter(persona_id=data["persona"])
         if text := (data.get("q") or "").strip():
@@ -83,7 +103,7 @@ class ConversationFilterForm(forms.Form):
         self.is_valid()
         return {
             name: str(self.data[name]).strip()
-            for name in FILTERS
+            for name in self.filters
             if self.cleaned_data.get(name) not in (None, "") and str(self.data[name]).strip()
         }
 
@@ -98,7 +118,7 @@ class ConversationFilterForm(forms.Form):
             if name == "q":
                 shown = f"“{value}”"
             else:
-                # The batch field's choices live on its widget (any job id is valid).
+                # A scope field's choices live on its widget (any id is valid).
                 shown = dict(getattr(field, "choices", None) or field.widget.choices).get(
                     value, value
                 )
@@ -134,10 +154,3 @@ class UUIDListField(forms.Field):
 class EnrichSelectionForm(forms.Form):
     ids = UUIDListField(error_messages={"required": "Select at least one conversation."})
     next = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def clean_ids(self) -> list[uuid.UUID]:
-        ids = self.cleaned_data["ids"]
-        limit = settings.ENRICHMENT_BULK_LIMIT
-        if len(ids) > limit:
-            raise forms.ValidationError(f"Select at most {limit} conversations at a time.")
-        return ids

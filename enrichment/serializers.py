@@ -1,15 +1,16 @@
 """Request validation and response shapes of the enrichment API.
 
-Response serializers document the contract for the OpenAPI schema; the views build the
-spec'd dicts directly (the shapes are pinned by tests).
+Output serializers are both what the views answer and what the OpenAPI schema documents:
+camelCase keys everywhere.
 """
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
+from . import scopes
 from .models import EnrichmentStatus, RunStatus
-from .pipeline.run import ENRICHED, FAILED, SKIPPED
+from .pipeline.outcomes import ENRICHED, FAILED, SKIP_REASONS, SKIPPED
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -70,16 +71,25 @@ class BulkEnrichRequestSerializer(serializers.Serializer):
         return value
 
 
-class EnrichmentResultSerializer(serializers.Serializer):
-    conversationId = serializers.CharField(help_text="The id as you sent it.")  # noqa: N815
-    businessConversationId = serializers.UUIDField()  # noqa: N815
+class OutcomeSerializer(serializers.Serializer):
+    """One conversation's result; ``context["sent_ids"]`` maps row ids to the id form the
+    caller used. Keys without a value (``error``, ``reason``…) are left out."""
+
+    conversationId = serializers.SerializerMethodField(help_text="The id as you sent it.")  # noqa: N815
+    businessConversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
     status = serializers.ChoiceField(choices=[ENRICHED, FAILED, SKIPPED])
-    enrichmentStatus = serializers.CharField()  # noqa: N815
+    enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     error = serializers.CharField(required=False)
-    errorCategory = serializers.CharField(required=False)  # noqa: N815
-    reason = serializers.ChoiceField(
-        choices=["already_enriched", "in_progress", "previously_failed", "inactive"], required=False
-    )
+    errorCategory = serializers.CharField(source="error_category", required=False)  # noqa: N815
+    reason = serializers.ChoiceField(choices=SKIP_REASONS, required=False)
+
+    def get_conversationId(self, outcome) -> str:  # noqa: N802
+        sent = self.context.get("sent_ids", {}).get(outcome.pk)
+        return sent or str(outcome.conversation_id)
+
+    def to_representation(self, outcome) -> dict:
+        data = super().to_representation(outcome)
+        return {key: value for key, value in data.items() if value is not None}
 
 
 class BulkSummarySerializer(serializers.Serializer):
@@ -89,45 +99,39 @@ class BulkSummarySerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
 
 
-class BulkEnrichResponseSerializer(serializers.Serializer):
+class BulkResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     summary = BulkSummarySerializer()
-    results = EnrichmentResultSerializer(many=True)
+    results = serializers.SerializerMethodField()
+
+    def get_results(self, result) -> list[dict]:
+        context = {"sent_ids": result.sent_ids}
+        return OutcomeSerializer(result.outcomes, many=True, context=context).data
 
 
-class ErrorSerializer(serializers.Serializer):
-    success = serializers.BooleanField(default=False)
-    error = serializers.CharField()
+class ConversationStatusSerializer(serializers.Serializer):
+    conversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
+    enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
+    canEnrich = serializers.BooleanField(source="can_enrich")  # noqa: N815
+    needsRetry = serializers.BooleanField(source="needs_retry")  # noqa: N815
+    enrichmentError = serializers.CharField(source="enrichment_error", allow_null=True)  # noqa: N815
+    errorCategory = serializers.CharField(source="enrichment_error_category", allow_null=True)  # noqa: N815
+    enrichedAt = serializers.DateTimeField(source="enriched_at", allow_null=True)  # noqa: N815
 
 
-class InvalidRequestSerializer(ErrorSerializer):
-    details = serializers.JSONField()
-
-
-class NotFoundSerializer(ErrorSerializer):
-    missing = serializers.ListField(child=serializers.CharField(), required=False)
-
-
-class EnrichmentStatusSerializer(serializers.Serializer):
-    conversation_id = serializers.UUIDField()
-    enrichment_status = serializers.CharField()
-    can_enrich = serializers.BooleanField()
-    needs_retry = serializers.BooleanField()
-    enrichment_error = serializers.CharField(allow_null=True)
-    error_category = serializers.CharField(allow_null=True)
-    enriched_at = serializers.DateTimeField(allow_null=True)
-
-
-class ValidationReportResponseSerializer(serializers.Serializer):
-    conversation_id = serializers.UUIDField()
-    enrichment_status = serializers.CharField()
-    validation_report = serializers.JSONField(allow_null=True)
-    normalization_report = serializers.JSONField(allow_null=True)
-    enrichment_error = serializers.CharField(allow_null=True)
-    error_category = serializers.CharField(allow_null=True)
+class ValidationReportSerializer(serializers.Serializer):
+    conversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
+    enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
+    validationReport = serializers.JSONField(source="validation_report", allow_null=True)  # noqa: N815
+    normalizationReport = serializers.JSONField(source="normalization_report", allow_null=True)  # noqa: N815
+    enrichmentError = serializers.CharField(source="enrichment_error", allow_null=True)  # noqa: N815
+    errorCategory = serializers.CharField(source="enrichment_error_category", allow_null=True)  # noqa: N815
 
 
 class StartRunRequestSerializer(serializers.Serializer):
+    """Exactly one selector: ``conversationIds``, ``status``, or a registered scope's field
+    (``batchJobId``)."""
+
     conversationIds = serializers.ListField(  # noqa: N815
         child=serializers.UUIDField(format="hex_verbose"),
         required=False,
@@ -135,7 +139,6 @@ class StartRunRequestSerializer(serializers.Serializer):
         min_length=1,
         help_text="Any number of conversation ids (either form).",
     )
-    batchJobId = serializers.UUIDField(required=False)  # noqa: N815
     status = serializers.ListField(
         child=serializers.ChoiceField(choices=EnrichmentStatus.values),
         required=False,
@@ -145,18 +148,28 @@ class StartRunRequestSerializer(serializers.Serializer):
     )
     force = StrictBooleanField(required=False, default=False)
 
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for scope in scopes.registered():
+            fields[scope.api_field] = serializers.UUIDField(required=False)
+        return fields
+
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("status"), str):
             data = {**data, "status": [data["status"]]}
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict) -> dict:
-        chosen = [key for key in ("conversationIds", "batchJobId", "status") if key in attrs]
+        selectors = ["conversationIds", *(s.api_field for s in scopes.registered()), "status"]
+        chosen = [key for key in selectors if key in attrs]
         if len(chosen) != 1:
-            raise serializers.ValidationError(
-                "Give exactly one of conversationIds, batchJobId or status."
-            )
+            raise serializers.ValidationError(f"Give exactly one of {', '.join(selectors)}.")
         return attrs
+
+
+class ScopeSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="What the run is over, e.g. batchJob.")
+    id = serializers.UUIDField()
 
 
 class RunSerializer(serializers.Serializer):
@@ -164,33 +177,42 @@ class RunSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices)
     source = serializers.CharField()
     description = serializers.CharField()
-    batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
+    scope = serializers.SerializerMethodField()
     force = serializers.BooleanField()
-    retryFailed = serializers.BooleanField()  # noqa: N815
-    retryOf = serializers.UUIDField(allow_null=True)  # noqa: N815
+    retryFailed = serializers.BooleanField(source="retry_failed")  # noqa: N815
+    retryOf = serializers.UUIDField(source="retry_of_id", allow_null=True)  # noqa: N815
     total = serializers.IntegerField()
     processed = serializers.IntegerField(help_text="enriched + failed + skipped")
     enriched = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField()
     remaining = serializers.IntegerField()
-    progressPercent = serializers.IntegerField()  # noqa: N815
-    etaSeconds = serializers.IntegerField(allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    startedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    url = serializers.CharField()
+    progressPercent = serializers.IntegerField(source="progress_percent")  # noqa: N815
+    etaSeconds = serializers.IntegerField(source="eta_seconds", allow_null=True)  # noqa: N815
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
+    url = serializers.SerializerMethodField()
+
+    def get_scope(self, run) -> ScopeSerializer(allow_null=True):  # type: ignore[valid-type]
+        if run.scope_id is None:
+            return None
+        scope = scopes.get(run.scope_kind)
+        return {"kind": scope.api_name if scope else run.scope_kind, "id": str(run.scope_id)}
+
+    def get_url(self, run) -> str:
+        return f"/api/enrichment-runs/{run.pk}"
 
 
 class RunItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
-    conversationId = serializers.UUIDField()  # noqa: N815
+    conversationId = serializers.UUIDField(source="conversation.conversation_id")  # noqa: N815
     outcome = serializers.CharField()
-    enrichmentStatus = serializers.CharField()  # noqa: N815
+    enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     error = serializers.CharField(allow_null=True)
-    errorCategory = serializers.CharField(allow_null=True)  # noqa: N815
+    errorCategory = serializers.CharField(source="error_category", allow_null=True)  # noqa: N815
     reason = serializers.CharField(allow_null=True)
-    durationMs = serializers.FloatField(allow_null=True)  # noqa: N815
+    durationMs = serializers.FloatField(source="duration_ms", allow_null=True)  # noqa: N815
 
 
 class RunItemsResponseSerializer(serializers.Serializer):
@@ -202,47 +224,29 @@ class RunItemsResponseSerializer(serializers.Serializer):
 _FORCE_SCHEMA = {"type": "boolean", "default": False, "description": "Re-enrich completed ones."}
 _STATUS_SCHEMA = {"type": "string", "enum": EnrichmentStatus.values}
 
-# One selector per request: written by hand because a serializer cannot say "exactly one".
-START_RUN_REQUEST_SCHEMA = {
-    "oneOf": [
-        {
+def start_run_request_schema() -> dict:
+    """One selector per request: written by hand because a serializer cannot say "exactly
+    one" (built when the URLs load, once every scope is registered)."""
+
+    def selector(title: str, name: str, schema: dict) -> dict:
+        return {
             "type": "object",
-            "title": "By conversation ids",
-            "required": ["conversationIds"],
-            "properties": {
-                "conversationIds": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {"type": "string", "format": "uuid"},
-                },
-                "force": _FORCE_SCHEMA,
-            },
+            "title": title,
+            "required": [name],
+            "properties": {name: schema, "force": _FORCE_SCHEMA},
             "additionalProperties": False,
-        },
-        {
-            "type": "object",
-            "title": "By batch job (its completed items)",
-            "required": ["batchJobId"],
-            "properties": {
-                "batchJobId": {"type": "string", "format": "uuid"},
-                "force": _FORCE_SCHEMA,
-            },
-            "additionalProperties": False,
-        },
-        {
-            "type": "object",
-            "title": "By enrichment status",
-            "required": ["status"],
-            "properties": {
-                "status": {
-                    "oneOf": [
-                        _STATUS_SCHEMA,
-                        {"type": "array", "minItems": 1, "items": _STATUS_SCHEMA},
-                    ]
-                },
-                "force": _FORCE_SCHEMA,
-            },
-            "additionalProperties": False,
-        },
-    ]
-}
+        }
+
+    uuid_schema = {"type": "string", "format": "uuid"}
+    ids = {"type": "array", "minItems": 1, "items": uuid_schema}
+    statuses = {"oneOf": [_STATUS_SCHEMA, {"type": "array", "minItems": 1, "items": _STATUS_SCHEMA}]}
+    return {
+        "oneOf": [
+            selector("By conversation ids", "conversationIds", ids),
+            *(
+                selector(f"By {scope.label.lower()} (what enriching it acts on)", scope.api_field, uuid_schema)
+                for scope in scopes.registered()
+            ),
+            selector("By enrichment status", "status", statuses),
+        ]
+    }

@@ -13,19 +13,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.views.decorators.vary import vary_on_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import runs
+from . import scopes
 from .forms import ConversationFilterForm, EnrichSelectionForm
-from .models import Conversation, EnrichmentRun, ItemOutcome, Persona, RunSource
-from .services import BulkResult, ConversationsNotFound, bulk_enrich
+from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
+from .runs.lifecycle import NothingToEnrich, RunNotCancellable, RunStarted, cancel_run, retry_failed
+from .selection import ConversationsNotFound, select_ids, select_queryset
+from .services import BulkResult, enrich
 
 PAGE_SIZE = 25
-BATCH_CHOICES = 100
 RUNS_PER_PAGE = 25
 FAILURES_PER_PAGE = 50
 RUN_DETAIL = "enrichment/run_detail.html"
@@ -65,46 +66,28 @@ def redirect_to(request: HtmxHttpRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
-def _filter_choices(user, selected_batch: str) -> tuple[list[tuple[str, str]], list]:
-    """The batch jobs (the newest 100 holding the user's conversations, plus the selected
-    one) and the personas the filters offer."""
-    batches = [
-        (str(pk), name)
-        for pk, name, _ in Conversation.objects.visible_to(user)
-        .filter(batch_items__isnull=False)
-        .values_list(
-            "batch_items__batch_job_id",
-            "batch_items__batch_job__name",
-            "batch_items__batch_job__created_at",
-        )
-        .order_by("-batch_items__batch_job__created_at")
-        .distinct()[:BATCH_CHOICES]
-    ]
-    if selected_batch and selected_batch not in dict(batches):
-        with contextlib.suppress(ValueError):  # a malformed id is ignored by the form
-            batches.append((str(uuid.UUID(selected_batch)), "The selected batch job"))
-    personas = [(str(pk), name) for pk, name in Persona.objects.values_list("pk", "name")]
-    return batches, personas
+def with_scope_refs(conversations: list[Conversation]) -> list[Conversation]:
+    """Attach ``scope_refs`` (the batch jobs each row belongs to): one query per scope."""
+    pks = [conversation.pk for conversation in conversations]
+    found = [scope.refs_of(pks) for scope in scopes.registered()]
+    for conversation in conversations:
+        conversation.scope_refs = [ref for refs in found for ref in refs.get(conversation.pk, [])]
+    return conversations
 
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
-    batches, personas = _filter_choices(request.user, request.GET.get("batch", ""))
-    form = ConversationFilterForm(request.GET, batches=batches, personas=personas)
-    conversations = form.filter(
-        Conversation.objects.visible_to(request.user)
-        .select_related("persona")
-        .prefetch_related("batch_items__batch_job")
-    )
+    form = ConversationFilterForm(request.GET, user=request.user)
+    conversations = form.filter(Conversation.objects.visible_to(request.user).select_related("persona"))
     page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+    with_scope_refs(page.object_list)
     template = "enrichment/conversation_list.html"
     if is_partial_request(request):
         template += "#table"
-    context = {"form": form, "page": page, "ordering": form.ordering}
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    context = {"form": form, "page": page, "ordering": form.ordering, "scopes": scopes.registered()}
+    return render(request, template, context)
 
 
 def _failures(result: BulkResult) -> list[dict]:
@@ -148,9 +131,14 @@ def conversation_enrich(request: HtmxHttpRequest) -> HttpResponse:
             messages.error(request, error)
         return redirect(_next_url(request, request.POST.get("next")))
     try:
-        result = bulk_enrich(form.cleaned_data["ids"], user=request.user, sequential=True)
+        selection = select_ids(form.cleaned_data["ids"], user=request.user)
     except ConversationsNotFound:
         raise Http404("No such conversations.") from None
+    result = enrich(selection, user=request.user, source=RunSource.PAGE)
+    if isinstance(result, RunStarted):
+        # More than one request enriches: the run's page follows its progress.
+        messages.success(request, f"Started a background run over {conversations_text(result.run.total)}.")
+        return redirect_to(request, reverse("run-detail", args=[result.run.pk]))
     if is_partial_request(request):
         context = {"result": result, "failures": _failures(result)}
         response = render(request, "enrichment/conversation_list.html#result", context)
@@ -165,37 +153,34 @@ def conversation_enrich(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def conversation_report(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     conversation = get_object_or_404(Conversation.objects.visible_to(request.user), pk=pk)
     template = "enrichment/conversation_report.html"
     if is_partial_request(request):
         template += "#report"
-    response = render(request, template, {"conversation": conversation})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render(request, template, {"conversation": conversation})
 
 
 @require_POST
 @login_required
 def conversation_enrich_matching(request: HtmxHttpRequest) -> HttpResponse:
     """Start a background run over every visible conversation the posted filters match."""
-    batches, personas = _filter_choices(request.user, request.POST.get("batch", ""))
-    form = ConversationFilterForm(request.POST, batches=batches, personas=personas)
+    form = ConversationFilterForm(request.POST, user=request.user)
     if not form.is_valid():
         # The list ignores a stale filter; work over "everything" must not start from one.
         messages.error(request, "The filter is not valid any more; nothing was started.")
         return redirect_to(request, reverse("conversation-list"))
-    conversations = form.filter(Conversation.objects.visible_to(request.user))
+    selection = select_queryset(
+        form.filter(Conversation.objects.visible_to(request.user)),
+        f"Enrich all matching: {form.description()}",
+    )
     try:
-        run = runs.start_run(
-            list(conversations.values_list("pk", flat=True)),
-            user=request.user,
-            source=RunSource.PAGE,
-            description=f"Enrich all matching: {form.description()}",
-        )
-    except runs.NothingToEnrich:
+        started = enrich(selection, user=request.user, source=RunSource.PAGE, background=True)
+    except NothingToEnrich:
         messages.info(request, "No conversations match this filter.")
         return redirect_to(request, f"{reverse('conversation-list')}?{form.query_string()}")
+    run = started.run
     messages.success(request, f"Started a background run over {conversations_text(run.total)}.")
     return redirect_to(request, reverse("run-detail", args=[run.pk]))
 
@@ -210,6 +195,7 @@ def _visible_run(request: HtmxHttpRequest, pk: uuid.UUID) -> EnrichmentRun:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     visible = (
         EnrichmentRun.objects.visible_to(request.user)
@@ -221,9 +207,7 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
     if is_partial_request(request):
         template += "#runs"
     polling = any(not run.is_finished for run in page.object_list)
-    response = render(request, template, {"page": page, "polling": polling})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render(request, template, {"page": page, "polling": polling})
 
 
 def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
@@ -245,15 +229,15 @@ def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def run_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     run = _visible_run(request, pk)
     failures = _failures_page(run, request.GET.get("page"))
     template = RUN_DETAIL
     if is_partial_request(request):
         template += "#failures"
-    response = render(request, template, {"run": run, "failures": failures})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    scope = scopes.ref_for(run.scope_kind, run.scope_id)
+    return render(request, template, {"run": run, "failures": failures, "scope": scope})
 
 
 @require_GET
@@ -275,9 +259,9 @@ def run_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
 def run_cancel(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     run = _visible_run(request, pk)
     try:
-        runs.cancel_run(run)
+        cancel_run(run)
         notice = None
-    except runs.RunNotCancellable as exc:
+    except RunNotCancellable as exc:
         notice = str(exc)
     if is_partial_request(request):
         response = render(request, f"{RUN_DETAIL}#run", {"run": run, "notice": notice})
@@ -296,8 +280,8 @@ def run_cancel(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
 def run_retry_failed(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     run = _visible_run(request, pk)
     try:
-        retry = runs.retry_failed(run, user=request.user, source=RunSource.PAGE)
-    except runs.NothingToEnrich as exc:
+        retry = retry_failed(run, user=request.user, source=RunSource.PAGE).run
+    except NothingToEnrich as exc:
         messages.info(request, str(exc))
         return redirect_to(request, reverse("run-detail", args=[run.pk]))
     messages.success(

@@ -18,12 +18,12 @@ Report, stored in the conversation's record (keys are stable)::
 
     {
         "fixes": {
-            "control_characters_removed": int,  # characters removed, over all strings
-            "strings_nfc_normalized": int,      # string occurrences NFC changed
+            "controlCharactersRemoved": int,  # characters removed, over all strings
+            "stringsNfcNormalized": int,      # string occurrences NFC changed
         },
         "warnings": [{"code": str, "message": str}, ...],
         "errors": [{"code": str, "message": str}, ...],
-        "size_bytes": int,  # length of the returned bytes; 0 if writing failed
+        "sizeBytes": int,  # length of the returned bytes; 0 if writing failed
     }
 
 Warning codes: ``DOCUMENT_TOO_SMALL`` (< 1,000 bytes), ``EMPTY_TRAINING_PAIRS``,
@@ -73,10 +73,10 @@ def normalize_document(document: dict) -> tuple[bytes, dict]:
     warnings: list[dict] = []
     errors: list[dict] = []
     report = {
-        "fixes": {"control_characters_removed": 0, "strings_nfc_normalized": 0},
+        "fixes": {"controlCharactersRemoved": 0, "stringsNfcNormalized": 0},
         "warnings": warnings,
         "errors": errors,
-        "size_bytes": 0,
+        "sizeBytes": 0,
     }
 
     if not isinstance(document, dict):
@@ -91,11 +91,11 @@ def normalize_document(document: dict) -> tuple[bytes, dict]:
         errors.append(_problem("NOT_SERIALIZABLE", f"The document is not serialisable: {exc}"))
     else:
         report["fixes"] = {
-            "control_characters_removed": removed,
-            "strings_nfc_normalized": normalized,
+            "controlCharactersRemoved": removed,
+            "stringsNfcNormalized": normalized,
         }
         size = len(content)
-        report["size_bytes"] = size
+        report["sizeBytes"] = size
         if size > MAX_SIZE_BYTES:
             errors.append(
                 _problem(

@@ -3,28 +3,11 @@
 from datetime import datetime
 
 from django import template
-from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 
 from enrichment.models import ErrorCategory
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def query_with(context: template.Context, **changes) -> str:
-    """The current query string with ``changes`` applied (``None`` removes a key).
-
-    Keeps the list's filters in pagination and sort links.
-    """
-    query: QueryDict = context["request"].GET.copy()
-    for key, value in changes.items():
-        if value is None or value == "":
-            query.pop(key, None)
-        else:
-            query[key] = str(value)
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"
 
 
 @register.simple_tag

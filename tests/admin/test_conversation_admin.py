@@ -236,10 +236,10 @@ def test_a_report_that_is_not_an_object_is_shown_as_escaped_json(admin_client):
 def test_normalization_report_renders_fixes_and_warnings(admin_client):
     conversation = ConversationFactory(
         normalization_report={
-            "fixes": {"control_characters_removed": 3, "strings_nfc_normalized": 2},
+            "fixes": {"controlCharactersRemoved": 3, "stringsNfcNormalized": 2},
             "warnings": [{"code": "DOCUMENT_TOO_SMALL", "message": "Only 812 bytes."}],
             "errors": [],
-            "size_bytes": 812,
+            "sizeBytes": 812,
         }
     )
 

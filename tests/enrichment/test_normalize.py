@@ -30,10 +30,10 @@ def test_normalize_writes_indented_utf8_json_with_a_trailing_newline():
     assert content == (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     assert "Café → plan".encode() in content
     assert report == {
-        "fixes": {"control_characters_removed": 0, "strings_nfc_normalized": 0},
+        "fixes": {"controlCharactersRemoved": 0, "stringsNfcNormalized": 0},
         "warnings": [],
         "errors": [],
-        "size_bytes": len(content),
+        "sizeBytes": len(content),
     }
 
 
@@ -45,7 +45,7 @@ def test_normalize_applies_nfc_to_values_and_keys():
     parsed = json.loads(content)
     assert parsed["notes"] == "Caf\u00e9"
     assert parsed["extra"] == {"r\u00e9sum\u00e9": ["na\u00efve", "ok"]}
-    assert report["fixes"] == {"control_characters_removed": 0, "strings_nfc_normalized": 3}
+    assert report["fixes"] == {"controlCharactersRemoved": 0, "stringsNfcNormalized": 3}
 
 
 def test_normalize_strips_control_characters_but_keeps_tab_lf_and_cr():
@@ -56,14 +56,14 @@ def test_normalize_strips_control_characters_but_keeps_tab_lf_and_cr():
     parsed = json.loads(content)
     assert parsed["notes"] == "abc\td\ne\rfg"
     assert parsed["key"] == "v"
-    assert report["fixes"] == {"control_characters_removed": 5, "strings_nfc_normalized": 0}
+    assert report["fixes"] == {"controlCharactersRemoved": 5, "stringsNfcNormalized": 0}
 
 
 def test_normalize_strips_control_characters_before_composing():
     content, report = normalize_document(document(notes="e\x00\u0301"))
 
     assert json.loads(content)["notes"] == "\u00e9"
-    assert report["fixes"] == {"control_characters_removed": 1, "strings_nfc_normalized": 1}
+    assert report["fixes"] == {"controlCharactersRemoved": 1, "stringsNfcNormalized": 1}
 
 
 def test_normalize_counts_each_occurrence_of_a_repeated_string():
@@ -71,7 +71,7 @@ def test_normalize_counts_each_occurrence_of_a_repeated_string():
 
     _, report = normalize_document(document(history=[text, text, text]))
 
-    assert report["fixes"] == {"control_characters_removed": 3, "strings_nfc_normalized": 3}
+    assert report["fixes"] == {"controlCharactersRemoved": 3, "stringsNfcNormalized": 3}
 
 
 def test_normalize_is_byte_stable_and_idempotent():
@@ -82,7 +82,7 @@ def test_normalize_is_byte_stable_and_idempotent():
     again, report = normalize_document(json.loads(first))
 
     assert first == second == again
-    assert report["fixes"] == {"control_characters_removed": 0, "strings_nfc_normalized": 0}
+    assert report["fixes"] == {"controlCharactersRemoved": 0, "stringsNfcNormalized": 0}
 
 
 def test_normalize_writes_exactly_what_json_dumps_writes():
@@ -121,7 +121,7 @@ def test_normalize_warns_about_a_document_under_1000_bytes():
             ),
         }
     ]
-    assert report["size_bytes"] == len(content)
+    assert report["sizeBytes"] == len(content)
 
 
 def test_normalize_warns_about_empty_pairs_and_missing_consultant_profile():
@@ -178,7 +178,7 @@ def test_normalize_rejects_values_json_cannot_hold(bad_value):
 
     report = raised.value.report
     assert [error["code"] for error in report["errors"]] == ["NOT_SERIALIZABLE"]
-    assert report["size_bytes"] == 0
+    assert report["sizeBytes"] == 0
 
 
 def test_normalize_writes_exponent_floats_in_shortest_form():
@@ -213,11 +213,11 @@ def test_normalize_rejects_a_document_over_the_size_limit(monkeypatch):
 
     report = raised.value.report
     assert [error["code"] for error in report["errors"]] == ["DOCUMENT_TOO_LARGE"]
-    assert report["size_bytes"] > 1_500
+    assert report["sizeBytes"] > 1_500
 
 
 def test_normalize_keeps_text_that_only_looks_like_an_escaped_control_character():
     content, report = normalize_document(document(notes="C:\\bin\\files and \\u0007 typed out"))
 
     assert json.loads(content)["notes"] == "C:\\bin\\files and \\u0007 typed out"
-    assert report["fixes"] == {"control_characters_removed": 0, "strings_nfc_normalized": 0}
+    assert report["fixes"] == {"controlCharactersRemoved": 0, "stringsNfcNormalized": 0}

@@ -121,10 +121,10 @@ def test_normalize_stores_the_529_enrichment_unchanged_in_content(shame_529):
 
     assert json.loads(content) == enriched
     assert report == {
-        "fixes": {"control_characters_removed": 0, "strings_nfc_normalized": 0},
+        "fixes": {"controlCharactersRemoved": 0, "stringsNfcNormalized": 0},
         "warnings": [],
         "errors": [],
-        "size_bytes": len(content),
+        "sizeBytes": len(content),
     }
 
 

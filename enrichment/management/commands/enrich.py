@@ -4,10 +4,19 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrichment.models import Conversation, EnrichmentStatus, RunSource, RunStatus
-from enrichment.pipeline.run import ENRICHED, FAILED, SKIPPED, Outcome
-from enrichment.runs import start_run
-from enrichment.services import enrich_in_chunks
+from enrichment import scopes
+from enrichment.models import EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
+from enrichment.pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
+from enrichment.runs.lifecycle import NothingToEnrich, RunStarted
+from enrichment.selection import (
+    ConversationsNotFound,
+    ScopeNotFound,
+    Selection,
+    select_ids,
+    select_scope,
+    select_statuses,
+)
+from enrichment.services import enrich
 
 
 class ProgressBar:
@@ -48,7 +57,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("ids", nargs="*", metavar="ID")
-        parser.add_argument("--batch", metavar="JOB_ID", help="every conversation of a job")
+        for scope in scopes.registered():
+            parser.add_argument(
+                f"--{scope.param}",
+                metavar=f"{scope.kind.upper()}_ID",
+                help=f"the conversations enriching this {scope.label.lower()} acts on",
+            )
         parser.add_argument(
             "--status",
             choices=EnrichmentStatus.values,
@@ -67,88 +81,89 @@ class Command(BaseCommand):
             "--detach", action="store_true", help="with --background: start it and return"
         )
 
-    def handle(
-        self, *args, ids, batch, status, force, no_progress, background, detach, **options
-    ) -> None:
-        if not (ids or batch or status):
-            raise CommandError("Choose conversations: ids, --batch JOB_ID or --status STATUS.")
-        pks = self._select(ids, batch, status)
-        if not pks:
+    def handle(self, *args, ids, status, force, no_progress, background, detach, **options):
+        selection = self._select(ids, status, options)
+        if background:
+            try:
+                started = enrich(
+                    selection, user=None, source=RunSource.CLI, force=force, background=True
+                )
+            except NothingToEnrich:
+                self.stdout.write("No conversations match; nothing to do.")
+                return
+            self._follow(started, detach=detach, progress=not no_progress)
+            return
+        total = len(selection.pks())
+        if not total:
             self.stdout.write("No conversations match; nothing to do.")
             return
-        if background:
-            self._background(pks, batch, force, detach=detach, progress=not no_progress)
-            return
-        bar = ProgressBar(self.stderr, len(pks), enabled=not no_progress and sys.stderr.isatty())
-        started = time.perf_counter()
+        bar = ProgressBar(self.stderr, total, enabled=not no_progress and sys.stderr.isatty())
+        started_at = time.perf_counter()
         try:
-            enrich_in_chunks(pks, force=force, on_outcome=bar.advance)
+            result = enrich(
+                selection,
+                user=None,
+                source=RunSource.CLI,
+                force=force,
+                background=False,
+                on_outcome=bar.advance,
+            )
         finally:
             bar.close()
-        elapsed = time.perf_counter() - started
+        if isinstance(result, RunStarted):
+            self._follow(result, detach=detach, progress=not no_progress)
+            return
+        elapsed = time.perf_counter() - started_at
         counts = bar.counts
         self.stdout.write(
             f"Enriched: {counts[ENRICHED]}, Failed: {counts[FAILED]}, "
-            f"Skipped: {counts[SKIPPED]} (total {len(pks)}) in {elapsed:.1f}s"
+            f"Skipped: {counts[SKIPPED]} (total {total}) in {elapsed:.1f}s"
         )
         if counts[FAILED]:
             sys.exit(1)
 
-    def _select(self, ids: list[str], batch: str | None, status: list[str] | None) -> list:
-        rows = Conversation.objects.filter(is_active=True)
-        if ids:
-            try:
-                wanted = [str(uuid.UUID(value)) for value in ids]
-            except ValueError as exc:
-                raise CommandError(f"Not a conversation id: {exc}") from None
-            found = list(rows.with_ids(wanted).values_list("pk", "conversation_id"))
-            known = {str(v) for pair in found for v in pair}
-            missing = [value for value in wanted if value not in known]
-            if missing:
-                raise CommandError(f"Unknown conversation ids: {', '.join(missing)}")
-            order = {value: index for index, value in enumerate(wanted)}
-            found.sort(key=lambda pair: min(order.get(str(v), len(order)) for v in pair))
-            selected = [pk for pk, _ in found]
-            if batch or status:
-                narrowed = self._filter(rows.filter(pk__in=selected), batch, status)
-                allowed = set(narrowed.values_list("pk", flat=True))
-                selected = [pk for pk in selected if pk in allowed]
-            return selected
-        return list(
-            self._filter(rows, batch, status)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)
-        )
+    def _select(self, ids: list[str], status: list[str] | None, options: dict) -> Selection:
+        """One selection from the arguments; several narrow each other."""
+        chosen: list[Selection] = []
+        try:
+            if ids:
+                chosen.append(select_ids(ids, user=None))
+            for scope in scopes.registered():
+                if (value := options.get(scope.param)) is not None:
+                    chosen.append(select_scope(scope.kind, value, user=None))
+            if status:
+                chosen.append(select_statuses(status, user=None))
+        except ValueError as exc:
+            raise CommandError(f"Not a conversation id: {exc}") from None
+        except ConversationsNotFound as exc:
+            raise CommandError(f"Unknown conversation ids: {', '.join(exc.missing)}") from None
+        except ScopeNotFound as exc:
+            raise CommandError(
+                f"--{exc.scope.param} {exc.missing[0]}: no such {exc.scope.label.lower()}"
+            ) from None
+        if not chosen:
+            options = ", ".join(f"--{scope.param} ID" for scope in scopes.registered())
+            raise CommandError(f"Choose conversations: ids, {options} or --status STATUS.")
+        selection, *others = chosen
+        for other in others:
+            selection = selection.narrowed_to(other)
+        return selection
 
-    def _filter(self, rows, batch: str | None, status: list[str] | None):
-        if batch:
-            try:
-                job_id = uuid.UUID(batch)
-            except ValueError:
-                raise CommandError(f"--batch {batch!r} is not a batch job id") from None
-            rows = rows.filter(batch_items__batch_job_id=job_id)
-            if not rows.exists():
-                raise CommandError(
-                    f"--batch {batch}: no such batch job, or it has no conversations"
-                )
-        if status:
-            rows = rows.filter(enrichment_status__in=status)
-        return rows.distinct()
-
-    def _background(self, pks, batch, force: bool, *, detach: bool, progress: bool) -> None:
-        run = start_run(
-            pks,
-            user=None,
-            source=RunSource.CLI,
-            description=f"Command line: {len(pks)} conversations",
-            batch_job_id=uuid.UUID(batch) if batch else None,
-            force=force,
-        )
-        self.stdout.write(f"Started run {run.pk} over {run.total} conversations.")
+    def _follow(self, started: RunStarted, *, detach: bool, progress: bool) -> None:
+        run = started.run
+        if started.created:
+            self.stdout.write(f"Started run {run.pk} over {run.total} conversations.")
+        else:
+            self.stdout.write(
+                f"Run {run.pk} ({run.description}) is already going over these "
+                "conversations; following it instead of starting another."
+            )
         self.stdout.write(f"Follow it: GET /api/enrichment-runs/{run.pk}")
         if detach:
             return
-        draw = progress and sys.stderr.isatty()
+        self._wait(run, draw=progress and sys.stderr.isatty())
+
+    def _wait(self, run: EnrichmentRun, *, draw: bool) -> None:
         try:
             while True:
                 run.refresh_from_db()

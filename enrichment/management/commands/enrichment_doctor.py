@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from enrichment.runs import repair, stuck_conversations, stuck_runs
+from enrichment.runs.lifecycle import repair
+from enrichment.runs.watchdog import stuck_conversations, stuck_runs
 
 
 class Command(BaseCommand):

@@ -1,0 +1,2 @@
+"""The REST API of conversations and background runs (DESIGN.md "REST API"); errors in one
+shape through ``errors.exception_handler``."""

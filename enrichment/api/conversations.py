@@ -1,0 +1,180 @@
+"""The conversations API: bulk and single enrichment, status, reports, downloads."""
+
+import uuid
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from enrichment.models import Conversation, RunSource
+from enrichment.serializers import (
+    BulkEnrichRequestSerializer,
+    BulkResultSerializer,
+    ConversationStatusSerializer,
+    OutcomeSerializer,
+    ValidationReportSerializer,
+)
+from enrichment.selection import select_ids
+from enrichment.services import BulkResult, enrich, enrich_one
+
+from .errors import ERROR_RESPONSES, INVALID, NOT_FOUND, TOO_LARGE, ApiError, error_response, not_found
+from .users import acting_user
+
+FILE_RESPONSE = OpenApiResponse(
+    {"type": "object", "additionalProperties": True},
+    description="The JSON file itself, as an attachment.",
+)
+
+
+def visible_conversation(request: Request, conversation_id: uuid.UUID) -> Conversation:
+    """A conversation by either id form, if the caller may see it; else 404."""
+    conversation = (
+        Conversation.objects.visible_to(request.user)
+        .with_ids([conversation_id])
+        .select_related("created_by")
+        .first()
+    )
+    if conversation is None:
+        raise not_found("Conversation not found.", missing=[str(conversation_id)])
+    return conversation
+
+
+@extend_schema(
+    operation_id="bulk_enrich_conversations",
+    request=BulkEnrichRequestSerializer,
+    responses={
+        200: BulkResultSerializer,
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: OpenApiResponse(
+            NOT_FOUND.response, description="Some ids unknown or invisible; nothing processed."
+        ),
+        413: TOO_LARGE,
+        500: error_response("A failure outside any conversation."),
+    },
+    description="Enrich 1 to 100 conversations. Completed ones are skipped "
+    "(`already_enriched`), ones being enriched elsewhere too (`in_progress`), and ones "
+    "deactivated while the request ran (`inactive`). "
+    "One conversation's failure never stops the others.",
+)
+@api_view(["POST"])
+def bulk_enrich_view(request: Request) -> Response:
+    serializer = BulkEnrichRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    user = acting_user(request, data.get("userId"))
+    result = enrich(
+        select_ids(data["conversationIds"], user=user),
+        user=user,
+        source=RunSource.API,
+        sequential=data["sequential"],
+        background=False,
+    )
+    assert isinstance(result, BulkResult)
+    return Response(BulkResultSerializer(result).data)
+
+
+FORCE = OpenApiParameter(
+    "force", OpenApiTypes.BOOL, description="Re-enrich even when already completed."
+)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="get_enrichment_status",
+    responses={200: ConversationStatusSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="enrich_conversation",
+    request=None,
+    parameters=[FORCE],
+    responses={
+        200: OpenApiResponse(OutcomeSerializer, description="Enriched or skipped."),
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        422: OpenApiResponse(OutcomeSerializer, description="Enrichment failed."),
+    },
+)
+@api_view(["GET", "POST"])
+def enrich_view(request: Request, conversation_id: uuid.UUID) -> Response:
+    conversation = visible_conversation(request, conversation_id)
+    if request.method == "GET":
+        return Response(ConversationStatusSerializer(conversation).data)
+    force = _flag(request, "force")
+    outcome = enrich_one(conversation, user=request.user, source=RunSource.API, force=force)
+    data = OutcomeSerializer(outcome, context={"sent_ids": {outcome.pk: str(conversation_id)}}).data
+    return Response(data, status=422 if outcome.status == "failed" else 200)
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes"}:
+        return True
+    if value in {"0", "false", "no"}:
+        return False
+    raise ApiError(400, "Invalid request", details={name: ["Must be true or false."]})
+
+
+@extend_schema(
+    operation_id="get_validation_report",
+    responses={200: ValidationReportSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
+)
+@api_view(["GET"])
+def validation_report_view(request: Request, conversation_id: uuid.UUID) -> Response:
+    conversation = visible_conversation(request, conversation_id)
+    return Response(ValidationReportSerializer(conversation).data)
+
+
+def _file_response(path: str, filename: str) -> FileResponse:
+    try:
+        handle = default_storage.open(path, "rb")
+    except FileNotFoundError:
+        raise not_found(f"The file {path} is missing from storage.") from None
+    return FileResponse(
+        handle, as_attachment=True, filename=filename, content_type="application/json"
+    )
+
+
+@extend_schema(
+    operation_id="download_raw_conversation",
+    responses={200: FILE_RESPONSE, **ERROR_RESPONSES, 404: NOT_FOUND},
+)
+@api_view(["GET"])
+def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileResponse:
+    conversation = visible_conversation(request, conversation_id)
+    path = conversation.raw_response_path or conversation.file_path
+    if not path:
+        raise not_found("This conversation has no stored file.")
+    return _file_response(path, f"{conversation.conversation_id}.raw.json")
+
+
+@extend_schema(
+    operation_id="download_enriched_conversation",
+    responses={
+        200: FILE_RESPONSE,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        409: error_response("Not enriched (yet)."),
+    },
+)
+@api_view(["GET"])
+def download_enriched_view(request: Request, conversation_id: uuid.UUID) -> FileResponse:
+    conversation = visible_conversation(request, conversation_id)
+    if not conversation.is_completed or not conversation.enriched_file_path:
+        raise ApiError(
+            409,
+            f"The conversation is not enriched (status: {conversation.enrichment_status}).",
+            enrichmentStatus=conversation.enrichment_status,
+        )
+    return _file_response(
+        conversation.enriched_file_path, f"{conversation.conversation_id}.enriched.json"
+    )

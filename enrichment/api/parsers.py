@@ -1,0 +1,34 @@
+"""The API's body parser (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``)."""
+
+import orjson
+from django.conf import settings
+from rest_framework import exceptions, parsers
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+
+
+class InvalidBody(exceptions.ParseError):
+    """A body that is not the JSON the operation takes (answered as ``Invalid request``)."""
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """JSON bodies up to ``API_MAX_BODY_BYTES``, parsed by orjson: nesting deeper than 1,024,
+    numbers out of range, lone surrogates and NaN are refused as invalid JSON (400),
+    a bigger body as 413, before anything is parsed."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidBody(f"The body must be a JSON object: {exc}") from None

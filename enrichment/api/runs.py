@@ -1,0 +1,164 @@
+"""The background runs API: start one over any selection, follow it, cancel it, retry its
+failures."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from enrichment import scopes
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
+from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
+from enrichment.selection import Selection, select_ids, select_scope, select_statuses
+from enrichment.serializers import (
+    RunItemSerializer,
+    RunItemsResponseSerializer,
+    RunSerializer,
+    StartRunRequestSerializer,
+    start_run_request_schema,
+)
+from enrichment.services import enrich
+
+from .errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    NOT_FOUND,
+    TOO_LARGE,
+    error_response,
+    invalid,
+    not_found,
+)
+from .params import whole_number
+
+ITEMS_PAGE_SIZE = 500
+STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")
+ALREADY_RUNNING = OpenApiResponse(
+    RunSerializer, description="An unfinished run over the same scope, returned instead."
+)
+
+
+def visible_run(request: Request, run_id: uuid.UUID) -> EnrichmentRun:
+    run = EnrichmentRun.objects.visible_to(request.user).filter(pk=run_id).first()
+    if run is None:
+        raise not_found("Run not found.", missing=[str(run_id)])
+    return run
+
+
+def run_response(started: RunStarted) -> Response:
+    data = RunSerializer(started.run).data
+    return Response(data, status=202 if started.created else 200, headers={"Location": data["url"]})
+
+
+def _selection(data: dict, *, user) -> Selection:
+    if "conversationIds" in data:
+        return select_ids(data["conversationIds"], user=user)
+    for scope in scopes.registered():
+        if scope.api_field in data:
+            return select_scope(scope.kind, data[scope.api_field], user=user)
+    return select_statuses(data["status"], user=user)
+
+
+@extend_schema(
+    operation_id="start_enrichment_run",
+    request={"application/json": start_run_request_schema()},
+    responses={
+        200: ALREADY_RUNNING,
+        202: STARTED,
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: OpenApiResponse(NOT_FOUND.response, description="Ids or scope not visible to you."),
+        409: error_response("The selection is empty."),
+        413: TOO_LARGE,
+    },
+    description="Start a background enrichment of any number of conversations: by ids, "
+    "by batch job (its completed items), or by enrichment status. Poll the run's URL. "
+    "A batch job that already has an unfinished run gets that run back (200).",
+)
+@api_view(["POST"])
+def start_run_view(request: Request) -> Response:
+    serializer = StartRunRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    selection = _selection(data, user=request.user)
+    started = enrich(
+        selection,
+        user=request.user,
+        source=RunSource.API,
+        force=data["force"],
+        background=True,
+    )
+    return run_response(started)
+
+
+@extend_schema(
+    operation_id="get_enrichment_run",
+    responses={200: RunSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
+)
+@api_view(["GET"])
+def run_view(request: Request, run_id: uuid.UUID) -> Response:
+    return Response(RunSerializer(visible_run(request, run_id)).data)
+
+
+@extend_schema(
+    operation_id="list_enrichment_run_items",
+    parameters=[
+        OpenApiParameter("outcome", OpenApiTypes.STR, enum=ItemOutcome.values),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
+    ],
+    responses={200: RunItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
+    description=f"The run's conversations and their outcomes, {ITEMS_PAGE_SIZE} at a time.",
+)
+@api_view(["GET"])
+def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = visible_run(request, run_id)
+    outcome = request.query_params.get("outcome")
+    if outcome is not None and outcome not in ItemOutcome.values:
+        raise invalid({"outcome": [f"Must be one of: {', '.join(ItemOutcome.values)}."]})
+    start = whole_number(request, "offset", default=0)
+    items = run.items.select_related("conversation").order_by("position")
+    if outcome:
+        items = items.filter(outcome=outcome)
+    page = list(items[start : start + ITEMS_PAGE_SIZE + 1])
+    return Response(
+        {
+            "run": RunSerializer(run).data,
+            "data": RunItemSerializer(page[:ITEMS_PAGE_SIZE], many=True).data,
+            "nextOffset": start + ITEMS_PAGE_SIZE if len(page) > ITEMS_PAGE_SIZE else None,
+        }
+    )
+
+
+@extend_schema(
+    operation_id="cancel_enrichment_run",
+    request=None,
+    responses={
+        200: RunSerializer,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        409: error_response("The run has already ended."),
+    },
+)
+@api_view(["POST"])
+def cancel_run_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = cancel_run(visible_run(request, run_id))
+    return Response(RunSerializer(run).data)
+
+
+@extend_schema(
+    operation_id="retry_failed_of_enrichment_run",
+    request=None,
+    responses={
+        200: ALREADY_RUNNING,
+        202: OpenApiResponse(RunSerializer, description="A new run over the failed ones."),
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        409: error_response("Nothing failed in this run."),
+    },
+)
+@api_view(["POST"])
+def retry_failed_run_view(request: Request, run_id: uuid.UUID) -> Response:
+    run = visible_run(request, run_id)
+    return run_response(retry_failed(run, user=request.user, source=RunSource.API))

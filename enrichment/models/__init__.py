@@ -1,0 +1,43 @@
+"""The enrichment app's models: scaffolding, conversations, background runs."""
+
+from .conversations import (
+    Conversation,
+    ConversationQuerySet,
+    EnrichmentStatus,
+    ErrorCategory,
+    ProcessingStatus,
+    Tier,
+    lease_expiry,
+)
+from .runs import (
+    EnrichmentRun,
+    EnrichmentRunItem,
+    EnrichmentRunQuerySet,
+    ItemOutcome,
+    RunSource,
+    RunStatus,
+    item_lease,
+)
+from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
+
+__all__ = [
+    "Conversation",
+    "ConversationQuerySet",
+    "EmotionalArc",
+    "EnrichmentRun",
+    "EnrichmentRunItem",
+    "EnrichmentRunQuerySet",
+    "EnrichmentStatus",
+    "ErrorCategory",
+    "ItemOutcome",
+    "Persona",
+    "ProcessingStatus",
+    "PromptTemplate",
+    "RunSource",
+    "RunStatus",
+    "ScaffoldingRow",
+    "Tier",
+    "TrainingTopic",
+    "item_lease",
+    "lease_expiry",
+]

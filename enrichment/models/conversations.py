@@ -1,0 +1,250 @@
+"""Conversations: the rows enrichment works on, their statuses, and their claims.
+
+Table and column names mirror the original system's tables (DOMAIN.md §1), so the app
+could be pointed at them.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from ._checks import check_choices
+from .scaffolding import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+
+
+class Tier(models.TextChoices):
+    TEMPLATE = "template", "Template"
+    SCENARIO = "scenario", "Scenario"
+    EDGE_CASE = "edge_case", "Edge case"
+
+
+class ProcessingStatus(models.TextChoices):
+    RAW_STORED = "raw_stored", "Raw stored"
+    COMPLETED = "completed", "Parsed"
+    PARSE_FAILED = "parse_failed", "Parse failed"
+
+
+class EnrichmentStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    VALIDATION_FAILED = "validation_failed", "Validation failed"
+    VALIDATED = "validated", "Validated"
+    IN_PROGRESS = "enrichment_in_progress", "Enriching"
+    ENRICHED = "enriched", "Enriched (not stored)"
+    NORMALIZATION_FAILED = "normalization_failed", "Normalization failed"
+    ENRICHMENT_FAILED = "enrichment_failed", "Enrichment failed"
+    COMPLETED = "completed", "Completed"
+
+    @classmethod
+    def failed(cls) -> list[str]:
+        return [cls.VALIDATION_FAILED, cls.NORMALIZATION_FAILED, cls.ENRICHMENT_FAILED]
+
+
+class ErrorCategory(models.TextChoices):
+    VALIDATION = "validation", "Validation"
+    NORMALIZATION = "normalization", "Normalization"
+    MISSING_INPUT = "missing_input", "Missing input"
+    STORAGE = "storage", "Storage"
+    INTERNAL = "internal", "Internal error"
+
+
+def _live_lease(now) -> Q:
+    return Q(enrichment_status=EnrichmentStatus.IN_PROGRESS, enrichment_lease_expires_at__gt=now)
+
+
+def lease_expiry(now=None):
+    return (now or timezone.now()) + timedelta(seconds=settings.ENRICHMENT_LEASE_SECONDS)
+
+
+class ConversationQuerySet(models.QuerySet["Conversation"]):
+    def visible_to(self, user) -> "ConversationQuerySet":
+        """Rows the user may see and act on: their own, or everything for staff."""
+        active = self.filter(is_active=True)
+        if user.is_staff:
+            return active
+        return active.filter(created_by=user)
+
+    def with_ids(self, ids: Iterable[uuid.UUID | str]) -> "ConversationQuerySet":
+        """Match either id form (row id or business ``conversation_id``) in one query."""
+        ids = list(ids)
+        return self.filter(Q(pk__in=ids) | Q(conversation_id__in=ids))
+
+    def failed(self) -> "ConversationQuerySet":
+        return self.filter(enrichment_status__in=EnrichmentStatus.failed())
+
+    # Claims and leases: a claim moves rows to ``enrichment_in_progress`` with a lease
+    # (``enrichment_lease_expires_at``) and a token; outcome writes are conditional on the
+    # token. A lease is live until it expires (twin: ``Conversation.lease_is_live``).
+
+    def with_live_lease(self, now=None) -> "ConversationQuerySet":
+        return self.filter(_live_lease(now or timezone.now()))
+
+    def with_expired_claim(self, now=None) -> "ConversationQuerySet":
+        """Held by a claim whose lease expired (its worker died)."""
+        return self.filter(enrichment_status=EnrichmentStatus.IN_PROGRESS).exclude(
+            _live_lease(now or timezone.now())
+        )
+
+    def claimable(self, now=None, *, force: bool = False) -> "ConversationQuerySet":
+        """Not held by a live lease and, unless ``force``, not completed."""
+        rows = self.exclude(_live_lease(now or timezone.now()))
+        return rows if force else rows.exclude(enrichment_status=EnrichmentStatus.COMPLETED)
+
+    def held_by(self, token: uuid.UUID) -> "ConversationQuerySet":
+        return self.filter(enrichment_claim_token=token)
+
+    def claim(self, token: uuid.UUID, now) -> int:
+        """Claim these rows for ``token`` in one UPDATE; callers narrow them to
+        ``claimable()`` first. Concurrent claims on PostgreSQL re-check the conditions
+        after waiting for the row lock, so only one of them gets each row."""
+        return self.update(
+            # SQL reads every right-hand side from the row as it was, so this keeps the
+            # old status even though the same statement overwrites it.
+            enrichment_status_before_claim=F("enrichment_status"),
+            enrichment_status=EnrichmentStatus.IN_PROGRESS,
+            enrichment_lease_expires_at=lease_expiry(now),
+            enrichment_claim_token=token,
+            updated_at=now,
+        )
+
+    def release(self, now=None) -> int:
+        """Give these claimed rows back in the state their claim found them."""
+        return self.update(
+            enrichment_status=Coalesce(
+                NullIf(F("enrichment_status_before_claim"), Value("")),
+                Value(EnrichmentStatus.NOT_STARTED.value),
+            ),
+            enrichment_lease_expires_at=None,
+            enrichment_claim_token=None,
+            updated_at=now or timezone.now(),
+        )
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+        help_text="Owner; empty for rows created by the system.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.SET_NULL)
+    emotional_arc = models.ForeignKey(
+        EmotionalArc, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    training_topic = models.ForeignKey(
+        TrainingTopic, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    template = models.ForeignKey(PromptTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEMPLATE)
+
+    conversation_name = models.CharField(max_length=255, blank=True)
+    turn_count = models.PositiveIntegerField(default=0)
+    quality_score = models.FloatField(null=True, blank=True)
+
+    raw_response_path = models.CharField(max_length=500, blank=True)
+    raw_response_size = models.PositiveBigIntegerField(null=True, blank=True)
+    file_path = models.CharField(max_length=500, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    enriched_file_path = models.CharField(max_length=500, blank=True)
+    enriched_file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    processing_status = models.CharField(
+        max_length=20, choices=ProcessingStatus.choices, default=ProcessingStatus.RAW_STORED
+    )
+
+    enrichment_status = models.CharField(
+        max_length=30, choices=EnrichmentStatus.choices, default=EnrichmentStatus.NOT_STARTED
+    )
+    validation_report = models.JSONField(null=True, blank=True)
+    normalization_report = models.JSONField(null=True, blank=True)
+    enrichment_error = models.TextField(null=True, blank=True)
+    enrichment_error_category = models.CharField(
+        max_length=20, choices=ErrorCategory.choices, null=True, blank=True
+    )
+    enrichment_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the row: outcome writes are conditional on it, so a caller whose
+    # lease expired and was taken over cannot overwrite the newer outcome.
+    enrichment_claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The status the claim replaced, set in the same UPDATE, so a claim given back
+    # unprocessed restores exactly what was there.
+    enrichment_status_before_claim = models.CharField(max_length=30, blank=True, editable=False)
+    enriched_at = models.DateTimeField(null=True, blank=True)
+    enrichment_version = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        db_table = "conversations"
+        ordering = ["-created_at", "-id"]
+        permissions = [("enrich_conversation", "Can run enrichment on conversations")]
+        indexes = [
+            models.Index(fields=["enrichment_status"], name="conv_enrichment_status_idx"),
+            models.Index(fields=["created_by", "enrichment_status"], name="conv_owner_status_idx"),
+            models.Index(fields=["created_by", "-created_at"], name="conv_owner_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=check_choices("enrichment_status", EnrichmentStatus),
+                name="conversations_enrichment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=check_choices("processing_status", ProcessingStatus),
+                name="conversations_processing_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=check_choices("tier", Tier), name="conversations_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=check_choices("enrichment_error_category", ErrorCategory, nullable=True),
+                name="conversations_error_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(quality_score__isnull=True)
+                | Q(quality_score__gte=0, quality_score__lte=5),
+                name="conversations_quality_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.conversation_name or f"Conversation {self.conversation_id}"
+
+    @property
+    def display_name(self) -> str:
+        return self.conversation_name or "Untitled"
+
+    @property
+    def owner_segment(self) -> str:
+        """The ``<owner>`` part of storage paths: owner id, nil UUID for system rows."""
+        return str(self.created_by_id) if self.created_by_id else str(uuid.UUID(int=0))
+
+    @property
+    def is_completed(self) -> bool:
+        return self.enrichment_status == EnrichmentStatus.COMPLETED
+
+    @property
+    def needs_retry(self) -> bool:
+        return self.enrichment_status in EnrichmentStatus.failed()
+
+    def lease_is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.enrichment_status == EnrichmentStatus.IN_PROGRESS
+            and self.enrichment_lease_expires_at is not None
+            and self.enrichment_lease_expires_at > now
+        )
+
+    @property
+    def can_enrich(self) -> bool:
+        return not self.is_completed and not self.lease_is_live()

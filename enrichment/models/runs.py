@@ -1,0 +1,210 @@
+"""Background enrichment runs and their items."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ._checks import check_choices
+from .conversations import Conversation
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+    @classmethod
+    def finished(cls) -> list[str]:
+        return [cls.COMPLETED, cls.CANCELLED, cls.FAILED]
+
+
+class RunSource(models.TextChoices):
+    API = "api", "API"
+    PAGE = "page", "Page"
+    ADMIN = "admin", "Admin"
+    CLI = "cli", "Command line"
+    AUTO = "auto", "Automatic"
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ENRICHED = "enriched", "Enriched"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class EnrichmentRunQuerySet(models.QuerySet["EnrichmentRun"]):
+    def visible_to(self, user) -> "EnrichmentRunQuerySet":
+        if user.is_staff:
+            return self.all()
+        return self.filter(created_by=user)
+
+    def unfinished(self) -> "EnrichmentRunQuerySet":
+        return self.exclude(status__in=RunStatus.finished())
+
+    def for_scope(self, kind: str, scope_id: uuid.UUID) -> "EnrichmentRunQuerySet":
+        return self.filter(scope_kind=kind, scope_id=scope_id)
+
+
+class EnrichmentRun(models.Model):
+    """A background enrichment of any number of conversations, with stored progress."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrichment_runs",
+    )
+    source = models.CharField(max_length=10, choices=RunSource.choices)
+    # The group of conversations the run is over, when it is one that another app defines
+    # (``batch_job``; see ``enrichment.scopes``): a kind and a plain id, not a foreign key.
+    # At most one unfinished run per scope.
+    scope_kind = models.CharField(max_length=30, blank=True)
+    scope_id = models.UUIDField(null=True, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    force = models.BooleanField(default=False)
+    retry_failed = models.BooleanField(
+        default=True, help_text="Re-enrich conversations that failed before (else skip them)."
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    enriched = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EnrichmentRunQuerySet.as_manager()
+
+    class Meta:
+        db_table = "enrichment_runs"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="enrichment_run_status_idx"),
+            models.Index(
+                fields=["scope_kind", "scope_id", "-created_at"], name="enrichment_run_scope_idx"
+            ),
+        ]
+        constraints = [
+            # A second "enrich this batch job" while one runs finds this one instead, from
+            # whichever entry point and however the two requests race.
+            models.UniqueConstraint(
+                fields=["scope_kind", "scope_id"],
+                condition=Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING], scope_id__isnull=False),
+                name="enrichment_runs_one_active_per_scope",
+            ),
+            models.CheckConstraint(
+                condition=check_choices("status", RunStatus), name="enrichment_runs_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=check_choices("source", RunSource), name="enrichment_runs_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    enriched__lte=models.F("total") - models.F("failed") - models.F("skipped")
+                ),
+                name="enrichment_runs_counts_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or f"Enrichment run {self.pk}"
+
+    @property
+    def processed(self) -> int:
+        return self.enriched + self.failed + self.skipped
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.processed, 0)
+
+    @property
+    def progress_percent(self) -> int:
+        return round(100 * self.processed / self.total) if self.total else 100
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in RunStatus.finished()
+
+    def eta_seconds(self, now=None) -> int | None:
+        """Remaining time at the rate so far; None until there is a rate."""
+        if self.is_finished or not self.started_at or not self.processed:
+            return None
+        elapsed = ((now or timezone.now()) - self.started_at).total_seconds()
+        return round(elapsed / self.processed * self.remaining)
+
+
+def item_lease() -> timedelta:
+    # Longer than a conversation's lease, so that when an item can be taken over, the
+    # conversation claim of the lane that died holding it has expired too.
+    seconds = settings.ENRICHMENT_LEASE_SECONDS
+    return timedelta(seconds=seconds + max(2, seconds // 10))
+
+
+class EnrichmentRunItemQuerySet(models.QuerySet["EnrichmentRunItem"]):
+    def pending(self) -> "EnrichmentRunItemQuerySet":
+        return self.filter(outcome=ItemOutcome.PENDING)
+
+    def claimable(self, now=None) -> "EnrichmentRunItemQuerySet":
+        """Pending and not held by a lane whose claim is still live."""
+        now = now or timezone.now()
+        return self.pending().filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+    def held_by(self, token) -> "EnrichmentRunItemQuerySet":
+        return self.filter(claim_token=token)
+
+
+class EnrichmentRunItem(models.Model):
+    """One conversation of a run and what happened to it."""
+
+    run = models.ForeignKey(EnrichmentRun, on_delete=models.CASCADE, related_name="items")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="run_items"
+    )
+    position = models.PositiveIntegerField()
+    outcome = models.CharField(
+        max_length=10, choices=ItemOutcome.choices, default=ItemOutcome.PENDING
+    )
+    enrichment_status = models.CharField(max_length=30, blank=True)
+    error = models.TextField(null=True, blank=True)
+    error_category = models.CharField(max_length=20, null=True, blank=True)
+    reason = models.CharField(max_length=30, null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    # A worker's hold on the item; once it expires another worker may take the item over.
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrichmentRunItemQuerySet.as_manager()
+
+    class Meta:
+        db_table = "enrichment_run_items"
+        ordering = ["run", "position"]
+        indexes = [
+            models.Index(fields=["run", "outcome", "position"], name="run_item_outcome_idx"),
+            models.Index(fields=["claim_token"], name="run_item_claim_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "conversation"], name="run_items_unique"),
+            models.CheckConstraint(
+                condition=check_choices("outcome", ItemOutcome), name="run_items_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.position}"

@@ -1,0 +1,143 @@
+"""Starting, cancelling, retrying and repairing background runs."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
+from enrichment.pipeline.run import release_expired_leases
+from enrichment.scopes import ScopeRef
+from enrichment.tasks import enqueue_run
+
+from .watchdog import stuck_runs
+
+
+class NothingToEnrich(ValueError):
+    """The selection is empty."""
+
+
+class RunNotCancellable(ValueError):
+    def __init__(self, run: EnrichmentRun) -> None:
+        super().__init__(f"The run is already {run.get_status_display().lower()}.")
+        self.run = run
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A background run over a selection: a new one, or (``created`` false) the unfinished
+    run that was already going over the same scope."""
+
+    run: EnrichmentRun
+    created: bool = True
+
+
+def active_run(scope: ScopeRef) -> EnrichmentRun | None:
+    return (
+        EnrichmentRun.objects.for_scope(scope.kind, scope.id)
+        .unfinished()
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def start_run(
+    conversation_pks: Sequence[uuid.UUID],
+    *,
+    user,
+    source: str,
+    description: str = "",
+    scope: ScopeRef | None = None,
+    force: bool = False,
+    retry_failed: bool = True,
+    retry_of: EnrichmentRun | None = None,
+) -> RunStarted:
+    """Store a run over the given conversations (row ids) and enqueue its work once the
+    transaction commits (a rolled-back run enqueues nothing).
+
+    Over a ``scope`` (a batch job) that already has an unfinished run, that run is
+    returned instead: the database holds at most one, so two racing callers cannot both
+    start one.
+    """
+    pks = list(dict.fromkeys(conversation_pks))
+    if not pks:
+        raise NothingToEnrich("There are no conversations to enrich.")
+    if scope is not None and (running := active_run(scope)):
+        return RunStarted(running, created=False)
+    try:
+        with transaction.atomic():
+            run = EnrichmentRun.objects.create(
+                created_by=user if user is not None and user.is_authenticated else None,
+                source=source,
+                description=description[:255],
+                scope_kind=scope.kind if scope else "",
+                scope_id=scope.id if scope else None,
+                force=force,
+                retry_failed=retry_failed,
+                retry_of=retry_of,
+                total=len(pks),
+            )
+            batch = 2000
+            for start in range(0, len(pks), batch):
+                EnrichmentRunItem.objects.bulk_create(
+                    EnrichmentRunItem(run=run, conversation_id=pk, position=start + offset + 1)
+                    for offset, pk in enumerate(pks[start : start + batch])
+                )
+            transaction.on_commit(partial(enqueue_run, run.pk))
+    except IntegrityError:
+        running = active_run(scope) if scope is not None else None
+        if running is None:
+            raise
+        return RunStarted(running, created=False)
+    return RunStarted(run)
+
+
+def retry_failed(run: EnrichmentRun, *, user, source: str) -> RunStarted:
+    """A new run over only the conversations that failed in ``run``."""
+    pks = list(
+        run.items.filter(outcome=ItemOutcome.FAILED)
+        .order_by("position")
+        .values_list("conversation_id", flat=True)
+    )
+    if not pks:
+        raise NothingToEnrich("The run has no failed conversations to retry.")
+    scope = None
+    if run.scope_id is not None:
+        scope = ScopeRef(run.scope_kind, run.scope_id, name="", url="")
+    return start_run(
+        pks,
+        user=user,
+        source=source,
+        description=f"Retry of failed: {run.description or run.pk}",
+        scope=scope,
+        force=run.force,
+        retry_of=run,
+    )
+
+
+def cancel_run(run: EnrichmentRun) -> EnrichmentRun:
+    """Stop a run between conversations; processed ones stay enriched, the rest untouched."""
+    now = timezone.now()
+    changed = EnrichmentRun.objects.filter(
+        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).update(status=RunStatus.CANCELLED, finished_at=now, updated_at=now)
+    run.refresh_from_db()
+    if not changed:
+        raise RunNotCancellable(run)
+    return run
+
+
+def repair(now=None) -> tuple[int, int]:
+    """Give back expired conversation claims and re-enqueue stuck runs."""
+    now = now or timezone.now()
+    released = release_expired_leases(now)
+    runs = list(stuck_runs(now))
+    for run in runs:
+        EnrichmentRunItem.objects.filter(
+            run=run, outcome=ItemOutcome.PENDING, claimed_until__lt=now
+        ).update(claim_token=None, claimed_until=None)
+        enqueue_run(run.pk, lanes=1)
+    return released, len(runs)
