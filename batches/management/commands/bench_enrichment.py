@@ -36,7 +36,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from batches.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
+from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -99,7 +99,7 @@ class Command(BaseCommand):
     # Data -------------------------------------------------------------------------
 
     def _scaffolding(self) -> None:
-        from batches.demo.generator import scaffolding_paths
+        from devtools.demo.generator import scaffolding_paths
 
         import_scaffolding(scaffolding_paths())
         self.rows = load_demo_scaffolding()

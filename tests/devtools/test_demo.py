@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from batches.demo.seed import seed_demo
+from devtools.demo.seed import seed_demo
 from batches.models import BatchItemStatus, BatchJob, BatchJobStatus
 from enrichment.models import (
     Conversation,
