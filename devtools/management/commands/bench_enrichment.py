@@ -37,6 +37,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
+from devtools.workers import start_db_worker
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -55,7 +56,6 @@ from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.run import _snapshot, current_profile
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs import start_run
-from enrichment.workers import start_db_worker
 
 
 class QuietHandler(WSGIRequestHandler):
