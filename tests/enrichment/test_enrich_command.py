@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from devtools.workers import current_database_url
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
-from enrichment.workers import current_database_url
 from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory
 
 ROOT = Path(__file__).resolve().parents[2]

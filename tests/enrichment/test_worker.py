@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from devtools.workers import start_db_worker
 from enrichment import runs, storage
 from enrichment.models import (
     Conversation,
@@ -22,7 +23,6 @@ from enrichment.models import (
     RunSource,
     RunStatus,
 )
-from enrichment.workers import start_db_worker
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = [

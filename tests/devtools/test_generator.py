@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from batches.demo.generator import (
+from devtools.demo.generator import (
     generate_conversation,
     invalid_conversation,
     load_demo_scaffolding,

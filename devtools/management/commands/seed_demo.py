@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from batches.demo.seed import (
+from devtools.demo.seed import (
     ANALYST_PASSWORD,
     ANALYST_USERNAME,
     DEMO_PASSWORD,

@@ -36,7 +36,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from batches.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
+from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
+from devtools.workers import start_db_worker
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -55,7 +56,6 @@ from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.run import _snapshot, current_profile
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs import start_run
-from enrichment.workers import start_db_worker
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -99,7 +99,7 @@ class Command(BaseCommand):
     # Data -------------------------------------------------------------------------
 
     def _scaffolding(self) -> None:
-        from batches.demo.generator import scaffolding_paths
+        from devtools.demo.generator import scaffolding_paths
 
         import_scaffolding(scaffolding_paths())
         self.rows = load_demo_scaffolding()

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from batches.demo.seed import seed_demo
 from batches.models import BatchItemStatus, BatchJob, BatchJobStatus
+from devtools.demo.seed import seed_demo
 from enrichment.models import (
     Conversation,
     EmotionalArc,
