@@ -38,7 +38,16 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class BulkEnrichRequestSerializer(serializers.Serializer):
+class RequestBodySerializer(serializers.Serializer):
+    """A request body: a JSON object, else ``{"body": [...]}`` in the error details."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
+        return super().to_internal_value(data)
+
+
+class BulkEnrichRequestSerializer(RequestBodySerializer):
     conversationIds = serializers.ListField(  # noqa: N815 (the public contract's casing)
         child=serializers.UUIDField(format="hex_verbose"),
         allow_empty=False,
@@ -92,6 +101,16 @@ class OutcomeSerializer(serializers.Serializer):
         return {key: value for key, value in data.items() if value is not None}
 
 
+class SingleOutcomeSerializer(OutcomeSerializer):
+    """The single-conversation answer: one result, with ``success`` (false when it failed,
+    answered with 422, so that it too has the API's error shape)."""
+
+    success = serializers.SerializerMethodField()
+
+    def get_success(self, outcome) -> bool:
+        return outcome.status != FAILED
+
+
 class BulkSummarySerializer(serializers.Serializer):
     total = serializers.IntegerField()
     successful = serializers.IntegerField()
@@ -128,7 +147,7 @@ class ValidationReportSerializer(serializers.Serializer):
     errorCategory = serializers.CharField(source="enrichment_error_category", allow_null=True)  # noqa: N815
 
 
-class StartRunRequestSerializer(serializers.Serializer):
+class StartRunRequestSerializer(RequestBodySerializer):
     """Exactly one selector: ``conversationIds``, ``status``, or a registered scope's field
     (``batchJobId``)."""
 

@@ -189,3 +189,15 @@ class EnrichmentRunItemFactory(factory.django.DjangoModelFactory):
         ConversationFactory, created_by=factory.SelfAttribute("..run.created_by")
     )
     position = factory.Sequence(lambda n: n + 1)
+
+
+def a_run(conversation_pks, *, job: BatchJob | None = None, **kwargs) -> EnrichmentRun:
+    """A background run stored the way every entry point stores one (not processed);
+    ``job`` makes it a run over that batch job."""
+    from batches.scopes import job_ref
+    from enrichment.runs.lifecycle import start_run
+
+    scope = job_ref(job.pk, job.name) if job is not None else None
+    kwargs.setdefault("user", None)
+    kwargs.setdefault("source", "cli")
+    return start_run(list(conversation_pks), scope=scope, **kwargs).run

@@ -64,7 +64,7 @@ def report_issues(report: dict, *keys: str) -> SafeString:
         if isinstance(issue, dict)
     ]
     if not rows:
-        return format_html("")
+        return SafeString("")
     return format_html(
         '<table class="report-issues"><thead><tr><th>Severity</th><th>Code</th>'
         "<th>Field</th><th>Message</th><th>Suggestion</th></tr></thead><tbody>{}</tbody>"

@@ -15,7 +15,7 @@ from enrichment.serializers import (
     BulkEnrichRequestSerializer,
     BulkResultSerializer,
     ConversationStatusSerializer,
-    OutcomeSerializer,
+    SingleOutcomeSerializer,
     ValidationReportSerializer,
 )
 from enrichment.selection import select_ids
@@ -94,11 +94,11 @@ FORCE = OpenApiParameter(
     request=None,
     parameters=[FORCE],
     responses={
-        200: OpenApiResponse(OutcomeSerializer, description="Enriched or skipped."),
+        200: OpenApiResponse(SingleOutcomeSerializer, description="Enriched or skipped."),
         400: INVALID,
         **ERROR_RESPONSES,
         404: NOT_FOUND,
-        422: OpenApiResponse(OutcomeSerializer, description="Enrichment failed."),
+        422: OpenApiResponse(SingleOutcomeSerializer, description="Enrichment failed."),
     },
 )
 @api_view(["GET", "POST"])
@@ -108,7 +108,8 @@ def enrich_view(request: Request, conversation_id: uuid.UUID) -> Response:
         return Response(ConversationStatusSerializer(conversation).data)
     force = _flag(request, "force")
     outcome = enrich_one(conversation, user=request.user, source=RunSource.API, force=force)
-    data = OutcomeSerializer(outcome, context={"sent_ids": {outcome.pk: str(conversation_id)}}).data
+    context = {"sent_ids": {outcome.pk: str(conversation_id)}}
+    data = SingleOutcomeSerializer(outcome, context=context).data
     return Response(data, status=422 if outcome.status == "failed" else 200)
 
 

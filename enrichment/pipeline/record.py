@@ -68,7 +68,9 @@ class Processed:
         )
 
 
-def record_one(processed: Processed, token: uuid.UUID, on_outcome: OnOutcome | None) -> Outcome:
+def record_one(
+    processed: Processed, token: uuid.UUID, on_outcome: OnOutcome | None = None
+) -> Outcome:
     """Write one outcome and status in one UPDATE, conditional on our claim.
 
     Without ``on_outcome`` the statement commits on its own (or joins the caller's
@@ -88,7 +90,7 @@ def record_one(processed: Processed, token: uuid.UUID, on_outcome: OnOutcome | N
 
 
 def record_many(
-    batch: list[Processed], token: uuid.UUID, on_outcome: OnOutcome | None
+    batch: list[Processed], token: uuid.UUID, on_outcome: OnOutcome | None = None
 ) -> list[Outcome]:
     """Write several outcomes in one transaction and a constant number of statements.
 

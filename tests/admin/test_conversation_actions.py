@@ -36,7 +36,7 @@ def run_fields(run: EnrichmentRun) -> dict:
         "status": run.status,
         "description": run.description,
         "force": run.force,
-        "batch_job_id": run.batch_job_id,
+        "scope": (run.scope_kind, run.scope_id),
         "created_by": run.created_by,
         "total": run.total,
     }
@@ -181,7 +181,7 @@ def test_enrich_selected_queues_a_run_for_select_all_above_the_limit(
         "status": RunStatus.QUEUED,
         "description": "Enrich selected conversations",
         "force": False,
-        "batch_job_id": None,
+        "scope": ("", None),
         "created_by": response.wsgi_request.user,
         "total": 4,
     }
@@ -325,7 +325,7 @@ def test_retry_failed_queues_a_run_over_only_the_failed_rows_above_the_limit(
         "status": RunStatus.QUEUED,
         "description": "Retry failed enrichments",
         "force": False,
-        "batch_job_id": None,
+        "scope": ("", None),
         "created_by": response.wsgi_request.user,
         "total": 4,
     }
@@ -485,7 +485,7 @@ def test_force_reenrich_confirmed_above_the_limit_queues_a_forced_run(
         "status": RunStatus.QUEUED,
         "description": "Re-enrich (force)",
         "force": True,
-        "batch_job_id": None,
+        "scope": ("", None),
         "created_by": response.wsgi_request.user,
         "total": 4,
     }
@@ -567,8 +567,8 @@ def test_superuser_runs_enrichment_actions(admin_client):
 def test_the_report_names_every_kind_of_skip_it_saw():
     import uuid
 
-    from enrichment.admin import result_report
-    from enrichment.pipeline.run import Outcome
+    from enrichment.admin.reports import result_report
+    from enrichment.pipeline.outcomes import Outcome
     from enrichment.services import BulkResult
 
     def skipped(reason: str, status: str) -> Outcome:

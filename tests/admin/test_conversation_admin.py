@@ -13,8 +13,8 @@ from tests.factories import (
 )
 
 # Session, user, the two counts (filtered and total), persona and batch-job filter
-# choices, and the page of rows with owner and batch job joined in.
-LIST_QUERIES = 7
+# choices, the page of rows with owner joined in, and the batch jobs of the page's rows.
+LIST_QUERIES = 8
 
 
 def listed(response) -> list:
@@ -53,7 +53,7 @@ def test_conversation_list_shows_the_columns(admin_client):
     assert "Windfall chat" in content
     assert '<td class="field-created_by nowrap">dana</td>' in content
     job_url = f"/admin/batches/batchjob/{item.batch_job_id}/change/"
-    assert f'<td class="field-batch_job"><a href="{job_url}">March batch</a></td>' in content
+    assert f'<td class="field-groups"><a href="{job_url}">March batch</a></td>' in content
     assert '<td class="field-tier">Edge case</td>' in content
     assert 'class="status-badge status-badge--not_started"' in content
     assert '<td class="field-turn_count">4</td>' in content
@@ -64,7 +64,7 @@ def test_conversation_without_a_batch_job_shows_a_dash(admin_client):
 
     response = admin_client.get(CONVERSATIONS)
 
-    assert '<td class="field-batch_job">-</td>' in response.content.decode()
+    assert '<td class="field-groups">-</td>' in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -197,8 +197,8 @@ def test_validation_report_renders_as_an_escaped_table(admin_client):
     ) in content
     assert (
         "<p><strong>Validation</strong></p>"
-        '<p style="white-space:pre-wrap">Validation failed: MISSING_SESSION_CONTEXT at '
-        "conversation_metadata</p>"
+        '<p><span class="preformatted">Validation failed: MISSING_SESSION_CONTEXT at '
+        "conversation_metadata</span></p>"
     ) in content
     assert '"hasBlockers"' not in content
 

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enrichment import runs
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
+from enrichment.runs import lanes, lifecycle
 from tests.admin.helpers import RUNS, action_choices, messages_of, run_action
 from tests.factories import BatchJobFactory, ConversationFactory, UserFactory
+from tests.factories import a_run as stored_run
 
 RUN_ACTIONS = ["cancel_runs", "retry_failed_runs"]
 MISSING_FILE = "The conversation has no stored file to enrich."
@@ -18,11 +19,15 @@ MISSING_FILE = "The conversation has no stored file to enrich."
 RUN_LIST_QUERIES = 7
 
 
-def a_run(conversations=None, *, user=None, description="", **state) -> EnrichmentRun:
+def a_run(conversations=None, *, user=None, description="", job=None, **state) -> EnrichmentRun:
     """A run started through the service, then put in ``state`` (status, counters)."""
     conversations = conversations or [ConversationFactory()]
-    run = runs.start_run(
-        [c.pk for c in conversations], user=user, source=RunSource.API, description=description
+    run = stored_run(
+        [c.pk for c in conversations],
+        user=user,
+        source=RunSource.API,
+        description=description,
+        job=job,
     )
     if state:
         EnrichmentRun.objects.filter(pk=run.pk).update(**state)
@@ -34,7 +39,7 @@ def a_processed_run(good: int, failing: int, **kwargs) -> tuple[EnrichmentRun, l
     """A run the real runner worked through; the failing conversations have no stored file."""
     failed = [ConversationFactory(document=None) for _ in range(failing)]
     run = a_run([*ConversationFactory.create_batch(good), *failed], **kwargs)
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     run.refresh_from_db()
     return run, failed
 
@@ -158,12 +163,12 @@ def test_run_page_shows_progress_and_time_left(admin_client):
 
 def test_run_page_links_its_batch_job_and_the_run_it_retries(admin_client):
     job = BatchJobFactory()
-    first, _ = a_processed_run(0, 1, description="Nightly", batch_job_id=job.pk)
-    retry = runs.retry_failed(first, user=None, source=RunSource.API)
+    first, _ = a_processed_run(0, 1, description="Nightly", job=job)
+    retry = lifecycle.retry_failed(first, user=None, source=RunSource.API).run
 
     content = admin_client.get(change_url(retry)).content.decode()
 
-    assert f'<a href="/admin/batches/batchjob/{job.pk}/change/">{job.pk}</a>' in content
+    assert f'Batch job <a href="/admin/batches/batchjob/{job.pk}/change/">{job.name}</a>' in content
     assert f'<a href="{change_url(first)}">Nightly</a>' in content
 
 
@@ -186,7 +191,7 @@ def test_run_page_lists_failed_conversations_with_links(admin_client):
         f"<tr><td>{position}</td><td>"
         f'<a href="/admin/enrichment/conversation/{conversation.pk}/change/">'
         f"{conversation.conversation_name}</a></td><td>Missing input</td>"
-        f'<td style="white-space:pre-wrap">{MISSING_FILE}</td></tr>'
+        f'<td><span class="preformatted">{MISSING_FILE}</span></td></tr>'
         for position, conversation in [(2, failed[0]), (3, failed[1])]
     )
     assert (
@@ -196,7 +201,7 @@ def test_run_page_lists_failed_conversations_with_links(admin_client):
 
 
 def test_run_page_lists_a_limited_number_of_failed_conversations(admin_client, monkeypatch):
-    monkeypatch.setattr("enrichment.admin.FAILED_ITEMS_SHOWN", 2)
+    monkeypatch.setattr("enrichment.admin.runs.FAILED_ITEMS_SHOWN", 2)
     run, failed = a_processed_run(0, 3)
 
     content = admin_client.get(change_url(run)).content.decode()

@@ -119,6 +119,6 @@ def test_batch_status_reports_progress_and_enrichment_counts(api, user):
         "conversations": 3,
         "completed": 1,
         "failed": 0,
-        "in_progress": 0,
-        "not_enriched": 2,
+        "inProgress": 0,
+        "notEnriched": 2,
     }

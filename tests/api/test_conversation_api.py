@@ -17,6 +17,7 @@ def test_enrich_one_by_business_id_answers_the_result_object(api, user):
 
     assert response.status_code == 200
     assert response.json() == {
+        "success": True,
         "conversationId": str(conversation.conversation_id),
         "businessConversationId": str(conversation.conversation_id),
         "status": "enriched",
@@ -43,6 +44,7 @@ def test_enrich_one_answers_422_with_the_reason_when_validation_fails(api, user)
 
     assert response.status_code == 422
     body = response.json()
+    assert body["success"] is False
     assert body["status"] == "failed"
     assert body["enrichmentStatus"] == "validation_failed"
     assert body["errorCategory"] == "validation"
@@ -75,13 +77,22 @@ def test_enrichment_status_endpoint(api, user):
 
     assert response.status_code == 200
     body = response.json()
-    assert body["conversation_id"] == str(conversation.conversation_id)
-    assert body["enrichment_status"] == "validation_failed"
-    assert body["can_enrich"] is True
-    assert body["needs_retry"] is True
-    assert body["error_category"] == "validation"
-    assert body["enrichment_error"].startswith("Validation failed: INVALID_JSON_SYNTAX")
-    assert body["enriched_at"] is None
+    assert sorted(body) == [
+        "canEnrich",
+        "conversationId",
+        "enrichedAt",
+        "enrichmentError",
+        "enrichmentStatus",
+        "errorCategory",
+        "needsRetry",
+    ]
+    assert body["conversationId"] == str(conversation.conversation_id)
+    assert body["enrichmentStatus"] == "validation_failed"
+    assert body["canEnrich"] is True
+    assert body["needsRetry"] is True
+    assert body["errorCategory"] == "validation"
+    assert body["enrichmentError"].startswith("Validation failed: INVALID_JSON_SYNTAX")
+    assert body["enrichedAt"] is None
 
 
 @pytest.mark.parametrize(
@@ -150,11 +161,14 @@ def test_validation_report_endpoint_returns_blockers_and_warnings(api, user):
     response = api.get(f"/api/conversations/{conversation.pk}/validation-report")
 
     assert response.status_code == 200
-    report = response.json()["validation_report"]
+    body = response.json()
+    report = body["validationReport"]
     assert [b["code"] for b in report["blockers"]] == ["INVALID_ROLE"]
     assert [b["field"] for b in report["blockers"]] == ["turns[1].role"]
     assert "SHORT_CONTENT" in [w["code"] for w in report["warnings"]]
-    assert response.json()["enrichment_status"] == "validation_failed"
+    assert body["enrichmentStatus"] == "validation_failed"
+    assert body["normalizationReport"] is None
+    assert body["conversationId"] == str(conversation.conversation_id)
 
 
 def test_schema_is_served_and_declares_the_bulk_status_codes(api):
@@ -163,9 +177,9 @@ def test_schema_is_served_and_declares_the_bulk_status_codes(api):
     assert response.status_code == 200
     schema = json.loads(response.content)
     bulk = schema["paths"]["/api/conversations/bulk-enrich"]["post"]["responses"]
-    assert sorted(bulk) == ["200", "400", "401", "403", "404", "500"]
+    assert sorted(bulk) == ["200", "400", "401", "403", "404", "405", "413", "500"]
     single = schema["paths"]["/api/conversations/{conversation_id}/enrich"]["post"]["responses"]
-    assert sorted(single) == ["200", "401", "403", "404", "422"]
+    assert sorted(single) == ["200", "400", "401", "403", "404", "405", "422"]
 
 
 def test_api_docs_page_uses_local_assets(api):

@@ -2,9 +2,15 @@ import uuid
 
 import pytest
 
-from enrichment import runs
 from enrichment.models import EnrichmentRun, RunStatus
-from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory, UserFactory
+from enrichment.runs import lanes
+from tests.factories import (
+    BatchItemFactory,
+    BatchJobFactory,
+    ConversationFactory,
+    UserFactory,
+    a_run,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +55,11 @@ def test_starting_a_run_for_a_batch_job_takes_its_completed_items(api, user):
     response = api.post(URL, {"batchJobId": str(job.pk)}, format="json")
 
     assert response.status_code == 202
-    run = EnrichmentRun.objects.get(pk=response.json()["id"])
-    assert run.batch_job_id == job.pk
+    body = response.json()
+    run = EnrichmentRun.objects.get(pk=body["id"])
+    assert (run.scope_kind, run.scope_id) == ("batch_job", job.pk)
+    assert body["scope"] == {"kind": "batchJob", "id": str(job.pk)}
+    assert body["description"] == f"Batch job “{job.name}”"
     assert list(run.items.values_list("conversation_id", flat=True)) == [done.conversation_id]
 
 
@@ -107,8 +116,8 @@ def test_another_users_ids_or_job_are_404(api):
 
 def test_progress_of_a_processed_run(api, user):
     conversations = [ConversationFactory(created_by=user) for _ in range(2)]
-    run = runs.start_run([c.pk for c in conversations], user=user, source="api")
-    runs.process_run(run.pk)
+    run = a_run([c.pk for c in conversations], user=user, source="api")
+    lanes.process_run(run.pk)
 
     response = api.get(f"{URL}/{run.pk}")
 
@@ -122,8 +131,8 @@ def test_progress_of_a_processed_run(api, user):
 
 def test_run_items_list_failures_with_reasons(api, user):
     bad = ConversationFactory(created_by=user, document=b"{")
-    run = runs.start_run([bad.pk], user=user, source="api")
-    runs.process_run(run.pk)
+    run = a_run([bad.pk], user=user, source="api")
+    lanes.process_run(run.pk)
 
     response = api.get(f"{URL}/{run.pk}/items?outcome=failed")
 
@@ -135,7 +144,7 @@ def test_run_items_list_failures_with_reasons(api, user):
 
 
 def test_cancel_a_queued_run_then_cancel_again_is_409(api, user):
-    run = runs.start_run([ConversationFactory(created_by=user).pk], user=user, source="api")
+    run = a_run([ConversationFactory(created_by=user).pk], user=user, source="api")
 
     first = api.post(f"{URL}/{run.pk}/cancel")
     second = api.post(f"{URL}/{run.pk}/cancel")
@@ -145,15 +154,15 @@ def test_cancel_a_queued_run_then_cancel_again_is_409(api, user):
     assert second.status_code == 409
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
-    assert runs.process_run(run.pk) == "finished"
+    assert lanes.process_run(run.pk) == "finished"
     assert run.items.filter(outcome="pending").count() == 1
 
 
 def test_retry_failed_answers_202_with_the_new_run(api, user):
     good = ConversationFactory(created_by=user)
     bad = ConversationFactory(created_by=user, document=b"{")
-    run = runs.start_run([good.pk, bad.pk], user=user, source="api")
-    runs.process_run(run.pk)
+    run = a_run([good.pk, bad.pk], user=user, source="api")
+    lanes.process_run(run.pk)
 
     response = api.post(f"{URL}/{run.pk}/retry-failed")
 
@@ -163,7 +172,7 @@ def test_retry_failed_answers_202_with_the_new_run(api, user):
 
 
 def test_another_users_run_is_404(api):
-    run = runs.start_run([ConversationFactory(document=None).pk], user=UserFactory(), source="api")
+    run = a_run([ConversationFactory(document=None).pk], user=UserFactory(), source="api")
 
     assert api.get(f"{URL}/{run.pk}").status_code == 404
     assert api.post(f"{URL}/{run.pk}/cancel").status_code == 404

@@ -10,7 +10,8 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from enrichment.models import Conversation, EnrichmentStatus
-from enrichment.pipeline.run import _load_profile, enrich_conversations
+from enrichment.pipeline.inputs import _load_profile
+from enrichment.pipeline.run import enrich_conversations
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from enrichment.models import Conversation, EnrichmentStatus
-from enrichment.pipeline.run import claim, enrich_conversations
+from enrichment.pipeline.run import SEQUENTIAL, Grouped, claim, enrich_conversations
 from tests.factories import ConversationFactory, conversation_document
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,8 @@ def test_a_live_claim_cannot_be_claimed_again():
 
 
 def test_an_outcome_is_not_written_over_a_newer_claim():
-    from enrichment.pipeline.run import _Processed, _record
+    from enrichment.pipeline.record import Processed as _Processed
+    from enrichment.pipeline.record import record_one as _record
 
     conversation = ConversationFactory()
     stale_token, _ = claim([conversation.pk])
@@ -137,7 +138,8 @@ def test_an_outcome_is_not_written_over_a_newer_claim():
 
 
 def test_a_batch_of_outcomes_skips_only_the_rows_taken_over_by_a_newer_claim():
-    from enrichment.pipeline.run import _Processed, _record_many
+    from enrichment.pipeline.record import Processed as _Processed
+    from enrichment.pipeline.record import record_many as _record_many
 
     kept, lost = ConversationFactory(), ConversationFactory()
     token, _ = claim([kept.pk, lost.pk])
@@ -208,16 +210,16 @@ def test_failed_conversations_are_skipped_when_failures_are_not_retried():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "group_size, statuses",
+    "mode, statuses",
     [
         # One by one: the first is recorded; the second rolled back with its outcome; the
         # third was never reached.
-        (1, ["completed", "not_started", "not_started"]),
+        (SEQUENTIAL, ["completed", "not_started", "not_started"]),
         # A group's outcomes are committed together or not at all.
-        (3, ["not_started"] * 3),
+        (Grouped(3), ["not_started"] * 3),
     ],
 )
-def test_an_error_while_recording_gives_the_unrecorded_claims_back_at_once(group_size, statuses):
+def test_an_error_while_recording_gives_the_unrecorded_claims_back_at_once(mode, statuses):
     conversations = [ConversationFactory() for _ in range(3)]
     calls = []
 
@@ -227,9 +229,7 @@ def test_an_error_while_recording_gives_the_unrecorded_claims_back_at_once(group
             raise RuntimeError("the database went away")
 
     with pytest.raises(RuntimeError):
-        enrich_conversations(
-            [c.pk for c in conversations], on_outcome=fail_on_second, group_size=group_size
-        )
+        enrich_conversations([c.pk for c in conversations], on_outcome=fail_on_second, mode=mode)
 
     assert [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations] == (
         statuses
@@ -311,7 +311,7 @@ def test_each_outcome_in_a_group_times_only_its_own_work(monkeypatch):
     monkeypatch.setattr(runner, "perf_counter", lambda: float(next(clock)))
     conversations = [ConversationFactory() for _ in range(3)]
 
-    outcomes = enrich_conversations([c.pk for c in conversations], group_size=3)
+    outcomes = enrich_conversations([c.pk for c in conversations], mode=Grouped(3))
 
     assert [o.status for o in outcomes] == ["enriched"] * 3
     assert [o.duration_ms for o in outcomes] == [1000.0] * 3

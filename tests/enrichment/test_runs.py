@@ -1,12 +1,14 @@
 """Background runs, driven in-process (the real worker is in test_worker.py)."""
 
+import os
+import signal
 import uuid
 
 import pytest
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from enrichment import runs
+from enrichment import tasks
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
@@ -14,8 +16,10 @@ from enrichment.models import (
     ItemOutcome,
     RunSource,
     RunStatus,
+    item_lease,
 )
-from tests.factories import ConversationFactory, conversation_document
+from enrichment.runs import lanes, lifecycle
+from tests.factories import ConversationFactory, a_run, conversation_document
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +31,7 @@ def invalid_document() -> dict:
 
 
 def start(conversations, **kwargs) -> EnrichmentRun:
-    return runs.start_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
+    return a_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
 
 
 def enqueued(task_name: str) -> int:
@@ -43,7 +47,7 @@ def test_a_run_processes_every_conversation_and_counts_outcomes():
     enrich_conversations([done.pk])
     run = start([*good, bad, done])
 
-    assert runs.process_run(run.pk) == "done"
+    assert lanes.process_run(run.pk) == "done"
 
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
@@ -66,17 +70,17 @@ def test_small_chunks_refresh_progress_as_they_go(settings):
     conversations = [ConversationFactory() for _ in range(5)]
     run = start(conversations)
     seen = []
-    original = runs.refresh_counts
+    original = lanes.refresh_counts
 
     def spy(run_id):
         original(run_id)
         seen.append(EnrichmentRun.objects.get(pk=run_id).processed)
 
-    runs.refresh_counts = spy
+    lanes.refresh_counts = spy
     try:
-        runs.process_run(run.pk)
+        lanes.process_run(run.pk)
     finally:
-        runs.refresh_counts = original
+        lanes.refresh_counts = original
 
     # After every chunk, and once more when the run is finished.
     assert seen == [2, 4, 5, 5]
@@ -113,30 +117,30 @@ def test_a_rolled_back_run_enqueues_nothing(django_capture_on_commit_callbacks):
 
 
 def test_an_empty_selection_is_refused():
-    with pytest.raises(runs.NothingToEnrich):
-        runs.start_run([], user=None, source=RunSource.CLI)
+    with pytest.raises(lifecycle.NothingToEnrich):
+        a_run([], user=None, source=RunSource.CLI)
 
 
 def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkeypatch):
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
-    monkeypatch.setattr(runs, "CANCEL_CHECK_SECONDS", 0)
+    monkeypatch.setattr(lanes, "CANCEL_CHECK_SECONDS", 0)
     conversations = [ConversationFactory() for _ in range(6)]
     run = start(conversations)
     from enrichment.pipeline import run as runner
 
-    original = runner._outcome_fields
+    original = runner.outcome_fields
     calls = {"n": 0}
 
     def process_then_cancel_after_two(*args, **kwargs):
         fields = original(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 2:
-            runs.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
+            lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
         return fields
 
-    monkeypatch.setattr(runner, "_outcome_fields", process_then_cancel_after_two)
+    monkeypatch.setattr(runner, "outcome_fields", process_then_cancel_after_two)
 
-    assert runs.process_run(run.pk) == "cancelled"
+    assert lanes.process_run(run.pk) == "cancelled"
 
     run.refresh_from_db()
     statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
@@ -153,18 +157,17 @@ def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
     conversations = [ConversationFactory() for _ in range(4)]
     run = start(conversations)
-    stop = runs.StopSignal()
     from enrichment.pipeline import run as runner
 
-    original = runner._outcome_fields
+    original = runner.outcome_fields
 
-    def process_then_stop(*args, **kwargs):
+    def process_then_terminate(*args, **kwargs):
         fields = original(*args, **kwargs)
-        stop.event.set()
+        os.kill(os.getpid(), signal.SIGTERM)  # what a worker's supervisor sends
         return fields
 
-    monkeypatch.setattr(runner, "_outcome_fields", process_then_stop)
-    result = runs.process_run(run.pk, stop=stop)
+    monkeypatch.setattr(runner, "outcome_fields", process_then_terminate)
+    result = tasks.enrichment_run_lane.call(run_id=str(run.pk))
 
     run.refresh_from_db()
     assert result == "interrupted"
@@ -184,10 +187,10 @@ def test_retry_failed_starts_a_run_over_only_the_failed_ones():
     good = ConversationFactory()
     bad = [ConversationFactory(document=invalid_document()) for _ in range(2)]
     run = start([good, *bad])
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     run.refresh_from_db()
 
-    retry = runs.retry_failed(run, user=None, source=RunSource.API)
+    retry = lifecycle.retry_failed(run, user=None, source=RunSource.API).run
 
     assert retry.retry_of == run
     assert retry.total == 2
@@ -196,26 +199,26 @@ def test_retry_failed_starts_a_run_over_only_the_failed_ones():
 
 def test_retry_failed_refuses_a_run_without_failures():
     run = start([ConversationFactory()])
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
-    with pytest.raises(runs.NothingToEnrich):
-        runs.retry_failed(run, user=None, source=RunSource.API)
+    with pytest.raises(lifecycle.NothingToEnrich):
+        lifecycle.retry_failed(run, user=None, source=RunSource.API)
 
 
 def test_cancel_refuses_a_finished_run():
     run = start([ConversationFactory()])
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
-    with pytest.raises(runs.RunNotCancellable):
-        runs.cancel_run(run)
+    with pytest.raises(lifecycle.RunNotCancellable):
+        lifecycle.cancel_run(run)
 
 
 def test_a_second_lane_takes_nothing_held_by_the_first(settings):
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 3
     run = start([ConversationFactory() for _ in range(5)])
-    held = runs._claim_items(run.pk, uuid.uuid4(), 3)
+    held = lanes._claim_items(run.pk, uuid.uuid4(), 3)
 
-    second = runs._claim_items(run.pk, uuid.uuid4(), 3)
+    second = lanes._claim_items(run.pk, uuid.uuid4(), 3)
 
     assert len(held) == 3
     assert len(second) == 2
@@ -226,10 +229,10 @@ def test_an_expired_item_claim_is_taken_over(settings):
     from django.utils import timezone
 
     run = start([ConversationFactory() for _ in range(2)])
-    runs._claim_items(run.pk, uuid.uuid4(), 2)
-    run.items.update(claimed_until=timezone.now() - runs.item_lease())
+    lanes._claim_items(run.pk, uuid.uuid4(), 2)
+    run.items.update(claimed_until=timezone.now() - item_lease())
 
-    assert runs.process_run(run.pk) == "done"
+    assert lanes.process_run(run.pk) == "done"
 
     run.refresh_from_db()
     assert (run.status, run.enriched) == (RunStatus.COMPLETED, 2)
@@ -245,7 +248,7 @@ def test_the_watchdog_resumes_a_stalled_run_and_keeps_watching():
         status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
     )
 
-    assert runs.watch_run(run.pk) is True
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is True
 
     assert enqueued("enrichment_run_lane") == 1
     assert enqueued("enrichment_run_watchdog") == 1
@@ -259,15 +262,15 @@ def test_the_watchdog_leaves_a_progressing_run_alone():
         status=RunStatus.RUNNING, heartbeat_at=timezone.now()
     )
 
-    assert runs.watch_run(run.pk) is False
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is False
     assert enqueued("enrichment_run_lane") == 0
 
 
 def test_the_watchdog_stops_once_the_run_ended():
     run = start([ConversationFactory()])
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
-    assert runs.watch_run(run.pk) is False
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is False
     assert enqueued("enrichment_run_watchdog") == 0
 
 
@@ -313,7 +316,7 @@ def test_a_run_that_does_not_retry_failures_skips_them():
     enrich_conversations([bad.pk])
     run = start([bad, ConversationFactory()], retry_failed=False)
 
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
     run.refresh_from_db()
     assert (run.enriched, run.failed, run.skipped) == (1, 0, 1)
@@ -334,30 +337,30 @@ def test_a_dead_lanes_claims_are_given_back_as_they_were_and_the_run_finishes_th
     fresh = ConversationFactory()
     run = start([fresh, failed_before], retry_failed=True)
     # A lane claimed both, then its worker died.
-    runs._claim_items(run.pk, uuid.uuid4(), 10)
+    lanes._claim_items(run.pk, uuid.uuid4(), 10)
     claim([fresh.pk, failed_before.pk])
-    expired = timezone.now() - runs.item_lease() - timedelta(seconds=1)
+    expired = timezone.now() - item_lease() - timedelta(seconds=1)
     Conversation.objects.update(enrichment_lease_expires_at=expired)
     run.items.update(claimed_until=expired)
     EnrichmentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=expired)
 
-    runs.repair()
+    lifecycle.repair()
 
     assert Conversation.objects.get(pk=fresh.pk).enrichment_status == "not_started"
     assert Conversation.objects.get(pk=failed_before.pk).enrichment_status == "validation_failed"
-    assert runs.process_run(run.pk) == "done"
+    assert lanes.process_run(run.pk) == "done"
     run.refresh_from_db()
     assert (run.status, run.enriched, run.failed, run.skipped) == ("completed", 1, 1, 0)
 
 
 def test_finishing_a_run_refreshes_counters_a_dead_lane_left_stale():
     run = start([ConversationFactory()])
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     EnrichmentRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, enriched=0, finished_at=None
     )
 
-    runs._finish_if_done(run.pk)
+    lanes.finish_if_done(run.pk)
 
     run.refresh_from_db()
     assert (run.status, run.enriched) == (RunStatus.COMPLETED, 1)

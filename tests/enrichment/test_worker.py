@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from devtools.workers import start_db_worker
-from enrichment import runs, storage
+from enrichment import storage
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
@@ -23,7 +23,8 @@ from enrichment.models import (
     RunSource,
     RunStatus,
 )
-from tests.factories import UserFactory, conversation_document
+from enrichment.runs import lifecycle
+from tests.factories import UserFactory, a_run, conversation_document
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -111,7 +112,7 @@ def run_state(run: EnrichmentRun) -> EnrichmentRun:
 
 def start(conversations, **kwargs) -> EnrichmentRun:
     # The test's transaction is real (transaction=True), so on_commit fires at once.
-    return runs.start_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
+    return a_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
 
 
 def assert_each_enriched_once(run: EnrichmentRun, expected_enriched: int) -> None:
@@ -205,7 +206,7 @@ def test_cancel_mid_run_keeps_processed_ones_and_leaves_the_rest(workers):
     workers.start()
     wait_for(lambda: run_state(run).processed >= 40, timeout=120, what="some progress")
 
-    runs.cancel_run(run)
+    lifecycle.cancel_run(run)
     time.sleep(2)  # let the lane notice and stop
 
     run = run_state(run)
@@ -229,7 +230,7 @@ def test_retry_failed_reruns_only_the_failed_ones(workers):
     fixed = Conversation.objects.get(pk=conversations[0].pk)
     default_storage.save(fixed.file_path, ContentFile(json.dumps(conversation_document())))
 
-    retry = runs.retry_failed(run, user=None, source=RunSource.API)
+    retry = lifecycle.retry_failed(run, user=None, source=RunSource.API)
     wait_for(lambda: run_state(retry).is_finished, timeout=120, what="the retry")
 
     assert retry.total == 6

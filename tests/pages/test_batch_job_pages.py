@@ -5,9 +5,9 @@ import pytest
 from django.test import Client
 
 from batches.models import BatchJobStatus
-from enrichment import runs
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
-from tests.factories import BatchJobFactory, UserFactory
+from enrichment.runs import lanes
+from tests.factories import BatchJobFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
 
@@ -440,8 +440,8 @@ def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
     second = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
 
     run = EnrichmentRun.objects.get()
-    assert (run.total, run.batch_job_id, run.source) == (101, job.pk, RunSource.PAGE)
-    assert run.description == "Enrich All: Big batch"
+    assert (run.total, run.scope_id, run.source) == (101, job.pk, RunSource.PAGE)
+    assert run.description == "Batch job “Big batch”"
     for response in (first, second):
         assert response.status_code == 200
         assert "HX-Trigger" not in response
@@ -461,7 +461,7 @@ def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
         assert f'<a href="/runs/{run.pk}/">Run details</a>' in body
     assert statuses(job) == {f"Valid chat {n}": EnrichmentStatus.NOT_STARTED for n in range(1, 102)}
 
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     finished = user_client.get(f"/batch-jobs/{job.pk}/enrichment/", **HX)
 
     assert finished.status_code == 200
@@ -485,7 +485,7 @@ def test_a_run_that_ends_in_failures_shows_the_sync_summary_and_offers_retry(
     job = make_job(user, valid=2, invalid=1)
     user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
     run = EnrichmentRun.objects.get()
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
     response = user_client.get(f"/batch-jobs/{job.pk}/enrichment/", **HX)
 
@@ -510,7 +510,7 @@ def test_job_page_reload_shows_the_runs_progress_then_its_summary(
     run = EnrichmentRun.objects.get()
 
     during = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     after = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
 
     assert f'hx-get="/batch-jobs/{job.pk}/enrichment/" {POLL_EVERY_SECOND}' in during
@@ -577,11 +577,11 @@ def test_enrichment_panel_of_another_users_job_is_not_found(make_job, user_clien
 
 def test_job_page_shows_an_automatic_run_and_its_owner_can_cancel_it(make_job, user_client, user):
     job = make_job(user, valid=2)
-    run = runs.start_run(
+    run = a_run(
         [i.conversation_id for i in job.items.all()],
         user=None,
         source=RunSource.AUTO,
-        batch_job_id=job.pk,
+        job=job,
     )
 
     page = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
@@ -661,11 +661,11 @@ def test_cancel_of_a_run_of_another_job_is_not_found(make_job, user_client, user
 def test_cancel_on_another_users_job_is_not_found(make_job, user_client, other_user, settings):
     settings.ENRICHMENT_BULK_LIMIT = 1
     job = make_job(other_user, valid=2)
-    run = runs.start_run(
+    run = a_run(
         [i.conversation_id for i in job.items.all()],
         user=other_user,
         source=RunSource.PAGE,
-        batch_job_id=job.pk,
+        job=job,
     )
 
     response = user_client.post(f"/batch-jobs/{job.pk}/cancel-run/", {"run": run.pk}, **HX)

@@ -13,7 +13,6 @@ from batches.services import (
     latest_job_run,
     list_batch_jobs,
 )
-from enrichment import runs
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
@@ -21,6 +20,8 @@ from enrichment.models import (
     RunSource,
     RunStatus,
 )
+from enrichment.runs import lanes, lifecycle
+from enrichment.runs.lifecycle import RunStarted
 from enrichment.services import BulkResult
 from tests.factories import UserFactory
 
@@ -31,12 +32,14 @@ def test_enrich_batch_job_over_the_bulk_limit_starts_a_background_run(make_job, 
     settings.ENRICHMENT_BULK_LIMIT = 2
     job = make_job(user, valid=2, invalid=1, name="June batch")
 
-    run = enrich_batch_job(job, user=user)
+    started = enrich_batch_job(job, user=user)
 
-    assert isinstance(run, EnrichmentRun)
+    assert isinstance(started, RunStarted) and started.created
+    run = started.run
     assert (run.status, run.source, run.total) == (RunStatus.QUEUED, RunSource.PAGE, 3)
-    assert (run.description, run.batch_job_id, run.created_by) == (
-        "Enrich All: June batch",
+    assert (run.description, run.scope_kind, run.scope_id, run.created_by) == (
+        "Batch job “June batch”",
+        "batch_job",
         job.pk,
         user,
     )
@@ -47,7 +50,7 @@ def test_enrich_batch_job_over_the_bulk_limit_starts_a_background_run(make_job, 
     ]
     assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
 
-    assert runs.process_run(run.pk) == "done"
+    assert lanes.process_run(run.pk) == "done"
 
     run.refresh_from_db()
     assert (run.status, run.enriched, run.failed, run.skipped) == (RunStatus.COMPLETED, 2, 1, 0)
@@ -75,8 +78,9 @@ def test_enrich_batch_job_returns_the_unfinished_run_instead_of_starting_another
     settings.ENRICHMENT_BULK_LIMIT = 100
     third = enrich_batch_job(job, user=user, only_failed=True)
 
-    assert second == first
-    assert third == first
+    assert first.created
+    assert (second.run, second.created) == (first.run, False)
+    assert (third.run, third.created) == (first.run, False)
     assert EnrichmentRun.objects.count() == 1
     assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.NOT_STARTED).count() == 3
 
@@ -84,14 +88,14 @@ def test_enrich_batch_job_returns_the_unfinished_run_instead_of_starting_another
 def test_enrich_batch_job_starts_a_new_run_once_the_last_one_has_ended(make_job, user, settings):
     settings.ENRICHMENT_BULK_LIMIT = 2
     job = make_job(user, valid=3)
-    first = enrich_batch_job(job, user=user)
-    runs.cancel_run(first)
+    first = enrich_batch_job(job, user=user).run
+    lifecycle.cancel_run(first)
 
     second = enrich_batch_job(job, user=user)
 
-    assert isinstance(second, EnrichmentRun)
-    assert second != first
-    assert latest_job_run(job) == second
+    assert isinstance(second, RunStarted) and second.created
+    assert second.run != first
+    assert latest_job_run(job) == second.run
 
 
 def test_retry_failed_over_the_bulk_limit_starts_a_run_over_only_the_failed(
@@ -101,9 +105,9 @@ def test_retry_failed_over_the_bulk_limit_starts_a_run_over_only_the_failed(
     enrich_batch_job(job, user=user)
     settings.ENRICHMENT_BULK_LIMIT = 1
 
-    run = enrich_batch_job(job, user=user, only_failed=True)
+    run = enrich_batch_job(job, user=user, only_failed=True).run
 
-    assert run.description == "Retry failed: July batch"
+    assert run.description == "Retry failed: Batch job “July batch”"
     assert sorted(i.conversation.conversation_name for i in run.items.all()) == [
         "Truncated chat 1",
         "Truncated chat 2",
@@ -114,13 +118,13 @@ def test_cancel_job_run_only_cancels_a_run_of_that_job(make_job, user, settings)
     settings.ENRICHMENT_BULK_LIMIT = 1
     job = make_job(user, valid=2, name="One")
     other = make_job(user, valid=2, name="Two")
-    run = enrich_batch_job(job, user=user)
-    other_run = enrich_batch_job(other, user=user)
+    run = enrich_batch_job(job, user=user).run
+    other_run = enrich_batch_job(other, user=user).run
 
     with pytest.raises(EnrichmentRun.DoesNotExist):
         cancel_job_run(job, other_run.pk)
     cancelled = cancel_job_run(job, run.pk)
-    with pytest.raises(runs.RunNotCancellable, match="already cancelled"):
+    with pytest.raises(lifecycle.RunNotCancellable, match="already cancelled"):
         cancel_job_run(job, run.pk)
 
     assert cancelled.status == RunStatus.CANCELLED
@@ -140,7 +144,7 @@ def test_concurrent_enrich_all_posts_start_one_run(on_postgres, make_job, settin
     def post() -> None:
         try:
             barrier.wait()
-            started.append(enrich_batch_job(job, user=owner).pk)
+            started.append(enrich_batch_job(job, user=owner).run.pk)
         finally:
             connection.close()
 

@@ -1,15 +1,15 @@
 """Background runs in a real browser (headless system Chromium): "Enrich All" on a job
 over the bulk limit, the polling progress bar, its summary, the run page, "Retry failed"
 and "Enrich all matching this filter". The test thread plays the worker with
-``runs.process_run``. Screenshots go to test-artifacts/pages/<test name>/."""
+``lanes.process_run``. Screenshots go to test-artifacts/pages/<test name>/."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from enrichment import runs
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunStatus
+from enrichment.runs import lanes
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,9 +36,9 @@ def test_enrich_all_over_the_limit_polls_a_background_run_to_its_summary(
     expect(page.locator("#items .badge--not_started")).to_have_count(5)
     screenshot(page, "1-run-started")
     run = EnrichmentRun.objects.get()
-    assert (run.total, run.batch_job_id) == (5, job.pk)
+    assert (run.total, run.scope_id) == (5, job.pk)
 
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
     expect(panel.locator(".result__summary")).to_contain_text(
         "Enrichment finished. Enriched: 4, Failed: 1, Skipped: 0"
@@ -55,7 +55,7 @@ def test_enrich_all_over_the_limit_polls_a_background_run_to_its_summary(
     page.reload()
     expect(panel.locator(".result__summary")).to_contain_text("Enriched: 4, Failed: 1, Skipped: 0")
     panel.get_by_role("link", name="Run details").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enrich All: Big March batch")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Batch job “Big March batch”")
     failures = page.locator("#failures tbody tr")
     expect(failures).to_have_count(1)
     expect(failures).to_contain_text("Truncated chat 1")
@@ -67,7 +67,7 @@ def test_enrich_all_over_the_limit_polls_a_background_run_to_its_summary(
     expect(page.locator(".messages")).to_contain_text("Retrying 1 failed conversation")
     expect(page.locator("#run")).to_have_attribute("hx-trigger", POLLING)
     retry = EnrichmentRun.objects.get(retry_of=run)
-    runs.process_run(retry.pk)
+    lanes.process_run(retry.pk)
     expect(page.locator("#run .result__summary")).to_contain_text(
         "Enriched: 0, Failed: 1, Skipped: 0"
     )
@@ -115,7 +115,7 @@ def test_enrich_all_matching_a_filter_opens_the_polling_run_page(page, log_in, s
     expect(page.locator("#run .progress-line")).to_have_text("0 / 2 processed")
     screenshot(page, "1-run-page")
     run = EnrichmentRun.objects.get()
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     expect(page.locator("#run .result__summary")).to_contain_text(
         "Enriched: 1, Failed: 1, Skipped: 0"
     )

@@ -3,8 +3,8 @@ validation report panel."""
 
 import pytest
 
-from enrichment import runs
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, Tier
+from enrichment.runs import lanes
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, PersonaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_conversation_list_filters_by_batch_job_and_persona(make_job, user_clien
 def test_conversation_list_filters_by_a_batch_job_missing_from_the_drop_down(
     make_job, user_client, user, monkeypatch
 ):
-    monkeypatch.setattr("enrichment.views.BATCH_CHOICES", 1)
+    monkeypatch.setattr("enrichment.forms.SCOPE_CHOICES", 1)
     older = make_job(user, valid=1, name="Older batch")
     make_job(user, valid=1, name="Newer batch")
 
@@ -234,8 +234,8 @@ def test_conversation_list_query_count_does_not_grow_with_rows(
     Conversation.objects.filter(batch_items__batch_job=job).update(persona=persona)
 
     # session, user, batch choices, persona choices, count, page rows (persona joined),
-    # prefetched batch items, prefetched batch jobs
-    with django_assert_num_queries(8):
+    # the batch jobs of the page's rows
+    with django_assert_num_queries(7):
         response = user_client.get("/conversations/", **headers)
 
     assert len(response.context["page"].object_list) == rows
@@ -347,14 +347,25 @@ def test_enrich_selected_with_another_users_conversation_is_not_found(
     assert theirs.enrichment_status == EnrichmentStatus.NOT_STARTED
 
 
-def test_enrich_selected_refuses_more_than_the_bulk_limit(user_client, user, settings):
+def test_enrich_selected_above_the_bulk_limit_starts_a_run_and_opens_its_page(
+    user_client, user, settings, django_capture_on_commit_callbacks
+):
     settings.ENRICHMENT_BULK_LIMIT = 2
-    ids = [str(ConversationFactory(created_by=user, document=None).pk) for _ in range(3)]
+    conversations = [ConversationFactory(created_by=user) for _ in range(3)]
 
-    response = user_client.post("/conversations/enrich/", {"ids": ids}, **HX)
+    response = user_client.post(
+        "/conversations/enrich/", {"ids": [str(c.pk) for c in conversations]}, **HX
+    )
 
-    assert response.status_code == 422
-    assert "Select at most 2 conversations at a time." in response.content.decode()
+    run = EnrichmentRun.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/runs/{run.pk}/"
+    assert (run.source, run.created_by, run.total) == (RunSource.PAGE, user, 3)
+    assert list(run.items.order_by("position").values_list("conversation_id", flat=True)) == [
+        c.pk for c in conversations
+    ]
+    # Nothing was enriched in the request.
+    assert not Conversation.objects.filter(enrichment_status="completed").exists()
 
 
 def test_enrich_selected_refuses_get(user_client):
@@ -488,7 +499,7 @@ def test_enrich_all_matching_starts_a_run_over_exactly_the_filtered_conversation
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"/runs/{run.pk}/"
     assert sorted(run_members(run)) == ["Valid chat 2"]
-    assert (run.source, run.created_by, run.batch_job_id, run.force) == (
+    assert (run.source, run.created_by, run.scope_id, run.force) == (
         RunSource.PAGE,
         user,
         None,
@@ -520,7 +531,7 @@ def test_enrich_all_matching_with_no_filter_takes_every_visible_conversation(
     assert sorted(run_members(run)) == ["Mine A", "Mine B", "Mine done"]
     assert run.description == "Enrich all matching: all conversations"
 
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
 
     run.refresh_from_db()
     # Completed ones are skipped by the run, as everywhere else.

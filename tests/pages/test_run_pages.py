@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enrichment import runs
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
+from enrichment.runs import lanes
 from enrichment.templatetags.pages import duration
-from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory
+from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +31,11 @@ def make_run(owner, *, valid: int = 2, invalid: int = 0, **kwargs) -> Enrichment
         for n in range(invalid)
     ]
     kwargs.setdefault("description", "Nightly enrichment")
-    return runs.start_run([c.pk for c in good + bad], user=owner, source=RunSource.PAGE, **kwargs)
+    return a_run([c.pk for c in good + bad], user=owner, source=RunSource.PAGE, **kwargs)
 
 
 def finished(run: EnrichmentRun) -> EnrichmentRun:
-    runs.process_run(run.pk)
+    lanes.process_run(run.pk)
     run.refresh_from_db()
     return run
 

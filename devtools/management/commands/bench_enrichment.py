@@ -53,9 +53,9 @@ from enrichment.models import (
 )
 from enrichment.pipeline.enrich import enrich_conversation
 from enrichment.pipeline.normalize import normalize_document
-from enrichment.pipeline.run import _snapshot, current_profile
+from enrichment.pipeline.inputs import current_profile, snapshot
 from enrichment.pipeline.validate import validate_conversation
-from enrichment.runs import start_run
+from enrichment.runs.lifecycle import start_run
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -174,7 +174,7 @@ class Command(BaseCommand):
         )
         profile = current_profile()
         inputs = [
-            (storage.read_file(c.file_path), str(c.conversation_id), _snapshot(c, profile))
+            (storage.read_file(c.file_path), str(c.conversation_id), snapshot(c, profile))
             for c in loaded
         ]
         validated_at = timezone.now().isoformat()
@@ -327,7 +327,7 @@ class Command(BaseCommand):
                 user=user,
                 source=RunSource.CLI,
                 description=f"benchmark, {workers} worker(s)",
-            )
+            ).run
             processes = [start_db_worker(f"bench-{n}") for n in range(workers)]
             peaks = [0] * workers
             started = time.perf_counter()
