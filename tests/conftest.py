@@ -30,3 +30,7 @@ def shared_data() -> Path:
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+# Real db_worker processes (PostgreSQL): the fixtures live beside their helpers.
+from tests.workers import worker_env, workers  # noqa: E402, F401

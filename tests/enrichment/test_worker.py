@@ -2,29 +2,23 @@
 
 import json
 import signal
-import subprocess
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
 
-from devtools.workers import start_db_worker
-from enrichment import storage
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
     EnrichmentStatus,
     ItemOutcome,
-    ProcessingStatus,
     RunSource,
     RunStatus,
 )
 from enrichment.runs import lifecycle
 from tests.factories import UserFactory, a_run, conversation_document
+from tests.workers import seed, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -32,77 +26,6 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,
 ]
-
-LEASE_SECONDS = 2
-
-
-@pytest.fixture
-def worker_env(on_postgres, media_root, settings):
-    settings.ENRICHMENT_LEASE_SECONDS = LEASE_SECONDS
-    return {"ENRICHMENT_LEASE_SECONDS": str(LEASE_SECONDS), "ENRICHMENT_RUN_CHUNK_SIZE": "20"}
-
-
-class Workers:
-    def __init__(self, env: dict, tmp_path: Path) -> None:
-        self.env = env
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, name: str = "w") -> subprocess.Popen:
-        worker_id = f"{name}-{len(self.processes)}"
-        process = start_db_worker(
-            worker_id, env=self.env, log=self.tmp_path / f"worker-{worker_id}.log"
-        )
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
-
-
-@pytest.fixture
-def workers(worker_env, tmp_path):
-    pool = Workers(worker_env, tmp_path)
-    yield pool
-    pool.stop_all()
-    connection.close()
-
-
-def seed(owner, count: int, *, invalid_every: int = 0) -> list[Conversation]:
-    """Many conversations with stored files, quickly (bulk insert)."""
-    rows = []
-    for n in range(count):
-        document = conversation_document(turns=6)
-        if invalid_every and n % invalid_every == 0:
-            document["turns"][1]["role"] = "coach"
-        business_id = uuid.uuid4()
-        path = storage.parsed_path(str(owner.pk), str(business_id))
-        content = json.dumps(document).encode()
-        default_storage.save(path, ContentFile(content))
-        rows.append(
-            Conversation(
-                conversation_id=business_id,
-                created_by=owner,
-                conversation_name=f"Seeded {n}",
-                turn_count=6,
-                file_path=path,
-                file_size=len(content),
-                processing_status=ProcessingStatus.COMPLETED,
-            )
-        )
-    return Conversation.objects.bulk_create(rows)
-
-
-def wait_for(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def run_state(run: EnrichmentRun) -> EnrichmentRun:
@@ -230,7 +153,7 @@ def test_retry_failed_reruns_only_the_failed_ones(workers):
     fixed = Conversation.objects.get(pk=conversations[0].pk)
     default_storage.save(fixed.file_path, ContentFile(json.dumps(conversation_document())))
 
-    retry = lifecycle.retry_failed(run, user=None, source=RunSource.API)
+    retry = lifecycle.retry_failed(run, user=None, source=RunSource.API).run
     wait_for(lambda: run_state(retry).is_finished, timeout=120, what="the retry")
 
     assert retry.total == 6
@@ -256,6 +179,6 @@ def test_a_job_that_completes_is_enriched_automatically(workers):
     run = finish_batch_job(job)
     wait_for(lambda: run_state(run).is_finished, timeout=120, what="the automatic run")
 
-    assert (run.source, run.batch_job_id) == (RunSource.AUTO, job.pk)
+    assert (run.source, run.scope_id) == (RunSource.AUTO, job.pk)
     assert (run.enriched, run.failed, run.skipped) == (27, 3, 0)
     assert Conversation.objects.filter(enrichment_status="completed").count() == 27
