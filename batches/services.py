@@ -114,9 +114,7 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
     return JobEnrichmentState(counts["total"], counts["enriched"], counts["failed"], failures)
 
 
-def enrich_batch_job(
-    job: BatchJob, *, user, only_failed: bool = False
-) -> BulkResult | RunStarted:
+def enrich_batch_job(job: BatchJob, *, user, only_failed: bool = False) -> BulkResult | RunStarted:
     """Enrich the conversations of the job's completed items ("Enrich All").
 
     Completed conversations come back skipped, and so do failed ones: Enrich All never

@@ -54,7 +54,9 @@ class ConversationFilterForm(forms.Form):
             selected = str(self.data.get(name) or "")
             if selected and selected not in dict(choices):
                 with contextlib.suppress(ValueError):  # a malformed id is ignored
-                    choices.append((str(uuid.UUID(selected)), f"The selected {scope.label.lower()}"))
+                    choices.append(
+                        (str(uuid.UUID(selected)), f"The selected {scope.label.lower()}")
+                    )
             self.fields[name] = forms.UUIDField(
                 label=scope.label,
                 required=False,

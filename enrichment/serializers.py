@@ -243,6 +243,7 @@ class RunItemsResponseSerializer(serializers.Serializer):
 _FORCE_SCHEMA = {"type": "boolean", "default": False, "description": "Re-enrich completed ones."}
 _STATUS_SCHEMA = {"type": "string", "enum": EnrichmentStatus.values}
 
+
 def start_run_request_schema() -> dict:
     """One selector per request: written by hand because a serializer cannot say "exactly
     one" (built when the URLs load, once every scope is registered)."""
@@ -258,12 +259,18 @@ def start_run_request_schema() -> dict:
 
     uuid_schema = {"type": "string", "format": "uuid"}
     ids = {"type": "array", "minItems": 1, "items": uuid_schema}
-    statuses = {"oneOf": [_STATUS_SCHEMA, {"type": "array", "minItems": 1, "items": _STATUS_SCHEMA}]}
+    statuses = {
+        "oneOf": [_STATUS_SCHEMA, {"type": "array", "minItems": 1, "items": _STATUS_SCHEMA}]
+    }
     return {
         "oneOf": [
             selector("By conversation ids", "conversationIds", ids),
             *(
-                selector(f"By {scope.label.lower()} (what enriching it acts on)", scope.api_field, uuid_schema)
+                selector(
+                    f"By {scope.label.lower()} (what enriching it acts on)",
+                    scope.api_field,
+                    uuid_schema,
+                )
                 for scope in scopes.registered()
             ),
             selector("By enrichment status", "status", statuses),

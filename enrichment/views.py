@@ -2,7 +2,6 @@
 matching this filter", the validation report panel) and the background-run pages (list,
 one run with its progress and failures, cancel, retry failed)."""
 
-import contextlib
 import uuid
 
 from django.conf import settings
@@ -13,9 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.vary import vary_on_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -80,7 +79,9 @@ def with_scope_refs(conversations: list[Conversation]) -> list[Conversation]:
 @vary_on_headers("HX-Request")
 def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
     form = ConversationFilterForm(request.GET, user=request.user)
-    conversations = form.filter(Conversation.objects.visible_to(request.user).select_related("persona"))
+    conversations = form.filter(
+        Conversation.objects.visible_to(request.user).select_related("persona")
+    )
     page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
     with_scope_refs(page.object_list)
     template = "enrichment/conversation_list.html"
@@ -137,7 +138,9 @@ def conversation_enrich(request: HtmxHttpRequest) -> HttpResponse:
     result = enrich(selection, user=request.user, source=RunSource.PAGE)
     if isinstance(result, RunStarted):
         # More than one request enriches: the run's page follows its progress.
-        messages.success(request, f"Started a background run over {conversations_text(result.run.total)}.")
+        messages.success(
+            request, f"Started a background run over {conversations_text(result.run.total)}."
+        )
         return redirect_to(request, reverse("run-detail", args=[result.run.pk]))
     if is_partial_request(request):
         context = {"result": result, "failures": _failures(result)}

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from enrichment.models import Conversation, RunSource
+from enrichment.selection import select_ids
 from enrichment.serializers import (
     BulkEnrichRequestSerializer,
     BulkResultSerializer,
@@ -18,10 +19,17 @@ from enrichment.serializers import (
     SingleOutcomeSerializer,
     ValidationReportSerializer,
 )
-from enrichment.selection import select_ids
 from enrichment.services import BulkResult, enrich, enrich_one
 
-from .errors import ERROR_RESPONSES, INVALID, NOT_FOUND, TOO_LARGE, ApiError, error_response, not_found
+from .errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    NOT_FOUND,
+    TOO_LARGE,
+    ApiError,
+    error_response,
+    not_found,
+)
 from .users import acting_user
 
 FILE_RESPONSE = OpenApiResponse(

@@ -105,7 +105,9 @@ class EnrichmentRun(models.Model):
             # whichever entry point and however the two requests race.
             models.UniqueConstraint(
                 fields=["scope_kind", "scope_id"],
-                condition=Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING], scope_id__isnull=False),
+                condition=Q(
+                    status__in=[RunStatus.QUEUED, RunStatus.RUNNING], scope_id__isnull=False
+                ),
                 name="enrichment_runs_one_active_per_scope",
             ),
             models.CheckConstraint(

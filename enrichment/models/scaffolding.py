@@ -69,5 +69,3 @@ class PromptTemplate(ScaffoldingRow):
     @property
     def template_name(self) -> str:
         return self.name
-
-

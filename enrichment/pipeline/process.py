@@ -83,9 +83,7 @@ def process(conversation: Conversation, profile: Profile, validated_at: str) -> 
     Raises ``StageFailure`` naming the failed state and its category.
     """
     source = read_input(conversation)
-    content, report, normalization_report = run_stages(
-        source, conversation, profile, validated_at
-    )
+    content, report, normalization_report = run_stages(source, conversation, profile, validated_at)
     reports = {"validation_report": report, "normalization_report": normalization_report}
     path, size = store_enriched(conversation, content, reports)
     return {

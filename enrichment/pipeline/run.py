@@ -118,9 +118,7 @@ def claim(
     """
     now = timezone.now()
     token = uuid.uuid4()
-    rows = Conversation.objects.filter(pk__in=list(pks), is_active=True).claimable(
-        now, force=force
-    )
+    rows = Conversation.objects.filter(pk__in=list(pks), is_active=True).claimable(now, force=force)
     if not retry_failed:
         rows = rows.exclude(enrichment_status__in=EnrichmentStatus.failed())
     rows.claim(token, now)

@@ -52,8 +52,8 @@ from enrichment.models import (
     TrainingTopic,
 )
 from enrichment.pipeline.enrich import enrich_conversation
-from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.inputs import current_profile, snapshot
+from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs.lifecycle import start_run
 

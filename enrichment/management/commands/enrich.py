@@ -1,6 +1,5 @@
 import sys
 import time
-import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
