@@ -70,15 +70,6 @@ class BulkEnrichRequestSerializer(RequestBodySerializer):
         help_text="true: one after another; false: several at once (identical results).",
     )
 
-    def validate_conversationIds(self, value: list) -> list:  # noqa: N802
-        limit = settings.ENRICHMENT_BULK_LIMIT
-        if len(value) > limit:
-            raise serializers.ValidationError(
-                f"At most {limit} conversation ids per request (got {len(value)}). "
-                "For more, start a background run: POST /api/enrichment-runs."
-            )
-        return value
-
 
 class OutcomeSerializer(serializers.Serializer):
     """One conversation's result; ``context["sent_ids"]`` maps row ids to the id form the

@@ -50,6 +50,11 @@ class BulkResult:
         return [o for o in self.outcomes if o.status == FAILED]
 
 
+def fits_in_request(count: int) -> bool:
+    """Whether ``enrich`` works on ``count`` conversations in the call (else a run)."""
+    return count <= settings.ENRICHMENT_BULK_LIMIT
+
+
 def enrich(
     selection: Selection,
     *,
@@ -72,8 +77,7 @@ def enrich(
     if selection.scope is not None and (running := active_run(selection.scope)):
         return RunStarted(running, created=False)
     pks = selection.pks()
-    limit = settings.ENRICHMENT_BULK_LIMIT
-    if background or (background is None and len(pks) > limit):
+    if background or (background is None and not fits_in_request(len(pks))):
         return start_run(
             pks,
             user=user,
@@ -86,6 +90,7 @@ def enrich(
     outcomes: list[Outcome] = []
     # Each bulk claims only its own rows, so nothing is held for long and an interruption
     # loses at most one bulk's claims.
+    limit = settings.ENRICHMENT_BULK_LIMIT
     for start in range(0, len(pks), limit):
         outcomes += enrich_conversations(
             pks[start : start + limit],

@@ -28,7 +28,7 @@ from enrichment.runs.lifecycle import (
     retry_failed,
 )
 from enrichment.selection import Selection
-from enrichment.services import BulkResult, enrich
+from enrichment.services import BulkResult, enrich, fits_in_request
 
 # Failures (and new runs) named one by one in a message; the rest are counted.
 NAMED_FAILURES = 10
@@ -170,7 +170,7 @@ def force_preview(conversations: QuerySet[Conversation]) -> dict:
     and up to ``ENRICHMENT_BULK_LIMIT`` of the rows."""
     limit = settings.ENRICHMENT_BULK_LIMIT
     rows = list(conversations.order_by("-created_at", "-pk")[: limit + 1])
-    if len(rows) <= limit:
+    if fits_in_request(len(rows)):
         # Every row is loaded anyway: count them here rather than in another query.
         return {
             "conversations": rows,
