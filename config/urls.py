@@ -8,12 +8,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
 from batches import views as batches_views
+from config import health
 from enrichment import api as enrichment_api
 from enrichment import views as enrichment_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

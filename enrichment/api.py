@@ -199,9 +199,13 @@ def _file_response(path: str, filename: str) -> FileResponse | Response:
         handle = default_storage.open(path, "rb")
     except FileNotFoundError:
         return error(404, f"The file {path} is missing from storage.")
-    return FileResponse(
+    response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type="application/json"
     )
+    if not response.has_header("Content-Length"):
+        # A stream from object storage: the size comes from the storage, not a seek.
+        response["Content-Length"] = handle.size
+    return response
 
 
 @extend_schema(

@@ -16,6 +16,7 @@ outcomes:
   rows still held + 1 batched UPDATE (``executemany``), in one transaction.
 """
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -542,10 +543,12 @@ def _enrich_claimed(
     try:
         if parallel and len(claimed) > 1:
             workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
+            # The threads log with this thread's context (the request id of the logs).
+            context = contextvars.copy_context()
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
                 # Stages and file I/O run in the pool; the outcomes are written on this
                 # thread (this request's connection), all in one transaction.
-                batch = list(pool.map(work, claimed))
+                batch = list(pool.map(lambda c: context.copy().run(work, c), claimed))
             keep(_record_many(batch, token, on_outcome))
         elif group_size > 1:
             # Background runs: a group's outcomes are committed together, after the
