@@ -105,7 +105,7 @@ def test_a_login_through_an_https_proxy_from_a_trusted_origin_succeeds(proxied_s
         headers=via_proxy(Cookie=f"sessionid={session.value}"),
     )
     assert page.status == 200
-    assert b"Log out <span class=\"muted\">(dana)</span>" in page.body
+    assert b'Log out <span class="muted">(dana)</span>' in page.body
 
 
 def test_a_login_posted_from_an_origin_not_listed_is_refused(proxied_server):
