@@ -30,13 +30,21 @@ S3_CREDENTIALS = {
 class Server:
     """A subprocess that announces its URL in its log; stopped with ``stop()``."""
 
-    def __init__(self, command: list[str], *, env: dict, log: Path, announce: str) -> None:
+    def __init__(
+        self, command: list[str], *, env: dict, log: Path, announce: str, wait: bool = True
+    ) -> None:
         self.log = log
+        self.announce = re.compile(announce)
         self._log_handle = open(log, "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT
         )
-        self.url = self._wait_for(re.compile(announce))
+        self.url = self.wait() if wait else None
+
+    def wait(self) -> str:
+        """Block until the process announced itself; return what it announced (its URL)."""
+        self.url = self._wait_for(self.announce)
+        return self.url
 
     def _wait_for(self, pattern: re.Pattern, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
