@@ -49,6 +49,9 @@ class Server:
             stdout=handle,
             stderr=handle,
         )
+        self.port = 0
+
+    def wait(self) -> None:
         self.port = self._port()
 
     def _port(self) -> int:
@@ -101,13 +104,16 @@ class Command(BaseCommand):
             env = {
                 **os.environ,
                 "DATABASE_URL": current_database_url(),
+                "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                 "BIND": "127.0.0.1:0",
                 "WEB_CONCURRENCY": "1",
                 "DJANGO_HTTPS": "false",
             }
-            for name, extra in VARIANTS.items():
-                log = scratch / f"serve-{len(servers)}.log"
-                servers.append(Server(name, {**env, **extra}, log))
+            for n, (name, extra) in enumerate(VARIANTS.items()):
+                static = {"STATIC_ROOT": str(scratch / f"static-{n}")}  # collected in parallel
+                servers.append(Server(name, {**env, **extra, **static}, scratch / f"serve-{n}.log"))
+            for server in servers:
+                server.wait()
             self.stdout.write(
                 f"database: postgresql; {requests} calls per server; one gunicorn worker each"
             )
