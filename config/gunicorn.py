@@ -9,7 +9,7 @@ import os
 from config.logs import logging_config
 
 bind = os.environ.get("BIND") or "127.0.0.1:8000"
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)  # checked by bin/serve
 # The app is imported by each worker after the fork, so each opens its own database
 # connections (a pool per process) and nothing is shared between workers.
 preload_app = False

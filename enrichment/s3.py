@@ -8,6 +8,7 @@ for a missing object), as they do from the local disk, so callers handle one kin
 
 from functools import cached_property
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import File
 from storages.backends.s3 import S3Storage as BaseS3Storage
@@ -17,6 +18,14 @@ _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 class S3Storage(BaseS3Storage):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        # An unreachable endpoint fails a call (and the health check) within seconds, not
+        # after botocore's default of a minute per attempt.
+        self.client_config = self.client_config.merge(
+            Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+        )
+
     @cached_property
     def client(self):
         # One client for every thread (boto3 clients are thread-safe): the base class makes

@@ -1,6 +1,8 @@
 """GET /healthz answers without a login: 200 when the database and the storage answer,
 503 naming what failed."""
 
+import socket
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +59,21 @@ def test_healthz_only_reads(client):
     response = client.post("/healthz")
 
     assert response.status_code == 405
+
+
+def test_healthz_answers_503_when_the_object_storage_is_unreachable(client, s3_storage, settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    default = settings.STORAGES["default"]
+    options = {**default["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed_port}"}
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": options}}
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "success": False,
+        "error": "storage unavailable (EndpointConnectionError)",
+        "checks": {"database": "ok", "storage": "error"},
+    }

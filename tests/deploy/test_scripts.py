@@ -53,3 +53,12 @@ def test_production_mode_without_a_secret_key_refuses_to_start(script, empty_dat
     assert result.returncode == 1
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false" in result.stderr
     assert "refusing to start" in result.stderr
+
+
+def test_serve_refuses_a_worker_count_that_is_not_a_number(empty_database_env):
+    result = run("serve", {**empty_database_env, "WEB_CONCURRENCY": "many"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "bin/serve: WEB_CONCURRENCY must be a whole number of at least 1, got 'many'.\n"
+    )
