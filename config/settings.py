@@ -6,9 +6,12 @@ Every variable is optional. A malformed value stops start-up with an
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,15 +89,76 @@ def env_file(name: str) -> Path | None:
     return path
 
 
+def env_origins(name: str) -> list[str]:
+    origins = env_list(name, [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.netloc
+            or origin != (f"{parts.scheme}://{parts.netloc}")
+        ):
+            raise ImproperlyConfigured(
+                f"{name} must list origins such as https://enrichment.example.com "
+                f"(scheme and host, no path), got {origin!r}."
+            )
+    return origins
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+def env_level(name: str, default: str) -> str:
+    value = (os.environ.get(name) or default).strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ImproperlyConfigured(
+            f"{name} must be a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL), got {value!r}."
+        )
+    return value
+
+
+def env_required(name: str, why: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set {why}.")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
-_secret = os.environ.get("DJANGO_SECRET_KEY")
-if not _secret:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set.")
-    # A fixed development key: fine for local use and tests, never for a deployment.
-    _secret = "dev-insecure-enrichment-service-key-change-me-0123456789abcdef"
-SECRET_KEY = _secret
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false (make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+            "On a development machine, DJANGO_DEBUG=true uses a built-in key."
+        )
+    # Debug mode only: a fixed key is fine on a laptop and never signs anything in production.
+    SECRET_KEY = "dev-insecure-enrichment-service-key-change-me-0123456789abcdef"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+
+# HTTPS: on by default in production mode; DJANGO_HTTPS=false serves plain HTTP (a private
+# network), without HSTS, secure cookies or the redirect to https.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only if the proxy
+# always sets it, overwriting what a client sent).
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Origins allowed to post forms when they differ from the Host the app sees (a proxy that
+# rewrites Host), e.g. https://enrichment.example.com.
+CSRF_TRUSTED_ORIGINS = env_origins("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -116,7 +180,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,6 +219,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["TEST"] = {"NAME": None}
+elif env_bool("DATABASE_POOL", True):
+    # One pool per process (each gunicorn worker, each db_worker), opened on first use, so
+    # no connection is ever shared across a fork. A request or a task holds one connection
+    # from it; the enrichment threads of parallel mode never touch the database.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        # Seconds a request waits for a free connection before it fails.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
+    # A pooled connection that broke (the server restarted) is replaced before use.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -173,8 +254,30 @@ STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "staticfiles")
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
 STORAGES = {
     "default": {"BACKEND": "enrichment.storage.AtomicFileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production serves hashed, compressed copies (collectstatic, which bin/serve runs)
+    # through whitenoise with far-future cache headers; debug mode serves the sources.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
+# Every file the service stores (conversations, enriched files, anything added later)
+# goes through STORAGES["default"]: the local MEDIA_ROOT, or an S3-compatible bucket
+# configured with django-storages' usual AWS_* variables.
+FILE_STORAGE = env_choice("FILE_STORAGE", "local", ("local", "s3"))
+if FILE_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = env_required("AWS_STORAGE_BUCKET_NAME", "when FILE_STORAGE=s3")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "").strip("/")
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (read by django-storages), or
+    # anything else boto3 finds (an instance role, ~/.aws).
+    # Paths are exact: a write replaces the object there, never renames.
+    AWS_S3_FILE_OVERWRITE = True
+    AWS_DEFAULT_ACL = None
+    STORAGES["default"] = {"BACKEND": "enrichment.s3.S3Storage"}
 
 TASKS = {
     "default": {
@@ -237,12 +340,14 @@ ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
-    "loggers": {
-        "enrichment": {"level": os.environ.get("ENRICHMENT_LOG_LEVEL", "INFO")},
+# Logs: stdout, as text or (DJANGO_LOG_FORMAT=json) one JSON object a line; every line
+# logged while a request is handled carries its id.
+LOGGING = logging_config(
+    fmt=env_choice("DJANGO_LOG_FORMAT", "text", ("text", "json")),
+    root_level=env_level("DJANGO_LOG_LEVEL", "WARNING"),
+    levels={
+        "django": env_level("DJANGO_LOG_LEVEL", "WARNING"),
+        "enrichment": env_level("ENRICHMENT_LOG_LEVEL", "INFO"),
+        "access": env_level("DJANGO_ACCESS_LOG_LEVEL", "INFO"),
     },
-}
+)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
 from batches import views as batches_views
+from config import health
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
@@ -16,6 +17,7 @@ from enrichment.api import runs as runs_api
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

@@ -37,6 +37,12 @@ class AtomicFileSystemStorage(FileSystemStorage):
         self._write_atomically(self.path(name), (data,))
         return len(data)
 
+    def probe(self) -> None:
+        """Raise unless files can be written under the root (the health check)."""
+        os.makedirs(self.location, exist_ok=True)
+        if not os.access(self.location, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.location} is not writable.")
+
     def _write_atomically(self, full_path: str, chunks) -> None:
         # A unique sibling name: the rename below is atomic only within one folder.
         tmp_path = f"{full_path}.{uuid.uuid4().hex}.part"
@@ -86,3 +92,12 @@ def write_file(path: str, content: bytes) -> int:
 def read_file(path: str) -> bytes:
     with default_storage.open(path, "rb") as handle:
         return handle.read()
+
+
+def check_storage() -> None:
+    """Raise when the file storage does not answer (a missing bucket, a read-only disk)."""
+    probe = getattr(default_storage, "probe", None)
+    if probe is not None:
+        probe()
+    else:
+        default_storage.listdir("")

@@ -1,4 +1,5 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,77 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+# Object storage ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's standalone S3 server, one for the whole run (each test gets its own bucket)."""
+    from tests.servers import start_s3_server
+
+    server = start_s3_server(tmp_path_factory.mktemp("s3") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """An empty bucket of its own on the S3 server; ``.name``, ``.client``, ``.keys()``."""
+    import boto3
+
+    from tests.servers import S3_CREDENTIALS, Bucket
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.url,
+        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=S3_CREDENTIALS["AWS_S3_REGION_NAME"],
+    )
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return Bucket(name, client, s3_server.url)
+
+
+@pytest.fixture
+def s3_storage(s3_bucket, settings):
+    """This test's files go to its bucket (as with FILE_STORAGE=s3), none to MEDIA_ROOT."""
+    from tests.servers import S3_CREDENTIALS
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "enrichment.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": s3_bucket.name,
+                "endpoint_url": s3_bucket.endpoint_url,
+                "access_key": S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                "secret_key": S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                "region_name": S3_CREDENTIALS["AWS_S3_REGION_NAME"],
+                "file_overwrite": True,
+            },
+        },
+    }
+    return s3_bucket
+
+
+# Production mode ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """One STATIC_ROOT for every bin/serve of the run (each collects into it)."""
+    return tmp_path_factory.mktemp("static")
+
+
+@pytest.fixture(scope="module")
+def needs_postgres(django_db_setup):
+    # A server in another process shares the test database only on PostgreSQL (SQLite's
+    # test database lives in this process's memory).
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
 

@@ -1,5 +1,6 @@
 """Settings fail at start-up, with a clear message, on malformed environment values."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,21 +11,36 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
+KEY = "a-secret-key-for-the-settings-tests-" + "k" * 30
+OWN_PREFIXES = ("DJANGO_", "DATABASE", "FILE_STORAGE", "AWS_")
+
+
+def load_settings(
+    code: str = "print(s.DATABASES['default']['ENGINE'])", **env: str | None
+) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with only ``env`` among our variables
+    (a secret key unless ``DJANGO_SECRET_KEY=None``), then run ``code`` with them as ``s``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+    environment["DJANGO_SECRET_KEY"] = KEY
     environment.update(env)
+    environment = {k: v for k, v in environment.items() if v is not None}
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import config.settings as s; print(s.DATABASES['default']['ENGINE'])",
-        ],
+        [sys.executable, "-c", f"import json, config.settings as s; {code}"],
         cwd=ROOT,
         env=environment,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def settings_values(*names: str, **env: str | None) -> dict:
+    result = load_settings(
+        f"print(json.dumps({{n: getattr(s, n, None) for n in {list(names)!r}}}, default=str))",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +53,25 @@ def load_settings(**env) -> subprocess.CompletedProcess:
         ({"ENRICHMENT_LEASE_SECONDS": "0"}, "ENRICHMENT_LEASE_SECONDS must be at least 1"),
         ({"ENRICHMENT_PROFILE": "/nope/profile.json"}, "ENRICHMENT_PROFILE points to"),
         ({"DJANGO_ALLOWED_HOSTS": " , "}, "DJANGO_ALLOWED_HOSTS must list at least one value"),
+        (
+            {"DJANGO_CSRF_TRUSTED_ORIGINS": "enrichment.example.com"},
+            "DJANGO_CSRF_TRUSTED_ORIGINS must list origins such as https://",
+        ),
+        (
+            {"DJANGO_CSRF_TRUSTED_ORIGINS": "https://enrichment.example.com/app"},
+            "DJANGO_CSRF_TRUSTED_ORIGINS must list origins such as https://",
+        ),
+        ({"DJANGO_HTTPS": "sometimes"}, "DJANGO_HTTPS must be a boolean"),
+        ({"DJANGO_TRUST_X_FORWARDED_PROTO": "y"}, "DJANGO_TRUST_X_FORWARDED_PROTO must be a"),
+        ({"DJANGO_HSTS_SECONDS": "a year"}, "DJANGO_HSTS_SECONDS must be a whole number"),
+        ({"FILE_STORAGE": "ftp"}, "FILE_STORAGE must be one of local, s3, got 'ftp'"),
+        ({"FILE_STORAGE": "s3"}, "AWS_STORAGE_BUCKET_NAME must be set when FILE_STORAGE=s3"),
+        ({"DJANGO_LOG_FORMAT": "xml"}, "DJANGO_LOG_FORMAT must be one of text, json"),
+        ({"DJANGO_LOG_LEVEL": "loud"}, "DJANGO_LOG_LEVEL must be a log level"),
+        (
+            {"DATABASE_URL": "postgres://db/x", "DATABASE_POOL_MAX_SIZE": "0"},
+            "DATABASE_POOL_MAX_SIZE must be at least 1",
+        ),
     ],
 )
 def test_a_malformed_setting_fails_with_a_message_naming_it(env, message):
@@ -70,3 +105,136 @@ def test_database_url_selects_postgresql():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = load_settings(DJANGO_SECRET_KEY=None)
+
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false"
+        in result.stderr
+    )
+
+
+def test_debug_mode_starts_without_a_secret_key_on_a_development_key():
+    values = settings_values("DEBUG", "SECRET_KEY", DJANGO_SECRET_KEY=None, DJANGO_DEBUG="true")
+
+    assert values["DEBUG"] is True
+    assert values["SECRET_KEY"].startswith("dev-insecure-")
+
+
+def test_production_mode_is_https_with_hsts_and_secure_cookies():
+    values = settings_values(
+        "SECRET_KEY",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+        "CSRF_TRUSTED_ORIGINS",
+    )
+
+    assert values == {
+        "SECRET_KEY": KEY,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31_536_000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        "SECURE_PROXY_SSL_HEADER": None,
+        "CSRF_TRUSTED_ORIGINS": [],
+    }
+
+
+def test_https_false_serves_plain_http_without_hsts_or_secure_cookies():
+    values = settings_values(
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        DJANGO_HTTPS="false",
+    )
+
+    assert values == {
+        "SECURE_SSL_REDIRECT": False,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "SECURE_HSTS_SECONDS": 0,
+    }
+
+
+def test_a_proxy_and_its_public_origins_are_trusted_only_when_configured():
+    values = settings_values(
+        "SECURE_PROXY_SSL_HEADER",
+        "CSRF_TRUSTED_ORIGINS",
+        DJANGO_TRUST_X_FORWARDED_PROTO="true",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://enrichment.example.com, https://alt.example.com",
+    )
+
+    assert values == {
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "CSRF_TRUSTED_ORIGINS": ["https://enrichment.example.com", "https://alt.example.com"],
+    }
+
+
+def test_postgresql_connections_come_from_a_pool_per_process():
+    values = settings_values("DATABASES", DATABASE_URL="postgres://postgres@db:5432/enrichment")
+
+    database = values["DATABASES"]["default"]
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10}
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_without_the_pool_postgresql_connections_may_persist():
+    values = settings_values(
+        "DATABASES",
+        DATABASE_URL="postgres://postgres@db:5432/enrichment",
+        DATABASE_POOL="false",
+        DATABASE_CONN_MAX_AGE="60",
+    )
+
+    database = values["DATABASES"]["default"]
+    assert "pool" not in database.get("OPTIONS", {})
+    assert database["CONN_MAX_AGE"] == 60
+
+
+def test_file_storage_s3_puts_every_file_in_the_bucket():
+    values = settings_values(
+        "STORAGES",
+        "AWS_STORAGE_BUCKET_NAME",
+        "AWS_S3_ENDPOINT_URL",
+        "AWS_S3_REGION_NAME",
+        "AWS_S3_FILE_OVERWRITE",
+        FILE_STORAGE="s3",
+        AWS_STORAGE_BUCKET_NAME="conversations",
+        AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        AWS_S3_REGION_NAME="eu-west-1",
+    )
+
+    assert values == {
+        "STORAGES": {
+            "default": {"BACKEND": "enrichment.s3.S3Storage"},
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        },
+        "AWS_STORAGE_BUCKET_NAME": "conversations",
+        "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "AWS_S3_REGION_NAME": "eu-west-1",
+        "AWS_S3_FILE_OVERWRITE": True,
+    }
+
+
+def test_files_stay_on_the_local_disk_by_default():
+    values = settings_values("STORAGES", "FILE_STORAGE")
+
+    assert values == {
+        "FILE_STORAGE": "local",
+        "STORAGES": {
+            "default": {"BACKEND": "enrichment.storage.AtomicFileSystemStorage"},
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        },
+    }

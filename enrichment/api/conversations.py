@@ -148,9 +148,13 @@ def _file_response(path: str, filename: str) -> FileResponse:
         handle = default_storage.open(path, "rb")
     except FileNotFoundError:
         raise not_found(f"The file {path} is missing from storage.") from None
-    return FileResponse(
+    response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type="application/json"
     )
+    if not response.has_header("Content-Length"):
+        # A stream from object storage: the size comes from the storage, not a seek.
+        response["Content-Length"] = handle.size
+    return response
 
 
 @extend_schema(

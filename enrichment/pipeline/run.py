@@ -16,6 +16,7 @@ outcomes, by mode:
   transaction.
 """
 
+import contextvars
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -93,10 +94,12 @@ class Parallel:
         if len(claimed) < 2:
             return SEQUENTIAL.run(claimed, work, token, on_outcome, should_stop)
         workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
+        # The threads log with this thread's context (the request id of the logs).
+        context = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
             # Stages and file I/O run in the pool; the outcomes are written on this
             # thread (this request's connection), all in one transaction.
-            batch = list(pool.map(work, claimed))
+            batch = list(pool.map(lambda c: context.copy().run(work, c), claimed))
         return record_many(batch, token, on_outcome)
 
 

@@ -32,3 +32,21 @@ def test_bench_prints_every_measurement_and_cleans_up(media_root):
     assert not get_user_model().objects.filter(username__startswith="bench-").exists()
     owner_folders = list(media_root.iterdir()) if media_root.exists() else []
     assert owner_folders == []
+
+
+def test_bench_serve_prints_the_median_of_each_call_per_server(
+    on_postgres, media_root, tmp_path, monkeypatch
+):
+    # As bin/bench runs it: the servers load the service's own settings.
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings")
+    out = io.StringIO()
+
+    call_command("bench_serve", requests=3, stdout=out)
+
+    text = out.getvalue()
+    for call in ("POST …/enrich", r"GET …/enrich \(status\)"):
+        for server in ("connection per request", "persistent connections", r"pool \(default\)"):
+            pattern = rf"{call}, {server}: median [\d.]+ ms = [\d.]+x of connection per request"
+            assert re.search(pattern, text), pattern
+    assert not Conversation.objects.exists()
+    assert not get_user_model().objects.filter(username__startswith="bench-").exists()

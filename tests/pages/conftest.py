@@ -125,13 +125,40 @@ def browser() -> Iterator:
             browser.close()
 
 
+class AssetWatch:
+    """Stylesheets and scripts a page asked for that did not arrive: ``failures`` maps
+    each URL to its status (4xx/5xx) or its network error (Chromium aborts a stylesheet
+    that answers with an HTML error page)."""
+
+    KINDS = {"stylesheet", "script"}
+
+    def __init__(self, context) -> None:
+        self.failures: dict[str, str] = {}
+        context.on("response", self._response)
+        context.on("requestfailed", self._failed)
+
+    def _response(self, response) -> None:
+        if response.request.resource_type in self.KINDS and response.status >= 400:
+            self.failures[response.url] = str(response.status)
+
+    def _failed(self, request) -> None:
+        if request.resource_type in self.KINDS:
+            self.failures.setdefault(request.url, request.failure or "failed")
+
+
+def open_page(browser, base_url: str):
+    """A fresh browser context on ``base_url``: (page, its asset watch)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    return context.new_page(), AssetWatch(context)
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    page, assets = open_page(browser, live_server.url)
     yield page
-    context.close()
+    page.context.close()
+    assert assets.failures == {}, "stylesheets or scripts did not load"
 
 
 @pytest.fixture

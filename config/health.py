@@ -1,0 +1,47 @@
+"""``GET /healthz``: whether this process reaches the database and the file storage.
+
+No login, so a load balancer or a supervisor can ask. The answer names what failed but
+not why in detail (the log has the traceback): it is public.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from enrichment.storage import check_storage
+
+logger = logging.getLogger("health")
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "storage": check_storage}
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    failures: list[str] = []
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:
+            logger.exception("Health check failed: %s", name)
+            checks[name] = "error"
+            failures.append(f"{name} unavailable ({type(exc).__name__})")
+        else:
+            checks[name] = "ok"
+    if failures:
+        return JsonResponse(
+            {"success": False, "error": "; ".join(failures), "checks": checks}, status=503
+        )
+    return JsonResponse({"success": True, "checks": checks})

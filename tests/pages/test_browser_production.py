@@ -1,0 +1,149 @@
+"""Every page, the admin and the API docs in a real browser against bin/serve in
+production mode (gunicorn, DJANGO_DEBUG=false, static files hashed and served by
+whitenoise): styled, scripts running, no stylesheet or script missing, and Enrich All."""
+
+import re
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from enrichment.models import EnrichmentRun, EnrichmentStatus
+from enrichment.runs import lanes
+from tests.factories import UserFactory
+from tests.pages.conftest import open_page
+from tests.servers import give_password, production_env, start_web
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+HASHED = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js)$")
+
+
+@pytest.fixture(scope="module")
+def server(needs_postgres, static_root, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("production-pages")
+    env = production_env(media_root=folder / "media", static_root=static_root, DJANGO_HTTPS="false")
+    web = start_web(env, folder / "serve.log")
+    web.media_root = folder / "media"
+    yield web
+    web.stop()
+
+
+@pytest.fixture
+def prod(browser, server, media_root):
+    """A page on the production server; this test's files go where the server reads."""
+    settings.MEDIA_ROOT = server.media_root
+    page, assets = open_page(browser, server.url)
+    yield page
+    page.context.close()
+    assert assets.failures == {}, "stylesheets or scripts did not load"
+
+
+def assert_styled_with_hashed_assets(page) -> None:
+    # app.css: no body margin, 15px text (a browser's own defaults: 8px, 16px).
+    body = page.evaluate(
+        "() => [getComputedStyle(document.body).marginTop,"
+        " getComputedStyle(document.body).fontSize]"
+    )
+    assert body == ["0px", "15px"]
+    assets = page.evaluate(
+        "() => Array.from(document.querySelectorAll('link[rel=stylesheet], script[src]'),"
+        " e => e.href || e.src)"
+    )
+    assert len(assets) == 3
+    assert all(HASHED.search(url) for url in assets), assets
+    assert page.evaluate("() => typeof window.htmx") == "object"
+
+
+def test_every_page_is_styled_and_scripted_in_production_mode(prod, log_in, make_job, screenshot):
+    owner = UserFactory(username="dana", is_staff=True, is_superuser=True)
+    give_password(owner)
+    job = make_job(owner, valid=2, invalid=1, name="March windfall batch")
+
+    prod.goto("/accounts/login/")
+    assert_styled_with_hashed_assets(prod)
+    log_in(prod, "dana")
+    assert_styled_with_hashed_assets(prod)
+    screenshot(prod, "0-batch-jobs")
+
+    prod.get_by_role("link", name="March windfall batch").click()
+    expect(prod.get_by_role("heading", level=1)).to_contain_text("March windfall batch")
+    assert_styled_with_hashed_assets(prod)
+    enrich_all = prod.get_by_role("button", name="Enrich All")
+    enrich_all.click()
+    expect(prod.locator("#enrichment .result__summary")).to_contain_text(
+        "Enriched: 2, Failed: 1, Skipped: 0"
+    )
+    expect(prod.locator("#items .badge--completed")).to_have_count(2)
+    expect(prod.locator("#items .badge--validation_failed")).to_have_count(1)
+    assert prod.url.endswith(f"/batch-jobs/{job.pk}/")  # swapped in place by htmx
+    screenshot(prod, "1-enriched")
+
+    prod.get_by_role("link", name="Conversations", exact=True).click()
+    assert_styled_with_hashed_assets(prod)
+    broken = prod.locator("tr", has_text="Truncated chat 1")
+    broken.get_by_role("link", name="Report").click()
+    expect(prod.locator("#report-panel")).to_contain_text("INVALID_JSON_SYNTAX")
+    prod.get_by_label("Enrichment status").select_option("validation_failed")
+    expect(prod.locator("#conversation-table tbody tr")).to_have_count(1)
+    prod.get_by_role("button", name="Enrich all matching this filter").click()
+    prod.wait_for_url(re.compile(r"/runs/[0-9a-f-]+/$"))
+    assert_styled_with_hashed_assets(prod)
+    lanes.process_run(EnrichmentRun.objects.get().pk)
+    expect(prod.locator("#run .result__summary")).to_contain_text(
+        "Enriched: 0, Failed: 1, Skipped: 0"
+    )
+    screenshot(prod, "2-run")
+    prod.get_by_role("link", name="Runs", exact=True).click()
+    expect(prod.locator("#runs tbody tr")).to_have_count(1)
+    assert_styled_with_hashed_assets(prod)
+
+    prod.get_by_role("link", name="Admin").click()
+    expect(prod.locator("#header")).to_be_visible()
+    header = prod.evaluate("() => getComputedStyle(document.querySelector('#header')).display")
+    assert header == "flex"  # the admin's stylesheet, not the browser's block default
+    prod.goto("/admin/enrichment/conversation/")
+    expect(prod.locator("#result_list tbody tr")).to_have_count(3)
+    screenshot(prod, "3-admin")
+
+    prod.goto("/api/docs/")
+    expect(prod.locator(".swagger-ui .opblock").first).to_be_visible()
+    assert prod.locator(".swagger-ui .opblock").count() >= 10
+    screenshot(prod, "4-api-docs")
+
+    statuses = sorted(job.items.values_list("conversation__enrichment_status", flat=True))
+    assert statuses == [
+        EnrichmentStatus.COMPLETED,
+        EnrichmentStatus.COMPLETED,
+        EnrichmentStatus.VALIDATION_FAILED,
+    ]
+
+
+def test_a_stylesheet_or_script_that_answers_404_fails_the_page_check(browser, server):
+    page, assets = open_page(browser, server.url)
+    try:
+        page.goto("/accounts/login/")
+        page.evaluate(
+            """() => {
+              const link = document.createElement("link");
+              link.rel = "stylesheet";
+              link.href = "/static/css/missing.css";
+              document.head.append(link);
+              const script = document.createElement("script");
+              script.src = "/static/js/missing.js";
+              document.head.append(script);
+            }"""
+        )
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.context.close()
+
+    assert assets.failures == {
+        f"{server.url}/static/css/missing.css": "net::ERR_ABORTED",
+        f"{server.url}/static/js/missing.js": "404",
+    }
