@@ -10,6 +10,7 @@ from batches import api as batches_api
 from batches import views as batches_views
 from enrichment import api as enrichment_api
 from enrichment import views as enrichment_views
+from training import api as training_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -114,6 +115,42 @@ urlpatterns = [
         "api/enrichment-runs/<uuid:run_id>/retry-failed",
         enrichment_api.retry_failed_run_view,
         name="api-run-retry-failed",
+    ),
+    path("api/training-files", training_api.training_files_view, name="api-training-files"),
+    path(
+        "api/training-files/<uuid:training_file_id>",
+        training_api.training_file_view,
+        name="api-training-file",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/add-conversations",
+        training_api.add_conversations_view,
+        name="api-training-file-add",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/remove-conversations",
+        training_api.remove_conversations_view,
+        name="api-training-file-remove",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/rebuild",
+        training_api.rebuild_view,
+        name="api-training-file-rebuild",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/archive",
+        training_api.archive_view,
+        name="api-training-file-archive",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/unarchive",
+        training_api.unarchive_view,
+        name="api-training-file-unarchive",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/download",
+        training_api.download_view,
+        name="api-training-file-download",
     ),
 ]
 
