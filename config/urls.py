@@ -11,6 +11,7 @@ from batches import views as batches_views
 from enrichment import api as enrichment_api
 from enrichment import views as enrichment_views
 from training import api as training_api
+from training import views as training_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -60,6 +61,44 @@ urlpatterns = [
         "runs/<uuid:pk>/retry-failed/",
         enrichment_views.run_retry_failed,
         name="run-retry-failed",
+    ),
+    path("training-files/", training_views.training_file_list, name="training-file-list"),
+    path("training-files/new/", training_views.training_file_new, name="training-file-new"),
+    path(
+        "training-files/create/",
+        training_views.training_file_create,
+        name="training-file-create",
+    ),
+    path("training-files/add/", training_views.training_file_add, name="training-file-add"),
+    path(
+        "training-files/<uuid:pk>/",
+        training_views.training_file_detail,
+        name="training-file-detail",
+    ),
+    path(
+        "training-files/<uuid:pk>/progress/",
+        training_views.training_file_progress,
+        name="training-file-progress",
+    ),
+    path(
+        "training-files/<uuid:pk>/rebuild/",
+        training_views.training_file_rebuild,
+        name="training-file-rebuild",
+    ),
+    path(
+        "training-files/<uuid:pk>/remove/",
+        training_views.training_file_remove,
+        name="training-file-remove",
+    ),
+    path(
+        "training-files/<uuid:pk>/archive/",
+        training_views.training_file_archive,
+        name="training-file-archive",
+    ),
+    path(
+        "training-files/<uuid:pk>/delete/",
+        training_views.training_file_delete,
+        name="training-file-delete",
     ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
