@@ -1,16 +1,22 @@
-"""Training files of the shared sample (imported and enriched for real), asserted field
-by field in all three formats (skips without the shared data)."""
+"""Training files of the shared sample (imported and enriched for real; skips without the
+shared data) asserted field by field in all three formats, and of the demo data."""
 
 import json
+from collections import Counter
+from io import StringIO
 
 import pytest
+from rest_framework.test import APIClient
 
+from batches.demo.seed import seed_demo
 from enrichment.models import Conversation, EnrichmentStatus
-from enrichment.pipeline.run import current_profile
+from enrichment.pipeline.run import _load_profile, current_profile
+from enrichment.services import enrich_in_chunks
 from tests.factories import PersonaFactory, enriched_conversation
 from tests.training.helpers import enrich, stored
 from training import services
 from training.builders import iso_timestamp
+from training.models import TrainingFile
 from training.selection import NotEligible, select_ids
 
 pytestmark = pytest.mark.django_db
@@ -219,8 +225,6 @@ def test_the_chat_file_loads_in_hugging_face_datasets(four_tiers, owner, tmp_pat
 
 
 def test_the_profile_file_may_relabel_the_training_file(four_tiers, owner, tmp_path, settings):
-    from enrichment.pipeline.run import _load_profile
-
     path = tmp_path / "profile.json"
     path.write_text(
         json.dumps(
@@ -243,3 +247,40 @@ def test_the_profile_file_may_relabel_the_training_file(four_tiers, owner, tmp_p
         "llama-3-70b",
         "retirement_coaching",
     )
+
+
+def test_the_demo_data_makes_a_training_file_of_its_batch_job():
+    result = seed_demo(stdout=StringIO(), conversations=6)
+    job = result.batch_jobs[0]
+    conversations = list(
+        Conversation.objects.filter(batch_items__batch_job=job).order_by("batch_items__position")
+    )
+    enrich_in_chunks([c.pk for c in conversations])
+    api = APIClient()
+    api.force_login(result.demo_user)
+
+    response = api.post(
+        "/api/training-files", {"name": "Demo", "batchJobId": str(job.pk)}, format="json"
+    )
+
+    assert response.status_code == 201
+    completed = [
+        c
+        for c in Conversation.objects.filter(pk__in=[c.pk for c in conversations])
+        if c.is_eligible_for_training
+    ]
+    body = response.json()
+    assert len(body["added"]) == len(completed) == 4
+    assert body["leftOut"] == 2  # the demo's truncated and invalid conversations
+    training_file = TrainingFile.objects.get(pk=body["trainingFile"]["id"])
+    document = json.loads(stored(training_file.json_file_path))
+    by_id = {str(c.conversation_id): c for c in completed}
+    for entry in document["conversations"]:
+        conversation = by_id[entry["conversation_metadata"]["conversation_id"]]
+        scaffolding = entry["conversation_metadata"]["scaffolding"]
+        assert scaffolding["persona_key"] == conversation.persona.persona_key
+        assert scaffolding["persona_name"] == conversation.persona.name
+        assert scaffolding["emotional_arc_key"] == conversation.emotional_arc.arc_key
+        assert scaffolding["training_topic"] == conversation.training_topic.name
+    distribution = document["training_file_metadata"]["scaffolding_distribution"]
+    assert distribution["personas"] == dict(Counter(c.persona.persona_key for c in completed))
