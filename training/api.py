@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from enrichment.api import AUTH_RESPONSES, error, invalid
-from enrichment.serializers import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
+from enrichment.serializers import ErrorSerializer, InvalidRequestSerializer
 from enrichment.services import ConversationsNotFound
 
 from . import services
@@ -25,12 +25,16 @@ from .models import FileFormat, TrainingFile, TrainingFileStatus
 from .selection import BatchJobNotFound, NotEligible, Selection, select_batch_job, select_ids
 from .serializers import (
     ADD_REQUEST_SCHEMA,
+    BAD_BODY,
+    CHANGED,
+    CONFLICT,
     CREATE_REQUEST_SCHEMA,
+    NOT_FOUND,
+    QUEUED,
     REMOVE_REQUEST_SCHEMA,
-    ChangeSerializer,
+    SELECTION_ERRORS,
     CreateRequestSerializer,
     FailedBuildSerializer,
-    NotEligibleSerializer,
     RemoveRequestSerializer,
     SelectionSerializer,
     TrainingFileListSerializer,
@@ -50,28 +54,6 @@ EXTENSIONS = {
     FileFormat.JSON: ".json",
     FileFormat.JSONL: ".jsonl",
     FileFormat.CHAT_JSONL: ".chat.jsonl",
-}
-
-NOT_FOUND = OpenApiResponse(NotFoundSerializer, description="Unknown or not visible to you.")
-BAD_BODY = OpenApiResponse(InvalidRequestSerializer, description="Bad body (see details).")
-CONFLICT = OpenApiResponse(ErrorSerializer, description="The file cannot take this change now.")
-CHANGED = OpenApiResponse(ChangeSerializer, description="Changed and rebuilt in the request.")
-QUEUED = OpenApiResponse(ChangeSerializer, description="Changed; the build runs in the background.")
-SELECTION_ERRORS = {
-    400: OpenApiResponse(
-        NotEligibleSerializer,
-        description="Bad body, or conversations not completed with an enriched file "
-        "(each listed with its reason); nothing changed.",
-    ),
-    **AUTH_RESPONSES,
-    404: OpenApiResponse(
-        NotFoundSerializer, description="Conversations or batch job unknown or not yours."
-    ),
-    409: OpenApiResponse(
-        FailedBuildSerializer,
-        description="Name taken, nothing eligible selected, archived, or the build failed; "
-        "nothing changed.",
-    ),
 }
 
 

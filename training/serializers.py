@@ -4,9 +4,11 @@ Response serializers document the contract for the OpenAPI schema; the views ans
 the dicts ``training_file_payload`` and ``change_payload`` build (pinned by tests).
 """
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from enrichment.serializers import ErrorSerializer
+from enrichment.api import AUTH_RESPONSES
+from enrichment.serializers import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus
 from .services import Change
@@ -268,4 +270,26 @@ REMOVE_REQUEST_SCHEMA = {
     "required": ["conversationIds"],
     "properties": {"conversationIds": _IDS},
     "additionalProperties": False,
+}
+
+NOT_FOUND = OpenApiResponse(NotFoundSerializer, description="Unknown or not visible to you.")
+BAD_BODY = OpenApiResponse(InvalidRequestSerializer, description="Bad body (see details).")
+CONFLICT = OpenApiResponse(ErrorSerializer, description="The file cannot take this change now.")
+CHANGED = OpenApiResponse(ChangeSerializer, description="Changed and rebuilt in the request.")
+QUEUED = OpenApiResponse(ChangeSerializer, description="Changed; the build runs in the background.")
+SELECTION_ERRORS = {
+    400: OpenApiResponse(
+        NotEligibleSerializer,
+        description="Bad body, or conversations not completed with an enriched file "
+        "(each listed with its reason); nothing changed.",
+    ),
+    **AUTH_RESPONSES,
+    404: OpenApiResponse(
+        NotFoundSerializer, description="Conversations or batch job unknown or not yours."
+    ),
+    409: OpenApiResponse(
+        FailedBuildSerializer,
+        description="Name taken, nothing eligible selected, archived, or the build failed; "
+        "nothing changed.",
+    ),
 }
