@@ -248,3 +248,29 @@ def test_a_rolled_back_change_queues_nothing(django_capture_on_commit_callbacks)
 
     assert not TrainingFile.objects.exists()
     assert not DBTaskResult.objects.exists()
+
+
+def test_the_chat_file_of_our_own_conversations_loads_in_hugging_face_datasets(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    from datasets import load_dataset
+
+    owner = UserFactory()
+    conversations = [enriched_conversation(created_by=owner) for _ in range(3)]
+    training_file = services.create_training_file(
+        name="Chat", user=owner, selection=Selection([c.pk for c in conversations])
+    ).training_file
+    path = tmp_path / "chat.jsonl"
+    with default_storage.open(training_file.chat_jsonl_file_path, "rb") as handle:
+        path.write_bytes(handle.read())
+
+    rows = load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
+
+    assert rows.num_rows == 3
+    for messages in rows["messages"]:
+        # Our factory conversations: 4 turns, user first, so system + 4 alternating turns.
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
+        assert [m["content"] for m in messages[1:]] == [
+            f"Turn {n}: a thoughtful message about saving for emergencies." for n in range(1, 5)
+        ]
