@@ -10,9 +10,8 @@ records its files only if its generation is still current, so a build overtaken 
 newer change never overwrites the newer files.
 """
 
-import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -23,11 +22,11 @@ from django.utils import timezone
 
 from enrichment.models import Conversation
 
-from .build import BuildError, BuiltFiles, Superseded, build_files, delete_files, delete_folder
+from .builds import build_now, record_build_failure
+from .files import BuildError, delete_folder
 from .models import TrainingFile, TrainingFileConversation, TrainingFileStatus
 from .selection import Selection, chunks
-
-logger = logging.getLogger("training.services")
+from .tasks import enqueue_build
 
 
 class TrainingFileError(Exception):
@@ -281,103 +280,7 @@ def _rebuild(training_file: TrainingFile, *, background: bool | None, enqueue: b
             )
         return True
     try:
-        built = build_files(training_file, built_at=timezone.now())
+        build_now(training_file)
     except BuildError as exc:
         raise BuildFailed(f"The training file could not be built: {exc}") from None
-    try:
-        _record(training_file, built)
-    except BaseException:
-        delete_folder(built.folder)
-        raise
     return False
-
-
-def enqueue_build(training_file_id: uuid.UUID, generation: int) -> None:
-    """Queue the build task (after the commit). A failure to queue is recorded, so the
-    file never looks as if it were being built when nothing will build it."""
-    try:
-        from .tasks import build_training_file  # (tasks import this module)
-
-        build_training_file.enqueue(training_file_id=str(training_file_id), generation=generation)
-    except Exception:
-        logger.exception("Could not queue the build of training file %s", training_file_id)
-        record_build_failure(
-            training_file_id, generation, "The build could not be queued; rebuild to try again."
-        )
-
-
-def run_build(
-    training_file_id: uuid.UUID,
-    generation: int,
-    *,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> str:
-    """Build a queued generation (the task's body). Returns ``active``, ``failed`` or
-    ``superseded`` (the members changed, or the file was deleted, meanwhile)."""
-    current = TrainingFile.objects.filter(pk=training_file_id, build_generation=generation)
-    training_file = current.first()
-    if training_file is None:
-        return "superseded"
-    current.update(build_started_at=timezone.now(), build_done=0, updated_at=timezone.now())
-    total = training_file.build_total
-
-    def progress(done: int) -> None:
-        if not current.update(build_done=min(done, total), updated_at=timezone.now()):
-            raise Superseded
-        if on_progress:
-            on_progress(done, total)
-
-    try:
-        built = build_files(training_file, built_at=timezone.now(), on_progress=progress)
-    except Superseded:
-        return "superseded"
-    except BuildError as exc:
-        record_build_failure(training_file_id, generation, str(exc))
-        return "failed"
-    except Exception as exc:
-        logger.exception("The build of training file %s failed", training_file_id)
-        record_build_failure(training_file_id, generation, f"The build stopped unexpectedly: {exc}")
-        return "failed"
-    with transaction.atomic():
-        training_file = current.select_for_update().first()
-        if training_file is not None:
-            _record(training_file, built)
-    if training_file is None:
-        delete_folder(built.folder)
-        return "superseded"
-    return "active"
-
-
-def _record(training_file: TrainingFile, built: BuiltFiles) -> None:
-    """Point the row at the new files (the old ones are deleted after the commit)."""
-    old_paths = training_file.stored_paths
-    summary = built.summary
-    training_file.json_file_path = built.paths["json"]
-    training_file.jsonl_file_path = built.paths["jsonl"]
-    training_file.chat_jsonl_file_path = built.paths["chat-jsonl"]
-    training_file.json_file_size = built.sizes["json"]
-    training_file.jsonl_file_size = built.sizes["jsonl"]
-    training_file.chat_jsonl_file_size = built.sizes["chat-jsonl"]
-    training_file.conversation_count = summary.conversations
-    training_file.total_training_pairs = summary.training_pairs
-    training_file.avg_quality_score = summary.avg_quality_score
-    training_file.min_quality_score = summary.min_quality_score
-    training_file.max_quality_score = summary.max_quality_score
-    training_file.human_reviewed_count = 0
-    training_file.scaffolding_distribution = summary.distribution()
-    training_file.last_updated_at = built.built_at
-    training_file.status = TrainingFileStatus.ACTIVE
-    training_file.error = ""
-    training_file.build_done = training_file.build_total = summary.conversations
-    training_file.save()
-    transaction.on_commit(partial(delete_files, old_paths))
-
-
-def record_build_failure(training_file_id: uuid.UUID, generation: int | None, reason: str) -> None:
-    """The build of ``generation`` (any, if None) failed: say why, keep the old files."""
-    rows = TrainingFile.objects.filter(pk=training_file_id)
-    if generation is not None:
-        rows = rows.filter(build_generation=generation)
-    rows.exclude(status=TrainingFileStatus.ARCHIVED).update(
-        status=TrainingFileStatus.FAILED, error=reason, updated_at=timezone.now()
-    )

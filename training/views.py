@@ -20,7 +20,7 @@ from enrichment.services import ConversationsNotFound
 from enrichment.views import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 
 from . import services
-from .build import members_reenriched_since_build
+from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
 from .models import FileFormat, TrainingFile
 from .selection import BatchJobNotFound

@@ -18,7 +18,7 @@ from tests.factories import (
     UserFactory,
     enriched_conversation,
 )
-from training import services
+from training import builds, services
 from training.models import TrainingFile
 from training.selection import BatchJobNotFound, Selection, select_batch_job, select_matching
 
@@ -103,7 +103,7 @@ def test_a_queued_build_records_its_files():
     training_file = queued(owner, conversations)
     progress = []
 
-    outcome = services.run_build(
+    outcome = builds.run_build(
         training_file.pk, training_file.build_generation, on_progress=lambda *a: progress.append(a)
     )
 
@@ -126,7 +126,7 @@ def test_a_build_overtaken_by_a_change_records_nothing_and_deletes_what_it_wrote
             training_file, Selection([second.pk]), user=owner, background=True, enqueue=False
         )
 
-    outcome = services.run_build(
+    outcome = builds.run_build(
         training_file.pk, generation, on_progress=someone_adds_a_conversation
     )
 
@@ -135,7 +135,7 @@ def test_a_build_overtaken_by_a_change_records_nothing_and_deletes_what_it_wrote
     assert training_file.build_generation == generation + 1
     assert (training_file.status, training_file.json_file_path) == ("processing", "")
     assert default_storage.listdir(f"training-files/{training_file.pk}") == ([], [])
-    assert services.run_build(training_file.pk, generation + 1) == "active"
+    assert builds.run_build(training_file.pk, generation + 1) == "active"
     training_file.refresh_from_db()
     assert training_file.conversation_count == 2
 
@@ -144,8 +144,8 @@ def test_an_older_generation_does_not_build_at_all():
     owner = UserFactory()
     training_file = queued(owner, [enriched_conversation(created_by=owner)])
 
-    assert services.run_build(training_file.pk, training_file.build_generation - 1) == "superseded"
-    assert services.run_build(uuid.uuid4(), 1) == "superseded"
+    assert builds.run_build(training_file.pk, training_file.build_generation - 1) == "superseded"
+    assert builds.run_build(uuid.uuid4(), 1) == "superseded"
 
 
 def test_a_file_deleted_while_building_leaves_no_files():
@@ -155,7 +155,7 @@ def test_a_file_deleted_while_building_leaves_no_files():
     def someone_deletes_it(done: int, total: int) -> None:
         TrainingFile.objects.filter(pk=training_file.pk).delete()
 
-    outcome = services.run_build(
+    outcome = builds.run_build(
         training_file.pk, training_file.build_generation, on_progress=someone_deletes_it
     )
 
@@ -167,7 +167,7 @@ def test_a_failed_background_build_keeps_the_previous_files_and_says_why():
     owner = UserFactory()
     first, second = (enriched_conversation(created_by=owner) for _ in range(2))
     training_file = queued(owner, [first])
-    services.run_build(training_file.pk, training_file.build_generation)
+    builds.run_build(training_file.pk, training_file.build_generation)
     training_file.refresh_from_db()
     previous = (training_file.json_file_path, training_file.conversation_count)
     default_storage.delete(second.enriched_file_path)
@@ -175,7 +175,7 @@ def test_a_failed_background_build_keeps_the_previous_files_and_says_why():
         training_file, Selection([second.pk]), user=owner, background=True, enqueue=False
     )
 
-    outcome = services.run_build(training_file.pk, change.training_file.build_generation)
+    outcome = builds.run_build(training_file.pk, change.training_file.build_generation)
 
     training_file.refresh_from_db()
     assert outcome == "failed"

@@ -46,7 +46,7 @@ from enrichment.pipeline.run import _snapshot, current_profile
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.workers import start_db_worker
 from training import services
-from training.build import delete_files, delete_folder
+from training.files import delete_files, delete_folder
 from training.models import TrainingFile
 from training.selection import Selection
 

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 
 from enrichment.models import Conversation
 from enrichment.services import ConversationsNotFound
-from training import services
+from training import builds, services
 from training.api import EXTENSIONS
 from training.models import FileFormat, TrainingFile
 from training.selection import (
@@ -266,11 +266,11 @@ class Command(BaseCommand):
             )
             started = time.perf_counter()
             try:
-                outcome = services.run_build(
+                outcome = builds.run_build(
                     training_file.pk, training_file.build_generation, on_progress=bar
                 )
             except KeyboardInterrupt:
-                services.record_build_failure(
+                builds.record_build_failure(
                     training_file.pk,
                     training_file.build_generation,
                     "The build was interrupted; rebuild to finish it.",

@@ -28,7 +28,7 @@ from enrichment.pipeline.run import current_profile
 from . import builders
 from .models import FileFormat, TrainingFile
 
-logger = logging.getLogger("training.build")
+logger = logging.getLogger("training.files")
 
 CHUNK_SIZE = 200
 # How often (seconds) a build reports progress.
