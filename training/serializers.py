@@ -232,13 +232,15 @@ class FailedBuildSerializer(ErrorSerializer):
 
 _UUID = {"type": "string", "format": "uuid"}
 _IDS = {"type": "array", "minItems": 1, "items": _UUID}
-# Any text with something else than spaces in it, and no NUL (which no database stores).
+# No NUL (which no database stores) in any text.
 _TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
 _NAME = {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": "^[^\\x00]*\\S[^\\x00]*$",
+    # At least one character that is a space neither to JavaScript nor to Python (which
+    # also counts U+001C-U+001F and U+0085 and strips them from names).
+    "pattern": "^[^\\x00]*[^\\s\\x00\\x1c-\\x1f\\x85\\ufeff][^\\x00]*$",
 }
 
 

@@ -313,6 +313,7 @@ def test_a_name_is_unique_per_owner(api, user):
         {"name": "No selection"},
         {"conversationIds": [str(uuid.uuid4())]},
         {"name": "   ", "conversationIds": [str(uuid.uuid4())]},
+        {"name": "\x1f\x85\u2028", "conversationIds": [str(uuid.uuid4())]},
         {"name": "Both", "conversationIds": [str(uuid.uuid4())], "batchJobId": str(uuid.uuid4())},
         {"name": "Empty", "conversationIds": []},
         {"name": "Bad id", "conversationIds": ["nope"]},
