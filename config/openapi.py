@@ -2,7 +2,13 @@
 
 # Operations whose JSON body cannot be left out (drf-spectacular cannot tell from a
 # hand-written request schema).
-BODY_REQUIRED = {"bulk_enrich_conversations", "start_enrichment_run"}
+BODY_REQUIRED = {
+    "bulk_enrich_conversations",
+    "start_enrichment_run",
+    "create_training_file",
+    "add_conversations_to_training_file",
+    "remove_conversations_from_training_file",
+}
 
 
 def require_bodies(result: dict, generator, request, public) -> dict:

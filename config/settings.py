@@ -176,6 +176,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "enrichment",
     "batches",
+    "training",
     "devtools",
 ]
 

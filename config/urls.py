@@ -13,6 +13,8 @@ from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
 from enrichment.api import runs as runs_api
+from training import api as training_api
+from training import views as training_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -63,6 +65,44 @@ urlpatterns = [
         "runs/<uuid:pk>/retry-failed/",
         enrichment_views.run_retry_failed,
         name="run-retry-failed",
+    ),
+    path("training-files/", training_views.training_file_list, name="training-file-list"),
+    path("training-files/new/", training_views.training_file_new, name="training-file-new"),
+    path(
+        "training-files/create/",
+        training_views.training_file_create,
+        name="training-file-create",
+    ),
+    path("training-files/add/", training_views.training_file_add, name="training-file-add"),
+    path(
+        "training-files/<uuid:pk>/",
+        training_views.training_file_detail,
+        name="training-file-detail",
+    ),
+    path(
+        "training-files/<uuid:pk>/progress/",
+        training_views.training_file_progress,
+        name="training-file-progress",
+    ),
+    path(
+        "training-files/<uuid:pk>/rebuild/",
+        training_views.training_file_rebuild,
+        name="training-file-rebuild",
+    ),
+    path(
+        "training-files/<uuid:pk>/remove/",
+        training_views.training_file_remove,
+        name="training-file-remove",
+    ),
+    path(
+        "training-files/<uuid:pk>/archive/",
+        training_views.training_file_archive,
+        name="training-file-archive",
+    ),
+    path(
+        "training-files/<uuid:pk>/delete/",
+        training_views.training_file_delete,
+        name="training-file-delete",
     ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -118,6 +158,42 @@ urlpatterns = [
         "api/enrichment-runs/<uuid:run_id>/retry-failed",
         runs_api.retry_failed_run_view,
         name="api-run-retry-failed",
+    ),
+    path("api/training-files", training_api.training_files_view, name="api-training-files"),
+    path(
+        "api/training-files/<uuid:training_file_id>",
+        training_api.training_file_view,
+        name="api-training-file",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/add-conversations",
+        training_api.add_conversations_view,
+        name="api-training-file-add",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/remove-conversations",
+        training_api.remove_conversations_view,
+        name="api-training-file-remove",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/rebuild",
+        training_api.rebuild_view,
+        name="api-training-file-rebuild",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/archive",
+        training_api.archive_view,
+        name="api-training-file-archive",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/unarchive",
+        training_api.unarchive_view,
+        name="api-training-file-unarchive",
+    ),
+    path(
+        "api/training-files/<uuid:training_file_id>/download",
+        training_api.download_view,
+        name="api-training-file-download",
     ),
     # Anything else under /api/ is a 404 in the API's error shape.
     re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),

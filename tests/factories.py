@@ -21,6 +21,8 @@ from enrichment.models import (
     RunSource,
     TrainingTopic,
 )
+from enrichment.pipeline.run import enrich_conversations
+from training.models import TrainingFile, TrainingFileConversation
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -201,3 +203,34 @@ def a_run(conversation_pks, *, job: BatchJob | None = None, **kwargs) -> Enrichm
     kwargs.setdefault("user", None)
     kwargs.setdefault("source", "cli")
     return start_run(list(conversation_pks), scope=scope, **kwargs).run
+
+
+def enriched_conversation(**fields) -> Conversation:
+    """A conversation enriched by the real runner (completed, with its enriched file)."""
+    conversation = ConversationFactory(**fields)
+    [outcome] = enrich_conversations([conversation.pk])
+    assert outcome.status == "enriched", outcome.error
+    conversation.refresh_from_db()
+    return conversation
+
+
+class TrainingFileFactory(factory.django.DjangoModelFactory):
+    """A training file row (no members, no files: build it through the services)."""
+
+    class Meta:
+        model = TrainingFile
+
+    name = factory.Sequence(lambda n: f"Training file {n}")
+    created_by = factory.SubFactory(UserFactory)
+    status = "active"
+
+
+class TrainingFileConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingFileConversation
+
+    training_file = factory.SubFactory(TrainingFileFactory)
+    conversation = factory.SubFactory(
+        ConversationFactory, created_by=factory.SelfAttribute("..training_file.created_by")
+    )
+    added_by = factory.SelfAttribute("training_file.created_by")

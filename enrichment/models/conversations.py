@@ -77,6 +77,12 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
     def failed(self) -> "ConversationQuerySet":
         return self.filter(enrichment_status__in=EnrichmentStatus.failed())
 
+    def eligible_for_training(self) -> "ConversationQuerySet":
+        """Completed with an enriched file: what a training file may hold."""
+        return self.filter(enrichment_status=EnrichmentStatus.COMPLETED).exclude(
+            enriched_file_path=""
+        )
+
     # Claims and leases: a claim moves rows to ``enrichment_in_progress`` with a lease
     # (``enrichment_lease_expires_at``) and a token; outcome writes are conditional on the
     # token. A lease is live until it expires (twin: ``Conversation.lease_is_live``).
@@ -232,6 +238,11 @@ class Conversation(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.enrichment_status == EnrichmentStatus.COMPLETED
+
+    @property
+    def is_eligible_for_training(self) -> bool:
+        """The instance twin of ``ConversationQuerySet.eligible_for_training``."""
+        return self.is_completed and bool(self.enriched_file_path)
 
     @property
     def needs_retry(self) -> bool:

@@ -11,19 +11,25 @@ every part is optional and falls back to the default, key by key:
   "<name> - <business>" of the effective consultant, so renaming the consultant is enough.
 - ``system_prompt``: when absent it is rendered from the effective consultant (name,
   business, principles, tone), so it never names a different consultant than the profile.
+- ``training_file``: what a training file's metadata says it is: ``format_spec``
+  (default "brightrun-lora-v4"), ``target_model`` (default "claude-sonnet-4-5") and
+  ``vertical`` (default: ``dataset_metadata.vertical``), each falling back separately.
 
 Any problem with the file raises ``ProfileError`` naming the file.
 """
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "ProfileError", "load_profile"]
 
 DATASET_METADATA_KEYS = ("vertical", "consultant_persona", "target_use", "conversation_source")
-_TOP_LEVEL_KEYS = ("consultant_profile", "system_prompt", "dataset_metadata")
+TRAINING_FILE_KEYS = ("format_spec", "target_model", "vertical")
+# The original's values: the files it produced say so, and readers of them check.
+DEFAULT_TRAINING_FILE = {"format_spec": "brightrun-lora-v4", "target_model": "claude-sonnet-4-5"}
+_TOP_LEVEL_KEYS = ("consultant_profile", "system_prompt", "dataset_metadata", "training_file")
 
 
 class ProfileError(ValueError):
@@ -35,6 +41,20 @@ class Profile:
     consultant_profile: dict
     system_prompt: str
     dataset_metadata: dict  # keys: vertical, consultant_persona, target_use, conversation_source
+    # Only what the file overrides; ``training_file_metadata()`` gives the effective values.
+    training_file: dict = field(default_factory=dict)
+
+    def training_file_metadata(self) -> dict:
+        """``format_spec``, ``target_model`` and ``vertical`` of the training files."""
+        return {
+            "format_spec": self.training_file.get(
+                "format_spec", DEFAULT_TRAINING_FILE["format_spec"]
+            ),
+            "target_model": self.training_file.get(
+                "target_model", DEFAULT_TRAINING_FILE["target_model"]
+            ),
+            "vertical": self.training_file.get("vertical", self.dataset_metadata.get("vertical")),
+        }
 
 
 _DEFAULT_CONSULTANT: dict = {
@@ -101,7 +121,9 @@ def _render_system_prompt(consultant: dict) -> str:
     return " ".join(parts)
 
 
-def _build_profile(consultant: dict, system_prompt: str | None, metadata: dict) -> Profile:
+def _build_profile(
+    consultant: dict, system_prompt: str | None, metadata: dict, training_file: dict | None = None
+) -> Profile:
     dataset_metadata = {
         "vertical": metadata.get("vertical", _DEFAULT_DATASET_METADATA["vertical"]),
         "consultant_persona": metadata.get("consultant_persona", _consultant_persona(consultant)),
@@ -114,6 +136,7 @@ def _build_profile(consultant: dict, system_prompt: str | None, metadata: dict) 
         consultant_profile=consultant,
         system_prompt=system_prompt or _render_system_prompt(consultant),
         dataset_metadata=dataset_metadata,
+        training_file=dict(training_file or {}),
     )
 
 
@@ -163,7 +186,14 @@ def load_profile(path: str | Path) -> Profile:
         if not isinstance(value, str):
             raise fail(f"dataset_metadata.{key} must be a string")
 
-    return _build_profile(consultant, system_prompt, metadata)
+    training_file = _object(document, "training_file", fail)
+    for key, value in training_file.items():
+        if key not in TRAINING_FILE_KEYS:
+            raise fail(f"unknown key training_file.{key}; expected {list(TRAINING_FILE_KEYS)}")
+        if not isinstance(value, str) or not value:
+            raise fail(f"training_file.{key} must be a non-empty string")
+
+    return _build_profile(consultant, system_prompt, metadata, training_file)
 
 
 def _object(document: dict, key: str, fail: Callable[[str], ProfileError]) -> dict:

@@ -121,3 +121,41 @@ def test_load_profile_rejects_wrong_types_naming_the_file(tmp_path, content, pro
     assert str(raised.value).startswith(f"Consultant profile file {path}: ")
     assert problem in str(raised.value)
     assert isinstance(raised.value, ValueError)
+
+
+def test_training_file_labels_default_to_the_originals_and_the_vertical(tmp_path):
+    profile = load_profile(write(tmp_path, {"dataset_metadata": {"vertical": "retirement"}}))
+
+    assert DEFAULT_PROFILE.training_file_metadata() == {
+        "format_spec": "brightrun-lora-v4",
+        "target_model": "claude-sonnet-4-5",
+        "vertical": "financial_planning_consultant",
+    }
+    assert profile.training_file_metadata()["vertical"] == "retirement"
+
+
+def test_training_file_labels_may_each_be_overridden(tmp_path):
+    content = {"training_file": {"target_model": "llama-3-70b", "vertical": "coaching"}}
+
+    profile = load_profile(write(tmp_path, content))
+
+    assert profile.training_file_metadata() == {
+        "format_spec": "brightrun-lora-v4",
+        "target_model": "llama-3-70b",
+        "vertical": "coaching",
+    }
+    assert profile.dataset_metadata == DEFAULT_PROFILE.dataset_metadata
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ({"training_file": []}, "training_file must be a JSON object"),
+        ({"training_file": {"model": "x"}}, "unknown key training_file.model"),
+        ({"training_file": {"format_spec": ""}}, "training_file.format_spec must be a non-empty"),
+        ({"training_file": {"vertical": 3}}, "training_file.vertical must be a non-empty"),
+    ],
+)
+def test_bad_training_file_labels_name_the_problem(tmp_path, content, problem):
+    with pytest.raises(ProfileError, match=re.escape(problem)):
+        load_profile(write(tmp_path, content))

@@ -1,0 +1,18 @@
+"""Small helpers shared by the training-file tests."""
+
+from django.core.files.storage import default_storage
+
+from enrichment.models import Conversation
+from enrichment.pipeline.run import enrich_conversations
+
+
+def stored(path: str) -> bytes:
+    with default_storage.open(path, "rb") as handle:
+        return handle.read()
+
+
+def enrich(*conversations: Conversation) -> None:
+    """Enrich with the real runner, then reload each conversation."""
+    enrich_conversations([c.pk for c in conversations])
+    for conversation in conversations:
+        conversation.refresh_from_db()

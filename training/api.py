@@ -1,0 +1,363 @@
+"""REST API of the training files (camelCase; errors ``{"success": false, "error", …}``;
+files not visible to the caller answer 404)."""
+
+import uuid
+from contextlib import contextmanager
+
+from django.core.files.storage import default_storage
+from django.db.models import Count
+from django.http import FileResponse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from enrichment.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
+from enrichment.api.errors import (
+    ApiError,
+    ErrorSerializer,
+    InvalidRequestSerializer,
+    invalid,
+    not_found,
+)
+from enrichment.api.params import whole_number
+
+from . import services
+from .models import FileFormat, TrainingFile, TrainingFileStatus
+from .selection import BatchJobNotFound, NotEligible, Selection, select_batch_job, select_ids
+from .serializers import (
+    ADD_REQUEST_SCHEMA,
+    BAD_BODY,
+    CHANGED,
+    CONFLICT,
+    CREATE_REQUEST_SCHEMA,
+    NOT_FOUND,
+    QUEUED,
+    REMOVE_REQUEST_SCHEMA,
+    SELECTION_ERRORS,
+    CreateRequestSerializer,
+    FailedBuildSerializer,
+    RemoveRequestSerializer,
+    SelectionSerializer,
+    TrainingFileListSerializer,
+    TrainingFileSerializer,
+    change_payload,
+    training_file_payload,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+CONTENT_TYPES = {
+    FileFormat.JSON: "application/json",
+    FileFormat.JSONL: "application/x-ndjson",
+    FileFormat.CHAT_JSONL: "application/x-ndjson",
+}
+EXTENSIONS = {
+    FileFormat.JSON: ".json",
+    FileFormat.JSONL: ".jsonl",
+    FileFormat.CHAT_JSONL: ".chat.jsonl",
+}
+
+
+def _visible(request: Request, training_file_id: uuid.UUID) -> TrainingFile | None:
+    return (
+        TrainingFile.objects.visible_to(request.user)
+        .select_related("created_by")
+        .filter(pk=training_file_id)
+        .first()
+    )
+
+
+def _visible_or_404(request: Request, training_file_id: uuid.UUID) -> TrainingFile:
+    training_file = _visible(request, training_file_id)
+    if training_file is None:
+        raise not_found("Training file not found.", missing=[str(training_file_id)])
+    return training_file
+
+
+def _body(request: Request, serializer_class) -> dict:
+    """The validated body; a bad one raises the API's 400."""
+    serializer = serializer_class(data=request.data)
+    if not isinstance(request.data, dict):
+        raise invalid({"body": ["The body must be a JSON object."]})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _select(request: Request, data: dict) -> Selection:
+    if "batchJobId" in data:
+        return select_batch_job(data["batchJobId"], user=request.user)
+    return select_ids(data["conversationIds"], user=request.user, strict=True)
+
+
+@contextmanager
+def training_errors(training_file: TrainingFile | None = None):
+    """The training files' own errors as the API's: unknown ids 404, ineligible ones 400,
+    a change the file's state refuses 409 (a failed build of ``training_file`` with the
+    file as recorded)."""
+    try:
+        yield
+    except BatchJobNotFound as exc:
+        raise not_found("Batch job not found.", missing=[str(exc)]) from None
+    except NotEligible as exc:
+        raise ApiError(
+            400,
+            str(exc),
+            details={"conversationIds": [f"{i.sent_id}: {i.message}" for i in exc.ineligible]},
+            ineligible=[
+                {
+                    "conversationId": item.sent_id,
+                    "businessConversationId": str(item.conversation_id),
+                    "enrichmentStatus": item.enrichment_status,
+                    "reason": item.reason,
+                    "message": item.message,
+                }
+                for item in exc.ineligible
+            ],
+        ) from None
+    except services.BuildFailed as exc:
+        if training_file is None:
+            raise ApiError(409, str(exc)) from None
+        training_file.refresh_from_db()
+        raise ApiError(409, str(exc), trainingFile=training_file_payload(training_file)) from None
+    except services.TrainingFileError as exc:
+        raise ApiError(409, str(exc)) from None
+
+
+def _changed(change: services.Change, *, created: bool = False) -> Response:
+    status = 202 if change.background else (201 if created else 200)
+    response = Response(change_payload(change), status=status)
+    if created:
+        response["Location"] = f"/api/training-files/{change.training_file.pk}"
+    return response
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="list_training_files",
+    parameters=[
+        OpenApiParameter("status", OpenApiTypes.STR, enum=TrainingFileStatus.values),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+    ],
+    responses={
+        200: TrainingFileListSerializer,
+        400: OpenApiResponse(InvalidRequestSerializer, description="Bad query parameter."),
+        **AUTH_RESPONSES,
+    },
+    description="Your training files (staff: everyone's), newest first, 50 at a time.",
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="create_training_file",
+    request={"application/json": CREATE_REQUEST_SCHEMA},
+    responses={201: CHANGED, 202: QUEUED, **SELECTION_ERRORS},
+    description="A new training file of conversations chosen by id (every one must be "
+    "completed with an enriched file) or by batch job (its completed conversations; the "
+    "others are counted in leftOut). Up to 100 conversations it is built in the request "
+    "(201), more in the background (202, status processing: poll its url).",
+)
+@api_view(["GET", "POST"])
+def training_files_view(request: Request) -> Response:
+    if request.method == "GET":
+        return _list(request)
+    data = _body(request, CreateRequestSerializer)
+    with training_errors():
+        change = services.create_training_file(
+            name=data["name"],
+            description=data["description"],
+            user=request.user,
+            selection=_select(request, data),
+        )
+    return _changed(change, created=True)
+
+
+def _list(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status is not None and status not in TrainingFileStatus.values:
+        raise invalid({"status": [f"Must be one of: {', '.join(TrainingFileStatus.values)}."]})
+    start = whole_number(request, "offset", default=0)
+    size = whole_number(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    files = TrainingFile.objects.visible_to(request.user)
+    if status:
+        files = files.filter(status=status)
+    count = files.count()
+    page = []
+    if start < count:  # (an offset past the end is an empty page, however large)
+        page = list(
+            files.select_related("created_by")
+            .annotate(member_count=Count("memberships"))
+            .order_by("-created_at", "-pk")[start : start + size + 1]
+        )
+    return Response(
+        {
+            "success": True,
+            "count": count,
+            "data": [training_file_payload(item) for item in page[:size]],
+            "nextOffset": start + size if len(page) > size else None,
+        }
+    )
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="get_training_file",
+    responses={200: TrainingFileSerializer, **AUTH_RESPONSES, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="delete_training_file",
+    responses={204: None, **AUTH_RESPONSES, 404: NOT_FOUND},
+    description="Delete the training file and every file it stored.",
+)
+@api_view(["GET", "DELETE"])
+def training_file_view(request: Request, training_file_id: uuid.UUID) -> Response:
+    training_file = _visible_or_404(request, training_file_id)
+    if request.method == "DELETE":
+        services.delete_training_file(training_file)
+        return Response(status=204)
+    return Response(training_file_payload(training_file))
+
+
+@extend_schema(
+    operation_id="add_conversations_to_training_file",
+    request={"application/json": ADD_REQUEST_SCHEMA},
+    responses={200: CHANGED, 202: QUEUED, **SELECTION_ERRORS},
+    description="Add conversations (by id, or a batch job's completed ones). Ones already "
+    "in the file are listed in alreadyIncluded and not added twice. The files are rebuilt: "
+    "in the request up to 100 members (200), else in the background (202).",
+)
+@api_view(["POST"])
+def add_conversations_view(request: Request, training_file_id: uuid.UUID) -> Response:
+    training_file = _visible_or_404(request, training_file_id)
+    data = _body(request, SelectionSerializer)
+    with training_errors():
+        change = services.add_conversations(
+            training_file, _select(request, data), user=request.user
+        )
+    return _changed(change)
+
+
+@extend_schema(
+    operation_id="remove_conversations_from_training_file",
+    request={"application/json": REMOVE_REQUEST_SCHEMA},
+    responses={
+        200: CHANGED,
+        202: QUEUED,
+        400: BAD_BODY,
+        **AUTH_RESPONSES,
+        404: NOT_FOUND,
+        409: OpenApiResponse(FailedBuildSerializer, description="Archived, or the build failed."),
+    },
+    description="Remove members (either id form); ids that are not members are listed in "
+    "notIncluded. The files are rebuilt.",
+)
+@api_view(["POST"])
+def remove_conversations_view(request: Request, training_file_id: uuid.UUID) -> Response:
+    training_file = _visible_or_404(request, training_file_id)
+    data = _body(request, RemoveRequestSerializer)
+    with training_errors():
+        change = services.remove_conversations(training_file, data["conversationIds"])
+    return _changed(change)
+
+
+@extend_schema(
+    operation_id="rebuild_training_file",
+    request=None,
+    responses={
+        200: CHANGED,
+        202: QUEUED,
+        **AUTH_RESPONSES,
+        404: NOT_FOUND,
+        409: OpenApiResponse(
+            FailedBuildSerializer,
+            description="Archived, or the build failed (recorded: status failed, the "
+            "previous files kept).",
+        ),
+    },
+    description="Build the files again from the members' current enriched files.",
+)
+@api_view(["POST"])
+def rebuild_view(request: Request, training_file_id: uuid.UUID) -> Response:
+    training_file = _visible_or_404(request, training_file_id)
+    with training_errors(training_file):
+        change = services.rebuild_training_file(training_file)
+    return _changed(change)
+
+
+def _status_change(action):
+    @extend_schema(
+        operation_id=f"{action.__name__.removesuffix('_training_file')}_training_file",
+        request=None,
+        responses={200: TrainingFileSerializer, **AUTH_RESPONSES, 404: NOT_FOUND, 409: CONFLICT},
+        description=action.__doc__ or "",
+    )
+    @api_view(["POST"])
+    def view(request: Request, training_file_id: uuid.UUID) -> Response:
+        training_file = _visible_or_404(request, training_file_id)
+        with training_errors():
+            training_file = action(training_file)
+        return Response(training_file_payload(training_file))
+
+    return view
+
+
+archive_view = _status_change(services.archive_training_file)
+unarchive_view = _status_change(services.unarchive_training_file)
+
+
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` names the file format here, not one of the API's renderers."""
+
+    settings = type("Settings", (), {"URL_FORMAT_OVERRIDE": None})
+
+
+def _format_names_the_file(view):
+    view.content_negotiation_class = FileFormatNegotiation
+    return view
+
+
+@extend_schema(
+    operation_id="download_training_file",
+    parameters=[
+        OpenApiParameter(
+            "format", OpenApiTypes.STR, enum=FileFormat.values, default=FileFormat.JSON
+        )
+    ],
+    responses={
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        (200, "application/x-ndjson"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The file (jsonl, chat-jsonl)."
+        ),
+        400: OpenApiResponse(InvalidRequestSerializer, description="Unknown format."),
+        **AUTH_RESPONSES,
+        404: NOT_FOUND,
+        409: OpenApiResponse(ErrorSerializer, description="Not built yet."),
+    },
+    description="The stored file itself, streamed, as an attachment.",
+)
+@api_view(["GET"])
+@_format_names_the_file
+def download_view(request: Request, training_file_id: uuid.UUID):
+    training_file = _visible_or_404(request, training_file_id)
+    file_format = request.query_params.get("format", FileFormat.JSON)
+    if file_format not in FileFormat.values:
+        raise invalid({"format": [f"Must be one of: {', '.join(FileFormat.values)}."]})
+    path = training_file.path_for(file_format)
+    if not path:
+        raise ApiError(
+            409,
+            "The training file has not been built yet.",
+            trainingFileStatus=training_file.status,
+        )
+    try:
+        handle = default_storage.open(path, "rb")
+    except FileNotFoundError:
+        raise not_found(f"The file {path} is missing from storage.") from None
+    filename = (slugify(training_file.name) or "training-file") + EXTENSIONS[file_format]
+    return FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[file_format]
+    )

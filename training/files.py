@@ -1,0 +1,280 @@
+"""Building a training file's three stored files from its members' enriched files.
+
+The members are read a chunk at a time and each enriched file is parsed, written into
+the three outputs and dropped before the next, so memory stays flat at any size. The
+outputs go to local temporary files first (the JSON header and the JSONL ``_meta`` line
+hold totals known only at the end), then to the storage under a folder no earlier build
+used: readers keep getting the previous files until the row points at the new ones.
+"""
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from enrichment.models import Conversation
+from enrichment.pipeline.inputs import current_profile
+
+from . import builders
+from .models import FileFormat, TrainingFile
+
+logger = logging.getLogger("training.files")
+
+CHUNK_SIZE = 200
+# How often (seconds) a build reports progress.
+PROGRESS_EVERY = 0.5
+FILE_NAMES = {
+    FileFormat.JSON: "training.json",
+    FileFormat.JSONL: "training.jsonl",
+    FileFormat.CHAT_JSONL: "training.chat.jsonl",
+}
+# What a build reads of each member: the enriched file's path, then ``Member``'s fields.
+_MEMBER_FIELDS = (
+    "conversation__enriched_file_path",
+    "conversation__conversation_id",
+    "conversation__created_at",
+    "conversation__quality_score",
+    "conversation__persona__persona_key",
+    "conversation__persona__name",
+    "conversation__emotional_arc__arc_key",
+    "conversation__emotional_arc__name",
+    "conversation__training_topic__topic_key",
+    "conversation__training_topic__name",
+)
+# Reasons named one by one in a failure; the rest are counted.
+NAMED_PROBLEMS = 5
+
+
+class BuildError(Exception):
+    """The files cannot be built; the message says why (shown to users)."""
+
+
+class Superseded(Exception):
+    """The members changed (or the file was deleted) while building."""
+
+
+@dataclass(frozen=True)
+class BuiltFiles:
+    folder: str  # holds the three files and nothing else
+    paths: dict[str, str]
+    sizes: dict[str, int]
+    summary: builders.Summary
+    built_at: datetime
+
+
+def build_files(
+    training_file: TrainingFile,
+    *,
+    built_at: datetime,
+    on_progress: Callable[[int], None] | None = None,
+) -> BuiltFiles:
+    """Build and store the three files; return where they are. Raises ``BuildError``
+    (nothing stored) or whatever ``on_progress`` raises (``Superseded``)."""
+    _check_members(training_file)
+    profile = current_profile()
+    labels = profile.training_file_metadata()
+    summary = builders.Summary()
+    with tempfile.TemporaryDirectory(prefix="training-file-") as scratch:
+        folder = Path(scratch)
+        json_body, jsonl_body, chat = (
+            open(folder / name, "w+b")  # noqa: SIM115 (closed below, all three)
+            for name in ("body.json", "body.jsonl", "chat.jsonl")
+        )
+        try:
+            last_report = time.monotonic()
+            for member, document in _members_with_documents(training_file):
+                try:
+                    pairs = builders.training_pairs(document)
+                except builders.MalformedDocument as exc:
+                    raise BuildError(
+                        f"The enriched file of conversation {member.conversation_id} is not "
+                        f"a training document: {exc}."
+                    ) from None
+                json_body.write(
+                    builders.json_conversation(
+                        builders.conversation_entry(member, pairs),
+                        first=summary.conversations == 0,
+                    )
+                )
+                for line in builders.jsonl_lines(member, pairs):
+                    jsonl_body.write(b"\n" + line)
+                if line := builders.chat_line(pairs, default_system_prompt=profile.system_prompt):
+                    chat.write(line)
+                summary.add(member, pairs)
+                if on_progress and time.monotonic() - last_report >= PROGRESS_EVERY:
+                    on_progress(summary.conversations)
+                    last_report = time.monotonic()
+            if on_progress:
+                on_progress(summary.conversations)
+            metadata = builders.file_metadata(
+                summary,
+                name=training_file.name,
+                created_at=training_file.created_at,
+                built_at=built_at,
+                format_spec=labels["format_spec"],
+                target_model=labels["target_model"],
+                vertical=labels["vertical"],
+            )
+            outputs = {
+                FileFormat.JSON: _assemble(
+                    folder / FILE_NAMES[FileFormat.JSON],
+                    builders.json_head(metadata, profile.consultant_profile),
+                    json_body,
+                    builders.json_tail(empty=summary.conversations == 0),
+                ),
+                FileFormat.JSONL: _assemble(
+                    folder / FILE_NAMES[FileFormat.JSONL],
+                    builders.jsonl_meta(
+                        name=training_file.name, total_pairs=summary.training_pairs
+                    ),
+                    jsonl_body,
+                    b"",
+                ),
+                FileFormat.CHAT_JSONL: folder / "chat.jsonl",
+            }
+        finally:
+            for handle in (json_body, jsonl_body, chat):
+                handle.close()
+        folder = (
+            f"{training_file.storage_bucket}/{training_file.pk}/"
+            f"{built_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        )
+        paths, sizes = _store(folder, outputs)
+    return BuiltFiles(folder, paths=paths, sizes=sizes, summary=summary, built_at=built_at)
+
+
+def _check_members(training_file: TrainingFile) -> None:
+    """Every member must still be completed with an enriched file."""
+    eligible = Conversation.objects.eligible_for_training().values("conversation_id")
+    problems = list(
+        training_file.memberships.exclude(conversation_id__in=eligible)
+        .order_by("id")
+        .values_list("conversation_id", "conversation__enrichment_status")[: NAMED_PROBLEMS + 1]
+    )
+    if not problems:
+        return
+    count = training_file.memberships.exclude(conversation_id__in=eligible).count()
+    named = "; ".join(
+        f"{business_id} ({status.replace('_', ' ')})"
+        for business_id, status in problems[:NAMED_PROBLEMS]
+    )
+    more = f"; and {count - NAMED_PROBLEMS} more" if count > NAMED_PROBLEMS else ""
+    raise BuildError(
+        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer completed "
+        f"with an enriched file: {named}{more}. Remove them or enrich them again, then "
+        "rebuild."
+    )
+
+
+def _members(training_file: TrainingFile) -> Iterator[tuple[builders.Member, str]]:
+    """The members in the order they were added, a chunk of rows at a time."""
+    last_id = 0
+    while True:
+        rows = list(
+            training_file.memberships.filter(id__gt=last_id)
+            .order_by("id")
+            .values_list("id", *_MEMBER_FIELDS)[:CHUNK_SIZE]
+        )
+        for _, path, business_id, created_at, quality_score, *scaffolding in rows:
+            # Scaffolding rows may be missing (null) or unnamed: empty strings then.
+            names = (value or "" for value in scaffolding)
+            yield builders.Member(str(business_id), created_at, quality_score, *names), path
+        if len(rows) < CHUNK_SIZE:
+            return
+        last_id = rows[-1][0]
+
+
+def _members_with_documents(training_file: TrainingFile) -> Iterator[tuple[builders.Member, dict]]:
+    for member, path in _members(training_file):
+        try:
+            with default_storage.open(path, "rb") as handle:
+                content = handle.read()
+        except FileNotFoundError:
+            raise BuildError(
+                f"The enriched file of conversation {member.conversation_id} ({path}) is "
+                "missing from storage. Enrich it again (force), or remove it, then rebuild."
+            ) from None
+        except OSError as exc:
+            raise BuildError(
+                f"The enriched file of conversation {member.conversation_id} ({path}) could "
+                f"not be read: {exc}"
+            ) from None
+        try:
+            document = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            raise BuildError(
+                f"The enriched file of conversation {member.conversation_id} ({path}) is "
+                f"not valid JSON: {exc}"
+            ) from None
+        yield member, document
+
+
+def _assemble(target: Path, head: bytes, body, tail: bytes) -> Path:
+    with open(target, "wb") as out:
+        out.write(head)
+        body.seek(0)
+        shutil.copyfileobj(body, out, 1024 * 1024)
+        out.write(tail)
+    return target
+
+
+def _store(folder: str, outputs: dict[str, Path]) -> tuple[dict[str, str], dict[str, int]]:
+    """Save the outputs under a folder no other build uses; all or none of them."""
+    paths: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    try:
+        for file_format, source in outputs.items():
+            path = f"{folder}/{FILE_NAMES[file_format]}"
+            with open(source, "rb") as handle:
+                saved = default_storage.save(path, File(handle, name=FILE_NAMES[file_format]))
+            paths[file_format] = saved
+            if saved != path:
+                raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")
+            sizes[file_format] = source.stat().st_size
+    except BaseException as exc:
+        delete_folder(folder)
+        if isinstance(exc, OSError):
+            raise BuildError(f"The files could not be stored: {exc}") from None
+        raise
+    return paths, sizes
+
+
+def delete_files(paths: list[str]) -> None:
+    """Delete stored files, logging (not raising) what cannot be deleted."""
+    for path in paths:
+        try:
+            default_storage.delete(path)
+        except OSError:
+            logger.exception("Could not delete %s", path)
+
+
+def delete_folder(folder: str) -> None:
+    """Delete everything stored under ``folder`` (any storage: listdir, not a rename)."""
+    try:
+        directories, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    delete_files([f"{folder}/{name}" for name in files])
+    for directory in directories:
+        delete_folder(f"{folder}/{directory}")
+    with contextlib.suppress(NotImplementedError, OSError):  # object stores have no folders
+        Path(default_storage.path(folder)).rmdir()
+
+
+def members_reenriched_since_build(training_file: TrainingFile) -> int:
+    """Members whose enriched file is newer than the stored files."""
+    if training_file.last_updated_at is None:
+        return 0
+    return training_file.memberships.filter(
+        conversation__enriched_at__gt=training_file.last_updated_at
+    ).count()

@@ -1,0 +1,197 @@
+"""Training files: named, growing sets of enriched conversations aggregated into
+fine-tuning datasets (DOMAIN.md §9).
+
+Table and column names are the original's (``training_files``,
+``training_file_conversations``); the columns it lacked (the chat-format file, build
+progress and the failure reason) are added next to them.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from enrichment.models import Conversation
+
+STORAGE_FOLDER = "training-files"
+
+
+class TrainingFileStatus(models.TextChoices):
+    PROCESSING = "processing", "Building"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    ARCHIVED = "archived", "Archived"
+
+
+class FileFormat(models.TextChoices):
+    """The formats a training file is downloaded in (``?format=``)."""
+
+    JSON = "json", "Full JSON (brightrun-lora-v4)"
+    JSONL = "jsonl", "Training pairs (JSONL)"
+    CHAT_JSONL = "chat-jsonl", "Chat messages (JSONL)"
+
+
+def empty_distribution() -> dict:
+    return {"personas": {}, "emotional_arcs": {}, "training_topics": {}}
+
+
+class TrainingFileQuerySet(models.QuerySet["TrainingFile"]):
+    def visible_to(self, user) -> "TrainingFileQuerySet":
+        """Files the user may see and act on: their own, or everything for staff."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(created_by=user)
+
+
+class TrainingFile(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=TrainingFileStatus.choices, default=TrainingFileStatus.PROCESSING
+    )
+    # Paths relative to the storage root (they start with ``storage_bucket``); empty
+    # until the first build succeeds. Each build writes under a new name, so readers
+    # always get one whole build.
+    json_file_path = models.CharField(max_length=500, blank=True)
+    jsonl_file_path = models.CharField(max_length=500, blank=True)
+    chat_jsonl_file_path = models.CharField(max_length=500, blank=True)
+    storage_bucket = models.CharField(max_length=100, default=STORAGE_FOLDER)
+    json_file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    jsonl_file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    chat_jsonl_file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # What the stored files hold (the last successful build).
+    conversation_count = models.PositiveIntegerField(default=0)
+    total_training_pairs = models.PositiveIntegerField(default=0)
+    avg_quality_score = models.FloatField(null=True, blank=True)
+    min_quality_score = models.FloatField(null=True, blank=True)
+    max_quality_score = models.FloatField(null=True, blank=True)
+    human_reviewed_count = models.PositiveIntegerField(default=0)
+    scaffolding_distribution = models.JSONField(default=empty_distribution, blank=True)
+    last_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the stored files were last built."
+    )
+    # Every change of the members (or a rebuild) bumps the generation; a build only
+    # records its files if the generation it started from is still current.
+    build_generation = models.PositiveIntegerField(default=0, editable=False)
+    build_total = models.PositiveIntegerField(default=0)
+    build_done = models.PositiveIntegerField(default=0)
+    build_started_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the last build failed.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="training_files",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TrainingFileQuerySet.as_manager()
+
+    class Meta:
+        db_table = "training_files"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "name"], name="training_files_name_unique_per_owner"
+            ),
+            # Files without an owner (made on the command line) share one namespace.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(created_by__isnull=True),
+                name="training_files_name_unique_without_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TrainingFileStatus.values),
+                name="training_files_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(build_done__lte=models.F("build_total")),
+                name="training_files_build_progress_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_processing(self) -> bool:
+        return self.status == TrainingFileStatus.PROCESSING
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == TrainingFileStatus.ARCHIVED
+
+    @property
+    def is_built(self) -> bool:
+        return bool(self.json_file_path)
+
+    @property
+    def build_percent(self) -> int:
+        return round(100 * self.build_done / self.build_total) if self.build_total else 0
+
+    def path_for(self, file_format: str) -> str:
+        return {
+            FileFormat.JSON: self.json_file_path,
+            FileFormat.JSONL: self.jsonl_file_path,
+            FileFormat.CHAT_JSONL: self.chat_jsonl_file_path,
+        }[file_format]
+
+    def size_for(self, file_format: str) -> int | None:
+        return {
+            FileFormat.JSON: self.json_file_size,
+            FileFormat.JSONL: self.jsonl_file_size,
+            FileFormat.CHAT_JSONL: self.chat_jsonl_file_size,
+        }[file_format]
+
+    @property
+    def stored_paths(self) -> list[str]:
+        return [
+            path
+            for path in (self.json_file_path, self.jsonl_file_path, self.chat_jsonl_file_path)
+            if path
+        ]
+
+
+class TrainingFileConversation(models.Model):
+    """A conversation in a training file; the row id grows in the order they were added."""
+
+    training_file = models.ForeignKey(
+        TrainingFile, on_delete=models.CASCADE, related_name="memberships"
+    )
+    # The business id, as in the original's column.
+    conversation = models.ForeignKey(
+        Conversation,
+        to_field="conversation_id",
+        db_column="conversation_id",
+        on_delete=models.CASCADE,
+        related_name="training_memberships",
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "training_file_conversations"
+        ordering = ["training_file", "id"]
+        indexes = [
+            models.Index(fields=["training_file", "id"], name="training_member_order_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["training_file", "conversation"],
+                name="training_file_conversations_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.training_file_id} ∋ {self.conversation_id}"

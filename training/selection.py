@@ -1,0 +1,108 @@
+"""Choosing conversations for a training file: by id (either form), by batch job or by
+a filter. Only conversations completed with an enriched file are eligible; selections
+by id can be strict (any ineligible one is an error) or count the ineligible ones out."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from batches.models import BatchJob
+from batches.services import job_conversations
+from enrichment.models import Conversation
+from enrichment.selection import resolve_conversations
+
+# Rows per query when a selection is looked up (SQLite limits parameters).
+CHUNK = 500
+
+
+class BatchJobNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Ineligible:
+    """A selected conversation that cannot go into a training file, and why."""
+
+    pk: uuid.UUID
+    conversation_id: uuid.UUID
+    sent_id: str
+    enrichment_status: str
+
+    @property
+    def reason(self) -> str:
+        return "not_completed" if self.enrichment_status != "completed" else "no_enriched_file"
+
+    @property
+    def message(self) -> str:
+        if self.reason == "not_completed":
+            status = self.enrichment_status.replace("_", " ")
+            return f"Its enrichment is not completed (status: {status})."
+        return "It has no enriched file."
+
+
+class NotEligible(ValueError):
+    def __init__(self, ineligible: list[Ineligible]) -> None:
+        count = len(ineligible)
+        super().__init__(
+            f"{count} conversation{'s are' if count != 1 else ' is'} not completed with an "
+            "enriched file; nothing was changed."
+        )
+        self.ineligible = ineligible
+
+
+@dataclass
+class Selection:
+    """Conversations chosen for a training file (row ids, eligible, in order)."""
+
+    pks: list[uuid.UUID]
+    left_out: int = 0  # chosen but not eligible: counted, not taken
+    sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)  # the id each was given as
+
+
+def chunks(items: Sequence, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def find_ineligible(pks: Sequence[uuid.UUID], sent_ids: dict | None = None) -> list[Ineligible]:
+    sent_ids = sent_ids or {}
+    found: dict[uuid.UUID, Ineligible] = {}
+    for chunk in chunks(pks):
+        rows = Conversation.objects.filter(pk__in=chunk)
+        eligible = set(rows.eligible_for_training().values_list("pk", flat=True))
+        for pk, business_id, status in rows.values_list(
+            "pk", "conversation_id", "enrichment_status"
+        ):
+            if pk not in eligible:
+                found[pk] = Ineligible(pk, business_id, sent_ids.get(pk, str(business_id)), status)
+    return [found[pk] for pk in pks if pk in found]
+
+
+def select_ids(ids: Sequence[str | uuid.UUID], *, user, strict: bool = True) -> Selection:
+    """Conversations by id (either form) visible to ``user``. Unknown or invisible ids
+    raise ``ConversationsNotFound``; ineligible ones raise ``NotEligible`` when
+    ``strict``, else they are left out and counted."""
+    pks, sent = resolve_conversations(ids, user=user)
+    sent_ids = dict(zip(pks, sent, strict=True))
+    ineligible = find_ineligible(pks, sent_ids)
+    if ineligible and strict:
+        raise NotEligible(ineligible)
+    left_out = {item.pk for item in ineligible}
+    return Selection([pk for pk in pks if pk not in left_out], len(left_out), sent_ids)
+
+
+def select_matching(conversations: QuerySet[Conversation]) -> Selection:
+    """The eligible conversations of a queryset (in its order); the rest are counted."""
+    pks = list(dict.fromkeys(conversations.eligible_for_training().values_list("pk", flat=True)))
+    total = conversations.order_by().values("pk").distinct().count()
+    return Selection(pks, total - len(pks))
+
+
+def select_batch_job(job_id: uuid.UUID, *, user) -> Selection:
+    """The eligible conversations of a batch job's completed items, in item order."""
+    job = BatchJob.objects.visible_to(user).filter(pk=job_id).first()
+    if job is None:
+        raise BatchJobNotFound(str(job_id))
+    return select_matching(job_conversations(job, user=user).order_by("batch_items__position"))
