@@ -5,6 +5,8 @@ Every variable is optional. A malformed value stops start-up with an
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -86,6 +88,41 @@ def env_file(name: str) -> Path | None:
     return path
 
 
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A throttle rate such as ``600/minute``, or ``off`` (no throttle) when said so."""
+    raw = os.environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip().lower()
+    if value == "off":
+        return None
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 600/minute (per second, minute, hour or day) "
+            f"or off, got {raw!r}."
+        )
+    return value
+
+
+def env_cache(name: str, default: str) -> dict:
+    """``database`` (a table every process shares), ``redis://host:port/db`` or ``locmem``
+    (one process only)."""
+    raw = (os.environ.get(name) or default).strip()
+    if raw == "database":
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "api_throttle_cache",
+            # Throttle entries expire after their window; the cap only bounds a flood.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    if raw.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+    if raw == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    raise ImproperlyConfigured(f"{name} must be database, locmem or a redis:// URL, got {raw!r}.")
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 _secret = os.environ.get("DJANGO_SECRET_KEY")
 if not _secret:
@@ -105,11 +142,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "enrichment",
     "batches",
     "devtools",
@@ -124,6 +161,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login for a locked-out username and address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,11 +231,17 @@ TASKS = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated call answers 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "enrichment.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["enrichment.api.parsers.StrictJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "enrichment.api.throttles.AnonThrottle",
+        "enrichment.api.throttles.UserThrottle",
+    ],
+    # Behind N proxies, the client address is the one the last of them saw.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0),
     "EXCEPTION_HANDLER": "enrichment.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
@@ -236,6 +287,30 @@ ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
 ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
+
+# Throttling and lockout ----------------------------------------------------
+# API calls per user (token or session), per address without credentials, and wrong tokens
+# per address; past them the API answers 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "user": env_rate("API_THROTTLE_USER", "600/minute"),
+    "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+    "failed_token": env_rate("API_THROTTLE_FAILED_TOKENS", "20/minute"),
+}
+# Throttle counts must be shared by every web process, or each one would allow the full
+# rate: the database by default (nothing more to run), Redis when there is one.
+API_THROTTLE_CACHE = "throttle"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    API_THROTTLE_CACHE: env_cache("API_THROTTLE_CACHE", "database"),
+}
+# Login lockout (django-axes) for /accounts/login/ and the admin: after this many wrong
+# passwords for one username from one address, that pair is refused (429) for a while.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "enrichment.api.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "config.views.locked_out"
 
 LOGGING = {
     "version": 1,
