@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
 from batches import views as batches_views
+from enrichment import token_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
@@ -61,6 +62,12 @@ urlpatterns = [
         "runs/<uuid:pk>/retry-failed/",
         enrichment_views.run_retry_failed,
         name="run-retry-failed",
+    ),
+    path("account/api-tokens/", token_views.api_tokens, name="api-tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        token_views.api_token_revoke,
+        name="api-token-revoke",
     ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
