@@ -239,3 +239,36 @@ def test_throttle_counts_can_live_in_redis(settings):
     config = {**env_cache("X", "redis://127.0.0.1:6379/0"), "KEY_PREFIX": uuid.uuid4().hex}
 
     assert throttled_twice_with(settings, config) == [200, 429]
+
+
+def test_keys_made_with_drf_authtoken_keep_working_after_the_migration():
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("enrichment.migrations.0007_api_tokens")
+    user = UserFactory()
+    conversation = ConversationFactory(created_by=user)
+    old_key = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamp with time zone NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
+            [old_key, timezone.now() - timedelta(days=3), user.pk],
+        )
+
+    migration.copy_authtoken_keys(apps, SimpleNamespace(connection=connection))
+
+    token = ApiToken.objects.get(user=user)
+    assert (token.name, token.prefix, token.key_hash) == (
+        "migrated",
+        old_key[:8],
+        hash_key(old_key),
+    )
+    assert timezone.now() - token.created_at > timedelta(days=2)
+    assert token_client(old_key).get(status_url(conversation)).status_code == 200
