@@ -28,6 +28,14 @@ class _FromSettings:
     def get_rate(self) -> str | None:
         return settings.API_THROTTLE_RATES.get(self.scope)
 
+    def wait(self) -> float | None:
+        # DRF gives no wait once the history outgrew the rate (after the rate was lowered),
+        # so a 429 would lack its Retry-After: then it is until enough of it has expired.
+        if self.history and len(self.history) > self.num_requests:
+            oldest_that_counts = self.history[self.num_requests - 1]
+            return max(0.0, self.duration - (self.now - oldest_that_counts))
+        return super().wait()
+
 
 class AnonThrottle(_FromSettings, AnonRateThrottle):
     """Calls without credentials (the schema, the docs), per address."""

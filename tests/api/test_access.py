@@ -272,3 +272,18 @@ def test_keys_made_with_drf_authtoken_keep_working_after_the_migration():
     )
     assert timezone.now() - token.created_at > timedelta(days=2)
     assert token_client(old_key).get(status_url(conversation)).status_code == 200
+
+
+def test_a_lowered_rate_still_says_when_to_come_back(settings):
+    user = UserFactory()
+    conversation = ConversationFactory(created_by=user)
+    _, key = create_token(user, name="steady")
+    client = token_client(key)
+    for _ in range(5):
+        assert client.get(status_url(conversation)).status_code == 200
+
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "user": "2/minute"}
+    response = client.get(status_url(conversation))
+
+    assert response.status_code == 429
+    assert 55 <= int(response["Retry-After"]) <= 60
