@@ -1,9 +1,22 @@
 """Error pages: the API answers in JSON, the pages in HTML; the login lockout page."""
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # Django's own refusals before the API sees the request (a body over
+        # DATA_UPLOAD_MAX_MEMORY_SIZE read by something other than the API's parser).
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                {"success": False, "error": "The request body is too large."}, status=413
+            )
+        return JsonResponse({"success": False, "error": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -2,10 +2,14 @@
 strictly (ASCII digits only, bounded; booleans only true/false; empty refused), bodies
 parsed with a nesting limit and a size limit. Each 500 once seen has its test here."""
 
+import json
 import uuid
 
 import pytest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.test import RequestFactory
 
+from config.views import bad_request
 from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory, a_run
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +160,36 @@ def test_a_body_over_the_limit_answers_413_in_the_api_shape(api, settings, url):
         "success": False,
         "error": "The request body is larger than 1000 bytes.",
     }
+
+
+def test_a_body_over_djangos_form_limit_but_within_ours_is_read(api, user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    conversations = [ConversationFactory(created_by=user) for _ in range(30)]
+    body = {"conversationIds": [str(c.pk) for c in conversations]}
+
+    response = api.post(RUNS, body, format="json")
+
+    assert response.status_code == 202
+    assert response.json()["total"] == 30
+
+
+@pytest.mark.parametrize(
+    ("exception", "status", "error"),
+    [
+        (RequestDataTooBig(), 413, "The request body is too large."),
+        (SuspiciousOperation(), 400, "Bad request."),
+    ],
+)
+def test_djangos_own_refusals_under_api_answer_in_the_api_shape(exception, status, error):
+    response = bad_request(RequestFactory().post(BULK), exception)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"success": False, "error": error}
+
+
+def test_djangos_own_refusals_of_pages_stay_html():
+    response = bad_request(RequestFactory().post("/conversations/"), RequestDataTooBig())
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
