@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 from drf_spectacular.generators import SchemaGenerator
@@ -91,10 +91,12 @@ class Operations:
 def wsgi():
     """The app in this process; the database connection stays open between requests, as
     Django's own test client keeps it (the test's transaction lives on it)."""
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         yield httpx.WSGITransport(app=WSGIHandler())
     finally:
+        request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 
