@@ -193,3 +193,27 @@ def test_djangos_own_refusals_of_pages_stay_html():
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_whitespace_user_id_is_a_user_that_does_not_exist(api, user):
+    conversation = ConversationFactory(created_by=user)
+
+    response = api.post(
+        BULK, {"conversationIds": [str(conversation.pk)], "userId": "\r"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("userId names another user")
+    conversation.refresh_from_db()
+    assert conversation.enrichment_status == "not_started"
+
+
+def test_a_whitespace_user_id_named_by_staff_is_not_found(staff_api):
+    conversation = ConversationFactory()
+
+    response = staff_api.post(
+        BULK, {"conversationIds": [str(conversation.pk)], "userId": " "}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"success": False, "error": "No such user.", "missing": [" "]}

@@ -74,11 +74,24 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument("--workers", default="1")
         parser.add_argument(
+            "schemathesis_args",
+            nargs="*",
+            metavar="-- SCHEMATHESIS_OPTION",
+            help="more options for `schemathesis run`, e.g. -- --include-operation-id=NAME",
+        )
+        parser.add_argument(
             "--report-dir", type=Path, default=Path(settings.BASE_DIR) / "test-artifacts" / "fuzz"
         )
 
     def handle(
-        self, *args, max_examples: int, seed: int, workers: str, report_dir: Path, **options
+        self,
+        *args,
+        max_examples: int,
+        seed: int,
+        workers: str,
+        report_dir: Path,
+        schemathesis_args: list[str],
+        **options,
     ) -> None:
         key, ids = self.seed_data()
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +124,7 @@ class Command(BaseCommand):
                 "--report=junit",
                 f"--report-dir={report_dir}",
                 "--request-timeout=60",
+                *schemathesis_args,
             ]
             self.stdout.write(f"$ {' '.join(command[:-8])} …")
             self.stdout.flush()
