@@ -3,14 +3,18 @@
 import uuid
 
 from django.db.models import Count, Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from enrichment.api.errors import ERROR_RESPONSES, INVALID, NOT_FOUND, invalid, not_found
-from enrichment.api.params import whole_number
+from enrichment.api.errors import ERROR_RESPONSES, INVALID, NOT_FOUND, not_found
+from enrichment.api.params import (
+    choice,
+    choice_parameter,
+    whole_number,
+    whole_number_parameter,
+)
 from enrichment.models import EnrichmentStatus
 
 from .models import BatchItemStatus, BatchJob
@@ -50,9 +54,9 @@ def _item_counts(job: BatchJob) -> dict:
 @extend_schema(
     operation_id="list_batch_items",
     parameters=[
-        OpenApiParameter("status", OpenApiTypes.STR, enum=BatchItemStatus.values),
-        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
+        choice_parameter("status", BatchItemStatus.values),
+        whole_number_parameter("limit", minimum=1, maximum=MAX_PAGE_SIZE),
+        whole_number_parameter("offset"),
     ],
     responses={200: BatchItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
     description="The job's items in position order, a page at a time (`limit`, `offset`); "
@@ -62,9 +66,7 @@ def _item_counts(job: BatchJob) -> dict:
 @api_view(["GET"])
 def batch_items_view(request: Request, job_id: uuid.UUID) -> Response:
     job = visible_job(request, job_id)
-    status = request.query_params.get("status")
-    if status is not None and status not in BatchItemStatus.values:
-        raise invalid({"status": [f"Must be one of: {', '.join(BatchItemStatus.values)}."]})
+    status = choice(request, "status", BatchItemStatus.values)
     limit = whole_number(
         request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
     )

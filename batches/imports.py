@@ -1,5 +1,6 @@
 """Importing generated conversation files as one completed batch job."""
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrichment import storage
-from enrichment.imports import ImportFailed
+from enrichment.imports import ImportFailed, UnusableJSON, load_json, read_bounded
 from enrichment.models import (
     Conversation,
     EmotionalArc,
@@ -56,22 +57,30 @@ class ConversationImport:
 
 
 def read_source(path: Path) -> SourceFile:
+    content = read_bounded(path)
     try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportFailed(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFailed(f"{path}: is a directory, not a conversation file") from None
-    except OSError as exc:
-        raise ImportFailed(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        data = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = load_json(content)
+    except UnusableJSON as exc:
+        if not _is_broken_json(content):
+            # Valid JSON only for a lenient parser (a 100,000-deep array, a 5,000-digit
+            # number, a lone surrogate): nothing downstream could use it.
+            raise ImportFailed(f"{path}: cannot be imported: {exc}") from None
         # A truncated model reply is real output: it is imported and fails validation later.
         data = None
     if data is not None and not isinstance(data, dict):
         data = None
     return SourceFile(path, content, data)
+
+
+def _is_broken_json(content: bytes) -> bool:
+    """Not JSON at all (truncated, not text), as opposed to JSON beyond our limits."""
+    try:
+        json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return True
+    except (RecursionError, ValueError):
+        return False
+    return False
 
 
 def _name_from_path(path: Path) -> str:
@@ -176,9 +185,20 @@ def import_conversations(
         # on-commit callback) must not delete files of rows that now exist.
         if not committed:
             for path in written:
-                storage.default_storage.delete(path)
+                # Storage that refused a write may refuse the clean-up too; the import's
+                # own error is the one to report.
+                with contextlib.suppress(OSError):
+                    storage.default_storage.delete(path)
         raise
     return ConversationImport(job, conversations, warnings, run)
+
+
+def _store(source: SourceFile, path: str, content: bytes) -> int:
+    try:
+        return storage.write_file(path, content)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
 
 
 def _import_one(
@@ -201,9 +221,7 @@ def _import_one(
     owner_segment = conversation.owner_segment
     business_id = str(conversation.conversation_id)
     conversation.raw_response_path = storage.raw_path(owner_segment, business_id)
-    conversation.raw_response_size = storage.write_file(
-        conversation.raw_response_path, source.content
-    )
+    conversation.raw_response_size = _store(source, conversation.raw_response_path, source.content)
     written.append(conversation.raw_response_path)
     if source.data is None:
         conversation.processing_status = ProcessingStatus.PARSE_FAILED
@@ -212,7 +230,7 @@ def _import_one(
         conversation.turn_count = len(turns) if isinstance(turns, list) else 0
         parsed = json.dumps(source.data, indent=2, ensure_ascii=False).encode()
         conversation.file_path = storage.parsed_path(owner_segment, business_id)
-        conversation.file_size = storage.write_file(conversation.file_path, parsed)
+        conversation.file_size = _store(source, conversation.file_path, parsed)
         written.append(conversation.file_path)
         conversation.processing_status = ProcessingStatus.COMPLETED
     conversation.save(force_insert=True)

@@ -11,6 +11,25 @@ BODY_REQUIRED = {
 }
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before the next call.",
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+    }
+}
+
+
+def document_retry_after(result: dict, generator, request, public) -> dict:
+    """Every 429 says when to come back (drf-spectacular has no per-response headers)."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            throttled = operation.get("responses", {}).get("429")
+            if throttled is not None:
+                throttled["headers"] = RETRY_AFTER
+    return result
+
+
 def require_bodies(result: dict, generator, request, public) -> dict:
     for methods in result.get("paths", {}).values():
         for operation in methods.values():

@@ -5,128 +5,29 @@ Every variable is optional. A malformed value stops start-up with an
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false, 1/0), got {raw!r}.")
-
-
-def env_int(name: str, default: int, *, minimum: int = 1) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    if not items:
-        raise ImproperlyConfigured(f"{name} must list at least one value (comma-separated).")
-    return items
-
-
-def env_database(name: str, default: str) -> dict:
-    raw = os.environ.get(name) or default
-    try:
-        config = dj_database_url.parse(raw, conn_max_age=0)
-    except Exception as exc:  # dj_database_url raises several types for bad URLs
-        raise ImproperlyConfigured(f"{name} is not a valid database URL ({raw!r}): {exc}") from exc
-    if config.get("ENGINE") not in {
-        "django.db.backends.sqlite3",
-        "django.db.backends.postgresql",
-    }:
-        raise ImproperlyConfigured(
-            f"{name} must be a sqlite:// or postgres:// URL, got {raw.split(':', 1)[0]!r}."
-        )
-    if config["ENGINE"] == "django.db.backends.postgresql" and not config.get("NAME"):
-        raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/dbname.")
-    return config
-
-
-def env_path(name: str, default: Path) -> Path:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return Path(raw).expanduser().resolve()
-
-
-def env_file(name: str) -> Path | None:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    path = Path(raw).expanduser()
-    if not path.is_file():
-        raise ImproperlyConfigured(f"{name} points to {raw!r}, which is not a readable file.")
-    return path
-
-
-def env_origins(name: str) -> list[str]:
-    origins = env_list(name, [])
-    for origin in origins:
-        parts = urlsplit(origin)
-        if (
-            parts.scheme not in {"http", "https"}
-            or not parts.netloc
-            or origin != (f"{parts.scheme}://{parts.netloc}")
-        ):
-            raise ImproperlyConfigured(
-                f"{name} must list origins such as https://enrichment.example.com "
-                f"(scheme and host, no path), got {origin!r}."
-            )
-    return origins
-
-
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (os.environ.get(name) or default).strip().lower()
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
-    return value
-
-
-def env_level(name: str, default: str) -> str:
-    value = (os.environ.get(name) or default).strip().upper()
-    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ImproperlyConfigured(
-            f"{name} must be a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL), got {value!r}."
-        )
-    return value
-
-
-def env_required(name: str, why: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set {why}.")
-    return value
-
+from config.env import (  # noqa: E402
+    env_bool,
+    env_cache,
+    env_choice,
+    env_database,
+    env_file,
+    env_int,
+    env_level,
+    env_list,
+    env_origins,
+    env_path,
+    env_rate,
+    env_required,
+)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -169,11 +70,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "enrichment",
     "batches",
     "training",
@@ -191,6 +92,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login for a locked-out username and address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -290,11 +199,17 @@ TASKS = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated call answers 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "enrichment.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["enrichment.api.parsers.StrictJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "enrichment.api.throttles.AnonThrottle",
+        "enrichment.api.throttles.UserThrottle",
+    ],
+    # Behind N proxies, the client address is the one the last of them saw.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0),
     "EXCEPTION_HANDLER": "enrichment.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
@@ -312,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.require_bodies",
+        "config.openapi.document_retry_after",
     ],
 }
 
@@ -340,6 +256,30 @@ ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
 ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
+
+# Throttling and lockout ----------------------------------------------------
+# API calls per user (token or session), per address without credentials, and wrong tokens
+# per address; past them the API answers 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "user": env_rate("API_THROTTLE_USER", "600/minute"),
+    "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+    "failed_token": env_rate("API_THROTTLE_FAILED_TOKENS", "20/minute"),
+}
+# Throttle counts must be shared by every web process, or each one would allow the full
+# rate: the database by default (nothing more to run), Redis when there is one.
+API_THROTTLE_CACHE = "throttle"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    API_THROTTLE_CACHE: env_cache("API_THROTTLE_CACHE", "database"),
+}
+# Login lockout (django-axes) for /accounts/login/ and the admin: after this many wrong
+# passwords for one username from one address, that pair is refused (429) for a while.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "enrichment.api.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "config.views.locked_out"
 
 # Logs: stdout, as text or (DJANGO_LOG_FORMAT=json) one JSON object a line; every line
 # logged while a request is handled carries its id.

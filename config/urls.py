@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from batches import api as batches_api
 from batches import views as batches_views
 from config import health
+from enrichment import token_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
@@ -103,6 +104,12 @@ urlpatterns = [
         "training-files/<uuid:pk>/delete/",
         training_views.training_file_delete,
         name="training-file-delete",
+    ),
+    path("account/api-tokens/", token_views.api_tokens, name="api-tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        token_views.api_token_revoke,
+        name="api-token-revoke",
     ),
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -199,5 +206,6 @@ urlpatterns = [
     re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),
 ]
 
+handler400 = "config.views.bad_request"
 handler404 = "config.views.page_not_found"
 handler500 = "config.views.server_error"

@@ -1,7 +1,22 @@
-"""Error pages: the API answers in JSON, the pages in HTML."""
+"""Error pages: the API answers in JSON, the pages in HTML; the login lockout page."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # Django's own refusals before the API sees the request (a body over
+        # DATA_UPLOAD_MAX_MEMORY_SIZE read by something other than the API's parser).
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                {"success": False, "error": "The request body is too large."}, status=413
+            )
+        return JsonResponse({"success": False, "error": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -15,3 +30,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"success": False, "error": "Internal server error."}, status=500)
     return defaults.server_error(request)
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """A login refused by the lockout (django-axes' ``AXES_LOCKOUT_CALLABLE``): 429 with
+    the wait, on the login page's own layout."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": max(1, seconds // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response

@@ -1,17 +1,69 @@
 """Importing scaffolding rows (personas, arcs, topics, templates) from NDJSON exports."""
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
 from django.db import models, transaction
 
 from .models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+from .pipeline.normalize import MAX_SIZE_BYTES
+
+# An input at least as large as the largest document enrichment writes could never be
+# enriched (the document holds every turn at least once), so it is refused at the door,
+# before it is read into memory.
+MAX_FILE_BYTES = MAX_SIZE_BYTES
+
+_REASONS = {
+    "depth limit exceeded": "nested deeper than 1,024 levels",
+    "number is infinity": "a number too large to store",
+    "surrogate": "a lone surrogate (such as \\ud800), which is not text",
+    "not valid UTF-8": "not UTF-8 text",
+}
 
 
 class ImportFailed(Exception):
     """Bad input for an import; the message names the file (and line)."""
+
+
+class UnusableJSON(ValueError):
+    """JSON that the strict parser refuses; the message says why, and where."""
+
+
+def load_json(content: bytes | str) -> Any:
+    """Parse JSON strictly, as the API does (orjson): nesting deeper than 1,024, numbers
+    out of range, lone surrogates, text that is not UTF-8 and syntax errors raise
+    ``UnusableJSON`` with the reason, never a RecursionError or a crash later on."""
+    if isinstance(content, bytes) and content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]  # a UTF-8 byte order mark, as some editors write
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc)
+        reason = next((text for key, text in _REASONS.items() if key in message), None)
+        raise UnusableJSON(f"{reason} ({message})" if reason else message) from None
+
+
+def read_bounded(path: Path) -> bytes:
+    """The file's bytes, refused with a reason naming it when missing, unreadable or
+    over ``MAX_FILE_BYTES``."""
+    try:
+        with path.open("rb") as handle:
+            content = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ImportFailed(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFailed(f"{path}: is a directory, not a file to import") from None
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(content) > MAX_FILE_BYTES:
+        raise ImportFailed(
+            f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most enrichment can take "
+            "(its enriched document would be larger than the largest one it writes)"
+        )
+    return content
 
 
 @dataclass(frozen=True)
@@ -117,22 +169,25 @@ def read_scaffolding_file(path: Path) -> tuple[str, list[dict]]:
     kind_name = kind_for_path(path)
     kind = KINDS[kind_name]
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailed(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path}: cannot be read ({exc})") from None
+        text = read_bounded(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from None
     rows: list[dict] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFailed(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+            row = load_json(line)
+        except UnusableJSON as exc:
+            raise ImportFailed(f"{path}, line {number}: not valid JSON: {exc}") from None
         if not isinstance(row, dict):
             raise ImportFailed(f"{path}, line {number}: expected a JSON object")
+        if b"\\u0000" in orjson.dumps(row):
+            raise ImportFailed(
+                f"{path}, line {number}: contains a NUL character (\\u0000), "
+                "which the database cannot store"
+            )
         key = row.get(kind.natural_key)
         if not isinstance(key, str) or not key.strip():
             raise ImportFailed(f"{path}, line {number}: missing {kind.natural_key!r}")

@@ -62,6 +62,8 @@ class BulkEnrichRequestSerializer(RequestBodySerializer):
     userId = StrictCharField(  # noqa: N815
         required=False,
         min_length=1,
+        # Taken as sent: "\r" is a (non-existent) user, not a blank field.
+        trim_whitespace=False,
         help_text="The user to act for: your own id or username; staff may name anyone.",
     )
     sequential = StrictBooleanField(

@@ -20,6 +20,25 @@ def media_root(tmp_path, settings) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def throttle_counts(settings) -> None:
+    """Every test counts throttled calls afresh, in memory: the database cache table of
+    production is not emptied between transactional tests. The rates stay as configured."""
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.API_THROTTLE_CACHE: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{uuid.uuid4()}",
+        },
+    }
+
+
+@pytest.fixture
+def relaxed_throttles(settings) -> None:
+    """For tests that call the API many times a minute: the rates are raised, not removed."""
+    settings.API_THROTTLE_RATES = {scope: "1000000/minute" for scope in settings.API_THROTTLE_RATES}
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -72,6 +72,11 @@ def settings_values(*names: str, **env: str | None) -> dict:
             {"DATABASE_URL": "postgres://db/x", "DATABASE_POOL_MAX_SIZE": "0"},
             "DATABASE_POOL_MAX_SIZE must be at least 1",
         ),
+        ({"API_THROTTLE_USER": "lots"}, "API_THROTTLE_USER must be a rate such as 600/minute"),
+        ({"API_THROTTLE_ANON": "10/fortnight"}, "API_THROTTLE_ANON must be a rate"),
+        ({"API_THROTTLE_CACHE": "memcached://x"}, "API_THROTTLE_CACHE must be database, locmem"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ({"DJANGO_NUM_PROXIES": "-1"}, "DJANGO_NUM_PROXIES must be at least 0"),
     ],
 )
 def test_a_malformed_setting_fails_with_a_message_naming_it(env, message):

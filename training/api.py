@@ -328,9 +328,14 @@ def _format_names_the_file(view):
         )
     ],
     responses={
-        (200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        # The lines formats first: a client generated from the schema then reads every
+        # format as the file's bytes (the json format is one JSON object besides).
         (200, "application/x-ndjson"): OpenApiResponse(
             OpenApiTypes.BINARY, description="The file (jsonl, chat-jsonl)."
+        ),
+        (200, "application/json"): OpenApiResponse(
+            {"type": "object", "additionalProperties": True},
+            description="The file (json: the whole training file, one JSON object).",
         ),
         400: OpenApiResponse(InvalidRequestSerializer, description="Unknown format."),
         **AUTH_RESPONSES,

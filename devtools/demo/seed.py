@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Permission
 from django.db import transaction
@@ -35,6 +36,11 @@ ENRICH_PERMISSION = ("enrichment", "enrich_conversation")
 MIN_CONVERSATIONS = 3  # one valid, one truncated, one invalid
 
 
+class KnownPasswordsRefused(Exception):
+    """The demo users' passwords are printed in the README: no such login outside a
+    development setup unless asked for."""
+
+
 @dataclass
 class DemoResult:
     demo_user: AbstractUser
@@ -50,7 +56,11 @@ class DemoResult:
 
 
 def seed_demo(
-    *, stdout: TextIO | None = None, conversations: int = 12, force: bool = False
+    *,
+    stdout: TextIO | None = None,
+    conversations: int = 12,
+    force: bool = False,
+    allow_known_passwords: bool = False,
 ) -> DemoResult:
     """Create (or bring back to their demo state) the users ``demo`` (superuser) and
     ``analyst`` (non-staff), upsert the demo scaffolding, and import generated
@@ -60,9 +70,18 @@ def seed_demo(
     is created only when that user has no batch job yet. ``force`` adds another demo batch
     job for ``demo`` anyway. The demo batch has one truncated (unparseable) and one invalid
     but parseable conversation among ``conversations``; the analyst's has three valid ones.
+
+    With debug off (a deployment), the users and their well-known passwords are refused
+    (``KnownPasswordsRefused``) unless ``allow_known_passwords``.
     """
     if conversations < MIN_CONVERSATIONS:
         raise ValueError(f"conversations must be at least {MIN_CONVERSATIONS}")
+    if not settings.DEBUG and not allow_known_passwords:
+        raise KnownPasswordsRefused(
+            f"DJANGO_DEBUG is off: seed_demo would create the users {DEMO_USERNAME!r} "
+            f"(a superuser) and {ANALYST_USERNAME!r} with passwords anyone can read. "
+            "Use --allow-known-passwords to do it anyway (never on a reachable server)."
+        )
 
     def say(line: str) -> None:
         if stdout is not None:

@@ -6,11 +6,13 @@ from .display import ADMIN_CSS, badge, enrichment_status_badge
 from .reports import AdminReport, enrich_for_admin
 from .runs import EnrichmentRunAdmin
 from .scaffolding import EmotionalArcAdmin, PersonaAdmin, PromptTemplateAdmin, TrainingTopicAdmin
+from .tokens import ApiTokenAdmin
 
 __all__ = [
     "ADMIN_CSS",
     "ENRICH_PERMISSION",
     "AdminReport",
+    "ApiTokenAdmin",
     "ConversationAdmin",
     "EmotionalArcAdmin",
     "EnrichmentRunAdmin",

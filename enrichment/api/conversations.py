@@ -4,8 +4,7 @@ import uuid
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +29,7 @@ from .errors import (
     error_response,
     not_found,
 )
+from .params import flag, flag_parameter
 from .users import acting_user
 
 FILE_RESPONSE = OpenApiResponse(
@@ -86,9 +86,7 @@ def bulk_enrich_view(request: Request) -> Response:
     return Response(BulkResultSerializer(result).data)
 
 
-FORCE = OpenApiParameter(
-    "force", OpenApiTypes.BOOL, description="Re-enrich even when already completed."
-)
+FORCE = flag_parameter("force", description="Re-enrich even when already completed.")
 
 
 @extend_schema(
@@ -114,23 +112,11 @@ def enrich_view(request: Request, conversation_id: uuid.UUID) -> Response:
     conversation = visible_conversation(request, conversation_id)
     if request.method == "GET":
         return Response(ConversationStatusSerializer(conversation).data)
-    force = _flag(request, "force")
+    force = flag(request, "force")
     outcome = enrich_one(conversation, user=request.user, source=RunSource.API, force=force)
     context = {"sent_ids": {outcome.pk: str(conversation_id)}}
     data = SingleOutcomeSerializer(outcome, context=context).data
     return Response(data, status=422 if outcome.status == "failed" else 200)
-
-
-def _flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes"}:
-        return True
-    if value in {"0", "false", "no"}:
-        return False
-    raise ApiError(400, "Invalid request", details={name: ["Must be true or false."]})
 
 
 @extend_schema(

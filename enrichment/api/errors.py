@@ -99,6 +99,10 @@ ERROR_RESPONSES = {
     401: error_response("Not authenticated (no session, no valid token)."),
     403: error_response("Authenticated but not allowed (e.g. missing CSRF token)."),
     405: error_response("Method not allowed."),
+    429: error_response(
+        "Too many requests (per user, per address without credentials, or wrong tokens per "
+        "address): retry after the seconds in the Retry-After header."
+    ),
 }
 INVALID = OpenApiResponse(InvalidRequestSerializer, description="Bad body or query parameter.")
 NOT_FOUND = OpenApiResponse(NotFoundSerializer, description="Unknown or not visible to you.")

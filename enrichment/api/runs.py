@@ -3,8 +3,7 @@ failures."""
 
 import uuid
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,10 +27,9 @@ from .errors import (
     NOT_FOUND,
     TOO_LARGE,
     error_response,
-    invalid,
     not_found,
 )
-from .params import whole_number
+from .params import choice, choice_parameter, whole_number, whole_number_parameter
 
 ITEMS_PAGE_SIZE = 500
 STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")
@@ -105,8 +103,8 @@ def run_view(request: Request, run_id: uuid.UUID) -> Response:
 @extend_schema(
     operation_id="list_enrichment_run_items",
     parameters=[
-        OpenApiParameter("outcome", OpenApiTypes.STR, enum=ItemOutcome.values),
-        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
+        choice_parameter("outcome", ItemOutcome.values),
+        whole_number_parameter("offset"),
     ],
     responses={200: RunItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
     description=f"The run's conversations and their outcomes, {ITEMS_PAGE_SIZE} at a time.",
@@ -114,9 +112,7 @@ def run_view(request: Request, run_id: uuid.UUID) -> Response:
 @api_view(["GET"])
 def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     run = visible_run(request, run_id)
-    outcome = request.query_params.get("outcome")
-    if outcome is not None and outcome not in ItemOutcome.values:
-        raise invalid({"outcome": [f"Must be one of: {', '.join(ItemOutcome.values)}."]})
+    outcome = choice(request, "outcome", ItemOutcome.values)
     start = whole_number(request, "offset", default=0)
     items = run.items.select_related("conversation").order_by("position")
     if outcome:

@@ -1,4 +1,4 @@
-"""The enrichment app's models: scaffolding, conversations, background runs."""
+"""The enrichment app's models: scaffolding, conversations, background runs, API tokens."""
 
 from .conversations import (
     Conversation,
@@ -19,8 +19,11 @@ from .runs import (
     item_lease,
 )
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
+from .tokens import ApiToken, ApiTokenQuerySet
 
 __all__ = [
+    "ApiToken",
+    "ApiTokenQuerySet",
     "Conversation",
     "ConversationQuerySet",
     "EmotionalArc",

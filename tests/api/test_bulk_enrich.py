@@ -270,12 +270,13 @@ def test_unauthenticated_bulk_enrich_answers_401():
 
 
 def test_bulk_enrich_works_with_token_auth(user):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from enrichment.tokens import create_token
 
     conversation = ConversationFactory(created_by=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user, name='script')[1]}")
 
     response = client.post(URL, {"conversationIds": [str(conversation.pk)]}, format="json")
 

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from enrichment.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.run import enrich_conversations
+from enrichment.tokens import create_token
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -36,7 +36,7 @@ def test_concurrent_bulk_requests_enrich_each_conversation_once(
     on_postgres, live_server, sequential
 ):
     user = UserFactory()
-    token = Token.objects.create(user=user).key
+    token = create_token(user, name="test")[1]
     ids = [str(ConversationFactory(created_by=user).pk) for _ in range(30)]
     requests = 4
     barrier = threading.Barrier(requests)
@@ -71,7 +71,7 @@ def test_concurrent_bulk_requests_enrich_each_conversation_once(
 
 def test_a_request_racing_the_runner_enriches_each_conversation_once(on_postgres, live_server):
     user = UserFactory()
-    token = Token.objects.create(user=user).key
+    token = create_token(user, name="test")[1]
     ids = [str(ConversationFactory(created_by=user).pk) for _ in range(30)]
     barrier = threading.Barrier(2)
     outcomes = []

@@ -177,9 +177,9 @@ def test_schema_is_served_and_declares_the_bulk_status_codes(api):
     assert response.status_code == 200
     schema = json.loads(response.content)
     bulk = schema["paths"]["/api/conversations/bulk-enrich"]["post"]["responses"]
-    assert sorted(bulk) == ["200", "400", "401", "403", "404", "405", "413", "500"]
+    assert sorted(bulk) == ["200", "400", "401", "403", "404", "405", "413", "429", "500"]
     single = schema["paths"]["/api/conversations/{conversation_id}/enrich"]["post"]["responses"]
-    assert sorted(single) == ["200", "400", "401", "403", "404", "405", "422"]
+    assert sorted(single) == ["200", "400", "401", "403", "404", "405", "422", "429"]
 
 
 def test_api_docs_page_uses_local_assets(api):

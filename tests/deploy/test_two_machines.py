@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from django_tasks_db.models import DBTaskResult
-from rest_framework.authtoken.models import Token
 
 from enrichment.models import Conversation, EnrichmentStatus
+from enrichment.tokens import create_token
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 from tests.servers import ROOT, Server, production_env, s3_env, start_web
 
@@ -124,7 +124,7 @@ def wait_for(check, *, timeout: float, what: str):
 
 def test_web_and_two_workers_share_only_the_database_and_the_bucket(machines, tmp_path, media_root):
     owner = UserFactory(username="dana")
-    token = Token.objects.create(user=owner).key
+    token = create_token(owner, name="test")[1]
     sources = tmp_path / "export"
     sources.mkdir()
     for n in range(VALID):

@@ -8,8 +8,8 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from enrichment.tokens import create_token
 from tests.factories import UserFactory, enriched_conversation
 from training.models import TrainingFile
 
@@ -48,7 +48,7 @@ def race(count: int, call) -> list[tuple[int, dict]]:
 
 def test_racing_additions_put_each_conversation_in_once(on_postgres, live_server):
     owner = UserFactory()
-    token = Token.objects.create(user=owner).key
+    token = create_token(owner, name="test")[1]
     first = enriched_conversation(created_by=owner)
     status, created = post(
         f"{live_server.url}/api/training-files",
@@ -73,7 +73,7 @@ def test_racing_additions_put_each_conversation_in_once(on_postgres, live_server
 
 def test_racing_creations_of_one_name_make_one_file(on_postgres, live_server):
     owner = UserFactory()
-    token = Token.objects.create(user=owner).key
+    token = create_token(owner, name="test")[1]
     ids = [str(enriched_conversation(created_by=owner).pk)]
 
     answers = race(

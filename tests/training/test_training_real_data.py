@@ -250,7 +250,7 @@ def test_the_profile_file_may_relabel_the_training_file(four_tiers, owner, tmp_p
 
 
 def test_the_demo_data_makes_a_training_file_of_its_batch_job():
-    result = seed_demo(stdout=StringIO(), conversations=6)
+    result = seed_demo(stdout=StringIO(), conversations=6, allow_known_passwords=True)
     job = result.batch_jobs[0]
     conversations = list(
         Conversation.objects.filter(batch_items__batch_job=job).order_by("batch_items__position")

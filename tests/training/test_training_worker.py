@@ -10,9 +10,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from rest_framework.test import APIClient
 
+from devtools.management.commands.bench_training_file import seed_enriched
 from devtools.workers import start_db_worker
 from tests.factories import UserFactory
-from devtools.management.commands.bench_training_file import seed_enriched
 from training.models import TrainingFile
 
 pytestmark = [

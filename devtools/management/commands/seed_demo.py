@@ -6,6 +6,7 @@ from devtools.demo.seed import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
     MIN_CONVERSATIONS,
+    KnownPasswordsRefused,
     seed_demo,
 )
 
@@ -31,11 +32,26 @@ class Command(BaseCommand):
             metavar="N",
             help="conversations in the demo batch job (default 12, at least 3)",
         )
+        parser.add_argument(
+            "--allow-known-passwords",
+            action="store_true",
+            help="create the demo users even with DJANGO_DEBUG off (their passwords are public)",
+        )
 
-    def handle(self, *args, force: bool, conversations: int, **options) -> None:
+    def handle(
+        self, *args, force: bool, conversations: int, allow_known_passwords: bool, **options
+    ) -> None:
         if conversations < MIN_CONVERSATIONS:
             raise CommandError(f"--conversations must be at least {MIN_CONVERSATIONS}")
-        result = seed_demo(stdout=self.stdout, conversations=conversations, force=force)
+        try:
+            result = seed_demo(
+                stdout=self.stdout,
+                conversations=conversations,
+                force=force,
+                allow_known_passwords=allow_known_passwords,
+            )
+        except KnownPasswordsRefused as exc:
+            raise CommandError(str(exc)) from None
         for job in result.batch_jobs:
             self.stdout.write(f"  {DEMO_URL}batch-jobs/{job.pk}/")
         self.stdout.write("")

@@ -1,0 +1,39 @@
+"""``Authorization: Token <key>`` with our own tokens (``enrichment.tokens``): hashed,
+named, expiring, and wrong keys throttled per address."""
+
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+
+from enrichment.models import ApiToken
+from enrichment.tokens import find_token, record_use
+
+from .throttles import FailedTokenThrottle
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    model = ApiToken
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None  # no token: other authentication classes may apply
+        throttle = FailedTokenThrottle()
+        wait = throttle.wait_if_blocked(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait, detail="Too many wrong tokens from your address.")
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure(request)
+            raise
+
+    def authenticate_credentials(self, key: str):
+        token = find_token(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if not token.is_usable():
+            raise exceptions.AuthenticationFailed("Token expired.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        record_use(token)
+        return token.user, token

@@ -1,0 +1,73 @@
+"""Request throttles of the API (``REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]``) and the
+client address they, and the login lockout, count by.
+
+Rates come from ``API_THROTTLE_RATES`` and counts live in the ``API_THROTTLE_CACHE`` cache,
+both read at call time, so that every process of a deployment shares the counts and tests
+can change the rates.
+"""
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.http import HttpRequest
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address: the peer's, or with ``DJANGO_NUM_PROXIES`` set, the one the
+    last trusted proxy saw (``X-Forwarded-For``)."""
+    return BaseThrottle().get_ident(request)
+
+
+class _FromSettings:
+    scope: str
+
+    @property
+    def cache(self) -> BaseCache:
+        return caches[settings.API_THROTTLE_CACHE]
+
+    def get_rate(self) -> str | None:
+        return settings.API_THROTTLE_RATES.get(self.scope)
+
+    def wait(self) -> float | None:
+        # DRF gives no wait once the history outgrew the rate (after the rate was lowered),
+        # so a 429 would lack its Retry-After: then it is until enough of it has expired.
+        if self.history and len(self.history) > self.num_requests:
+            oldest_that_counts = self.history[self.num_requests - 1]
+            return max(0.0, self.duration - (self.now - oldest_that_counts))
+        return super().wait()
+
+
+class AnonThrottle(_FromSettings, AnonRateThrottle):
+    """Calls without credentials (the schema, the docs), per address."""
+
+
+class UserThrottle(_FromSettings, UserRateThrottle):
+    """Calls of one signed-in user or token owner, from anywhere."""
+
+
+class FailedTokenThrottle(_FromSettings, AnonRateThrottle):
+    """Wrong API tokens, per address: past the rate, token calls from that address answer
+    429 before the key is even looked at."""
+
+    scope = "failed_token"
+
+    def wait_if_blocked(self, request) -> float | None:
+        """Seconds until this address may try a token again; None when it may now."""
+        if self.rate is None:
+            return None
+        self.key = self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.wait()
+        return None
+
+    def record_failure(self, request) -> None:
+        if self.rate is None:
+            return
+        if not hasattr(self, "key"):
+            self.wait_if_blocked(request)
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)
