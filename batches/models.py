@@ -56,6 +56,9 @@ class BatchJob(models.Model):
     )
     successful_items = models.PositiveIntegerField(default=0)
     failed_items = models.PositiveIntegerField(default=0)
+    duplicate_items = models.PositiveIntegerField(
+        default=0, help_text="Items left out because the same content was imported before."
+    )
     tier = models.CharField(max_length=20, choices=Tier.choices, blank=True)
     shared_parameters = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(

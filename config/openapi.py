@@ -2,7 +2,12 @@
 
 # Operations whose JSON body cannot be left out (drf-spectacular cannot tell from a
 # hand-written request schema).
-BODY_REQUIRED = {"bulk_enrich_conversations", "start_enrichment_run"}
+BODY_REQUIRED = {
+    "bulk_enrich_conversations",
+    "start_enrichment_run",
+    "create_batch_job",
+    "add_batch_items",
+}
 
 
 def require_bodies(result: dict, generator, request, public) -> dict:

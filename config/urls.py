@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
+from batches import api_intake
 from batches import views as batches_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
@@ -65,6 +66,28 @@ urlpatterns = [
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/batch-jobs", api_intake.batch_jobs_view, name="api-batch-jobs"),
+    path("api/batch-jobs/<uuid:job_id>", api_intake.batch_job_view, name="api-batch-job"),
+    path(
+        "api/batch-jobs/<uuid:job_id>/items",
+        api_intake.batch_job_items_view,
+        name="api-batch-job-items",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/complete",
+        api_intake.complete_batch_job_view,
+        name="api-batch-job-complete",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/fail",
+        api_intake.fail_batch_job_view,
+        name="api-batch-job-fail",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/cancel",
+        api_intake.cancel_batch_job_view,
+        name="api-batch-job-cancel",
+    ),
     path(
         "api/conversations/bulk-enrich",
         conversations_api.bulk_enrich_view,

@@ -188,7 +188,7 @@ def test_import_conversations_removes_written_files_when_the_import_fails(
     paths = []
     for n in range(2):
         path = tmp_path / f"c{n}.json"
-        path.write_text(json.dumps(conversation_document()))
+        path.write_text(json.dumps(conversation_document(session_context=f"Case {n}.")))
         paths.append(path)
     from batches.models import BatchItem as Item
 
