@@ -33,6 +33,8 @@ from .services import (
 JOBS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
 DETAIL = "batches/batch_job_detail.html"
+# Tells the job's items table to reload: items arrived while the page was open.
+ITEMS_ADDED = "items-added"
 
 
 @require_GET
@@ -88,6 +90,9 @@ def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     if job.is_finished:
         # The rest of the page (items, "Enrich All") changes when a job ends: reload it.
         response["HX-Refresh"] = "true"
+    elif request.GET.get("seen") != str(job.total_items):
+        # Items arrived since the last poll: the items table reloads.
+        response["HX-Trigger"] = ITEMS_ADDED
     return response
 
 

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from batches import api as batches_api
 from batches import api_intake
 from batches import views as batches_views
+from enrichment import conversation_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
@@ -48,6 +49,16 @@ urlpatterns = [
         "conversations/enrich-matching/",
         enrichment_views.conversation_enrich_matching,
         name="conversation-enrich-matching",
+    ),
+    path(
+        "conversations/<uuid:pk>/",
+        conversation_views.conversation_detail,
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<uuid:pk>/actions/",
+        conversation_views.conversation_action,
+        name="conversation-action",
     ),
     path(
         "conversations/<uuid:pk>/validation-report/",
