@@ -78,6 +78,8 @@ def read_source(path: Path) -> SourceFile:
 
 def parse_source(path: Path, content: bytes) -> SourceFile:
     """One conversation file's content, parsed (an upload's too: ``path`` names it)."""
+    if not content.strip():
+        raise ImportFailed(f"{path}: is empty (a generation that produced nothing)")
     try:
         data = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

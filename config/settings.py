@@ -230,6 +230,8 @@ ENRICHMENT_LEASE_SECONDS = env_int("ENRICHMENT_LEASE_SECONDS", 300)
 ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 # Largest synchronous bulk request; anything bigger is a background run.
 ENRICHMENT_BULK_LIMIT = 100
+# Most files one upload on the "New batch job" page may carry (Django's default is 100).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
 # Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Conversations a background-run task processes before it records progress.

@@ -26,6 +26,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Pages (HTMX; every interaction also works as a plain form post).
     path("batch-jobs/", batches_views.batch_job_list, name="batch-job-list"),
+    path("batch-jobs/new/", batches_views.batch_job_new, name="batch-job-new"),
+    path(
+        "batch-jobs/new/preview/",
+        batches_views.batch_job_new_preview,
+        name="batch-job-new-preview",
+    ),
     path("batch-jobs/<uuid:pk>/", batches_views.batch_job_detail, name="batch-job-detail"),
     path(
         "batch-jobs/<uuid:pk>/progress/",

@@ -62,6 +62,54 @@
     });
   }
 
+  // Files dropped on a drop zone join the files of its file input (and so the form).
+  function dropZoneOf(event) {
+    return event.target instanceof Element ? event.target.closest("[data-dropzone]") : null;
+  }
+  function carriesFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+  }
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();  // else the browser opens a file dropped beside the zone
+      var zone = dropZoneOf(event);
+      if (zone) zone.classList.add("dropzone--over");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = dropZoneOf(event);
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("dropzone--over");
+  });
+  document.addEventListener("drop", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    var zone = dropZoneOf(event);
+    if (!zone) return;
+    zone.classList.remove("dropzone--over");
+    var input = zone.querySelector('input[type="file"]');
+    var files = new DataTransfer();
+    var seen = {};
+    Array.prototype.forEach.call(input.files, function (file) {
+      seen[file.name + "/" + file.size] = true;
+      files.items.add(file);
+    });
+    Array.prototype.forEach.call(event.dataTransfer.files, function (file) {
+      if (!seen[file.name + "/" + file.size]) files.items.add(file);
+    });
+    input.files = files.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // A form that must not be sent twice (an import) disables its buttons once sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-disable-on-submit")) return;
+    window.setTimeout(function () {
+      form.querySelectorAll('button[type="submit"]').forEach(function (button) { button.disabled = true; });
+    }, 0);
+  });
+
   document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
   window.addEventListener("popstate", function () { window.setTimeout(syncFormsWithUrl, 0); });
   window.addEventListener("pageshow", function (event) { if (event.persisted) syncFormsWithUrl(); });
