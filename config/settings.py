@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Where people reach the site: the command line prints links to its pages with it.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
 # Enrichment ----------------------------------------------------------------
 # A JSON file replacing the default consultant profile, system prompt and dataset constants.
 ENRICHMENT_PROFILE = env_file("ENRICHMENT_PROFILE")
