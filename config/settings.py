@@ -251,5 +251,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
     "loggers": {
         "enrichment": {"level": os.environ.get("ENRICHMENT_LOG_LEVEL", "INFO")},
+        # Django's own console handler (on when DEBUG) would print every django.* line a
+        # second time beside the root's: the root's handler alone writes them.
+        "django": {"handlers": [], "propagate": True},
     },
 }

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from batches import api as batches_api
 from batches import api_intake
 from batches import views as batches_views
+from config import views as config_views
 from enrichment import conversation_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
@@ -17,6 +18,7 @@ from enrichment.api import runs as runs_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
+    path("favicon.ico", config_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",

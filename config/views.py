@@ -1,7 +1,10 @@
 """Error pages: the API answers in JSON, the pages in HTML."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views import defaults
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -15,3 +18,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"success": False, "error": "Internal server error."}, status=500)
     return defaults.server_error(request)
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon."""
+    return HttpResponseRedirect(static("favicon.svg"))
