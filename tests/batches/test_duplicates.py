@@ -5,6 +5,7 @@ import json
 from io import StringIO
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from batches.models import BatchJob
@@ -133,3 +134,24 @@ def test_another_owners_content_and_deactivated_conversations_are_no_duplicates(
     assert summary["imported"] == 2
     assert summary["duplicates"] == []
     assert Conversation.objects.filter(created_by__username="owner").count() == 3
+
+
+def test_conversations_imported_before_fingerprints_are_fingerprinted_and_then_found(tmp_path):
+    UserFactory(username="owner")
+    paths = write_documents(tmp_path, 3)
+    import_files(*paths)
+    Conversation.objects.update(content_hash="")
+    missing = Conversation.objects.order_by("created_at").last()
+    default_storage.delete(missing.raw_response_path)
+    default_storage.delete(missing.file_path)
+    out = StringIO()
+
+    call_command("fingerprint_conversations", "--batch-size", "2", stdout=out)
+    _, summary = import_files(*paths)
+
+    assert out.getvalue().splitlines() == [
+        "Fingerprinted 2 conversations.",
+        "1 have no readable file and stay without a fingerprint.",
+    ]
+    assert [d["file"] for d in summary["duplicates"]] == ["chat-0.json", "chat-1.json"]
+    assert summary["imported"] == 1
