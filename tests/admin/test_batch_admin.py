@@ -92,7 +92,8 @@ def test_batch_job_detail_lists_its_items_read_only(admin_client):
         f'<a href="/admin/batches/batchitem/?batch_job__id__exact={job.pk}">All 2 items</a>'
     ) in content
     assert (
-        f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">Conversations of this job</a>'
+        f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">'
+        "Conversations of this job</a>"
     ) in content
     assert "total_items" not in response.context["adminform"].form.fields
     assert "status" not in response.context["adminform"].form.fields
