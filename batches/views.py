@@ -178,13 +178,26 @@ def batch_job_cancel_run(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespons
 # New batch job: files uploaded in the browser ------------------------------------------
 
 
+def too_many_files_text() -> str:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    return f"At most {limit:,} files per upload: import them in parts."
+
+
+def too_many_files(request: HtmxHttpRequest) -> HttpResponse:
+    """The page (or its preview) saying so, for a body Django refused to parse: it has
+    more files than ``UPLOAD_MAX_FILES``. The error handler answers with it, because the
+    body is read (for the CSRF token) before any view runs."""
+    context = {"form": UploadForm(), "problem": too_many_files_text(), **_limits()}
+    template = f"{NEW}#preview" if is_partial_request(request) else NEW
+    return render(request, template, context, status=422)
+
+
 def _read_upload_form(request: HtmxHttpRequest) -> tuple[UploadForm, Upload | None, str]:
     """The posted form and its files read (``None`` and why, when they cannot be)."""
     try:
         request.FILES  # noqa: B018 (parses the body, which may have too many files)
     except TooManyFilesSent:
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        return UploadForm(), None, f"At most {limit} files per upload: import them in parts."
+        return UploadForm(), None, too_many_files_text()
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return form, None, ""

@@ -163,5 +163,6 @@ urlpatterns = [
     re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),
 ]
 
+handler400 = "config.views.bad_request"
 handler404 = "config.views.page_not_found"
 handler500 = "config.views.server_error"

@@ -1,10 +1,14 @@
 """Error pages: the API answers in JSON, the pages in HTML."""
 
+from django.core.exceptions import TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
+
+from batches.views import too_many_files
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -12,6 +16,18 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         # An id that is not even a UUID never matches a route; say so as the API does.
         return JsonResponse({"success": False, "error": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    upload_pages = {reverse("batch-job-new"), reverse("batch-job-new-preview")}
+    if (
+        isinstance(exception, TooManyFilesSent)
+        and request.path in upload_pages
+        and request.user.is_authenticated
+    ):
+        # Too many files to parse: the upload page says so instead of a bare 400.
+        return too_many_files(request)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -191,7 +191,8 @@ def test_a_conversation_page_from_the_list_to_enriched_pairs_and_deactivation(
     expect(page.locator("#pairs")).to_contain_text("Not enriched yet")
     screenshot(page, "0-not-enriched")
 
-    page.get_by_role("button", name="Enrich", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrich", exact=True).click()
 
     expect(page.locator(".messages")).to_contain_text("“Emergency fund chat” is enriched.")
     expect(page.locator("#pairs article")).to_have_count(4)
@@ -203,8 +204,10 @@ def test_a_conversation_page_from_the_list_to_enriched_pairs_and_deactivation(
     screenshot(page, "1-enriched")
 
     page.locator("summary", has_text="Re-enrich…").click()
-    page.get_by_role("button", name="Re-enrich (force)").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Re-enrich (force)").click()
     expect(page.locator(".messages")).to_contain_text("“Emergency fund chat” is enriched.")
+    expect(page.locator("details.confirm[open]")).to_have_count(0)
     page.locator("summary", has_text="Deactivate…").click()
     page.get_by_role("button", name="Deactivate", exact=True).click()
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from batches.models import BatchItemStatus, BatchJob
 from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus
@@ -154,10 +155,19 @@ def test_no_files_is_a_clear_error(user_client):
     assert BatchJob.objects.count() == 0
 
 
-def test_too_many_files_is_a_clear_error(user_client, settings):
+@pytest.mark.parametrize(
+    ("url", "headers"), [("/batch-jobs/new/", {}), ("/batch-jobs/new/preview/", HX)]
+)
+def test_too_many_files_is_a_clear_error(user, settings, url, headers):
+    # As a browser sends it: the CSRF check reads the body before any view can.
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    token = browser.get("/batch-jobs/new/").context["csrf_token"]
 
-    response = user_client.post("/batch-jobs/new/", {"files": three_files(), "tier": "template"})
+    response = browser.post(
+        url, {"files": three_files(), "tier": "template", "csrfmiddlewaretoken": token}, **headers
+    )
 
     assert response.status_code == 422
     assert "At most 2 files per upload: import them in parts." in response.content.decode()
