@@ -30,8 +30,8 @@ class Original:
 
     def as_json(self) -> dict:
         return {
-            "id": str(self.pk),
-            "conversationId": str(self.conversation_id),
+            "conversationId": str(self.pk),
+            "businessConversationId": str(self.conversation_id),
             "name": self.name,
             "batchJobId": str(self.batch_job_id) if self.batch_job_id else None,
         }

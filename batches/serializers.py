@@ -211,8 +211,8 @@ class BatchJobListSerializer(serializers.Serializer):
 
 
 class DuplicateOfSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    conversationId = serializers.UUIDField()  # noqa: N815
+    conversationId = serializers.UUIDField(help_text="The conversation row id.")  # noqa: N815
+    businessConversationId = serializers.UUIDField()  # noqa: N815
     name = serializers.CharField()
     batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
 

@@ -275,8 +275,8 @@ def test_duplicates_are_skipped_and_reported_unless_allowed(api, media_root):
     assert first.json()["items"][1]["position"] is None
     assert again.json()["summary"] == {"added": 1, "completed": 0, "failed": 1, "skipped": 1}
     assert again.json()["items"][0]["duplicateOf"] == {
-        "id": original["conversationId"],
-        "conversationId": original["businessConversationId"],
+        "conversationId": original["conversationId"],
+        "businessConversationId": original["businessConversationId"],
         "name": "Generator run 7 #1",
         "batchJobId": job["id"],
     }

@@ -44,7 +44,7 @@ def test_running_an_import_again_skips_every_file_and_creates_no_job(tmp_path):
     assert second["batchJobId"] is None
     files = [d["file"] for d in second["duplicates"]]
     assert files == ["chat-0.json", "chat-1.json", "chat-2.json"]
-    originals = [d["duplicateOf"]["conversationId"] for d in second["duplicates"]]
+    originals = [d["duplicateOf"]["businessConversationId"] for d in second["duplicates"]]
     assert originals == first["conversationIds"]
     assert second["duplicates"][0]["duplicateOf"]["batchJobId"] == first["batchJobId"]
     assert "skipped (duplicate)  chat-0.json: same content as “Chat 0” (batch job " in output
