@@ -17,6 +17,8 @@ from enrichment.admin import (
     badge,
     enrich_for_admin,
     enrichment_status_badge,
+    short_datetime,
+    truncated,
 )
 from enrichment.models import Conversation
 from enrichment.selection import select_queryset
@@ -70,15 +72,14 @@ def enrich_jobs_for_admin(jobs: QuerySet[BatchJob], *, user) -> AdminReport:
 @admin.register(BatchJob)
 class BatchJobAdmin(admin.ModelAdmin):
     list_display = [
-        "name",
+        "job_name",
         "status_badge",
         "total_items",
-        "completed_items",
         "successful_items",
-        "failed_items",
+        "generation_failed",
         "progress",
-        "created_by",
-        "created_at",
+        "owner",
+        "created",
     ]
     list_filter = ["status", "priority", "tier", "auto_enrich"]
     list_select_related = ["created_by"]
@@ -138,6 +139,22 @@ class BatchJobAdmin(admin.ModelAdmin):
     def progress(self, obj: BatchJob) -> str:
         return f"{obj.progress_percent}%"
 
+    @admin.display(description="Name", ordering="name")
+    def job_name(self, obj: BatchJob) -> str:
+        return truncated(obj.name)
+
+    @admin.display(description="Generation failed", ordering="failed_items")
+    def generation_failed(self, obj: BatchJob) -> int:
+        return obj.failed_items
+
+    @admin.display(description="Owner", ordering="created_by__username")
+    def owner(self, obj: BatchJob) -> str:
+        return truncated(str(obj.created_by)) if obj.created_by else "-"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: BatchJob) -> str:
+        return short_datetime(obj.created_at)
+
     @admin.display(description="Items")
     def items_table(self, obj: BatchJob) -> str:
         items = list(obj.items.select_related("conversation").order_by("position")[:ITEMS_SHOWN])
@@ -168,7 +185,7 @@ class BatchJobAdmin(admin.ModelAdmin):
         return format_html(
             "<table><thead><tr><th>#</th><th>Topic</th><th>Status</th><th>Conversation</th>"
             "<th>Enrichment</th><th>Error</th></tr></thead><tbody>{}</tbody></table>"
-            '<p><a href="{}">All {} item{}</a> · <a href="{}">Its conversations</a></p>',
+            '<p><a href="{}">All {} item{}</a> · <a href="{}">Conversations of this job</a></p>',
             rows,
             _items_url(obj),
             total,

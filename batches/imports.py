@@ -11,7 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrichment import storage
-from enrichment.imports import ImportFailed, UnusableJSON, load_json, read_bounded
+from enrichment.fingerprints import content_hash
+from enrichment.imports import (
+    MAX_FILE_BYTES,
+    ImportFailed,
+    UnusableJSON,
+    load_json,
+    read_bounded,
+)
 from enrichment.models import (
     Conversation,
     EmotionalArc,
@@ -23,6 +30,7 @@ from enrichment.models import (
     TrainingTopic,
 )
 
+from .duplicates import Duplicate, split_duplicates
 from .lifecycle import finish_batch_job
 from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
 
@@ -32,18 +40,24 @@ class SourceFile:
     path: Path
     content: bytes
     data: dict | None  # None when the file is not parseable JSON (kept anyway)
+    parse_error: str = ""  # why ``data`` is None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.content, self.data)
 
 
 @dataclass
 class ConversationImport:
-    batch_job: BatchJob
+    batch_job: BatchJob | None  # None when every file was a duplicate
     conversations: list[Conversation]
     warnings: list[str] = field(default_factory=list)
     enrichment_run: EnrichmentRun | None = None
+    duplicates: list[Duplicate] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
-            "batchJobId": str(self.batch_job.pk),
+            "batchJobId": str(self.batch_job.pk) if self.batch_job else None,
             "imported": len(self.conversations),
             "conversationIds": [str(c.conversation_id) for c in self.conversations],
             "unparseable": sum(
@@ -53,11 +67,22 @@ class ConversationImport:
             ),
             "warnings": self.warnings,
             "enrichmentRunId": str(self.enrichment_run.pk) if self.enrichment_run else None,
+            "duplicates": [duplicate.as_json() for duplicate in self.duplicates],
         }
 
 
 def read_source(path: Path) -> SourceFile:
-    content = read_bounded(path)
+    return parse_source(path, read_bounded(path))
+
+
+def parse_source(path: Path, content: bytes) -> SourceFile:
+    """One conversation file's content, parsed (an upload's too: ``path`` names it)."""
+    if len(content) > MAX_FILE_BYTES:
+        raise ImportFailed(
+            f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most enrichment can take"
+        )
+    if not content.strip():
+        raise ImportFailed(f"{path}: is empty (a generation that produced nothing)")
     try:
         data = load_json(content)
     except UnusableJSON as exc:
@@ -66,9 +91,9 @@ def read_source(path: Path) -> SourceFile:
             # number, a lone surrogate): nothing downstream could use it.
             raise ImportFailed(f"{path}: cannot be imported: {exc}") from None
         # A truncated model reply is real output: it is imported and fails validation later.
-        data = None
-    if data is not None and not isinstance(data, dict):
-        data = None
+        return SourceFile(path, content, None, f"not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return SourceFile(path, content, None, f"not a JSON object (a {type(data).__name__})")
     return SourceFile(path, content, data)
 
 
@@ -88,7 +113,7 @@ def _name_from_path(path: Path) -> str:
     return stem.replace("-", " ").replace("_", " ").strip().capitalize()[:255]
 
 
-class _Scaffolding:
+class Scaffolding:
     """Every scaffolding row an import may link to, loaded once."""
 
     def __init__(self) -> None:
@@ -148,6 +173,7 @@ def import_conversations(
     batch_name: str | None = None,
     tier: str = Tier.TEMPLATE,
     auto_enrich: bool = True,
+    allow_duplicates: bool = False,
 ) -> ConversationImport:
     """Import conversation files as one completed batch job, all or nothing.
 
@@ -158,7 +184,42 @@ def import_conversations(
     if not paths:
         raise ImportFailed("no conversation files given")
     sources = [read_source(Path(path)) for path in paths]
-    scaffolding = _Scaffolding()
+    return import_sources(
+        sources,
+        owner=owner,
+        batch_name=batch_name,
+        tier=tier,
+        auto_enrich=auto_enrich,
+        allow_duplicates=allow_duplicates,
+    )
+
+
+def import_sources(
+    sources: list[SourceFile],
+    *,
+    owner: AbstractBaseUser | None,
+    batch_name: str | None = None,
+    tier: str = Tier.TEMPLATE,
+    auto_enrich: bool = True,
+    allow_duplicates: bool = False,
+) -> ConversationImport:
+    """Import files already read (``import_conversations``, the upload page).
+
+    Content imported before by the same owner (or twice in ``sources``) is left out and
+    reported in ``duplicates`` unless ``allow_duplicates``; when nothing is left, no
+    batch job is created.
+    """
+    duplicates: list[Duplicate] = []
+    if not allow_duplicates:
+        kept, duplicates = split_duplicates(
+            [source.content_hash for source in sources],
+            [source.path.name for source in sources],
+            owner=owner,
+        )
+        sources = [sources[index] for index in kept]
+        if not sources:
+            return ConversationImport(None, [], duplicates=duplicates)
+    scaffolding = Scaffolding()
     warnings: list[str] = []
     now = timezone.now()
     written: list[str] = []
@@ -173,6 +234,7 @@ def import_conversations(
                 created_by=owner,
                 started_at=now,
                 auto_enrich=auto_enrich,
+                duplicate_items=len(duplicates),
             )
             conversations = [
                 _import_one(source, job, position, owner, scaffolding, warnings, written, tier)
@@ -190,33 +252,28 @@ def import_conversations(
                 with contextlib.suppress(OSError):
                     storage.default_storage.delete(path)
         raise
-    return ConversationImport(job, conversations, warnings, run)
+    return ConversationImport(job, conversations, warnings, run, duplicates)
 
 
-def _store(source: SourceFile, path: str, content: bytes) -> int:
-    try:
-        return storage.write_file(path, content)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
-
-
-def _import_one(
+def build_conversation(
     source: SourceFile,
-    job: BatchJob,
-    position: int,
+    *,
     owner,
-    scaffolding: _Scaffolding,
-    warnings: list[str],
-    written: list[str],
+    name: str,
     tier: str,
+    links: dict,
+    written: list[str],
+    fingerprint: str | None = None,
 ) -> Conversation:
+    """A new conversation for ``source``, its files stored (their paths added to
+    ``written``), not saved yet. ``links`` are its scaffolding rows (``Scaffolding.link``)."""
     conversation = Conversation(
         conversation_id=uuid.uuid4(),
         created_by=owner,
-        conversation_name=_name_from_path(source.path),
+        conversation_name=name[:255],
         tier=tier,
-        **scaffolding.link(source.data, warnings, source.path),
+        content_hash=fingerprint or source.content_hash,
+        **links,
     )
     owner_segment = conversation.owner_segment
     business_id = str(conversation.conversation_id)
@@ -233,22 +290,56 @@ def _import_one(
         conversation.file_size = _store(source, conversation.file_path, parsed)
         written.append(conversation.file_path)
         conversation.processing_status = ProcessingStatus.COMPLETED
+    return conversation
+
+
+def _store(source: SourceFile, path: str, content: bytes) -> int:
+    try:
+        return storage.write_file(path, content)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
+
+
+def item_parameters(conversation: Conversation) -> dict:
+    """A batch item's ``parameters``: the scaffolding its conversation was generated from."""
+
+    def text(pk) -> str | None:
+        return str(pk) if pk else None
+
+    return {
+        "templateId": text(conversation.template_id),
+        "persona_id": text(conversation.persona_id),
+        "emotional_arc_id": text(conversation.emotional_arc_id),
+        "training_topic_id": text(conversation.training_topic_id),
+    }
+
+
+def _import_one(
+    source: SourceFile,
+    job: BatchJob,
+    position: int,
+    owner,
+    scaffolding: Scaffolding,
+    warnings: list[str],
+    written: list[str],
+    tier: str,
+) -> Conversation:
+    conversation = build_conversation(
+        source,
+        owner=owner,
+        name=_name_from_path(source.path),
+        tier=tier,
+        links=scaffolding.link(source.data, warnings, source.path),
+        written=written,
+    )
     conversation.save(force_insert=True)
     BatchItem.objects.create(
         batch_job=job,
         position=position,
         topic=conversation.training_topic.name if conversation.training_topic else "",
         tier=tier,
-        parameters={
-            "templateId": str(conversation.template_id) if conversation.template_id else None,
-            "persona_id": str(conversation.persona_id) if conversation.persona_id else None,
-            "emotional_arc_id": (
-                str(conversation.emotional_arc_id) if conversation.emotional_arc_id else None
-            ),
-            "training_topic_id": (
-                str(conversation.training_topic_id) if conversation.training_topic_id else None
-            ),
-        },
+        parameters=item_parameters(conversation),
         status=BatchItemStatus.COMPLETED,
         conversation=conversation,
     )

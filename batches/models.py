@@ -50,12 +50,17 @@ class BatchJob(models.Model):
         max_length=20, choices=BatchJobStatus.choices, default=BatchJobStatus.QUEUED
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
-    total_items = models.PositiveIntegerField(default=0)
+    total_items = models.PositiveIntegerField("items", default=0)
     completed_items = models.PositiveIntegerField(
         default=0, help_text="Items processed so far, successful or not."
     )
-    successful_items = models.PositiveIntegerField(default=0)
-    failed_items = models.PositiveIntegerField(default=0)
+    successful_items = models.PositiveIntegerField("successful", default=0)
+    failed_items = models.PositiveIntegerField(
+        "generation failed", default=0, help_text="Items whose generation failed."
+    )
+    duplicate_items = models.PositiveIntegerField(
+        default=0, help_text="Items left out because the same content was imported before."
+    )
     tier = models.CharField(max_length=20, choices=Tier.choices, blank=True)
     shared_parameters = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(

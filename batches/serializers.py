@@ -1,8 +1,19 @@
 """Response shapes of the batch API: what the views answer and the schema documents."""
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from django.urls import reverse
 from rest_framework import serializers
 
-from .models import BatchItemStatus, BatchJobStatus
+from enrichment.models import Tier
+from enrichment.serializers import (
+    RequestBodySerializer,
+    RunSerializer,
+    StrictBooleanField,
+    StrictCharField,
+)
+
+from .intake_schema import NAME_PATTERN
+from .models import BatchItemStatus, BatchJobStatus, Priority
 
 
 class ItemSummarySerializer(serializers.Serializer):
@@ -81,3 +92,178 @@ class BatchStatusResponseSerializer(serializers.Serializer):
 
     def get_enrichment(self, job) -> EnrichmentCountsSerializer:
         return self.context["enrichment"]
+
+
+# Intake: batch jobs fed through the API (``api_intake``) ------------------------------------
+
+
+class TextField(StrictCharField):
+    """A JSON string that fits a text column: NUL characters are refused (400)."""
+
+    def __init__(self, **kwargs) -> None:
+        # Kept as sent (the schema cannot say what stripping would make blank).
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(ProhibitNullCharactersValidator())
+
+
+class CreateBatchJobRequestSerializer(RequestBodySerializer):
+    name = TextField(
+        max_length=255,
+        validators=[RegexValidator(NAME_PATTERN, "Give the job a name (not only spaces).")],
+        help_text="What the job is called on every page.",
+    )
+    autoEnrich = StrictBooleanField(  # noqa: N815
+        required=False,
+        default=True,
+        help_text="Enrich the job's conversations in the background once it is finished.",
+    )
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False, default=Tier.TEMPLATE)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, default=Priority.NORMAL
+    )
+
+
+class ItemParametersSerializer(serializers.Serializer):
+    """Scaffolding keys the item was generated from (they link the conversation)."""
+
+    personaKey = TextField(required=False, allow_blank=True, max_length=255)  # noqa: N815
+    emotionalArcKey = TextField(required=False, allow_blank=True, max_length=255)  # noqa: N815
+    trainingTopicKey = TextField(required=False, allow_blank=True, max_length=255)  # noqa: N815
+    templateName = TextField(required=False, allow_blank=True, max_length=255)  # noqa: N815
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            allowed = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {key: [f"Not a parameter; use {allowed}."] for key in unknown}
+            )
+        return super().to_internal_value(data)
+
+
+ITEM_KINDS = ("conversation", "raw", "error")
+
+
+class NewItemSerializer(serializers.Serializer):
+    conversation = serializers.DictField(
+        required=False, help_text="The conversation document (parsed or raw model output)."
+    )
+    raw = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The model's reply as it came; text that is not JSON makes a failed item.",
+    )
+    error = TextField(required=False, help_text="Why the generation of this item failed.")
+    topic = TextField(required=False, allow_blank=True, max_length=255)
+    name = TextField(required=False, allow_blank=True, max_length=255)
+    parameters = ItemParametersSerializer(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        given = [kind for kind in ITEM_KINDS if kind in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(f"Give exactly one of {', '.join(ITEM_KINDS)}.")
+        return attrs
+
+
+class AddItemsRequestSerializer(RequestBodySerializer):
+    items = NewItemSerializer(many=True, allow_empty=False, min_length=1, max_length=100)
+    allowDuplicates = StrictBooleanField(  # noqa: N815
+        required=False,
+        default=False,
+        help_text="Store items whose content you imported before (default: skip them).",
+    )
+
+
+class BatchJobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=BatchJobStatus.choices)
+    autoEnrich = serializers.BooleanField(source="auto_enrich")  # noqa: N815
+    tier = serializers.CharField()
+    priority = serializers.CharField()
+    totalItems = serializers.IntegerField(source="total_items")  # noqa: N815
+    completedItems = serializers.IntegerField(source="completed_items")  # noqa: N815
+    successfulItems = serializers.IntegerField(source="successful_items")  # noqa: N815
+    failedItems = serializers.IntegerField(  # noqa: N815
+        source="failed_items", help_text="Items whose generation failed."
+    )
+    duplicateItems = serializers.IntegerField(  # noqa: N815
+        source="duplicate_items", help_text="Items skipped: their content was imported before."
+    )
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)  # noqa: N815
+    url = serializers.SerializerMethodField()
+    pageUrl = serializers.SerializerMethodField()  # noqa: N815
+
+    def get_url(self, job) -> str:
+        return f"/api/batch-jobs/{job.pk}"
+
+    def get_pageUrl(self, job) -> str:  # noqa: N802
+        return reverse("batch-job-detail", args=[job.pk])
+
+
+class BatchJobListSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = BatchJobSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class DuplicateOfSerializer(serializers.Serializer):
+    conversationId = serializers.UUIDField(help_text="The conversation row id.")  # noqa: N815
+    businessConversationId = serializers.UUIDField()  # noqa: N815
+    name = serializers.CharField()
+    batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
+
+
+class ItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's place in your list, from 0.")
+    status = serializers.CharField(help_text="completed, failed or skipped.")
+    position = serializers.IntegerField(source="item.position", allow_null=True, default=None)
+    itemId = serializers.UUIDField(source="item.pk", allow_null=True, default=None)  # noqa: N815
+    conversationId = serializers.UUIDField(  # noqa: N815
+        source="conversation.pk", allow_null=True, default=None
+    )
+    businessConversationId = serializers.UUIDField(  # noqa: N815
+        source="conversation.conversation_id", allow_null=True, default=None
+    )
+    error = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="Why it was skipped: duplicate.")
+    duplicateOf = serializers.SerializerMethodField(  # noqa: N815
+        help_text="The conversation imported before whose content this item repeats."
+    )
+    repeats = serializers.IntegerField(
+        allow_null=True, help_text="The index of an earlier item of the call it repeats."
+    )
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    def get_duplicateOf(self, result) -> DuplicateOfSerializer(allow_null=True):  # type: ignore[valid-type]  # noqa: N802
+        original = result.duplicate.original if result.duplicate else None
+        return None if original is None else original.as_json()
+
+    def to_representation(self, result) -> dict:
+        data = super().to_representation(result)
+        data["error"] = data["error"] or None
+        data["reason"] = data["reason"] or None
+        return data
+
+
+class AddItemsSummarySerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+class AddItemsResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    job = BatchJobSerializer()
+    summary = AddItemsSummarySerializer()
+    items = ItemResultSerializer(many=True)
+
+
+class FinishBatchJobResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    job = BatchJobSerializer()
+    enrichmentRun = RunSerializer(allow_null=True)  # noqa: N815

@@ -3,12 +3,16 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import TooManyFilesSent
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from enrichment.models import EnrichmentRun
@@ -21,6 +25,8 @@ from enrichment.views import (
     summary_text,
 )
 
+from .forms import UploadForm
+from .imports import ConversationImport
 from .models import BatchJob
 from .services import (
     cancel_job_run,
@@ -29,10 +35,14 @@ from .services import (
     latest_job_run,
     list_batch_jobs,
 )
+from .upload import Upload, import_upload, read_upload
 
 JOBS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
 DETAIL = "batches/batch_job_detail.html"
+NEW = "batches/batch_job_new.html"
+# Tells the job's items table to reload: items arrived while the page was open.
+ITEMS_ADDED = "items-added"
 
 
 @require_GET
@@ -88,6 +98,9 @@ def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     if job.is_finished:
         # The rest of the page (items, "Enrich All") changes when a job ends: reload it.
         response["HX-Refresh"] = "true"
+    elif request.GET.get("seen") != str(job.total_items):
+        # Items arrived since the last poll: the items table reloads.
+        response["HX-Trigger"] = ITEMS_ADDED
     return response
 
 
@@ -160,3 +173,95 @@ def batch_job_cancel_run(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespons
     else:
         messages.success(request, f"Enrichment cancelled: {run_progress_text(run)}.")
     return redirect("batch-job-detail", pk=job.pk)
+
+
+# New batch job: files uploaded in the browser ------------------------------------------
+
+
+def too_many_files_text() -> str:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    return f"At most {limit:,} files per upload: import them in parts."
+
+
+def too_many_files(request: HtmxHttpRequest) -> HttpResponse:
+    """The page (or its preview) saying so, for a body Django refused to parse: it has
+    more files than ``UPLOAD_MAX_FILES``. The error handler answers with it, because the
+    body is read (for the CSRF token) before any view runs."""
+    context = {"form": UploadForm(), "problem": too_many_files_text(), **_limits()}
+    template = f"{NEW}#preview" if is_partial_request(request) else NEW
+    return render(request, template, context, status=422)
+
+
+def _read_upload_form(request: HtmxHttpRequest) -> tuple[UploadForm, Upload | None, str]:
+    """The posted form and its files read (``None`` and why, when they cannot be)."""
+    try:
+        request.FILES  # noqa: B018 (parses the body, which may have too many files)
+    except TooManyFilesSent:
+        return UploadForm(), None, too_many_files_text()
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return form, None, ""
+    upload = read_upload(
+        form.cleaned_data["files"],
+        owner=request.user,
+        allow_duplicates=form.cleaned_data["allow_duplicates"],
+    )
+    return form, upload, ""
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def batch_job_new(request: HtmxHttpRequest) -> HttpResponse:
+    """The "New batch job" page: conversation files imported as one batch job, all or
+    nothing, after the same checks as ``import_conversations``."""
+    if request.method == "GET":
+        return render(request, NEW, {"form": UploadForm(), **_limits()})
+    form, upload, problem = _read_upload_form(request)
+    if upload is not None and not upload.errors and upload.importable:
+        data = form.cleaned_data
+        result = import_upload(
+            upload,
+            owner=request.user,
+            batch_name=data["name"].strip() or f"Upload {timezone.now():%Y-%m-%d %H:%M}",
+            tier=data["tier"],
+            auto_enrich=data["auto_enrich"],
+            allow_duplicates=data["allow_duplicates"],
+        )
+        messages.success(request, import_summary_text(result))
+        return redirect("batch-job-detail", pk=result.batch_job.pk)
+    context = {"form": form, "upload": upload, "problem": problem, **_limits()}
+    return render(request, NEW, context, status=422)
+
+
+@require_POST
+@login_required
+def batch_job_new_preview(request: HtmxHttpRequest) -> HttpResponse:
+    """What the chosen files would become (the page asks as soon as files are chosen)."""
+    if not is_partial_request(request):
+        return redirect("batch-job-new")
+    form, upload, problem = _read_upload_form(request)
+    context = {"form": form, "upload": upload, "problem": problem}
+    return render(request, f"{NEW}#preview", context)
+
+
+def _limits() -> dict:
+    return {"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+
+
+def import_summary_text(result: ConversationImport) -> str:
+    summary = result.summary()
+    parts = [
+        f"Imported {summary['imported']} conversation{pluralize(summary['imported'])} "
+        f"into “{result.batch_job.name}”."
+    ]
+    if summary["unparseable"]:
+        parts.append(
+            f"{summary['unparseable']} {'is' if summary['unparseable'] == 1 else 'are'} not "
+            "valid JSON: kept, and enrichment will report why."
+        )
+    if result.duplicates:
+        count = len(result.duplicates)
+        parts.append(f"{count} duplicate file{pluralize(count)} skipped.")
+    if result.enrichment_run:
+        parts.append("Enrichment runs in the background.")
+    return " ".join(parts)

@@ -5,6 +5,8 @@
 BODY_REQUIRED = {
     "bulk_enrich_conversations",
     "start_enrichment_run",
+    "create_batch_job",
+    "add_batch_items",
     "create_training_file",
     "add_conversations_to_training_file",
     "remove_conversations_from_training_file",

@@ -224,12 +224,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A choice set several responses share gets a name instead of a hash.
+    "ENUM_NAME_OVERRIDES": {"BatchJobStatusEnum": "batches.models.BatchJobStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.require_bodies",
         "config.openapi.document_retry_after",
     ],
 }
+
+# Where people reach the site: the command line prints links to its pages with it.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Enrichment ----------------------------------------------------------------
 # A JSON file replacing the default consultant profile, system prompt and dataset constants.
@@ -248,6 +253,8 @@ ENRICHMENT_LEASE_SECONDS = env_int("ENRICHMENT_LEASE_SECONDS", 300)
 ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 # Largest synchronous bulk request; anything bigger is a background run.
 ENRICHMENT_BULK_LIMIT = 100
+# Most files one upload on the "New batch job" page may carry (Django's default is 100).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
 # Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Conversations a background-run task processes before it records progress.

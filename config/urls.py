@@ -7,9 +7,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batches import api as batches_api
+from batches import api_intake
 from batches import views as batches_views
 from config import health
-from enrichment import token_views
+from config import views as config_views
+from enrichment import conversation_views, token_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import errors as api_errors
@@ -19,6 +21,7 @@ from training import views as training_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
+    path("favicon.ico", config_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path(
@@ -29,6 +32,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Pages (HTMX; every interaction also works as a plain form post).
     path("batch-jobs/", batches_views.batch_job_list, name="batch-job-list"),
+    path("batch-jobs/new/", batches_views.batch_job_new, name="batch-job-new"),
+    path(
+        "batch-jobs/new/preview/",
+        batches_views.batch_job_new_preview,
+        name="batch-job-new-preview",
+    ),
     path("batch-jobs/<uuid:pk>/", batches_views.batch_job_detail, name="batch-job-detail"),
     path(
         "batch-jobs/<uuid:pk>/progress/",
@@ -52,6 +61,16 @@ urlpatterns = [
         "conversations/enrich-matching/",
         enrichment_views.conversation_enrich_matching,
         name="conversation-enrich-matching",
+    ),
+    path(
+        "conversations/<uuid:pk>/",
+        conversation_views.conversation_detail,
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<uuid:pk>/actions/",
+        conversation_views.conversation_action,
+        name="conversation-action",
     ),
     path(
         "conversations/<uuid:pk>/validation-report/",
@@ -114,6 +133,28 @@ urlpatterns = [
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/batch-jobs", api_intake.batch_jobs_view, name="api-batch-jobs"),
+    path("api/batch-jobs/<uuid:job_id>", api_intake.batch_job_view, name="api-batch-job"),
+    path(
+        "api/batch-jobs/<uuid:job_id>/items",
+        api_intake.batch_job_items_view,
+        name="api-batch-job-items",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/complete",
+        api_intake.complete_batch_job_view,
+        name="api-batch-job-complete",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/fail",
+        api_intake.fail_batch_job_view,
+        name="api-batch-job-fail",
+    ),
+    path(
+        "api/batch-jobs/<uuid:job_id>/cancel",
+        api_intake.cancel_batch_job_view,
+        name="api-batch-job-cancel",
+    ),
     path(
         "api/conversations/bulk-enrich",
         conversations_api.bulk_enrich_view,

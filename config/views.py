@@ -1,10 +1,16 @@
 """Error pages: the API answers in JSON, the pages in HTML; the login lockout page."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.views import defaults
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from batches.views import too_many_files
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -16,6 +22,14 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
                 {"success": False, "error": "The request body is too large."}, status=413
             )
         return JsonResponse({"success": False, "error": "Bad request."}, status=400)
+    upload_pages = {reverse("batch-job-new"), reverse("batch-job-new-preview")}
+    if (
+        isinstance(exception, TooManyFilesSent)
+        and request.path in upload_pages
+        and request.user.is_authenticated
+    ):
+        # Too many files to parse: the upload page says so instead of a bare 400.
+        return too_many_files(request)
     return defaults.bad_request(request, exception)
 
 
@@ -46,3 +60,10 @@ def locked_out(
     )
     response["Retry-After"] = str(seconds)
     return response
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon."""
+    return HttpResponseRedirect(static("favicon.svg"))

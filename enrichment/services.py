@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from .models import Conversation
 from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
@@ -113,3 +114,12 @@ def enrich_one(conversation: Conversation, *, user, source: str, force: bool = F
     assert isinstance(result, BulkResult)
     [outcome] = result.outcomes
     return outcome
+
+
+def deactivate(conversation: Conversation) -> None:
+    """Take a conversation out of every list, selection and run still to come (a soft
+    delete: its files stay, and staff can make it active again in the admin)."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        is_active=False, updated_at=timezone.now()
+    )
+    conversation.is_active = False

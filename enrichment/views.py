@@ -26,6 +26,7 @@ from .selection import ConversationsNotFound, select_ids, select_queryset
 from .services import BulkResult, enrich
 
 PAGE_SIZE = 25
+PAGE_SIZES = (25, 50, 100, 200)
 RUNS_PER_PAGE = 25
 FAILURES_PER_PAGE = 50
 RUN_DETAIL = "enrichment/run_detail.html"
@@ -82,13 +83,27 @@ def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
     conversations = form.filter(
         Conversation.objects.visible_to(request.user).select_related("persona")
     )
-    page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+    size = page_size(request.GET.get("size"))
+    page = Paginator(conversations, size).get_page(request.GET.get("page"))
     with_scope_refs(page.object_list)
     template = "enrichment/conversation_list.html"
     if is_partial_request(request):
         template += "#table"
-    context = {"form": form, "page": page, "ordering": form.ordering, "scopes": scopes.registered()}
+    context = {
+        "form": form,
+        "page": page,
+        "ordering": form.ordering,
+        "scopes": scopes.registered(),
+        "page_size": size,
+        "page_sizes": PAGE_SIZES,
+        "default_page_size": PAGE_SIZE,
+    }
     return render(request, template, context)
+
+
+def page_size(value: str | None) -> int:
+    """``?size=``: one of ``PAGE_SIZES``; anything else is the default."""
+    return int(value) if value in {str(size) for size in PAGE_SIZES} else PAGE_SIZE
 
 
 def _failures(result: BulkResult) -> list[dict]:

@@ -39,11 +39,36 @@ def relaxed_throttles(settings) -> None:
     settings.API_THROTTLE_RATES = {scope: "1000000/minute" for scope in settings.API_THROTTLE_RATES}
 
 
+SHARED_DATA_MISSING = (
+    "needs the real exported data in ../shared/data beside the project (or set "
+    f"SHARED_DATA_DIR); not found at {SHARED_DATA}"
+)
+# For a module whose module-scoped fixtures read the data.
+needs_shared_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=SHARED_DATA_MISSING)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared reference data not found at {SHARED_DATA}")
+        pytest.skip(SHARED_DATA_MISSING)
     return SHARED_DATA
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say it at the end, where nobody misses it, when real-data tests were skipped."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if SHARED_DATA_MISSING in str(report.longrepr)
+    ]
+    if skipped:
+        count = len(skipped)
+        terminalreporter.write_line(
+            f"{count} real-data test{'s' if count != 1 else ''} skipped: they need the exported "
+            f"data in ../shared/data (not found at {SHARED_DATA}; see the README, Tests).",
+            yellow=True,
+            bold=True,
+        )
 
 
 @pytest.fixture

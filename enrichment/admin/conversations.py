@@ -25,6 +25,8 @@ from .display import (
     preformatted,
     raw_json,
     report_issues,
+    short_datetime,
+    truncated,
 )
 from .reports import enrich_for_admin, force_preview
 
@@ -63,7 +65,11 @@ def scope_labels() -> str:
 def _scope_links(refs: list[scopes.ScopeRef]) -> str:
     if not refs:
         return "-"
-    return format_html_join(", ", '<a href="{}">{}</a>', ((r.admin_url, r.name) for r in refs))
+    return format_html_join(
+        ", ",
+        '<a href="{}" class="truncate" title="{}">{}</a>',
+        ((r.admin_url, r.name, r.name) for r in refs),
+    )
 
 
 class ConversationChangeList(ChangeList):
@@ -81,16 +87,15 @@ class ConversationChangeList(ChangeList):
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = [
-        "conversation_id",
-        "conversation_name",
-        "created_by",
+        "short_id",
+        "name",
+        "owner",
         "groups",
-        "tier",
         "status_badge",
-        "turn_count",
-        "created_at",
+        "turns",
+        "created",
     ]
-    list_display_links = ["conversation_id", "conversation_name"]
+    list_display_links = ["short_id", "name"]
     list_select_related = ["created_by"]
     # Exact lookups on the ids: terms that are not UUIDs skip them, and the indexes are used.
     search_fields = ["conversation_id__exact", "id__exact", "conversation_name"]
@@ -198,6 +203,28 @@ class ConversationAdmin(admin.ModelAdmin):
 
     # Columns and read-only fields ---------------------------------------------------------
 
+    @admin.display(description="Id", ordering="conversation_id")
+    def short_id(self, obj: Conversation) -> SafeString:
+        return format_html(
+            '<code title="{}">{}</code>', obj.conversation_id, str(obj.conversation_id)[:8]
+        )
+
+    @admin.display(description="Name", ordering="conversation_name")
+    def name(self, obj: Conversation) -> SafeString:
+        return truncated(obj.display_name)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Conversation) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Turns", ordering="turn_count")
+    def turns(self, obj: Conversation) -> int:
+        return obj.turn_count
+
+    @admin.display(description="Owner", ordering="created_by__username")
+    def owner(self, obj: Conversation) -> str:
+        return truncated(str(obj.created_by)) if obj.created_by else "-"
+
     @admin.display(description=lazy(scope_labels, str)())
     def groups(self, obj: Conversation) -> str:
         refs = getattr(obj, "scope_refs", None)
@@ -209,7 +236,7 @@ class ConversationAdmin(admin.ModelAdmin):
             ]
         return _scope_links(refs)
 
-    @admin.display(description="Enrichment status", ordering="enrichment_status")
+    @admin.display(description="Enrichment", ordering="enrichment_status")
     def status_badge(self, obj: Conversation) -> SafeString:
         return enrichment_status_badge(obj.enrichment_status)
 

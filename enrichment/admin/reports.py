@@ -11,6 +11,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
@@ -30,8 +31,9 @@ from enrichment.runs.lifecycle import (
 from enrichment.selection import Selection
 from enrichment.services import BulkResult, enrich, fits_in_request
 
-# Failures (and new runs) named one by one in a message; the rest are counted.
-NAMED_FAILURES = 10
+# Failures named in a message (the rest are a link away), and new runs linked one by one.
+NAMED_FAILURES = 3
+NAMED_RUNS = 10
 
 SKIP_LABELS = {
     ALREADY_ENRICHED: "already enriched",
@@ -68,8 +70,39 @@ def _left_out_note(left_out: int, reason: str) -> str:
     return f"{left_out} selected conversation{pluralize(left_out)} {verb} {reason} and left alone."
 
 
+def failed_list_url(pks) -> str:
+    """The conversations change list narrowed to exactly these rows."""
+    ids = ",".join(str(pk) for pk in pks)
+    return f"{reverse('admin:enrichment_conversation_changelist')}?id__in={ids}"
+
+
+def _failures_summary(failures: list) -> SafeString:
+    """A few failures by name with their error, then a link to all of them in the list (a
+    message naming a hundred errors is a wall nobody reads)."""
+    shown = failures[:NAMED_FAILURES]
+    names = dict(
+        Conversation.objects.filter(pk__in=[f.pk for f in shown]).values_list(
+            "pk", "conversation_name"
+        )
+    )
+    named = "; ".join(
+        f"“{names.get(f.pk) or 'Untitled'}”: "
+        f"{Truncator(f.error or f.enrichment_status).chars(120).rstrip('.')}"
+        for f in shown
+    )
+    more = len(failures) - len(shown)
+    return format_html(
+        'Failed: {}{}. <a href="{}">See {} in the list</a>.',
+        named,
+        f"; and {more} more" if more else "",
+        failed_list_url(f.pk for f in failures),
+        "it" if len(failures) == 1 else f"all {len(failures)}",
+    )
+
+
 def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") -> AdminReport:
-    """Numbers first (enriched / failed / skipped), then skip reasons, then failures by name."""
+    """Numbers first (enriched / failed / skipped), then skip reasons, then the failures:
+    a few by name, and a link to all of them."""
     summary = result.summary
     parts = [
         f"Enrichment of {_conversations(summary['total'])}: {summary['successful']} enriched, "
@@ -83,21 +116,11 @@ def result_report(result: BulkResult, *, left_out: int = 0, reason: str = "") ->
         parts.append("Skipped: " + ", ".join(f"{reasons[r]} {SKIP_LABELS[r]}" for r in shown) + ".")
     failures = result.failures
     if failures:
-        names = dict(
-            Conversation.objects.filter(
-                pk__in=[f.pk for f in failures[:NAMED_FAILURES]]
-            ).values_list("pk", "conversation_name")
-        )
-        named = [
-            f"“{names.get(f.pk) or 'Untitled'}” ({f.conversation_id}): "
-            f"{Truncator(f.error or f.enrichment_status).chars(160).rstrip('.')}"
-            for f in failures[:NAMED_FAILURES]
-        ]
-        more = len(failures) - len(named)
-        parts.append("Failed: " + "; ".join(named) + (f"; and {more} more." if more else "."))
+        parts.append(_failures_summary(failures))
     if note := _left_out_note(left_out, reason):
         parts.append(note)
-    return AdminReport(" ".join(parts), messages.WARNING if failures else messages.SUCCESS)
+    message = format_html_join(" ", "{}", ((part,) for part in parts))
+    return AdminReport(message, messages.WARNING if failures else messages.SUCCESS)
 
 
 def run_report(
@@ -232,9 +255,9 @@ def retry_runs_for_admin(selected: QuerySet[EnrichmentRun], *, user) -> AdminRep
     links = format_html_join(
         "; ",
         '<a href="{}">{}</a> (<a href="{}">in the admin</a>)',
-        ((run_page_url(run), run, run_admin_url(run)) for run in started[:NAMED_FAILURES]),
+        ((run_page_url(run), run, run_admin_url(run)) for run in started[:NAMED_RUNS]),
     )
-    more = len(started) - NAMED_FAILURES
+    more = len(started) - NAMED_RUNS
     message = format_html(
         "Queued {} retry run{} over {} failed conversation{}: {}{}.",
         len(started),

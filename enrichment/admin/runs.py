@@ -11,7 +11,14 @@ from enrichment import scopes
 from enrichment.models import Conversation, EnrichmentRun, ItemOutcome
 
 from .conversations import ENRICH_PERMISSION
-from .display import ADMIN_CSS, error_category_label, preformatted, run_status_badge
+from .display import (
+    ADMIN_CSS,
+    error_category_label,
+    preformatted,
+    run_status_badge,
+    short_datetime,
+    truncated,
+)
 from .reports import cancel_runs_for_admin, retry_runs_for_admin, run_page_url
 
 # Failed items listed on a run's admin page; the rest are counted.
@@ -26,19 +33,17 @@ def _conversation_change_link(conversation: Conversation) -> SafeString:
 @admin.register(EnrichmentRun)
 class EnrichmentRunAdmin(admin.ModelAdmin):
     list_display = [
-        "created_at",
+        "created",
         "name",
-        "source",
         "status_badge",
-        "created_by",
         "total",
         "enriched",
         "failed",
         "skipped",
         "progress",
-        "finished_at",
+        "owner",
     ]
-    list_display_links = ["created_at", "name"]
+    list_display_links = ["created", "name"]
     list_filter = ["status", "source"]
     list_select_related = ["created_by"]
     date_hierarchy = "created_at"
@@ -129,7 +134,15 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Description", ordering="description")
     def name(self, obj: EnrichmentRun) -> str:
-        return str(obj)
+        return truncated(str(obj))
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: EnrichmentRun) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Started by", ordering="created_by__username")
+    def owner(self, obj: EnrichmentRun) -> str:
+        return truncated(str(obj.created_by)) if obj.created_by else "System"
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: EnrichmentRun) -> SafeString:

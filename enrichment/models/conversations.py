@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.urls import reverse
 from django.utils import timezone
 
 from ._checks import check_choices
@@ -185,6 +186,8 @@ class Conversation(models.Model):
     # unprocessed restores exactly what was there.
     enrichment_status_before_claim = models.CharField(max_length=30, blank=True, editable=False)
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of the imported content (``enrichment.fingerprints``): finds re-imports.
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
     enrichment_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -199,6 +202,7 @@ class Conversation(models.Model):
             models.Index(fields=["enrichment_status"], name="conv_enrichment_status_idx"),
             models.Index(fields=["created_by", "enrichment_status"], name="conv_owner_status_idx"),
             models.Index(fields=["created_by", "-created_at"], name="conv_owner_created_idx"),
+            models.Index(fields=["created_by", "content_hash"], name="conv_owner_content_hash_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -225,6 +229,9 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.conversation_name or f"Conversation {self.conversation_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("conversation-detail", args=[self.pk])
 
     @property
     def display_name(self) -> str:

@@ -105,7 +105,31 @@ def _status(run_id: uuid.UUID) -> str | None:
     return EnrichmentRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
 
 
-def _recorder(token: uuid.UUID, item_for: dict):
+class RunEnded(Exception):
+    """The run was cancelled while this lane was working: the outcome being recorded, and
+    the rest of its group, are rolled back, so that the counters the cancel wrote stay
+    the run's final numbers."""
+
+
+def _while_running(run_id: uuid.UUID) -> tuple[str, list]:
+    """A condition that holds while the run is unfinished. On PostgreSQL it also takes a
+    share lock on the run's row, which ``cancel_run`` must wait for: a cancel either
+    comes before an outcome's transaction (which then records nothing) or after it (and
+    counts it), never in between."""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    quote = connection.ops.quote_name
+    meta = EnrichmentRun._meta
+    sql = (
+        f" AND EXISTS (SELECT 1 FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+        f" AND {quote(meta.get_field('status').column)} IN (%s, %s){lock})"
+    )
+    run_pk = meta.pk.get_db_prep_value(run_id, connection)
+    return sql, [run_pk, RunStatus.QUEUED.value, RunStatus.RUNNING.value]
+
+
+def _recorder(run_id: uuid.UUID, token: uuid.UUID, item_for: dict):
+    still_running, running_params = _while_running(run_id)
+
     def record(outcome: Outcome) -> None:
         # In the transaction of the conversation's own outcome (see the runner).
         sql, params = update_statement(
@@ -124,7 +148,12 @@ def _recorder(token: uuid.UUID, item_for: dict):
             {"id": item_for[outcome.pk], "claim_token": token},
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql + still_running, params + running_params)
+            missed = cursor.rowcount == 0
+        # Only an outcome's transaction can be undone (a skip, recorded before any work,
+        # changed nothing and simply stays pending).
+        if missed and connection.in_atomic_block and _status(run_id) == RunStatus.CANCELLED:
+            raise RunEnded(run_id)
 
     return record
 
@@ -165,16 +194,24 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
             finish_if_done(run_id)
             return DONE
         item_for = {conversation_pk: item_pk for item_pk, conversation_pk in items}
-        enrich_conversations(
-            list(item_for),
-            force=run.force,
-            retry_failed=run.retry_failed,
-            mode=mode,
-            on_outcome=_recorder(token, item_for),
-            should_stop=should_stop,
-        )
+        try:
+            enrich_conversations(
+                list(item_for),
+                force=run.force,
+                retry_failed=run.retry_failed,
+                mode=mode,
+                on_outcome=_recorder(run_id, token, item_for),
+                should_stop=should_stop,
+            )
+        except RunEnded:
+            # The runner gave the conversations of the undone group back.
+            cancelled = True
+        else:
+            cancelled = False
         # Items not reached (stopped early) go back to the pool right away.
         EnrichmentRunItem.objects.held_by(token).pending().update(
             claim_token=None, claimed_until=None
         )
+        if cancelled:
+            return CANCELLED
         refresh_counts(run_id)

@@ -13,6 +13,7 @@ from enrichment.pipeline.run import release_expired_leases
 from enrichment.scopes import ScopeRef
 from enrichment.tasks import enqueue_run
 
+from .lanes import refresh_counts
 from .watchdog import stuck_runs
 
 
@@ -119,11 +120,18 @@ def retry_failed(run: EnrichmentRun, *, user, source: str) -> RunStarted:
 
 
 def cancel_run(run: EnrichmentRun) -> EnrichmentRun:
-    """Stop a run between conversations; processed ones stay enriched, the rest untouched."""
+    """Stop a run between conversations; processed ones stay enriched, the rest untouched.
+
+    The counters are final once the status says cancelled: they are counted in the same
+    transaction, after every outcome a lane was recording has committed, and a lane
+    records nothing after it (``lanes.RunEnded``)."""
     now = timezone.now()
-    changed = EnrichmentRun.objects.filter(
-        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-    ).update(status=RunStatus.CANCELLED, finished_at=now, updated_at=now)
+    with transaction.atomic():
+        changed = EnrichmentRun.objects.filter(
+            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).update(status=RunStatus.CANCELLED, finished_at=now, updated_at=now)
+        if changed:
+            refresh_counts(run.pk)
     run.refresh_from_db()
     if not changed:
         raise RunNotCancellable(run)

@@ -5,6 +5,7 @@ from datetime import datetime
 from django import template
 from django.utils.dateparse import parse_datetime
 
+from enrichment import scopes
 from enrichment.models import ErrorCategory
 
 register = template.Library()
@@ -64,3 +65,10 @@ def error_category_label(value: str | None) -> str:
         return ErrorCategory(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def scope_param(kind: str) -> str:
+    """The query parameter the conversations list filters a scope kind by (``batch``)."""
+    scope = scopes.get(kind)
+    return scope.param if scope else kind

@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // How many rows are ticked, shown in the bar that enriches them.
+  function showSelectedCount() {
+    document.querySelectorAll("[data-selected-count]").forEach(function (counter) {
+      var form = counter.closest("form");
+      var ticked = form ? document.querySelectorAll('input[name="ids"][form="' + form.id + '"]:checked').length : 0;
+      counter.textContent = ticked + " selected";
+      counter.classList.toggle("selected-count--some", ticked > 0);
+    });
+  }
+
   // "Select all on this page": tick or clear every row checkbox of the same table.
   document.addEventListener("change", function (event) {
     var box = event.target;
@@ -13,11 +23,13 @@
       rows.forEach(function (row) { row.checked = box.checked; });
     } else if (box.name === "ids") {
       var all = table.querySelector("[data-select-all]");
-      if (!all) return;
-      var ticked = Array.prototype.filter.call(rows, function (row) { return row.checked; }).length;
-      all.checked = ticked === rows.length;
-      all.indeterminate = ticked > 0 && ticked < rows.length;
+      if (all) {
+        var ticked = Array.prototype.filter.call(rows, function (row) { return row.checked; }).length;
+        all.checked = ticked === rows.length;
+        all.indeterminate = ticked > 0 && ticked < rows.length;
+      }
     }
+    showSelectedCount();
   });
 
   // "Close" on a panel loaded with htmx empties the panel.
@@ -27,4 +39,80 @@
     var panel = button.closest("[data-panel]");
     if (panel) panel.replaceChildren();
   });
+
+  // A form marked data-sync-url shows what the address says. The browser's Back and
+  // Forward buttons (htmx's history restore, the back/forward cache) bring back the table
+  // of an earlier address but not the values its drop-downs had, so the form would show a
+  // filter other than the one in effect.
+  function syncFormsWithUrl() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-sync-url]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        // Hidden fields come with the table, which is restored with its address.
+        if (!field.name || ["submit", "button", "hidden"].indexOf(field.type) !== -1) return;
+        var value = params.get(field.name) || "";
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = params.getAll(field.name).indexOf(field.value) !== -1;
+        } else if (field.tagName === "SELECT" && value && !Array.prototype.some.call(field.options, function (o) { return o.value === value; })) {
+          field.value = "";
+        } else {
+          field.value = value;
+        }
+      });
+    });
+  }
+
+  // Files dropped on a drop zone join the files of its file input (and so the form).
+  function dropZoneOf(event) {
+    return event.target instanceof Element ? event.target.closest("[data-dropzone]") : null;
+  }
+  function carriesFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+  }
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();  // else the browser opens a file dropped beside the zone
+      var zone = dropZoneOf(event);
+      if (zone) zone.classList.add("dropzone--over");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = dropZoneOf(event);
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("dropzone--over");
+  });
+  document.addEventListener("drop", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    var zone = dropZoneOf(event);
+    if (!zone) return;
+    zone.classList.remove("dropzone--over");
+    var input = zone.querySelector('input[type="file"]');
+    var files = new DataTransfer();
+    var seen = {};
+    Array.prototype.forEach.call(input.files, function (file) {
+      seen[file.name + "/" + file.size] = true;
+      files.items.add(file);
+    });
+    Array.prototype.forEach.call(event.dataTransfer.files, function (file) {
+      if (!seen[file.name + "/" + file.size]) files.items.add(file);
+    });
+    input.files = files.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // A form that must not be sent twice (an import) disables its buttons once sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-disable-on-submit")) return;
+    window.setTimeout(function () {
+      form.querySelectorAll('button[type="submit"]').forEach(function (button) { button.disabled = true; });
+    }, 0);
+  });
+
+  document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
+  window.addEventListener("popstate", function () { window.setTimeout(syncFormsWithUrl, 0); });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) syncFormsWithUrl(); });
+  document.addEventListener("htmx:afterSettle", showSelectedCount);
+  document.addEventListener("DOMContentLoaded", showSelectedCount);
 })();

@@ -60,10 +60,10 @@ def test_batch_job_list_shows_status_and_counters(admin_client):
     assert 'class="status-badge status-badge--processing"' in content
     assert ">Processing</span>" in content
     assert '<td class="field-total_items">10</td>' in content
-    assert '<td class="field-completed_items">4</td>' in content
     assert '<td class="field-successful_items">3</td>' in content
-    assert '<td class="field-failed_items">1</td>' in content
+    assert '<td class="field-generation_failed">1</td>' in content
     assert '<td class="field-progress">40%</td>' in content
+    assert "Generation failed</a></div>" in content
 
 
 def test_batch_job_detail_lists_its_items_read_only(admin_client):
@@ -91,7 +91,10 @@ def test_batch_job_detail_lists_its_items_read_only(admin_client):
     assert (
         f'<a href="/admin/batches/batchitem/?batch_job__id__exact={job.pk}">All 2 items</a>'
     ) in content
-    assert f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">' in content
+    assert (
+        f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">'
+        "Conversations of this job</a>"
+    ) in content
     assert "total_items" not in response.context["adminform"].form.fields
     assert "status" not in response.context["adminform"].form.fields
 
@@ -179,8 +182,8 @@ def test_enrich_completed_items_names_failures_and_skips_completed(enricher_clie
             "warning",
             "Enrichment of 3 conversations: 1 enriched, 1 failed, 1 skipped. "
             "Skipped: 1 already enriched, 0 in progress elsewhere. "
-            f"Failed: “Broken chat” ({broken.conversation_id}): "
-            "The conversation has no stored file to enrich.",
+            "Failed: “Broken chat”: The conversation has no stored file to enrich. "
+            f'<a href="/admin/enrichment/conversation/?id__in={broken.pk}">See it in the list</a>.',
         )
     ]
     broken.refresh_from_db()

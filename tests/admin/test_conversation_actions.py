@@ -100,7 +100,8 @@ def test_enrich_selected_enriches_skips_and_names_failures(enricher_client):
             "warning",
             "Enrichment of 4 conversations: 1 enriched, 1 failed, 2 skipped. "
             "Skipped: 1 already enriched, 1 in progress elsewhere. "
-            f"Failed: “Broken chat” ({broken.conversation_id}): {MISSING_FILE}",
+            f"Failed: “Broken chat”: {MISSING_FILE.rstrip('.')}. "
+            f'<a href="{CONVERSATIONS}?id__in={broken.pk}">See it in the list</a>.',
         )
     ]
     for row in (fresh, done, busy, broken):
@@ -158,8 +159,13 @@ def test_enrich_selected_runs_a_full_selection_at_the_limit(enricher_client, set
     assert message.startswith(
         "Enrichment of 100 conversations: 0 enriched, 100 failed, 0 skipped. "
     )
-    assert message.count(": The conversation has no stored file to enrich; ") == 10
-    assert message.endswith(": The conversation has no stored file to enrich; and 90 more.")
+    # A few by name, the rest a link away: the link lists exactly the failed ones.
+    assert message.count(": The conversation has no stored file to enrich") == 3
+    assert ": The conversation has no stored file to enrich; and 97 more. " in message
+    url = re.search(r'<a href="([^"]+)">See all 100 in the list</a>\.$', message).group(1)
+    listed = enricher_client.get(url).context["cl"]
+    assert listed.result_count == 100
+    assert {row.pk for row in listed.queryset} == {row.pk for row in rows}
     assert Conversation.objects.failed().count() == 100
 
 
@@ -285,7 +291,8 @@ def test_retry_failed_names_conversations_that_fail_again(enricher_client):
         (
             "warning",
             "Enrichment of 1 conversation: 0 enriched, 1 failed, 0 skipped. "
-            f"Failed: “Still broken” ({still_broken.conversation_id}): {MISSING_FILE}",
+            f"Failed: “Still broken”: {MISSING_FILE.rstrip('.')}. "
+            f'<a href="{CONVERSATIONS}?id__in={still_broken.pk}">See it in the list</a>.',
         )
     ]
     still_broken.refresh_from_db()

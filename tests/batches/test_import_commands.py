@@ -188,7 +188,7 @@ def test_import_conversations_removes_written_files_when_the_import_fails(
     paths = []
     for n in range(2):
         path = tmp_path / f"c{n}.json"
-        path.write_text(json.dumps(conversation_document()))
+        path.write_text(json.dumps(conversation_document(session_context=f"Case {n}.")))
         paths.append(path)
     from batches.models import BatchItem as Item
 
@@ -234,3 +234,18 @@ class FailingBackend(BaseTaskBackend):
 
     def enqueue(self, task, args, kwargs):
         raise ConnectionError("the queue is down")
+
+
+def test_import_conversations_refuses_an_empty_file_and_imports_nothing(tmp_path, media_root):
+    UserFactory(username="owner")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(conversation_document()))
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"\n")
+
+    with pytest.raises(CommandError) as error:
+        run("import_conversations", good, empty, "--owner", "owner")
+
+    assert str(error.value) == f"{empty}: is empty (a generation that produced nothing)"
+    assert Conversation.objects.count() == 0
+    assert [p for p in media_root.rglob("*") if p.is_file()] == []

@@ -50,8 +50,10 @@ def nothing_written(media_root: Path) -> None:
 
 
 def a_good_file(folder: Path, name: str = "good.json") -> Path:
+    """A valid conversation file whose content differs from every other's (the name is in
+    it), so that no file of an import is a duplicate of another."""
     path = folder / name
-    path.write_text(json.dumps(conversation_document()))
+    path.write_text(json.dumps(conversation_document(session_context=f"Session of {name}.")))
     return path
 
 

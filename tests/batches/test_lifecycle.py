@@ -108,7 +108,13 @@ def test_import_conversations_auto_enriches_unless_told_not_to(tmp_path):
     call_command("import_conversations", path, "--owner", "owner", stdout=auto)
     manual = StringIO()
     call_command(
-        "import_conversations", path, "--owner", "owner", "--no-auto-enrich", stdout=manual
+        "import_conversations",
+        path,
+        "--owner",
+        "owner",
+        "--no-auto-enrich",
+        "--allow-duplicates",
+        stdout=manual,
     )
 
     auto_summary = json.loads(auto.getvalue().splitlines()[-1])

@@ -101,9 +101,10 @@ def test_the_command_line_reports_the_running_run(job, running, extra):
 
     call_command("enrich", "--batch", str(job.pk), "--no-progress", "--detach", *extra, stdout=out)
 
-    assert out.getvalue().splitlines()[:2] == [
+    assert out.getvalue().splitlines()[:3] == [
         f"Run {running.pk} ({running.description}) is already going over these conversations; "
         "following it instead of starting another.",
+        f"Its page: http://127.0.0.1:8000/runs/{running.pk}/",
         f"Follow it: GET /api/enrichment-runs/{running.pk}",
     ]
     assert_nothing_new(running)

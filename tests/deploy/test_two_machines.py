@@ -128,9 +128,11 @@ def test_web_and_two_workers_share_only_the_database_and_the_bucket(machines, tm
     sources = tmp_path / "export"
     sources.mkdir()
     for n in range(VALID):
-        (sources / f"chat-{n:02}.json").write_text(json.dumps(conversation_document()))
+        # Each file its own content: identical ones would be skipped as duplicates.
+        document = conversation_document(session_context=f"Session {n}.")
+        (sources / f"chat-{n:02}.json").write_text(json.dumps(document))
     for n in range(INVALID):
-        (sources / f"broken-{n}.json").write_bytes(TRUNCATED_REPLY)
+        (sources / f"broken-{n}.json").write_bytes(TRUNCATED_REPLY + f"chat {n}".encode())
     workers = [machines.worker("w1"), machines.worker("w2")]
     web = machines.web()
     for worker in workers:

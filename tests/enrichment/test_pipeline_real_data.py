@@ -1,7 +1,6 @@
 """The pipeline against the original system's exported data (skipped when it is absent)."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,13 @@ from enrichment.pipeline.enrich import EnrichmentContext, enrich_conversation
 from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.profile import DATASET_METADATA_KEYS, DEFAULT_PROFILE, Profile
 from enrichment.pipeline.validate import Code, validate_conversation
+from tests.conftest import SHARED_DATA as DATA
+from tests.conftest import needs_shared_data
 
-DATA = Path(
-    os.environ.get("SHARED_DATA_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data"
-)
 RAW = DATA / "conversations" / "raw"
 ENRICHED = DATA / "conversations" / "enriched"
 
-pytestmark = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"shared reference data not found at {DATA}"
-)
+pytestmark = needs_shared_data
 
 # Random jitter in the original; the old bug (template's first topic) in the original.
 NOT_REPRODUCED = ("quality_criteria", "key_learning_objective")

@@ -121,8 +121,12 @@ def test_an_empty_selection_is_refused():
         a_run([], user=None, source=RunSource.CLI)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkeypatch):
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
+    # Each outcome committed on its own: the two before the cancel are kept; the one
+    # being processed when it came is not recorded (the run's numbers are final).
+    settings.ENRICHMENT_RUN_COMMIT_EVERY = 1
     monkeypatch.setattr(lanes, "CANCEL_CHECK_SECONDS", 0)
     conversations = [ConversationFactory() for _ in range(6)]
     run = start(conversations)
@@ -134,7 +138,7 @@ def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkey
     def process_then_cancel_after_two(*args, **kwargs):
         fields = original(*args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 3:
             lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
         return fields
 

@@ -142,13 +142,13 @@ def test_batch_job_detail_shows_header_progress_and_items(
     assert "<strong>3 / 4</strong> processed" in body
     assert '<progress max="100" value="75"' in body
     assert "<dt>Successful</dt><dd>2</dd>" in body
-    assert "<dt>Failed</dt><dd>1</dd>" in body
+    assert "<dt>Generation failed</dt><dd>1</dd>" in body
     assert "<dt>Remaining</dt><dd>1</dd>" in body
     assert "Valid chat 1" in body
     assert "Truncated chat 1" in body
     assert '<span class="badge badge--not_started">Not started</span>' in body
     assert '<span class="badge badge--item-failed">Failed</span>' in body
-    assert "The model timed out." in body
+    assert '<span class="error-kind">Generation:</span> The model timed out.' in body
     assert [item.position for item in response.context["items"].object_list] == [1, 2, 3]
     assert "Enrich All" in body
     assert "Retry failed" not in body
@@ -164,7 +164,7 @@ def test_batch_job_detail_htmx_request_gets_only_the_items_partial(make_job, use
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="items"')
     assert f'hx-get="/batch-jobs/{job.pk}/?page=1"' in body
-    assert 'hx-trigger="enrichment-done from:body"' in body
+    assert 'hx-trigger="enrichment-done from:body, items-added from:body"' in body
     assert "Valid chat 2" in body
     assert "Enrich All" not in body
     assert "<html" not in body
@@ -233,7 +233,7 @@ def test_enrich_all_is_not_offered_while_the_job_is_processing(make_job, user_cl
     body = response.content.decode()
     assert "Enrich All" not in body
     assert "Enrichment is offered when the job has finished." in body
-    assert f'hx-get="/batch-jobs/{job.pk}/progress/" hx-trigger="every 2s"' in body
+    assert f'hx-get="/batch-jobs/{job.pk}/progress/?seen=1" hx-trigger="every 2s"' in body
 
 
 def test_enrich_all_is_not_offered_when_every_conversation_is_enriched(make_job, user_client, user):
@@ -305,7 +305,7 @@ def test_enrich_all_with_htmx_swaps_in_the_summary_and_stored_state(make_job, us
     assert body.lstrip().startswith('<section id="enrichment"')
     assert "Enriched: 2, Failed: 1, Skipped: 0" in body
     assert "<dt>Enriched</dt><dd>2</dd>" in body
-    assert "<dt>Failed</dt><dd>1</dd>" in body
+    assert "<dt>Enrichment failed</dt><dd>1</dd>" in body
     assert "<dt>Not enriched yet</dt><dd>0</dd>" in body
     assert "Truncated chat 1" in body
     assert "INVALID_JSON_SYNTAX" in body
@@ -348,7 +348,7 @@ def test_enrich_all_summary_survives_a_reload(make_job, user_client, user):
 
     body = response.content.decode()
     assert "<dt>Enriched</dt><dd>2</dd>" in body
-    assert "<dt>Failed</dt><dd>1</dd>" in body
+    assert "<dt>Enrichment failed</dt><dd>1</dd>" in body
     assert "Validation failed: INVALID_JSON_SYNTAX" in body
     assert body.count('<span class="badge badge--completed">Completed</span>') == 2
 
@@ -493,11 +493,12 @@ def test_a_run_that_ends_in_failures_shows_the_sync_summary_and_offers_retry(
     assert "Enriched: 2, Failed: 1, Skipped: 0" in body
     assert '<div class="result result--warning" role="status">' in body
     assert "<dt>Enriched</dt><dd>2</dd>" in body
-    assert "<dt>Failed</dt><dd>1</dd>" in body
+    assert "<dt>Enrichment failed</dt><dd>1</dd>" in body
     assert "Truncated chat 1" in body
     assert "INVALID_JSON_SYNTAX" in body
-    assert ">Enrich All</button>" in body
-    assert ">Retry failed</button>" in body
+    # Nothing is left that Enrich All would do: retrying the failure is the useful action.
+    assert "Enrich All" not in body
+    assert '<button type="submit" class="button button--primary">Retry failed</button>' in body
     assert POLL_EVERY_SECOND not in body
 
 

@@ -45,9 +45,9 @@ def test_conversation_list_shows_own_conversations_with_their_columns(
     assert names(response) == ["Untitled", "Valid chat 1"]
     assert "Mallory" not in body
     assert f'<code title="{in_batch.conversation_id}">' in body
-    assert f'<a href="/batch-jobs/{job.pk}/">May batch</a>' in body
-    assert '<td data-label="Persona">Sam Ortiz</td>' in body
-    assert '<td data-label="Tier">Edge case</td>' in body
+    assert f'<a href="/batch-jobs/{job.pk}/" title="May batch">May batch</a>' in body
+    assert '<td class="truncate" data-label="Persona" title="Sam Ortiz">Sam Ortiz</td>' in body
+    assert '<td class="truncate" data-label="Tier">Edge case</td>' in body
     assert '<span class="badge badge--not_started">Not started</span>' in body
     assert '<td class="num" data-label="Turns">4</td>' in body
     assert f'value="{untitled.pk}" form="bulk-enrich"' in body

@@ -1,5 +1,7 @@
 """What every page shares: login, the base layout, htmx served from our static files."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.staticfiles import finders
 
@@ -70,3 +72,37 @@ def test_logging_out_is_a_post(user_client):
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/"
     assert user_client.get("/batch-jobs/").status_code == 302
+
+
+def test_favicon_ico_leads_to_our_icon(client, user_client):
+    response = client.get("/favicon.ico")
+    page = user_client.get("/batch-jobs/").content.decode()
+
+    assert response.status_code == 302
+    assert response["Location"] == "/static/favicon.svg"
+    assert "max-age=86400" in response["Cache-Control"]
+    icon = finders.find("favicon.svg")
+    assert icon is not None
+    assert Path(icon).read_text(encoding="utf-8").startswith("<svg ")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_favicon_answers_on_a_live_server(live_server):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_server.url}/favicon.ico", timeout=10) as response:
+        body = response.read()
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+    assert body.startswith(b"<svg ")
+
+
+def test_every_page_links_to_the_api_docs(user_client):
+    page = user_client.get("/conversations/").content.decode()
+    docs = user_client.get("/api/docs/")
+
+    assert '<a href="/api/docs/" title="The REST API and its OpenAPI schema">API docs</a>' in page
+    assert docs.status_code == 200
+    assert "swagger" in docs.content.decode().lower()

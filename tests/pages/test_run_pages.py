@@ -182,7 +182,7 @@ def test_run_detail_of_a_finished_run_lists_its_failures_with_reasons(user_clien
     assert [i.position for i in response.context["failures"].object_list] == [2, 3]
     for item in broken:
         conversation = item.conversation
-        assert f'<a href="/conversations/{conversation.pk}/validation-report/">' in body
+        assert f'<a href="/conversations/{conversation.pk}/">' in body
         assert f'<code title="{conversation.conversation_id}">' in body
     assert "Broken chat 1" in body
     assert "Broken chat 2" in body

@@ -1,11 +1,25 @@
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from enrichment import scopes
-from enrichment.models import EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
-from enrichment.pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
+from enrichment.management.display import (
+    FAILURES_LISTED,
+    FailureLine,
+    ProgressDisplay,
+    failure_lines,
+)
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentStatus,
+    ItemOutcome,
+    RunSource,
+    RunStatus,
+)
 from enrichment.runs.lifecycle import NothingToEnrich, RunStarted
 from enrichment.selection import (
     ConversationsNotFound,
@@ -15,47 +29,27 @@ from enrichment.selection import (
     select_scope,
     select_statuses,
 )
-from enrichment.services import enrich
+from enrichment.services import BulkResult, enrich
 
 
-class ProgressBar:
-    """A one-line progress bar, drawn only on a terminal."""
-
-    def __init__(self, stream, total: int, *, enabled: bool) -> None:
-        self.stream = stream
-        self.total = total
-        self.enabled = enabled and total > 0
-        self.done = 0
-        self.counts = {ENRICHED: 0, FAILED: 0, SKIPPED: 0}
-
-    def advance(self, outcome: Outcome) -> None:
-        self.done += 1
-        self.counts[outcome.status] += 1
-        if self.enabled:
-            width = 30
-            filled = width * self.done // self.total
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"enriched {self.counts[ENRICHED]} failed {self.counts[FAILED]} "
-                f"skipped {self.counts[SKIPPED]}",
-                ending="",
-            )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("")
+def run_page(run: EnrichmentRun) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('run-detail', args=[run.pk])}"
 
 
 class Command(BaseCommand):
     help = (
         "Enrich conversations chosen by id (either id form), by batch job, or by "
         "enrichment status. Completed ones are skipped unless --force. Exits with status 1 "
-        "when any conversation failed."
+        "when any conversation failed, and lists the failures with their errors."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("ids", nargs="*", metavar="ID")
+        parser.add_argument(
+            "ids",
+            nargs="*",
+            metavar="ID",
+            help="conversations by id: the row id or the business conversation_id",
+        )
         for scope in scopes.registered():
             parser.add_argument(
                 f"--{scope.param}",
@@ -69,12 +63,16 @@ class Command(BaseCommand):
             help="every conversation in this status (repeatable)",
         )
         parser.add_argument("--force", action="store_true", help="re-enrich completed ones too")
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="no progress bar (it is drawn only when stderr is a terminal anyway)",
+        )
         parser.add_argument(
             "--background",
             action="store_true",
-            help="start a background run (processed by db_worker) and follow its progress; "
-            "Ctrl-C stops following, not the run",
+            help="start a background run (processed by db_worker), print its page and follow "
+            "its progress; Ctrl-C stops following, not the run",
         )
         parser.add_argument(
             "--detach", action="store_true", help="with --background: start it and return"
@@ -96,30 +94,33 @@ class Command(BaseCommand):
         if not total:
             self.stdout.write("No conversations match; nothing to do.")
             return
-        bar = ProgressBar(self.stderr, total, enabled=not no_progress and sys.stderr.isatty())
         started_at = time.perf_counter()
-        try:
+        with ProgressDisplay(self._terminal(), total, enabled=not no_progress) as display:
             result = enrich(
                 selection,
                 user=None,
                 source=RunSource.CLI,
                 force=force,
                 background=False,
-                on_outcome=bar.advance,
+                on_outcome=display.advance,
             )
-        finally:
-            bar.close()
         if isinstance(result, RunStarted):
             self._follow(result, detach=detach, progress=not no_progress)
             return
         elapsed = time.perf_counter() - started_at
-        counts = bar.counts
+        summary = result.summary
         self.stdout.write(
-            f"Enriched: {counts[ENRICHED]}, Failed: {counts[FAILED]}, "
-            f"Skipped: {counts[SKIPPED]} (total {total}) in {elapsed:.1f}s"
+            f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
+            f"Skipped: {summary['skipped']} (total {total}) in {elapsed:.1f}s"
         )
-        if counts[FAILED]:
+        if summary["failed"]:
+            self._list_failures(self._result_failures(result), summary["failed"])
             sys.exit(1)
+
+    def _terminal(self):
+        """The stream under ``self.stderr`` (the progress bar is drawn straight on it,
+        without the error style Django gives everything written to stderr)."""
+        return getattr(self.stderr, "_out", sys.stderr)
 
     def _select(self, ids: list[str], status: list[str] | None, options: dict) -> Selection:
         """One selection from the arguments; several narrow each other."""
@@ -148,6 +149,36 @@ class Command(BaseCommand):
             selection = selection.narrowed_to(other)
         return selection
 
+    def _list_failures(self, failures: list[FailureLine], count: int) -> None:
+        for line in failure_lines(failures, count):
+            self.stdout.write(line)
+
+    def _result_failures(self, result: BulkResult) -> list[FailureLine]:
+        failed = result.failures[:FAILURES_LISTED]
+        names = dict(
+            Conversation.objects.filter(pk__in=[o.pk for o in failed]).values_list(
+                "pk", "conversation_name"
+            )
+        )
+        return [
+            FailureLine(str(o.conversation_id), names.get(o.pk, ""), o.error or "") for o in failed
+        ]
+
+    def _run_failures(self, run: EnrichmentRun) -> list[FailureLine]:
+        items = (
+            run.items.filter(outcome=ItemOutcome.FAILED)
+            .select_related("conversation")
+            .order_by("position")[:FAILURES_LISTED]
+        )
+        return [
+            FailureLine(
+                str(item.conversation.conversation_id),
+                item.conversation.conversation_name,
+                item.error or "",
+            )
+            for item in items
+        ]
+
     def _follow(self, started: RunStarted, *, detach: bool, progress: bool) -> None:
         run = started.run
         if started.created:
@@ -157,41 +188,41 @@ class Command(BaseCommand):
                 f"Run {run.pk} ({run.description}) is already going over these "
                 "conversations; following it instead of starting another."
             )
+        self.stdout.write(f"Its page: {run_page(run)}")
         self.stdout.write(f"Follow it: GET /api/enrichment-runs/{run.pk}")
         if detach:
             return
-        self._wait(run, draw=progress and sys.stderr.isatty())
+        self._wait(run, progress=progress)
 
-    def _wait(self, run: EnrichmentRun, *, draw: bool) -> None:
+    def _wait(self, run: EnrichmentRun, *, progress: bool) -> None:
+        display = ProgressDisplay(
+            self._terminal(), run.total, enabled=progress, title="Background run"
+        )
         try:
-            while True:
-                run.refresh_from_db()
-                if draw:
-                    width = 30
-                    filled = width * run.processed // max(run.total, 1)
-                    eta = run.eta_seconds()
-                    self.stderr.write(
-                        f"\r[{'#' * filled}{'.' * (width - filled)}] {run.processed}/{run.total}"
-                        f" {run.status} enriched {run.enriched} failed {run.failed}"
-                        f" skipped {run.skipped}" + (f" eta {eta}s" if eta is not None else ""),
-                        ending="",
+            with display:
+                while True:
+                    run.refresh_from_db()
+                    display.show(
+                        done=run.processed,
+                        enriched=run.enriched,
+                        failed=run.failed,
+                        skipped=run.skipped,
+                        total=run.total,
                     )
-                    self.stderr.flush()
-                if run.is_finished:
-                    break
-                time.sleep(0.5)
+                    if run.is_finished:
+                        break
+                    time.sleep(0.5)
         except KeyboardInterrupt:
-            self.stderr.write("")
             self.stdout.write(
                 f"Stopped following; run {run.pk} goes on in the background "
-                f"(cancel: POST /api/enrichment-runs/{run.pk}/cancel)."
+                f"(its page: {run_page(run)}; cancel: POST /api/enrichment-runs/{run.pk}/cancel)."
             )
             return
-        if draw:
-            self.stderr.write("")
         self.stdout.write(
             f"Run {run.status}: Enriched: {run.enriched}, Failed: {run.failed}, "
             f"Skipped: {run.skipped} (total {run.total})"
         )
+        if run.failed:
+            self._list_failures(self._run_failures(run), run.failed)
         if run.failed or run.status != RunStatus.COMPLETED:
             sys.exit(1)

@@ -1,0 +1,228 @@
+"""REST API for feeding batch jobs, the way a generator works: create a job, add items
+(up to 100 a call) as they are generated, then complete, fail or cancel it."""
+
+import uuid
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from enrichment.api.errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    NOT_FOUND,
+    TOO_LARGE,
+    ApiError,
+    error_response,
+    invalid,
+)
+from enrichment.api.params import MAX_WHOLE_NUMBER, whole_number
+
+from .api import visible_job
+from .intake import (
+    COMPLETED,
+    FAILED,
+    SKIPPED,
+    JobNotOpen,
+    NewItem,
+    add_items,
+    create_batch_job,
+    finish_job,
+)
+from .intake_schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
+from .models import BatchJob, BatchJobStatus
+from .serializers import (
+    AddItemsRequestSerializer,
+    AddItemsResponseSerializer,
+    BatchJobListSerializer,
+    BatchJobSerializer,
+    CreateBatchJobRequestSerializer,
+    FinishBatchJobResponseSerializer,
+    ItemResultSerializer,
+)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+NOT_OPEN = error_response("The job has finished: it takes no more items.")
+
+
+def _job_data(job: BatchJob) -> dict:
+    return BatchJobSerializer(job).data
+
+
+def _not_open(exc: JobNotOpen) -> ApiError:
+    return ApiError(409, str(exc), job=_job_data(exc.job))
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="list_batch_jobs",
+    parameters=[
+        OpenApiParameter("status", {"type": "string", "enum": BatchJobStatus.values}),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE_NUMBER}),
+    ],
+    responses={200: BatchJobListSerializer, 400: INVALID, **ERROR_RESPONSES},
+    description="Your batch jobs (staff: everyone's), newest first, a page at a time.",
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="create_batch_job",
+    request={"application/json": CREATE_JOB_REQUEST},
+    responses={
+        201: OpenApiResponse(BatchJobSerializer, description="The job, queued for items."),
+        400: INVALID,
+        **ERROR_RESPONSES,
+        413: TOO_LARGE,
+    },
+    description="Create an empty batch job; add items to it, then complete it.",
+)
+@api_view(["GET", "POST"])
+def batch_jobs_view(request: Request) -> Response:
+    if request.method == "POST":
+        serializer = CreateBatchJobRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = create_batch_job(
+            owner=request.user,
+            name=data["name"],
+            auto_enrich=data["autoEnrich"],
+            tier=data["tier"],
+            priority=data["priority"],
+        )
+        body = _job_data(job)
+        return Response(body, status=201, headers={"Location": body["url"]})
+    status = request.query_params.get("status")
+    if status is not None and status not in BatchJobStatus.values:
+        raise invalid({"status": [f"Must be one of: {', '.join(BatchJobStatus.values)}."]})
+    limit = whole_number(
+        request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
+    )
+    offset = whole_number(request, "offset", default=0)
+    jobs = BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
+    if status:
+        jobs = jobs.filter(status=status)
+    # One row beyond the page tells whether there is a next page without a COUNT.
+    page = list(jobs[offset : offset + limit + 1])
+    return Response(
+        {
+            "success": True,
+            "data": BatchJobSerializer(page[:limit], many=True).data,
+            "pagination": {
+                "limit": limit,
+                "offset": offset,
+                "nextOffset": offset + limit if len(page) > limit else None,
+            },
+        }
+    )
+
+
+@extend_schema(
+    operation_id="get_batch_job",
+    responses={200: BatchJobSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
+)
+@api_view(["GET"])
+def batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
+    return Response(_job_data(visible_job(request, job_id)))
+
+
+@extend_schema(
+    operation_id="add_batch_items",
+    request={"application/json": ADD_ITEMS_REQUEST},
+    responses={
+        200: AddItemsResponseSerializer,
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        409: NOT_OPEN,
+        413: TOO_LARGE,
+    },
+    description="Add 1 to 100 items, stored as the job's next positions, all or none. "
+    "Each item is a `conversation` document, the model's `raw` text (not valid JSON: the "
+    "item is `failed` with the parse error and its conversation is kept), or the `error` "
+    "of a generation that failed. Content you imported before is `skipped` as a "
+    "`duplicate` unless `allowDuplicates`.",
+)
+@api_view(["POST"])
+def batch_job_items_view(request: Request, job_id: uuid.UUID) -> Response:
+    job = visible_job(request, job_id)
+    serializer = AddItemsRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    items = [
+        NewItem(
+            conversation=item.get("conversation"),
+            raw=item.get("raw"),
+            error=item.get("error"),
+            topic=item.get("topic", ""),
+            name=item.get("name", ""),
+            parameters=item.get("parameters", {}),
+        )
+        for item in data["items"]
+    ]
+    try:
+        added = add_items(job, items, allow_duplicates=data["allowDuplicates"])
+    except JobNotOpen as exc:
+        raise _not_open(exc) from None
+    return Response(
+        {
+            "success": True,
+            "job": _job_data(added.job),
+            "summary": {
+                "added": len(items) - added.count(SKIPPED),
+                "completed": added.count(COMPLETED),
+                "failed": added.count(FAILED),
+                "skipped": added.count(SKIPPED),
+            },
+            "items": ItemResultSerializer(added.results, many=True).data,
+        }
+    )
+
+
+def _finish(request: Request, job_id: uuid.UUID, status: str) -> Response:
+    job = visible_job(request, job_id)
+    try:
+        job, run = finish_job(job, status=status)
+    except JobNotOpen as exc:
+        raise _not_open(exc) from None
+    return Response(
+        FinishBatchJobResponseSerializer({"success": True, "job": job, "enrichmentRun": run}).data
+    )
+
+
+def _finish_schema(operation_id: str, description: str):
+    return extend_schema(
+        operation_id=operation_id,
+        request=None,
+        responses={
+            200: FinishBatchJobResponseSerializer,
+            **ERROR_RESPONSES,
+            404: NOT_FOUND,
+            409: error_response("The job has already ended in another state."),
+        },
+        description=description
+        + " With `autoEnrich`, its conversations are enriched in the background "
+        "(`enrichmentRun`). Asking again for the state it is in changes nothing.",
+    )
+
+
+@_finish_schema(
+    "complete_batch_job",
+    "Finish the job: `completed`, or `failed` when every item failed.",
+)
+@api_view(["POST"])
+def complete_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
+    return _finish(request, job_id, BatchJobStatus.COMPLETED)
+
+
+@_finish_schema("fail_batch_job", "End the job as `failed` (its generation broke off).")
+@api_view(["POST"])
+def fail_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
+    return _finish(request, job_id, BatchJobStatus.FAILED)
+
+
+@_finish_schema("cancel_batch_job", "End the job as `cancelled`.")
+@api_view(["POST"])
+def cancel_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
+    return _finish(request, job_id, BatchJobStatus.CANCELLED)

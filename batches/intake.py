@@ -1,0 +1,318 @@
+"""Batch jobs fed item by item, the way a generator works: create a job, add items as the
+model produces them (a conversation document, the model's raw text, or the error of a
+generation that failed), then finish the job, which auto-enriches it like any other.
+
+Items are stored as ``import_conversations`` stores files (``batches.imports``): the raw
+content as it came, the parsed document beside it, scaffolding linked by key. What differs
+is that text that is not valid JSON makes its item ``failed`` (the conversation is kept, and
+enriching it ends ``validation_failed`` with ``INVALID_JSON_SYNTAX``), and that a call adds
+to a job that stays open until its generator finishes it.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from enrichment import storage
+from enrichment.models import Conversation, EnrichmentRun, Tier
+
+from .duplicates import Duplicate, split_duplicates
+from .imports import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
+from .lifecycle import finish_batch_job
+from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus, Priority
+
+# Items one call may add.
+MAX_ITEMS_PER_CALL = 100
+
+# An item's ``parameters`` (the API's names) → the ``input_parameters`` keys they stand for.
+PARAMETER_KEYS = {
+    "personaKey": "persona_key",
+    "emotionalArcKey": "emotional_arc_key",
+    "trainingTopicKey": "training_topic_key",
+    "templateName": "template_name",
+}
+
+COMPLETED = "completed"
+FAILED = "failed"
+SKIPPED = "skipped"
+DUPLICATE = "duplicate"
+
+
+class JobNotOpen(Exception):
+    """The job has finished: it takes no more items and cannot be finished again."""
+
+    def __init__(self, job: BatchJob) -> None:
+        super().__init__(f"The batch job is {job.get_status_display().lower()}.")
+        self.job = job
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One item as a caller sends it: exactly one of ``conversation`` (a parsed or raw
+    document), ``raw`` (the model's text as it came) or ``error`` (why generation failed)."""
+
+    conversation: dict | None = None
+    raw: str | None = None
+    error: str | None = None
+    topic: str = ""
+    name: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)  # PARAMETER_KEYS' names
+
+
+@dataclass
+class ItemResult:
+    index: int  # the item's place in the call
+    status: str  # COMPLETED, FAILED or SKIPPED
+    item: BatchItem | None = None
+    conversation: Conversation | None = None
+    error: str = ""
+    reason: str = ""
+    duplicate: Duplicate | None = None
+    repeats: int | None = None  # a duplicate of this earlier item of the same call
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AddedItems:
+    job: BatchJob
+    results: list[ItemResult]
+
+    def count(self, status: str) -> int:
+        return sum(result.status == status for result in self.results)
+
+
+def create_batch_job(
+    *,
+    owner,
+    name: str,
+    auto_enrich: bool = True,
+    tier: str = Tier.TEMPLATE,
+    priority: str = Priority.NORMAL,
+) -> BatchJob:
+    """A new, empty job (``queued`` until its first items arrive)."""
+    return BatchJob.objects.create(
+        name=name, created_by=owner, auto_enrich=auto_enrich, tier=tier, priority=priority
+    )
+
+
+@dataclass
+class _Prepared:
+    """An item between reading and storing: its source and the conversation built from it."""
+
+    new: NewItem
+    source: SourceFile | None = None
+    conversation: Conversation | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def add_items(job: BatchJob, items: list[NewItem], *, allow_duplicates: bool = False) -> AddedItems:
+    """Store ``items`` as the job's next items, all of them or none.
+
+    Files are written first, then every row is inserted in one transaction that holds the
+    job's row lock: concurrent calls on one job take turns, so positions never collide and
+    the counters (moved by ``F()`` updates) always equal what the items say. Content the
+    owner imported before (or sent twice in the call) is skipped unless
+    ``allow_duplicates``. Raises ``JobNotOpen`` when the job has finished.
+    """
+    owner = job.created_by
+    scaffolding = Scaffolding()
+    prepared = [_prepare(new, index, scaffolding) for index, new in enumerate(items)]
+    written: list[str] = []
+    try:
+        for entry in prepared:
+            if entry.source is None:
+                continue
+            # The content as it was sent, before the scaffolding keys are added to it.
+            fingerprint = entry.source.content_hash
+            links = _links(entry, scaffolding)
+            entry.conversation = build_conversation(
+                entry.source,
+                owner=owner,
+                name=entry.new.name.strip(),
+                tier=job.tier or Tier.TEMPLATE,
+                links=links,
+                written=written,
+                fingerprint=fingerprint,
+            )
+        with transaction.atomic():
+            results = _store(job, prepared, allow_duplicates=allow_duplicates)
+    except BaseException:
+        for path in written:
+            storage.default_storage.delete(path)
+        raise
+    for result in results:
+        if result.status == SKIPPED:
+            conversation = prepared[result.index].conversation
+            for path in (conversation.raw_response_path, conversation.file_path):
+                if path:
+                    storage.default_storage.delete(path)
+    return AddedItems(job, results)
+
+
+def _prepare(new: NewItem, index: int, scaffolding: Scaffolding) -> _Prepared:
+    label = Path(f"item-{index + 1}")
+    if new.error is not None:
+        return _Prepared(new)
+    if new.conversation is not None:
+        content = json.dumps(new.conversation, indent=2, ensure_ascii=False).encode()
+        source = SourceFile(label, content, new.conversation)
+    else:
+        source = parse_source(label, (new.raw or "").encode())
+    return _Prepared(new, source)
+
+
+def _links(entry: _Prepared, scaffolding: Scaffolding) -> dict:
+    """The item's scaffolding rows: its ``parameters`` over the document's own
+    ``input_parameters``. With parameters, the stored parsed document gets the
+    ``input_parameters`` the original's parse step added (and the persona's name)."""
+    source = entry.source
+    document = source.data or {}
+    own = document.get("input_parameters")
+    given = {PARAMETER_KEYS[key]: value for key, value in entry.new.parameters.items() if value}
+    merged = {**(own if isinstance(own, dict) else {}), **given}
+    links = scaffolding.link({"input_parameters": merged}, entry.warnings, source.path)
+    if given and source.data is not None:
+        source.data = _with_input_parameters(source.data, links, merged)
+    return links
+
+
+def _with_input_parameters(document: dict, links: dict, merged: dict) -> dict:
+    persona = links.get("persona")
+    arc = links.get("emotional_arc")
+    topic = links.get("training_topic")
+    parameters = {
+        **merged,
+        "persona_id": str(persona.pk) if persona else "",
+        "persona_key": persona.persona_key if persona else merged.get("persona_key", ""),
+        "persona_name": persona.name if persona else "",
+        "emotional_arc_id": str(arc.pk) if arc else "",
+        "emotional_arc_key": arc.arc_key if arc else merged.get("emotional_arc_key", ""),
+        "emotional_arc_name": arc.name if arc else "",
+        "training_topic_id": str(topic.pk) if topic else "",
+        "training_topic_key": topic.topic_key if topic else merged.get("training_topic_key", ""),
+        "training_topic_name": topic.name if topic else "",
+    }
+    document = {**document, "input_parameters": parameters}
+    metadata = document.get("conversation_metadata")
+    if persona is not None and persona.name and isinstance(metadata, dict):
+        archetype = persona.archetype or "Client"
+        document["conversation_metadata"] = {
+            **metadata,
+            "client_persona": f"{persona.name} - {archetype}",
+        }
+    return document
+
+
+def _store(job: BatchJob, prepared: list[_Prepared], *, allow_duplicates: bool) -> list[ItemResult]:
+    locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+    if locked.is_finished:
+        raise JobNotOpen(locked)
+    with_content = [i for i, entry in enumerate(prepared) if entry.source is not None]
+    skipped: dict[int, Duplicate] = {}
+    if not allow_duplicates:
+        hashes = [prepared[i].conversation.content_hash for i in with_content]
+        labels = [f"item {i + 1}" for i in with_content]
+        _, duplicates = split_duplicates(hashes, labels, owner=locked.created_by)
+        skipped = {with_content[d.index]: d for d in duplicates}
+    last = locked.items.aggregate(last=Max("position"))["last"] or 0
+    results: list[ItemResult] = []
+    conversations: list[Conversation] = []
+    rows: list[BatchItem] = []
+    for index, entry in enumerate(prepared):
+        if duplicate := skipped.get(index):
+            first = None if duplicate.first_index is None else with_content[duplicate.first_index]
+            results.append(
+                ItemResult(index, SKIPPED, reason=DUPLICATE, duplicate=duplicate, repeats=first)
+            )
+            continue
+        position = last + len(rows) + 1
+        result = _item(locked, entry, index, position)
+        if result.conversation is not None:
+            conversations.append(result.conversation)
+        rows.append(result.item)
+        results.append(result)
+    Conversation.objects.bulk_create(conversations)
+    BatchItem.objects.bulk_create(rows)
+    _count(locked, results)
+    job.refresh_from_db()
+    return results
+
+
+def _item(job: BatchJob, entry: _Prepared, index: int, position: int) -> ItemResult:
+    new, conversation = entry.new, entry.conversation
+    if conversation is None:
+        item = BatchItem(
+            batch_job=job,
+            position=position,
+            topic=new.topic.strip(),
+            tier=job.tier,
+            status=BatchItemStatus.FAILED,
+            error_message=(new.error or "").strip() or "Generation failed.",
+        )
+        return ItemResult(index, FAILED, item=item, error=item.error_message)
+    topic = new.topic.strip() or (
+        conversation.training_topic.name if conversation.training_topic else ""
+    )
+    if not conversation.conversation_name:
+        conversation.conversation_name = (topic or f"{job.name} #{position}")[:255]
+    parse_error = entry.source.parse_error
+    item = BatchItem(
+        batch_job=job,
+        position=position,
+        topic=topic[:255],
+        tier=job.tier,
+        parameters=item_parameters(conversation),
+        status=BatchItemStatus.FAILED if parse_error else BatchItemStatus.COMPLETED,
+        conversation=conversation,
+        error_message=f"The model's reply is {parse_error}." if parse_error else "",
+    )
+    status = FAILED if parse_error else COMPLETED
+    return ItemResult(
+        index,
+        status,
+        item=item,
+        conversation=conversation,
+        error=item.error_message,
+        warnings=entry.warnings,
+    )
+
+
+def _count(job: BatchJob, results: list[ItemResult]) -> None:
+    added = [r for r in results if r.status != SKIPPED]
+    now = timezone.now()
+    changes = {
+        "total_items": F("total_items") + len(added),
+        "completed_items": F("completed_items") + len(added),
+        "successful_items": F("successful_items") + sum(r.status == COMPLETED for r in added),
+        "failed_items": F("failed_items") + sum(r.status == FAILED for r in added),
+        "duplicate_items": F("duplicate_items") + (len(results) - len(added)),
+        "updated_at": now,
+    }
+    if job.status == BatchJobStatus.QUEUED and added:
+        changes.update(status=BatchJobStatus.PROCESSING, started_at=now)
+    BatchJob.objects.filter(pk=job.pk).update(**changes)
+
+
+def finish_job(job: BatchJob, *, status: str) -> tuple[BatchJob, EnrichmentRun | None]:
+    """End an open job as ``completed`` (``failed`` when every item failed), ``failed`` or
+    ``cancelled``; with ``auto_enrich`` its conversations are enriched in the background.
+
+    Finishing a job again in the state it ended in changes nothing (a retried call
+    succeeds); another state raises ``JobNotOpen``.
+    """
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+        if locked.is_finished:
+            same = locked.status == status or (
+                status == BatchJobStatus.COMPLETED and locked.status == BatchJobStatus.FAILED
+            )
+            if not same:
+                raise JobNotOpen(locked)
+            return locked, None
+        asked = None if status == BatchJobStatus.COMPLETED else status
+        run = finish_batch_job(locked, status=asked)
+    return locked, run

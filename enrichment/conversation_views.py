@@ -1,0 +1,85 @@
+"""The page of one conversation: its transcript, scaffolding, groups (batch jobs),
+enrichment status with the validation report, its training pairs, downloads, and the
+actions (enrich, retry, force re-enrich, deactivate)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from . import scopes
+from .models import Conversation, RunSource
+from .pipeline.outcomes import ENRICHED, FAILED, Outcome
+from .services import deactivate, enrich_one
+from .transcripts import read_enriched, read_transcript
+from .views import HtmxHttpRequest, redirect_to, with_scope_refs
+
+DETAIL = "enrichment/conversation_detail.html"
+SKIP_MESSAGES = {
+    "already_enriched": "already enriched (use Re-enrich to run it again)",
+    "in_progress": "being enriched elsewhere right now",
+    "inactive": "deactivated",
+    "previously_failed": "failed before",
+}
+
+
+def visible_conversation(request: HtmxHttpRequest, pk: uuid.UUID) -> Conversation:
+    visible = Conversation.objects.visible_to(request.user).select_related(
+        "persona", "emotional_arc", "training_topic", "template", "created_by"
+    )
+    return get_object_or_404(visible, pk=pk)
+
+
+@require_GET
+@login_required
+def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    conversation = visible_conversation(request, pk)
+    with_scope_refs([conversation])
+    context = {
+        "conversation": conversation,
+        "transcript": read_transcript(conversation),
+        "enriched": read_enriched(conversation),
+        "scopes": scopes.registered(),
+    }
+    return render(request, DETAIL, context)
+
+
+def _outcome_message(request: HtmxHttpRequest, conversation: Conversation, outcome: Outcome):
+    name = f"“{conversation.display_name}”"
+    if outcome.status == ENRICHED:
+        messages.success(request, f"{name} is enriched.")
+    elif outcome.status == FAILED:
+        messages.error(request, f"{name} failed enrichment: {outcome.error}")
+    else:
+        reason = SKIP_MESSAGES.get(outcome.reason or "", outcome.reason or "skipped")
+        messages.info(request, f"{name} was not enriched: {reason}.")
+
+
+@require_POST
+@login_required
+def conversation_action(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Enrich (or retry) the conversation, re-enrich it by force, or deactivate it; then
+    back to its page (or, once deactivated, to the list)."""
+    conversation = visible_conversation(request, pk)
+    action = request.POST.get("action")
+    page = reverse("conversation-detail", args=[conversation.pk])
+    if action == "deactivate":
+        deactivate(conversation)
+        messages.success(
+            request,
+            f"“{conversation.display_name}” is deactivated: it is left out of lists and "
+            "enrichment. Staff can make it active again in the admin.",
+        )
+        return redirect_to(request, reverse("conversation-list"))
+    if action not in {"enrich", "force"}:
+        messages.error(request, "Unknown action; nothing was done.")
+        return redirect_to(request, page)
+    outcome = enrich_one(
+        conversation, user=request.user, source=RunSource.PAGE, force=action == "force"
+    )
+    _outcome_message(request, conversation, outcome)
+    return redirect_to(request, page)

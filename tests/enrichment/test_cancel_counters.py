@@ -1,0 +1,72 @@
+"""A cancelled run's numbers are final when its status is: a lane that was processing a
+group of conversations when the cancel came records none of it, so the counters never
+move after the run says "cancelled" (they used to: 50 enriched, then 100)."""
+
+import time
+
+import pytest
+
+from enrichment.models import Conversation, EnrichmentRun, ItemOutcome, RunSource, RunStatus
+from enrichment.pipeline import run as runner
+from enrichment.runs import lanes, lifecycle
+from tests.factories import ConversationFactory, UserFactory, a_run
+from tests.workers import seed, wait_for
+
+
+def counters(run: EnrichmentRun) -> tuple:
+    run.refresh_from_db()
+    return (run.status, run.enriched, run.failed, run.skipped)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_during_a_group_leaves_nothing_recorded_after_it(settings, monkeypatch):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 20
+    settings.ENRICHMENT_RUN_COMMIT_EVERY = 5
+    monkeypatch.setattr(lanes, "CANCEL_CHECK_SECONDS", 0)
+    conversations = [ConversationFactory() for _ in range(12)]
+    run = a_run([c.pk for c in conversations], user=None, source=RunSource.CLI)
+    original = runner.outcome_fields
+    seen: dict = {"n": 0}
+
+    def cancel_in_the_second_group(*args, **kwargs):
+        fields = original(*args, **kwargs)
+        seen["n"] += 1
+        if seen["n"] == 7:
+            # Conversations 1-5 are committed; 6 and 7 are processed, not yet recorded.
+            seen["at_cancel"] = counters(lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk)))
+        return fields
+
+    monkeypatch.setattr(runner, "outcome_fields", cancel_in_the_second_group)
+
+    stopped = lanes.process_run(run.pk)
+
+    assert stopped == lanes.CANCELLED
+    assert seen["at_cancel"] == (RunStatus.CANCELLED, 5, 0, 0)
+    assert counters(run) == (RunStatus.CANCELLED, 5, 0, 0)
+    assert run.items.filter(outcome=ItemOutcome.ENRICHED).count() == 5
+    assert run.items.filter(outcome=ItemOutcome.PENDING, claim_token__isnull=True).count() == 7
+    assert Conversation.objects.filter(enrichment_status="completed").count() == 5
+    assert Conversation.objects.filter(enrichment_status="not_started").count() == 7
+    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.slow
+def test_a_worker_cancelled_mid_chunk_never_moves_the_counters_afterwards(workers):
+    conversations = seed(UserFactory(), 800)
+    run = a_run([c.pk for c in conversations], user=None, source=RunSource.CLI)
+    workers.start()
+    wait_for(lambda: counters(run)[1] >= 20, timeout=120, what="a first chunk")
+
+    at_cancel = counters(lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk)))
+    time.sleep(3)  # the lane notices, and anything it was recording is undone
+
+    assert at_cancel[0] == RunStatus.CANCELLED
+    assert counters(run) == at_cancel
+    enriched = Conversation.objects.filter(enrichment_status="completed").count()
+    assert enriched == at_cancel[1]
+    assert run.items.filter(outcome=ItemOutcome.ENRICHED).count() == enriched
+    assert enriched < 800
+    assert not Conversation.objects.filter(enrichment_status="enrichment_in_progress").exists()
