@@ -38,6 +38,9 @@ def test_a_job_with_only_failures_left_offers_retry_failed_as_the_primary_action
     assert "Enrich All" not in body
     assert f'<button type="submit" {PRIMARY}>Retry failed</button>' in body
     assert "<strong>1 of 3</strong> failed enrichment; the rest are enriched." in body
+    # The enriched ones can already go into a training file, as a second choice.
+    new_file = f"/training-files/new/?batch_job={job.pk}"
+    assert f'<a class="button" href="{new_file}">Create training file</a>' in body
 
 
 def test_a_job_with_unenriched_conversations_offers_enrich_all_first(make_job, user_client, user):
@@ -54,7 +57,9 @@ def test_a_job_with_unenriched_conversations_offers_enrich_all_first(make_job, u
     )
 
 
-def test_a_fully_enriched_job_offers_no_enrichment(make_job, user_client, user):
+def test_a_fully_enriched_job_offers_a_training_file_instead_of_enrichment(
+    make_job, user_client, user
+):
     job = make_job(user, valid=2)
     Conversation.objects.update(enrichment_status=EnrichmentStatus.COMPLETED)
 
@@ -63,6 +68,8 @@ def test_a_fully_enriched_job_offers_no_enrichment(make_job, user_client, user):
     assert "Enrich All" not in body
     assert "Retry failed" not in body
     assert "All 2 successful conversations are enriched." in body
+    new_file = f"/training-files/new/?batch_job={job.pk}"
+    assert f'<a class="button button--primary" href="{new_file}">Create training file</a>' in body
 
 
 def test_the_two_kinds_of_failure_are_named_and_the_error_column_shows_both(
