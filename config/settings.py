@@ -237,6 +237,15 @@ ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 
+# Lists at scale ------------------------------------------------------------
+# Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.
+LIST_EXACT_COUNT_LIMIT = env_int("LIST_EXACT_COUNT_LIMIT", 10_000)
+# Batch-job counts: a request counts again a job of up to this many items itself (a bigger
+# one is counted by a background task), and looks for up to this many changed
+# conversations itself (more are left to that task too).
+BATCH_COUNTS_INLINE_LIMIT = env_int("BATCH_COUNTS_INLINE_LIMIT", 2000)
+BATCH_COUNTS_SWEEP_LIMIT = env_int("BATCH_COUNTS_SWEEP_LIMIT", 2000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
