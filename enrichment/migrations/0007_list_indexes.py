@@ -1,7 +1,7 @@
 """Indexes for the lists at any size: one per order of the conversations page (column,
-created_at, id), the owner's own, the rows changed lately, a run's items in order, and, on
-PostgreSQL, a trigram index for searching names (``UPPER(name) LIKE``, what ``icontains``
-sends)."""
+created_at), the owner's own, the rows changed lately, a run's items in order, and, on
+PostgreSQL, a trigram index for searching names (``UPPER(name) LIKE``, what
+``icontains`` sends)."""
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -38,10 +38,6 @@ class Migration(migrations.Migration):
         ),
         migrations.RemoveIndex(
             model_name="conversation",
-            name="conv_owner_status_idx",
-        ),
-        migrations.RemoveIndex(
-            model_name="conversation",
             name="conv_owner_created_idx",
         ),
         migrations.AlterField(
@@ -69,7 +65,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="conversation",
             index=models.Index(
-                fields=["enrichment_status", "created_at", "id"], name="conv_status_created_idx"
+                fields=["enrichment_status", "created_at"], name="conv_status_created_idx"
             ),
         ),
         migrations.AddIndex(
@@ -81,24 +77,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="conversation",
-            index=models.Index(
-                fields=["created_by", "enrichment_status", "created_at", "id"],
-                name="conv_owner_status_idx",
-            ),
+            index=models.Index(fields=["conversation_name", "created_at"], name="conv_name_idx"),
         ),
         migrations.AddIndex(
             model_name="conversation",
-            index=models.Index(
-                fields=["conversation_name", "created_at", "id"], name="conv_name_idx"
-            ),
+            index=models.Index(fields=["tier", "created_at"], name="conv_tier_idx"),
         ),
         migrations.AddIndex(
             model_name="conversation",
-            index=models.Index(fields=["tier", "created_at", "id"], name="conv_tier_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["turn_count", "created_at", "id"], name="conv_turns_idx"),
+            index=models.Index(fields=["turn_count", "created_at"], name="conv_turns_idx"),
         ),
         migrations.AddIndex(
             model_name="conversation",

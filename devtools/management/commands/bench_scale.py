@@ -19,7 +19,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from batches import counts
 from batches.models import BatchItem, BatchJob
 from devtools import scale as dataset
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem
@@ -38,7 +40,7 @@ def touch(job: BatchJob, count: int) -> Callable[[], int]:
     """A change to ``count`` of the job's conversations, as an enrichment makes."""
     items = job.items.filter(conversation__isnull=False).order_by("position")
     pks = list(items.values_list("conversation_id", flat=True)[:count])
-    return lambda: Conversation.objects.filter(pk__in=pks).update()
+    return lambda: Conversation.objects.filter(pk__in=pks).update(updated_at=timezone.now())
 
 
 def pages(data: dataset.ScaleData) -> list[Page]:
@@ -146,6 +148,9 @@ class Command(BaseCommand):
             self.out(f"made in {time.perf_counter() - started:.0f} s")
         else:
             self.out(f"reusing the data set of scale {scale:,} already in the database")
+            # As a running service's worker would have (after a migration, say).
+            if counted := counts.refresh_all():
+                self.out(f"counted the conversations of {counted:,} batch jobs first")
         self.describe(data)
         clients = {}
         for role in ("staff", "user"):
