@@ -106,13 +106,23 @@ def sweep(*, limit: int | None = None) -> bool:
 
 def refresh_stale(jobs: Sequence[BatchJob], *, swept: bool) -> bool:
     """Count again, in place, those of these jobs (loaded after ``sweep``) whose counts
-    are stale and that are small. Answers whether the background refresh is needed: for
-    the big ones, and for everything when the sweep was too big for the request
-    (``swept`` false)."""
-    stale = [job for job in jobs if not job.counts_are_current]
-    small = [job for job in stale if job.total_items <= settings.BATCH_COUNTS_INLINE_LIMIT]
-    recount(small)
-    return not swept or len(small) < len(stale)
+    are stale, smallest first, up to ``BATCH_COUNTS_INLINE_LIMIT`` items in all. Answers
+    whether the background refresh is needed: for the rest, and for everything when the
+    sweep was too big for the request (``swept`` false)."""
+    stale = sorted((job for job in jobs if not job.counts_are_current), key=_size)
+    budget = settings.BATCH_COUNTS_INLINE_LIMIT
+    now: list[BatchJob] = []
+    for job in stale:
+        if _size(job) > budget:
+            break
+        budget -= _size(job)
+        now.append(job)
+    recount(now)
+    return not swept or len(now) < len(stale)
+
+
+def _size(job: BatchJob) -> int:
+    return job.total_items
 
 
 def claim_refresh() -> bool:

@@ -194,3 +194,26 @@ def test_many_changes_at_once_are_swept_in_the_background(
         3,
         True,
     )
+
+
+def test_a_request_counts_again_no_more_items_than_its_budget(
+    make_job, user, user_client, settings, django_capture_on_commit_callbacks
+):
+    settings.BATCH_COUNTS_INLINE_LIMIT = 3
+    make_job(user, valid=1, name="Small")
+    make_job(user, valid=2, name="Bigger")
+    biggest = make_job(user, valid=3, name="Biggest")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.get("/batch-jobs/")
+
+    listed = {job.name: job for job in response.context["page"].object_list}
+    assert [listed[name].counts_are_current for name in ("Small", "Bigger", "Biggest")] == [
+        True,
+        True,
+        False,
+    ]
+    assert (listed["Small"].conversations_total, listed["Bigger"].conversations_total) == (1, 2)
+    assert refreshes_enqueued() == 1
+    biggest.refresh_from_db()
+    assert biggest.conversations_counted_at is None
