@@ -80,6 +80,18 @@ class BatchJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The job's successful conversations (active ones, each once) by enrichment state,
+    # counted by ``batches.counts`` and kept current there, so that no page counts a
+    # big job's rows per request.
+    conversations_total = models.PositiveIntegerField(default=0, editable=False)
+    conversations_enriched = models.PositiveIntegerField(default=0, editable=False)
+    conversations_failed = models.PositiveIntegerField(default=0, editable=False)
+    conversations_in_progress = models.PositiveIntegerField(default=0, editable=False)
+    # When they were counted (empty: never), and when a change to one of the job's
+    # conversations was last found: later than the count means the count is stale.
+    conversations_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    conversations_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     objects = BatchJobQuerySet.as_manager()
 
     class Meta:
@@ -117,6 +129,11 @@ class BatchJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in BatchJobStatus.finished()
+
+    @property
+    def counts_are_current(self) -> bool:
+        counted, changed = self.conversations_counted_at, self.conversations_changed_at
+        return counted is not None and (changed is None or changed <= counted)
 
 
 class BatchItem(models.Model):
@@ -161,3 +178,18 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_job} #{self.position}"
+
+
+class CountsSweep(models.Model):
+    """How far changes to conversations have been looked for (one row): the jobs of the
+    conversations changed since are marked, so that their counts are taken again."""
+
+    swept_until = models.DateTimeField()
+    # When a background recount was asked for (cleared when it has run): one at a time.
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "batch_counts_sweep"
+
+    def __str__(self) -> str:
+        return f"Counts swept until {self.swept_until:%Y-%m-%d %H:%M:%S}"

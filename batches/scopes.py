@@ -4,8 +4,8 @@ the conversations of a batch job without importing this app (see ``enrichment.sc
 import uuid
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
-from django.urls import reverse
+from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse_lazy
 
 from enrichment.models import Conversation
 from enrichment.scopes import Scope, ScopeRef
@@ -14,12 +14,13 @@ from .models import BatchItem, BatchItemStatus, BatchJob
 
 
 def job_ref(job_id: uuid.UUID, name: str) -> ScopeRef:
+    # Lazy: a drop-down of a hundred jobs shows their names, never their links.
     return ScopeRef(
         BATCH_JOB,
         job_id,
         name,
-        url=reverse("batch-job-detail", args=[job_id]),
-        admin_url=reverse("admin:batches_batchjob_change", args=[job_id]),
+        url=reverse_lazy("batch-job-detail", args=[job_id]),
+        admin_url=reverse_lazy("admin:batches_batchjob_change", args=[job_id]),
     )
 
 
@@ -48,22 +49,28 @@ class BatchJobScope(Scope):
         items = BatchItem.objects.filter(batch_job_id=scope_id)
         return Conversation.objects.filter(pk__in=items.values("conversation_id"))
 
+    def holds_at_most(self, scope_id: uuid.UUID, limit: int) -> bool:
+        # Counting the job's items reads one index; counting its conversations would
+        # join them all first.
+        items = BatchItem.objects.filter(batch_job_id=scope_id, conversation__isnull=False)
+        return items.order_by()[: limit + 1].count() <= limit
+
     def enrichable(self, scope_id: uuid.UUID) -> QuerySet[Conversation]:
         return completed_item_conversations(scope_id)
 
     def recent(self, user, *, limit: int) -> list[ScopeRef]:
+        # The user's newest jobs (every job, for staff), each checked for a conversation
+        # they may see: a few index probes, where a join from the conversations would
+        # read all of them.
+        visible = Conversation.objects.visible_to(user).filter(pk=OuterRef("conversation_id"))
+        holding = BatchItem.objects.filter(batch_job=OuterRef("pk")).filter(Exists(visible))
         rows = (
-            Conversation.objects.visible_to(user)
-            .filter(batch_items__isnull=False)
-            .values_list(
-                "batch_items__batch_job_id",
-                "batch_items__batch_job__name",
-                "batch_items__batch_job__created_at",
-            )
-            .order_by("-batch_items__batch_job__created_at")
-            .distinct()[:limit]
+            BatchJob.objects.visible_to(user)
+            .filter(Exists(holding))
+            .order_by("-created_at", "-id")
+            .values_list("pk", "name")[:limit]
         )
-        return [job_ref(job_id, name) for job_id, name, _ in rows]
+        return [job_ref(job_id, name) for job_id, name in rows]
 
     def refs_of(self, conversation_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ScopeRef]]:
         rows = (

@@ -60,15 +60,31 @@ class BatchItemsResponseSerializer(serializers.Serializer):
 
 
 class EnrichmentCountsSerializer(serializers.Serializer):
-    conversations = serializers.IntegerField()
-    completed = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    inProgress = serializers.IntegerField()  # noqa: N815
-    notEnriched = serializers.IntegerField()  # noqa: N815
+    """A job's stored conversation counts (``BatchJob.conversations_*``)."""
+
+    conversations = serializers.IntegerField(source="conversations_total")
+    completed = serializers.IntegerField(source="conversations_enriched")
+    failed = serializers.IntegerField(source="conversations_failed")
+    inProgress = serializers.IntegerField(source="conversations_in_progress")  # noqa: N815
+    notEnriched = serializers.SerializerMethodField()  # noqa: N815
+    countedAt = serializers.DateTimeField(  # noqa: N815
+        source="conversations_counted_at", allow_null=True
+    )
+    current = serializers.BooleanField(
+        source="counts_are_current", help_text="False while they are being counted again."
+    )
+
+    def get_notEnriched(self, job) -> int:  # noqa: N802
+        return (
+            job.conversations_total
+            - job.conversations_enriched
+            - job.conversations_failed
+            - job.conversations_in_progress
+        )
 
 
 class BatchStatusResponseSerializer(serializers.Serializer):
-    """A job's progress; ``context["enrichment"]`` holds the counts of its conversations."""
+    """A job's progress and the enrichment counts of its conversations."""
 
     success = serializers.SerializerMethodField()
     jobId = serializers.UUIDField(source="pk")  # noqa: N815
@@ -85,13 +101,10 @@ class BatchStatusResponseSerializer(serializers.Serializer):
     estimatedTimeRemaining = serializers.IntegerField(  # noqa: N815
         source="estimated_time_remaining", allow_null=True
     )
-    enrichment = serializers.SerializerMethodField()
+    enrichment = EnrichmentCountsSerializer(source="*")
 
     def get_success(self, job) -> bool:
         return True
-
-    def get_enrichment(self, job) -> EnrichmentCountsSerializer:
-        return self.context["enrichment"]
 
 
 # Intake: batch jobs fed through the API (``api_intake``) ------------------------------------

@@ -3,37 +3,52 @@ conversations, and "Enrich All" / "Retry failed" (in the request, or as a backgr
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.core.paginator import Page
+from django.db.models import QuerySet
 
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from enrichment.pagination import EstimatedPaginator
 from enrichment.runs.lifecycle import RunStarted, cancel_run
 from enrichment.selection import Selection, scope_selection
 from enrichment.services import BulkResult, enrich
 
-from .models import BatchItemStatus, BatchJob
+from .counts import refresh_stale, sweep_for_request
+from .models import BatchJob
 from .scopes import BATCH_JOB, BatchJobScope, completed_item_conversations, job_ref
+from .tasks import request_count_refresh
 
 # How many failed conversations the batch page lists with their reason.
 FAILURES_SHOWN = 50
 
 
 def list_batch_jobs(user) -> QuerySet[BatchJob]:
-    """Jobs visible to ``user``, newest first, with how many of their successful
-    conversations exist and how many of those are enriched."""
-    done = Q(items__status=BatchItemStatus.COMPLETED, items__conversation__is_active=True)
-    return (
-        BatchJob.objects.visible_to(user)
-        .annotate(
-            conversation_count=Count("items__conversation", filter=done, distinct=True),
-            enriched_count=Count(
-                "items__conversation",
-                filter=done & Q(items__conversation__enrichment_status=EnrichmentStatus.COMPLETED),
-                distinct=True,
-            ),
-        )
-        .order_by("-created_at", "-id")
-    )
+    """Jobs visible to ``user``, newest first (their counts: ``jobs_page``)."""
+    return BatchJob.objects.visible_to(user).order_by("-created_at", "-id")
+
+
+def jobs_page(user, number: str | None, *, per_page: int) -> Page:
+    """A page of the jobs ``user`` may see, with their conversation counts current (see
+    ``batches.counts``: small jobs counted again here, big ones in the background)."""
+    swept = sweep_for_request()
+    page = EstimatedPaginator(list_batch_jobs(user), per_page).get_page(number)
+    _settle_counts(page.object_list, swept=swept)
+    return page
+
+
+def current_job(jobs: QuerySet[BatchJob], pk: uuid.UUID) -> BatchJob | None:
+    """The job ``pk`` among ``jobs``, with its conversation counts current (as above)."""
+    swept = sweep_for_request()
+    job = jobs.filter(pk=pk).first()
+    if job is not None:
+        _settle_counts([job], swept=swept)
+    return job
+
+
+def _settle_counts(jobs, *, swept: bool) -> None:
+    if refresh_stale(jobs, swept=swept):
+        request_count_refresh()
 
 
 def batch_job_selection(job: BatchJob, *, user) -> Selection:
@@ -62,11 +77,14 @@ class Failure:
 
 @dataclass(frozen=True)
 class JobEnrichmentState:
-    """Where the job's successful conversations stand, read from stored state."""
+    """Where the job's successful conversations stand: its stored counts (``current``
+    false while a big job is being counted again in the background)."""
 
     total: int
     enriched: int
     failed: int
+    counted_at: datetime | None = None
+    current: bool = True
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -83,19 +101,13 @@ class JobEnrichmentState:
 
 
 def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
-    """Count the job's successful conversations by enrichment status (one aggregate
-    query) and list the failed ones with their reason (one more, only when some failed)."""
-    conversations = job_conversations(job, user=user)
-    failed = Q(enrichment_status__in=EnrichmentStatus.failed())
-    counts = conversations.aggregate(
-        total=Count("pk", distinct=True),
-        enriched=Count("pk", distinct=True, filter=Q(enrichment_status=EnrichmentStatus.COMPLETED)),
-        failed=Count("pk", distinct=True, filter=failed),
-    )
+    """The job's counts (load it with ``current_job``) and its first failed
+    conversations with their reason (one query, only when some failed)."""
     failures: list[Failure] = []
-    if counts["failed"]:
+    if job.conversations_failed:
         rows = (
-            conversations.filter(failed)
+            job_conversations(job, user=user)
+            .failed()
             .order_by("batch_items__position")
             .values_list(
                 "pk",
@@ -111,7 +123,14 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
                 continue
             seen.add(pk)
             failures.append(Failure(pk, business_id, name or "Untitled", status, error or ""))
-    return JobEnrichmentState(counts["total"], counts["enriched"], counts["failed"], failures)
+    return JobEnrichmentState(
+        job.conversations_total,
+        job.conversations_enriched,
+        job.conversations_failed,
+        counted_at=job.conversations_counted_at,
+        current=job.counts_are_current,
+        failures=failures,
+    )
 
 
 def enrich_batch_job(job: BatchJob, *, user, only_failed: bool = False) -> BulkResult | RunStarted:

@@ -7,15 +7,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import TooManyFilesSent
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from enrichment.models import EnrichmentRun
+from enrichment.pagination import EstimatedPaginator
 from enrichment.runs.lifecycle import RunNotCancellable, RunStarted
 from enrichment.views import (
     ENRICHMENT_DONE,
@@ -30,10 +30,11 @@ from .imports import ConversationImport
 from .models import BatchJob
 from .services import (
     cancel_job_run,
+    current_job,
     enrich_batch_job,
     get_job_enrichment_state,
+    jobs_page,
     latest_job_run,
-    list_batch_jobs,
 )
 from .upload import Upload, import_upload, read_upload
 
@@ -49,7 +50,7 @@ ITEMS_ADDED = "items-added"
 @login_required
 @vary_on_headers("HX-Request")
 def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
-    page = Paginator(list_batch_jobs(request.user), JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE)
     template = "batches/batch_job_list.html"
     if is_partial_request(request):
         template += "#jobs"
@@ -58,18 +59,24 @@ def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
 
 def _items_page(job: BatchJob, number: str | None):
     items = job.items.select_related("conversation").order_by("position")
-    return Paginator(items, ITEMS_PER_PAGE).get_page(number)
+    return EstimatedPaginator(items, ITEMS_PER_PAGE, key="position").get_page(number)
 
 
-def _visible_job(request: HtmxHttpRequest, pk: uuid.UUID) -> BatchJob:
-    return get_object_or_404(BatchJob.objects.visible_to(request.user), pk=pk)
+def _visible_job(request: HtmxHttpRequest, pk: uuid.UUID, *, counted: bool = False) -> BatchJob:
+    """The job, if the user may see it; ``counted``: with its conversation counts
+    brought up to date (what the enrichment panel shows)."""
+    jobs = BatchJob.objects.visible_to(request.user)
+    job = current_job(jobs, pk) if counted else jobs.filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such batch job.")
+    return job
 
 
 def _enrichment_context(
     request: HtmxHttpRequest, job: BatchJob, run: EnrichmentRun | None, **extra
 ) -> dict:
-    """What the enrichment panel shows: the stored state of the job's conversations and
-    a background run of the job (polled while unfinished)."""
+    """What the enrichment panel shows: the stored state of the job's conversations (the
+    job loaded ``counted``) and a background run of the job (polled while unfinished)."""
     state = get_job_enrichment_state(job, user=request.user)
     return {"job": job, "state": state, "run": run, **extra}
 
@@ -78,7 +85,7 @@ def _enrichment_context(
 @login_required
 @vary_on_headers("HX-Request")
 def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = _visible_job(request, pk)
+    job = _visible_job(request, pk, counted=not is_partial_request(request))
     items = _items_page(job, request.GET.get("page"))
     if is_partial_request(request):
         response = render(request, f"{DETAIL}#items", {"job": job, "items": items})
@@ -108,12 +115,12 @@ def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @login_required
 def batch_job_enrichment(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The enrichment panel alone: what the page polls while a background run goes on."""
-    job = _visible_job(request, pk)
     if not is_partial_request(request):
-        return redirect("batch-job-detail", pk=job.pk)
+        return redirect("batch-job-detail", pk=_visible_job(request, pk).pk)
+    job = _visible_job(request, pk, counted=True)
     run = latest_job_run(job)
     response = render(request, f"{DETAIL}#enrichment", _enrichment_context(request, job, run))
-    if run is not None and run.is_finished:
+    if run is not None and run.is_finished and job.counts_are_current:
         # The last poll: the items table reloads its badges.
         response["HX-Trigger"] = ENRICHMENT_DONE
     return response
@@ -125,6 +132,8 @@ def batch_job_enrich(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _visible_job(request, pk)
     only_failed = request.POST.get("only_failed") == "1"
     result = enrich_batch_job(job, user=request.user, only_failed=only_failed)
+    if is_partial_request(request):
+        job = _visible_job(request, pk, counted=True)  # counted after the enrichment
     if isinstance(result, RunStarted):
         if is_partial_request(request):
             context = _enrichment_context(request, job, result.run)
@@ -163,6 +172,7 @@ def batch_job_cancel_run(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespons
     except RunNotCancellable as exc:
         run, notice = latest_job_run(job), str(exc)
     if is_partial_request(request):
+        job = _visible_job(request, pk, counted=True)
         context = _enrichment_context(request, job, run, notice=notice)
         response = render(request, f"{DETAIL}#enrichment", context)
         if notice is None:

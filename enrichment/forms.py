@@ -5,14 +5,16 @@ import uuid
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from . import scopes
 from .models import Conversation, EnrichmentStatus, Persona
 
 ANY_FAILURE = "failed"
 
-# Sort keys shown in the page's links → model fields (the row id keeps pages stable).
+# Sort keys shown in the page's links → model fields. Equal values go by creation time
+# and then the row id (stable pages), the same way round, which one index serves.
 ORDERINGS = {
     "created": "created_at",
     "name": "conversation_name",
@@ -23,10 +25,27 @@ ORDERINGS = {
 DEFAULT_ORDERING = "-created"
 # Groups (batch jobs) offered in a scope's drop-down.
 SCOPE_CHOICES = 100
+# A group (batch job) of up to this many conversations is listed by sorting just its rows.
+# The planner cannot know that a group's rows sit together in time: it would walk the
+# newest-first index expecting to meet them early, and for an old job walk the whole table.
+SMALL_GROUP = 5000
 
 
 def ordering_choices() -> list[tuple[str, str]]:
     return [(f"{sign}{key}", f"{sign}{key}") for key in ORDERINGS for sign in ("", "-")]
+
+
+def search(text: str) -> Q:
+    """Conversations whose name or persona's name contains ``text`` (any case), or whose
+    id (either form) it is. The matching personas are looked up first (a small table), so
+    the conversations are matched by id, which the planner estimates and indexes well."""
+    personas = list(Persona.objects.filter(name__icontains=text).values_list("pk", flat=True))
+    match = Q(conversation_name__icontains=text)
+    if personas:
+        match |= Q(persona_id__in=personas)
+    with contextlib.suppress(ValueError):  # not an id: search by text only
+        match |= Q(conversation_id=uuid.UUID(text)) | Q(pk=uuid.UUID(text))
+    return match
 
 
 class ConversationFilterForm(forms.Form):
@@ -84,21 +103,24 @@ class ConversationFilterForm(forms.Form):
             conversations = conversations.failed()
         elif status:
             conversations = conversations.filter(enrichment_status=status)
+        sort_found_rows = False
         for name, scope in self.scopes.items():
             if data.get(name):
                 conversations = conversations.filter(pk__in=scope.members(data[name]).values("pk"))
+                sort_found_rows = sort_found_rows or scope.holds_at_most(data[name], SMALL_GROUP)
         if data.get("persona"):
             conversations = conversations.filter(persona_id=data["persona"])
         if text := (data.get("q") or "").strip():
-            match = Q(conversation_name__icontains=text) | Q(persona__name__icontains=text)
-            with contextlib.suppress(ValueError):  # not an id: search by text only
-                match |= Q(conversation_id=uuid.UUID(text)) | Q(pk=uuid.UUID(text))
-            conversations = conversations.filter(match)
+            conversations = conversations.filter(search(text))
         order = data.get("order") or DEFAULT_ORDERING
         descending = order.startswith("-")
         field = ORDERINGS[order.lstrip("-")]
-        sign = "-" if descending else ""
-        return conversations.order_by(f"{sign}{field}", f"{sign}id")
+        keys = [F(key) for key in dict.fromkeys((field, "created_at", "id"))]
+        if sort_found_rows:
+            # The same order in an expression no index matches: the database finds the
+            # rows first, then sorts them.
+            keys[0] = Coalesce(keys[0], keys[0])
+        return conversations.order_by(*(k.desc() if descending else k.asc() for k in keys))
 
     def active_filters(self) -> dict[str, str]:
         """The filters in effect, as submitted (to post them on, or to link back)."""

@@ -44,13 +44,19 @@ class Scope(ABC):
     def members(self, scope_id: uuid.UUID) -> QuerySet[Conversation]:
         """Every conversation in the group."""
 
+    def holds_at_most(self, scope_id: uuid.UUID, limit: int) -> bool:
+        """Whether the group has no more than ``limit`` conversations (override with a
+        cheaper count when the group's own rows tell)."""
+        return self.members(scope_id)[: limit + 1].count() <= limit
+
     @abstractmethod
     def enrichable(self, scope_id: uuid.UUID) -> QuerySet[Conversation]:
         """The conversations "enrich this group" acts on, in the group's order."""
 
     @abstractmethod
     def recent(self, user, *, limit: int) -> list[ScopeRef]:
-        """The newest groups holding conversations ``user`` may see (for drop-downs)."""
+        """The newest groups ``user`` may see that hold conversations they may see (for
+        drop-downs)."""
 
     @abstractmethod
     def refs_of(self, conversation_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ScopeRef]]:

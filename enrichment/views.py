@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -21,6 +21,7 @@ from django_htmx.middleware import HtmxDetails
 from . import scopes
 from .forms import ConversationFilterForm, EnrichSelectionForm
 from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
+from .pagination import EstimatedPaginator
 from .runs.lifecycle import NothingToEnrich, RunNotCancellable, RunStarted, cancel_run, retry_failed
 from .selection import ConversationsNotFound, select_ids, select_queryset
 from .services import BulkResult, enrich
@@ -80,11 +81,9 @@ def with_scope_refs(conversations: list[Conversation]) -> list[Conversation]:
 @vary_on_headers("HX-Request")
 def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
     form = ConversationFilterForm(request.GET, user=request.user)
-    conversations = form.filter(
-        Conversation.objects.visible_to(request.user).select_related("persona")
-    )
+    conversations = form.filter(Conversation.objects.visible_to(request.user).for_list())
     size = page_size(request.GET.get("size"))
-    page = Paginator(conversations, size).get_page(request.GET.get("page"))
+    page = EstimatedPaginator(conversations, size).get_page(request.GET.get("page"))
     with_scope_refs(page.object_list)
     template = "enrichment/conversation_list.html"
     if is_partial_request(request):
@@ -220,7 +219,7 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
         .select_related("created_by")
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(visible, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = EstimatedPaginator(visible, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     template = "enrichment/run_list.html"
     if is_partial_request(request):
         template += "#runs"
@@ -242,7 +241,7 @@ def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
         )
         .order_by("position")
     )
-    return Paginator(failed, FAILURES_PER_PAGE).get_page(number)
+    return EstimatedPaginator(failed, FAILURES_PER_PAGE, key="position").get_page(number)
 
 
 @require_GET

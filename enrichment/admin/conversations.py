@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from enrichment import scopes
 from enrichment.models import Conversation
+from enrichment.pagination import EstimatedPaginator
 from enrichment.selection import select_queryset
 
 from .display import (
@@ -101,6 +102,10 @@ class ConversationAdmin(admin.ModelAdmin):
     search_fields = ["conversation_id__exact", "id__exact", "conversation_name"]
     search_help_text = "A conversation id (either form) or words of the name."
     list_per_page = 50
+    # At scale, counting is the cost: an estimate above LIST_EXACT_COUNT_LIMIT, and no
+    # second count of the unfiltered rows.
+    paginator = EstimatedPaginator
+    show_full_result_count = False
     autocomplete_fields = ["created_by", "persona", "emotional_arc", "training_topic", "template"]
     actions = ["enrich_selected", "retry_failed", "force_reenrich"]
     readonly_fields = [

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from enrichment import scopes
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
+from enrichment.pagination import page_rows
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_ids, select_scope, select_statuses
 from enrichment.serializers import (
@@ -114,10 +115,23 @@ def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     run = visible_run(request, run_id)
     outcome = choice(request, "outcome", ItemOutcome.values)
     start = whole_number(request, "offset", default=0)
-    items = run.items.select_related("conversation").order_by("position")
+    items = (
+        run.items.select_related("conversation")
+        .only(
+            "position",
+            "outcome",
+            "enrichment_status",
+            "error",
+            "error_category",
+            "reason",
+            "duration_ms",
+            "conversation__conversation_id",
+        )
+        .order_by("position")
+    )
     if outcome:
         items = items.filter(outcome=outcome)
-    page = list(items[start : start + ITEMS_PAGE_SIZE + 1])
+    page = page_rows(items, start, start + ITEMS_PAGE_SIZE + 1, key="position")
     return Response(
         {
             "run": RunSerializer(run).data,

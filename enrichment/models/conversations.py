@@ -63,6 +63,12 @@ def lease_expiry(now=None):
 
 
 class ConversationQuerySet(models.QuerySet["Conversation"]):
+    def update(self, **fields) -> int:
+        """Every write stamps ``updated_at`` (as ``save()`` does), so that counters kept
+        elsewhere (a batch job's) can find the rows changed since they last looked."""
+        fields.setdefault("updated_at", timezone.now())
+        return super().update(**fields)
+
     def visible_to(self, user) -> "ConversationQuerySet":
         """Rows the user may see and act on: their own, or everything for staff."""
         active = self.filter(is_active=True)
@@ -74,6 +80,11 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
         """Match either id form (row id or business ``conversation_id``) in one query."""
         ids = list(ids)
         return self.filter(Q(pk__in=ids) | Q(conversation_id__in=ids))
+
+    def for_list(self) -> "ConversationQuerySet":
+        """What a list of conversations shows: the persona joined, the reports (often
+        tens of KB each, read only by a conversation's own page) left out."""
+        return self.select_related("persona").defer("validation_report", "normalization_report")
 
     def failed(self) -> "ConversationQuerySet":
         return self.filter(enrichment_status__in=EnrichmentStatus.failed())
@@ -142,6 +153,7 @@ class Conversation(models.Model):
         on_delete=models.SET_NULL,
         related_name="conversations",
         help_text="Owner; empty for rows created by the system.",
+        db_index=False,  # the owner indexes below start with it
     )
     is_active = models.BooleanField(default=True)
 
@@ -189,7 +201,7 @@ class Conversation(models.Model):
     # SHA-256 of the imported content (``enrichment.fingerprints``): finds re-imports.
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
     enrichment_version = models.CharField(max_length=20, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ConversationQuerySet.as_manager()
@@ -198,11 +210,30 @@ class Conversation(models.Model):
         db_table = "conversations"
         ordering = ["-created_at", "-id"]
         permissions = [("enrich_conversation", "Can run enrichment on conversations")]
+        # Every list order is (column, created_at, id), all one way or all the other, so
+        # one index per column serves both directions (ties on created_at, rare, are put
+        # in order as they come), and the filter on that column in the newest-first order
+        # too. The newest-first ones hold the id and end with ``is_active``, so that a
+        # deep page is an index-only walk. Each index costs every status change a write
+        # (see the scale benchmark's notes in the README): no more than these. (A trigram
+        # index on the name, for searching, is PostgreSQL's alone: see the migration
+        # ``0009_list_indexes``.)
         indexes = [
-            models.Index(fields=["enrichment_status"], name="conv_enrichment_status_idx"),
+            models.Index(fields=["created_at", "id", "is_active"], name="conv_created_idx"),
+            models.Index(
+                fields=["enrichment_status", "created_at"], name="conv_status_created_idx"
+            ),
+            models.Index(
+                fields=["created_by", "created_at", "id", "is_active"],
+                name="conv_owner_created_idx",
+            ),
             models.Index(fields=["created_by", "enrichment_status"], name="conv_owner_status_idx"),
-            models.Index(fields=["created_by", "-created_at"], name="conv_owner_created_idx"),
             models.Index(fields=["created_by", "content_hash"], name="conv_owner_content_hash_idx"),
+            models.Index(fields=["conversation_name", "created_at"], name="conv_name_idx"),
+            models.Index(fields=["tier", "created_at"], name="conv_tier_idx"),
+            models.Index(fields=["turn_count", "created_at"], name="conv_turns_idx"),
+            # The rows changed since a given time (what counters kept elsewhere look for).
+            models.Index(fields=["updated_at"], name="conv_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -199,6 +199,8 @@ class EnrichmentRunItem(models.Model):
         ordering = ["run", "position"]
         indexes = [
             models.Index(fields=["run", "outcome", "position"], name="run_item_outcome_idx"),
+            # A run's items in order, a page at a time (the run items API).
+            models.Index(fields=["run", "position"], name="run_item_position_idx"),
             models.Index(fields=["claim_token"], name="run_item_claim_idx"),
         ]
         constraints = [

@@ -4,6 +4,7 @@ import pytest
 
 from enrichment.models import EnrichmentStatus, ErrorCategory, Tier
 from tests.admin.helpers import CONVERSATIONS
+from tests.counting import COUNT_QUERIES
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
@@ -12,9 +13,9 @@ from tests.factories import (
     UserFactory,
 )
 
-# Session, user, the two counts (filtered and total), persona and batch-job filter
+# Session, user, the count (no second one of all rows), persona and batch-job filter
 # choices, the page of rows with owner joined in, and the batch jobs of the page's rows.
-LIST_QUERIES = 8
+LIST_QUERIES = 6 + COUNT_QUERIES
 
 
 def listed(response) -> list:

@@ -1,17 +1,29 @@
 """The batch-job pages: list, detail, progress polling, "Enrich All" (in the request, or
 as a background run the page polls) and cancelling that run."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from batches import counts
 from batches.models import BatchJobStatus
+from batches.services import enrich_batch_job
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
 from enrichment.runs import lanes
+from tests.counting import COUNT_QUERIES
 from tests.factories import BatchJobFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def quiet_since_counted() -> None:
+    """Every job counted, and no conversation changed since (a quiet moment)."""
+    Conversation.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    counts.refresh_all()
 
 
 def statuses(job) -> dict[str, str]:
@@ -97,12 +109,32 @@ def test_batch_job_list_query_count_does_not_grow_with_jobs(
 ):
     for n in range(jobs):
         make_job(user, valid=1, name=f"Batch {n}")
+    quiet_since_counted()
 
-    # session, user, page count, page rows (counts annotated)
-    with django_assert_num_queries(4):
+    # session, user, where the last sweep stopped, changes since (none), page count, page
+    with django_assert_num_queries(5 + COUNT_QUERIES):
         response = user_client.get("/batch-jobs/")
 
     assert len(response.context["page"].object_list) == jobs
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_batch_job_list_after_changes_counts_again_in_constant_queries(
+    make_job, jobs, user_client, user, django_assert_num_queries
+):
+    counts.sweep()
+    for n in range(jobs):
+        make_job(user, valid=1, name=f"Batch {n}")
+
+    # session, user, where the last sweep stopped, changes since, mark their jobs, move
+    # the sweep on, page count, page, count the page's jobs again, store the counts
+    with django_assert_num_queries(9 + COUNT_QUERIES):
+        response = user_client.get("/batch-jobs/")
+
+    listed = response.context["page"].object_list
+    assert [(job.conversations_total, job.counts_are_current) for job in listed] == [
+        (1, True)
+    ] * jobs
 
 
 # Detail --------------------------------------------------------------------------
@@ -190,12 +222,33 @@ def test_batch_job_detail_query_count_does_not_grow_with_items(
     make_job, items, user_client, user, django_assert_num_queries
 ):
     job = make_job(user, valid=items)
+    quiet_since_counted()
 
-    # session, user, job, latest run, enrichment state aggregate, items count, items page
-    with django_assert_num_queries(7):
+    # session, user, where the last sweep stopped, changes since (none), job, items
+    # count, items page, latest run
+    with django_assert_num_queries(7 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     assert len(response.context["items"].object_list) == items
+    assert response.context["state"].total == items
+
+
+@pytest.mark.parametrize("items", [1, 3])
+def test_batch_job_detail_after_changes_counts_again_in_constant_queries(
+    make_job, items, user_client, user, django_assert_num_queries
+):
+    counts.sweep()
+    job = make_job(user, valid=items, invalid=1)
+    enrich_batch_job(job, user=user)
+
+    # as above, and: mark the changed jobs, move the sweep on, count the job again,
+    # store the counts, its failed conversations
+    with django_assert_num_queries(12 + COUNT_QUERIES):
+        response = user_client.get(f"/batch-jobs/{job.pk}/")
+
+    state = response.context["state"]
+    assert (state.total, state.enriched, state.failed, state.current) == (items + 1, items, 1, True)
+    assert [failure.name for failure in state.failures] == ["Truncated chat 1"]
 
 
 @pytest.mark.parametrize("items", [1, 3])
@@ -205,7 +258,7 @@ def test_batch_job_items_partial_query_count_does_not_grow_with_items(
     job = make_job(user, valid=items)
 
     # session, user, job, items count, items page
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/", **HX)
 
     assert len(response.context["items"].object_list) == items

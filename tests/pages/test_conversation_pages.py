@@ -5,6 +5,7 @@ import pytest
 
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, Tier
 from enrichment.runs import lanes
+from tests.counting import COUNT_QUERIES
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, PersonaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -235,7 +236,7 @@ def test_conversation_list_query_count_does_not_grow_with_rows(
 
     # session, user, batch choices, persona choices, count, page rows (persona joined),
     # the batch jobs of the page's rows
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6 + COUNT_QUERIES):
         response = user_client.get("/conversations/", **headers)
 
     assert len(response.context["page"].object_list) == rows

@@ -9,6 +9,7 @@ from django.utils import timezone
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs import lanes
 from enrichment.templatetags.pages import duration
+from tests.counting import COUNT_QUERIES
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_run_list_query_count_does_not_grow_with_runs(
         make_run(user, valid=1, description=f"Run {n}")
 
     # session, user, page count, page rows (with their starter)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3 + COUNT_QUERIES):
         response = user_client.get("/runs/")
 
     assert len(response.context["page"].object_list) == count
@@ -248,7 +249,7 @@ def test_run_detail_query_count_does_not_grow_with_failures(
     run = finished(make_run(user, valid=1, invalid=failures))
 
     # session, user, run (with its starter), failures count, failures page
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4 + COUNT_QUERIES):
         response = user_client.get(f"/runs/{run.pk}/")
 
     assert len(response.context["failures"].object_list) == failures
@@ -260,7 +261,7 @@ def test_run_failures_partial_query_count_does_not_grow_with_failures(
 ):
     run = finished(make_run(user, valid=1, invalid=failures))
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4 + COUNT_QUERIES):
         response = user_client.get(f"/runs/{run.pk}/", **HX)
 
     assert len(response.context["failures"].object_list) == failures

@@ -1,0 +1,56 @@
+"""The scale benchmark makes its data set with set-based SQL and times every list."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+
+from batches.models import BatchItem, BatchJob
+from devtools.management.commands.bench_scale import pages
+from devtools.scale import STAFF_USERNAME, USER_USERNAME, existing
+from enrichment.models import Conversation, EnrichmentRun
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_bench_scale_makes_the_data_set_and_prints_every_page(media_root):
+    out = io.StringIO()
+
+    call_command("bench_scale", scale=500, repeat=1, stdout=out)
+
+    text = out.getvalue()
+    staff = Conversation.objects.filter(created_by__username=STAFF_USERNAME)
+    assert (
+        staff.count(),
+        Conversation.objects.filter(created_by__username=USER_USERNAME).count(),
+    ) == (
+        500,
+        50,
+    )
+    data = existing(500)
+    assert (data.big_job.items.count(), data.big_job.conversations_total) == (50, 49)
+    assert data.big_job.counts_are_current
+    assert BatchItem.objects.filter(conversation__isnull=False).count() == 550
+    assert BatchJob.objects.filter(conversations_counted_at__isnull=True).count() == 0
+    assert data.big_run.total == data.big_run.items.count() == 49
+    assert EnrichmentRun.objects.count() == 3
+    assert "files are not written" in text
+    for page in pages(data):
+        # every page: a median, the fastest, and the queries, for each role it has
+        row = re.search(rf"^{re.escape(page.label)} +(.*)$", text, re.MULTILINE)
+        assert row, page.label
+        cells = re.findall(r"\d+\.\d +\d+\.\d +\d+", row.group(1))
+        assert len(cells) == (page.staff is not None) + (page.user is not None), page.label
+    assert re.search(r"slowest median: [\d.]+ ms", text)
+    assert not media_root.exists() or not list(media_root.rglob("*.json"))
+
+
+def test_bench_scale_reuses_a_data_set_of_the_same_scale(media_root):
+    call_command("bench_scale", scale=200, repeat=1, only="/runs/", stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("bench_scale", scale=200, repeat=1, only="/runs/", stdout=out)
+
+    assert "reusing the data set of scale 200" in out.getvalue()
+    assert Conversation.objects.count() == 220
