@@ -73,9 +73,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    # Before django_tasks_db: its db_worker command is ours (waits out database outages).
+    "enrichment",
     "django_tasks_db",
     "axes",
-    "enrichment",
     "batches",
     "training",
     "devtools",
@@ -267,11 +268,13 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
 # Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Conversations a background-run task processes before it records progress.
-ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 50)
+ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 500)
 # Outcomes a background run commits per transaction (a crash re-does at most these).
-ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 10)
+ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 100)
 # Lane tasks enqueued per run: how many workers can share one run.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
+# A run's lane silent for this long (its worker died or lost the database) is taken over.
+ENRICHMENT_LANE_TIMEOUT_SECONDS = env_int("ENRICHMENT_LANE_TIMEOUT_SECONDS", 30)
 
 # Lists at scale ------------------------------------------------------------
 # Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.

@@ -1,4 +1,5 @@
-"""Starting `manage.py db_worker` processes from Python (the benchmark, the worker tests)."""
+"""Starting `manage.py db_worker` processes from Python (the benchmarks, the worker tests),
+and reading what processes cost (peak memory, CPU time) for the benchmarks."""
 
 import os
 import subprocess
@@ -46,3 +47,38 @@ def start_db_worker(worker_id: str, *, env: dict | None = None, log: Path | None
         stdout=output,
         stderr=subprocess.STDOUT,
     )
+
+
+def peak_rss_kb(pid: int) -> int:
+    """The process's peak resident memory so far (the kernel's VmHWM), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (all its threads) so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sample_database_cpu(seen: dict[int, float]) -> None:
+    """CPU seconds of every PostgreSQL backend serving this database but us, by pid (the
+    server runs on this machine); called while work goes on, it catches every backend."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    for pid in pids:
+        seen[pid] = max(seen.get(pid, 0.0), cpu_seconds(pid))

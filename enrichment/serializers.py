@@ -121,6 +121,20 @@ class BulkResultSerializer(serializers.Serializer):
         return OutcomeSerializer(result.outcomes, many=True, context=context).data
 
 
+class LastFailureSerializer(serializers.Serializer):
+    """The latest failed attempt since the latest success."""
+
+    error = serializers.CharField(source="last_failure_error")
+    category = serializers.CharField(source="last_failure_category", allow_null=True)
+    at = serializers.DateTimeField(source="last_failed_at")
+
+
+def last_failure(conversation) -> dict | None:
+    if conversation.last_failed_at is None:
+        return None
+    return LastFailureSerializer(conversation).data
+
+
 class ConversationStatusSerializer(serializers.Serializer):
     conversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
@@ -129,6 +143,14 @@ class ConversationStatusSerializer(serializers.Serializer):
     enrichmentError = serializers.CharField(source="enrichment_error", allow_null=True)  # noqa: N815
     errorCategory = serializers.CharField(source="enrichment_error_category", allow_null=True)  # noqa: N815
     enrichedAt = serializers.DateTimeField(source="enriched_at", allow_null=True)  # noqa: N815
+    lastFailure = serializers.SerializerMethodField(  # noqa: N815
+        help_text="The latest failed attempt since the latest success, or null. A completed "
+        "conversation whose re-enrichment failed stays completed with its file; the "
+        "failure is here."
+    )
+
+    def get_lastFailure(self, conversation) -> LastFailureSerializer(allow_null=True):  # type: ignore[valid-type]  # noqa: N802
+        return last_failure(conversation)
 
 
 class ValidationReportSerializer(serializers.Serializer):
@@ -138,6 +160,10 @@ class ValidationReportSerializer(serializers.Serializer):
     normalizationReport = serializers.JSONField(source="normalization_report", allow_null=True)  # noqa: N815
     enrichmentError = serializers.CharField(source="enrichment_error", allow_null=True)  # noqa: N815
     errorCategory = serializers.CharField(source="enrichment_error_category", allow_null=True)  # noqa: N815
+    lastFailure = serializers.SerializerMethodField()  # noqa: N815
+
+    def get_lastFailure(self, conversation) -> LastFailureSerializer(allow_null=True):  # type: ignore[valid-type]  # noqa: N802
+        return last_failure(conversation)
 
 
 class StartRunRequestSerializer(RequestBodySerializer):
@@ -184,6 +210,37 @@ class ScopeSerializer(serializers.Serializer):
     id = serializers.UUIDField()
 
 
+class LaneSerializer(serializers.Serializer):
+    """One task's share of a run (a worker working on it)."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField(
+        help_text="running, stopped, lost (went silent: taken over) or failed (an error)"
+    )
+    workerId = serializers.CharField(source="worker_id")  # noqa: N815
+    enriched = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    startedAt = serializers.DateTimeField(source="started_at")  # noqa: N815
+    heartbeatAt = serializers.DateTimeField(source="heartbeat_at")  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
+    silent = serializers.SerializerMethodField(
+        help_text="Running but silent past the lane timeout: its work is being taken over."
+    )
+
+    def get_silent(self, lane) -> bool:
+        return lane.is_silent()
+
+
+class StallSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="The last sign of life.")
+    message = serializers.CharField()
+    silentLanes = serializers.SerializerMethodField()  # noqa: N815
+
+    def get_silentLanes(self, stall) -> list[str]:  # noqa: N802
+        return [str(lane.pk) for lane in stall.lanes]
+
+
 class RunSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
@@ -200,7 +257,17 @@ class RunSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     remaining = serializers.IntegerField()
     progressPercent = serializers.IntegerField(source="progress_percent")  # noqa: N815
-    etaSeconds = serializers.IntegerField(source="eta_seconds", allow_null=True)  # noqa: N815
+    etaSeconds = serializers.IntegerField(  # noqa: N815
+        source="eta_seconds",
+        allow_null=True,
+        help_text="null until there is a rate, and while the run is stalled",
+    )
+    stall = StallSerializer(
+        allow_null=True,
+        help_text="Set while the run is not moving: a worker went silent (its work is taken "
+        "over within ENRICHMENT_LANE_TIMEOUT_SECONDS) or no worker works on it.",
+    )
+    lanes = LaneSerializer(many=True, source="lane_rows")
     createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815

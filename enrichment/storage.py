@@ -7,6 +7,7 @@ never stored. Downloads go through the app after an ownership check.
 import contextlib
 import os
 import uuid
+from collections.abc import Iterable
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -34,8 +35,7 @@ class AtomicFileSystemStorage(FileSystemStorage):
         ``save()`` machinery (name checks for uploads, chunking) that a path we built
         ourselves does not need.
         """
-        self._write_atomically(self.path(name), (data,))
-        return len(data)
+        return self._write_atomically(self.path(name), (data,))
 
     def probe(self) -> None:
         """Raise unless files can be written under the root (the health check)."""
@@ -43,7 +43,11 @@ class AtomicFileSystemStorage(FileSystemStorage):
         if not os.access(self.location, os.W_OK | os.X_OK):
             raise PermissionError(f"{self.location} is not writable.")
 
-    def _write_atomically(self, full_path: str, chunks) -> None:
+    def write_chunks(self, name: str, chunks) -> int:
+        """``write_bytes`` for content given in pieces, never held whole."""
+        return self._write_atomically(self.path(name), chunks)
+
+    def _write_atomically(self, full_path: str, chunks) -> int:
         # A unique sibling name: the rename below is atomic only within one folder.
         tmp_path = f"{full_path}.{uuid.uuid4().hex}.part"
         try:
@@ -51,10 +55,11 @@ class AtomicFileSystemStorage(FileSystemStorage):
         except FileNotFoundError:
             os.makedirs(os.path.dirname(full_path), exist_ok=True)
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        size = 0
         try:
             with os.fdopen(fd, "wb") as handle:
                 for chunk in chunks:
-                    handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+                    size += handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
                 if self.file_permissions_mode is not None:
                     os.fchmod(handle.fileno(), self.file_permissions_mode)
             os.replace(tmp_path, full_path)
@@ -62,6 +67,7 @@ class AtomicFileSystemStorage(FileSystemStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
             raise
+        return size
 
 
 def raw_path(owner: str, conversation_id: str) -> str:
@@ -87,6 +93,15 @@ def write_file(path: str, content: bytes) -> int:
         default_storage.delete(saved)
         raise OSError(f"Storage wrote {saved!r} instead of {path!r}; enable overwriting.")
     return len(content)
+
+
+def write_chunks(path: str, chunks: Iterable[bytes]) -> int:
+    """``write_file`` for content given in pieces: written as they come where the storage
+    can (local files), so a large document is never held whole; joined otherwise."""
+    write = getattr(default_storage, "write_chunks", None)
+    if write is not None:
+        return write(path, chunks)
+    return write_file(path, b"".join(chunks))
 
 
 def read_file(path: str) -> bytes:

@@ -5,38 +5,42 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.tasks import task
+from django.tasks import TaskContext, task
 from django.utils import timezone
 
-from enrichment.models import item_lease
 from enrichment.runs.lanes import INTERRUPTED, StopSignal, process_run
-from enrichment.runs.watchdog import watch_run
+from enrichment.runs.watchdog import watch_every, watch_run
 
 logger = logging.getLogger("enrichment.runs")
 
 
-@task()
-def enrichment_run_lane(*, run_id: str) -> str:
+@task(takes_context=True)
+def enrichment_run_lane(context: TaskContext, *, run_id: str) -> str:
+    result = context.task_result
+    worker_ids = getattr(result, "worker_ids", None) or [""]
     with StopSignal() as stop:
-        stopped = process_run(uuid.UUID(run_id), stop=stop)
+        stopped = process_run(
+            uuid.UUID(run_id), stop=stop, task_result_id=str(result.id), worker_id=worker_ids[-1]
+        )
     if stopped == INTERRUPTED:
-        # The worker is going away: another worker continues (the watchdog goes on).
+        # The worker is going away (or lost its database): another lane continues (the
+        # watchdog goes on).
         enqueue_run(run_id, lanes=1, watch=False)
     return stopped
 
 
 @task()
-def enrichment_run_watchdog(*, run_id: str) -> bool:
+def enrichment_run_watchdog(*, run_id: str) -> int:
     verdict = watch_run(uuid.UUID(run_id))
-    if verdict.resume:
+    for _ in range(verdict.lanes):
         enrichment_run_lane.enqueue(run_id=run_id)
     if verdict.keep_watching:
         _enqueue_watchdog(run_id)
-    return verdict.resume
+    return verdict.lanes
 
 
 def _enqueue_watchdog(run_id: str) -> None:
-    enrichment_run_watchdog.using(run_after=timezone.now() + item_lease()).enqueue(run_id=run_id)
+    enrichment_run_watchdog.using(run_after=timezone.now() + watch_every()).enqueue(run_id=run_id)
 
 
 def enqueue_run(run_id: uuid.UUID | str, *, lanes: int | None = None, watch: bool = True) -> None:

@@ -235,6 +235,7 @@ def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
             "position",
             "error",
             "error_category",
+            "enrichment_status",
             "conversation__id",
             "conversation__conversation_id",
             "conversation__conversation_name",

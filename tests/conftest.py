@@ -149,4 +149,9 @@ def needs_postgres(django_db_setup):
 
 
 # Real db_worker processes (PostgreSQL): the fixtures live beside their helpers.
-from tests.workers import worker_env, workers  # noqa: E402, F401
+from tests.workers import (  # noqa: E402, F401
+    database_proxy,
+    default_workers,
+    worker_env,
+    workers,
+)

@@ -1,7 +1,10 @@
 """Real `manage.py db_worker` processes for tests, on the test database (PostgreSQL)."""
 
+import contextlib
 import json
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +17,7 @@ from django.db import connection
 from devtools.workers import start_db_worker
 from enrichment import storage
 from enrichment.models import Conversation, ProcessingStatus
-from tests.factories import conversation_document
+from tests.factories import a_run, conversation_document
 
 LEASE_SECONDS = 2
 
@@ -31,13 +34,20 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, name: str = "w") -> subprocess.Popen:
+    def start(self, name: str = "w", *, env: dict | None = None) -> subprocess.Popen:
         worker_id = f"{name}-{len(self.processes)}"
         process = start_db_worker(
-            worker_id, env=self.env, log=self.tmp_path / f"worker-{worker_id}.log"
+            worker_id, env={**self.env, **(env or {})}, log=self.log_path(worker_id)
         )
+        process.worker_id = worker_id
         self.processes.append(process)
         return process
+
+    def log_path(self, worker_id: str) -> Path:
+        return self.tmp_path / f"worker-{worker_id}.log"
+
+    def log_of(self, process: subprocess.Popen) -> str:
+        return self.log_path(process.worker_id).read_text()
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -49,6 +59,15 @@ class Workers:
 @pytest.fixture
 def workers(worker_env, tmp_path):
     pool = Workers(worker_env, tmp_path)
+    yield pool
+    pool.stop_all()
+    connection.close()
+
+
+@pytest.fixture
+def default_workers(on_postgres, media_root, tmp_path):
+    """Real workers with the settings as shipped (leases, lane timeout), nothing shortened."""
+    pool = Workers({}, tmp_path)
     yield pool
     pool.stop_all()
     connection.close()
@@ -79,6 +98,17 @@ def seed(owner, count: int, *, invalid_every: int = 0) -> list[Conversation]:
     return Conversation.objects.bulk_create(rows)
 
 
+def run_state(run):
+    run.refresh_from_db()
+    return run
+
+
+def start(conversations, **kwargs):
+    """A run over ``conversations`` as the command line starts one. In a test whose
+    transaction is real (``transaction=True``), on_commit fires at once: it is enqueued."""
+    return a_run([c.pk for c in conversations], user=None, source="cli", **kwargs)
+
+
 def wait_for(predicate, *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,3 +116,78 @@ def wait_for(predicate, *, timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class DatabaseProxy:
+    """A TCP relay between workers and PostgreSQL that a test can cut and restore: the
+    database disappears for the worker (connections dropped, new ones refused) while the
+    test keeps its own."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self.listener: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self.lock:
+            listener, self.listener = self.listener, None
+            sockets, self.sockets = self.sockets, []
+        for sock in [listener, *sockets]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                if self.listener is not listener:
+                    client.close()
+                    server.close()
+                    return
+                self.sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def database_proxy(on_postgres):
+    db = connection.settings_dict
+    proxy = DatabaseProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+    yield proxy
+    proxy.cut()
+
+
+def url_through(proxy: DatabaseProxy) -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}"

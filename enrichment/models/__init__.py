@@ -12,11 +12,15 @@ from .conversations import (
 from .runs import (
     EnrichmentRun,
     EnrichmentRunItem,
+    EnrichmentRunLane,
     EnrichmentRunQuerySet,
     ItemOutcome,
+    LaneStatus,
     RunSource,
     RunStatus,
+    Stall,
     item_lease,
+    lane_timeout,
 )
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
 from .tokens import ApiToken, ApiTokenQuerySet
@@ -29,18 +33,22 @@ __all__ = [
     "EmotionalArc",
     "EnrichmentRun",
     "EnrichmentRunItem",
+    "EnrichmentRunLane",
     "EnrichmentRunQuerySet",
     "EnrichmentStatus",
     "ErrorCategory",
     "ItemOutcome",
+    "LaneStatus",
     "Persona",
     "ProcessingStatus",
     "PromptTemplate",
     "RunSource",
     "RunStatus",
     "ScaffoldingRow",
+    "Stall",
     "Tier",
     "TrainingTopic",
     "item_lease",
+    "lane_timeout",
     "lease_expiry",
 ]

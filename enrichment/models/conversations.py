@@ -201,6 +201,14 @@ class Conversation(models.Model):
     # SHA-256 of the imported content (``enrichment.fingerprints``): finds re-imports.
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
     enrichment_version = models.CharField(max_length=20, blank=True)
+    # The latest failed attempt since the latest success. A completed conversation whose
+    # re-enrichment fails keeps its status and enriched file, and the failure lands here
+    # (for a failed one it repeats ``enrichment_error``); a success clears it.
+    last_failure_error = models.TextField(null=True, blank=True)
+    last_failure_category = models.CharField(
+        max_length=20, choices=ErrorCategory.choices, null=True, blank=True
+    )
+    last_failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -252,6 +260,10 @@ class Conversation(models.Model):
                 name="conversations_error_category_valid",
             ),
             models.CheckConstraint(
+                condition=check_choices("last_failure_category", ErrorCategory, nullable=True),
+                name="conversations_last_failure_category_valid",
+            ),
+            models.CheckConstraint(
                 condition=Q(quality_score__isnull=True)
                 | Q(quality_score__gte=0, quality_score__lte=5),
                 name="conversations_quality_score_range",
@@ -285,6 +297,11 @@ class Conversation(models.Model):
     @property
     def needs_retry(self) -> bool:
         return self.enrichment_status in EnrichmentStatus.failed()
+
+    @property
+    def kept_after_failure(self) -> bool:
+        """Completed, with a later attempt that failed (its output was kept)."""
+        return self.is_completed and self.last_failed_at is not None
 
     def lease_is_live(self, now=None) -> bool:
         now = now or timezone.now()

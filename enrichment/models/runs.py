@@ -1,7 +1,9 @@
 """Background enrichment runs and their items."""
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
@@ -143,9 +145,23 @@ class EnrichmentRun(models.Model):
     def is_finished(self) -> bool:
         return self.status in RunStatus.finished()
 
+    @cached_property
+    def lane_rows(self) -> list["EnrichmentRunLane"]:
+        return list(self.lanes.all())
+
+    @cached_property
+    def stall(self) -> "Stall | None":
+        """Why the run is not moving, when it is not (see ``stall_of``)."""
+        if self.status != RunStatus.RUNNING:
+            return None  # without looking at its lanes
+        return stall_of(self, self.lane_rows)
+
     def eta_seconds(self, now=None) -> int | None:
-        """Remaining time at the rate so far; None until there is a rate."""
+        """Remaining time at the rate so far; None until there is a rate, and while the
+        run is stalled (the rate so far says nothing then)."""
         if self.is_finished or not self.started_at or not self.processed:
+            return None
+        if self.stall is not None:
             return None
         elapsed = ((now or timezone.now()) - self.started_at).total_seconds()
         return round(elapsed / self.processed * self.remaining)
@@ -212,3 +228,111 @@ class EnrichmentRunItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} #{self.position}"
+
+
+# Lanes ------------------------------------------------------------------------------------
+
+
+class LaneStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"  # ended on its own and gave back what it held
+    LOST = "lost", "Lost"  # went silent; what it held was taken over
+    FAILED = "failed", "Failed"  # ended by an error; gave back what it held
+
+
+def lane_timeout() -> timedelta:
+    """How long a running lane may go without a heartbeat before it counts as lost."""
+    return timedelta(seconds=settings.ENRICHMENT_LANE_TIMEOUT_SECONDS)
+
+
+class EnrichmentRunLaneQuerySet(models.QuerySet["EnrichmentRunLane"]):
+    def running(self) -> "EnrichmentRunLaneQuerySet":
+        return self.filter(status=LaneStatus.RUNNING)
+
+    def silent(self, now=None) -> "EnrichmentRunLaneQuerySet":
+        """Running, but no heartbeat for longer than the lane timeout: its worker died or
+        lost the database (twin: ``EnrichmentRunLane.is_silent``)."""
+        now = now or timezone.now()
+        return self.running().filter(heartbeat_at__lt=now - lane_timeout())
+
+
+class EnrichmentRunLane(models.Model):
+    """One task's share of a run while it works on it.
+
+    Its id is the claim token of every item and conversation it holds, so whoever finds
+    it silent can give exactly those back. It beats (``heartbeat_at``) with every group of
+    outcomes it commits and at least every few seconds while it works.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(EnrichmentRun, on_delete=models.CASCADE, related_name="lanes")
+    # The task backend's id for the task running the lane, and the worker's.
+    task_result_id = models.CharField(max_length=64, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=LaneStatus.choices, default=LaneStatus.RUNNING)
+    # Outcomes this lane committed.
+    enriched = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)  # what ended a failed lane
+
+    objects = EnrichmentRunLaneQuerySet.as_manager()
+
+    class Meta:
+        db_table = "enrichment_run_lanes"
+        ordering = ["started_at"]
+        indexes = [models.Index(fields=["run", "status"], name="run_lane_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=check_choices("status", LaneStatus), name="run_lanes_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lane {self.pk} of {self.run_id}"
+
+    @property
+    def processed(self) -> int:
+        return self.enriched + self.failed + self.skipped
+
+    def is_silent(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == LaneStatus.RUNNING and self.heartbeat_at < now - lane_timeout()
+
+
+@dataclass(frozen=True)
+class Stall:
+    """A running run that is not moving: some lanes went silent (their work will be taken
+    over), or no lane has worked on it for longer than the lane timeout."""
+
+    since: datetime  # the last sign of life
+    lanes: list[EnrichmentRunLane]  # the silent lanes; empty when no lane is working
+
+    @property
+    def message(self) -> str:
+        if self.lanes:
+            count = len(self.lanes)
+            return (
+                f"{count} worker{'s' if count > 1 else ''} stopped responding; "
+                "the conversations held will be taken over."
+            )
+        return "No worker is working on this run; it continues when one is free."
+
+
+def stall_of(run: EnrichmentRun, lanes: list[EnrichmentRunLane], now=None) -> Stall | None:
+    if run.status != RunStatus.RUNNING:
+        return None
+    now = now or timezone.now()
+    silent = [lane for lane in lanes if lane.is_silent(now)]
+    if silent:
+        return Stall(min(lane.heartbeat_at for lane in silent), silent)
+    # A run without lanes yet has only been queued (or predates lanes): nothing to judge.
+    if lanes and run.remaining and not any(lane.status == LaneStatus.RUNNING for lane in lanes):
+        signs = [lane.heartbeat_at for lane in lanes]
+        last = max([*signs, run.heartbeat_at or run.started_at or run.created_at])
+        if last < now - lane_timeout():
+            return Stall(last, [])
+    return None

@@ -28,7 +28,13 @@ from typing import Any
 
 from enrichment.pipeline.profile import Profile
 
-__all__ = ["EnrichmentContext", "enrich_conversation", "valence"]
+__all__ = [
+    "EnrichedDocument",
+    "EnrichmentContext",
+    "build_document",
+    "enrich_conversation",
+    "valence",
+]
 
 DATASET_VERSION = "1.0.0"
 DEFAULT_CONVERSATION_KEY = "fp_conversation"
@@ -90,11 +96,42 @@ class EnrichmentContext:
     profile: Profile
 
 
-def enrich_conversation(data: dict, context: EnrichmentContext) -> dict:
-    """Build the enriched document: one training pair per turn, user turns included.
+HISTORY_KEY = "conversation_history"
 
-    Expects a conversation without validation blockers; optional fields may be absent.
+
+@dataclass(frozen=True)
+class EnrichedDocument:
+    """The enriched document, with each turn's history entry held once.
+
+    Pair *i*'s ``conversation_history`` is every earlier turn, ``history[:i]``, so the
+    stored document grows with the square of the turn count. Here each pair holds an
+    empty list in its place (keeping the key order) and the entries are held once, so
+    building it costs memory in proportion to the conversation; normalization writes
+    the repetitions straight out (``normalize.prepare_document``).
     """
+
+    fields: dict  # the document's keys in order; "training_pairs" holds the pairs
+    history: list[dict]  # one entry per turn
+
+    def as_dict(self) -> dict:
+        """The whole document as one object (every pair with its full history)."""
+        pairs = [
+            {**pair, HISTORY_KEY: self.history[:index]}
+            for index, pair in enumerate(self.fields["training_pairs"])
+        ]
+        return {**self.fields, "training_pairs": pairs}
+
+
+def enrich_conversation(data: dict, context: EnrichmentContext) -> dict:
+    """Build the enriched document as one object: one training pair per turn, user turns
+    included. Expects a conversation without validation blockers; optional fields may be
+    absent. (The runner uses ``build_document``, which does not repeat the history.)
+    """
+    return build_document(data, context).as_dict()
+
+
+def build_document(data: dict, context: EnrichmentContext) -> EnrichedDocument:
+    """The enriched document with each pair's history left to ``EnrichedDocument``."""
     metadata = _as_dict(data.get("conversation_metadata"))
     raw_turns = data.get("turns")
     if not isinstance(raw_turns, list):
@@ -126,6 +163,7 @@ def enrich_conversation(data: dict, context: EnrichmentContext) -> dict:
     criterion = round(score, 1)
     rounded_score = math.floor(score + 0.5)
 
+    history = [_history_entry(turn, position) for position, turn in enumerate(turns)]
     pairs = []
     last_user_input = ""
     for index, turn in enumerate(turns):
@@ -141,10 +179,7 @@ def enrich_conversation(data: dict, context: EnrichmentContext) -> dict:
                 "turn_number": number,
                 "conversation_metadata": dict(pair_metadata),
                 "system_prompt": profile.system_prompt,
-                "conversation_history": [
-                    _history_entry(earlier, position)
-                    for position, earlier in enumerate(turns[:index])
-                ],
+                HISTORY_KEY: [],  # history[:index], see EnrichedDocument
                 "current_user_input": last_user_input if role in ("user", "assistant") else "",
                 "emotional_context": {
                     "detected_emotions": _detected_emotions(_as_dict(turn.get("emotional_context")))
@@ -192,7 +227,7 @@ def enrich_conversation(data: dict, context: EnrichmentContext) -> dict:
     }
     if "input_parameters" in data:
         enriched["input_parameters"] = _copy(data["input_parameters"])
-    return enriched
+    return EnrichedDocument(enriched, history)
 
 
 def quality_tier(quality_score: float | None) -> str:

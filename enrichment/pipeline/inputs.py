@@ -5,10 +5,10 @@ import uuid
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from enrichment import storage
 from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
 
 from .enrich import EnrichmentContext
@@ -35,6 +35,10 @@ def current_profile() -> Profile:
     return _load_profile(str(path)) if path else DEFAULT_PROFILE
 
 
+# The largest conversation file enrichment reads (and imports accept): real ones are a
+# few kilobytes; a bigger file is refused before it is read whole.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
 SCAFFOLDING = ("persona", "emotional_arc", "training_topic", "template")
 # What the stages read of a conversation (besides its scaffolding): loading only these
 # keeps an earlier enrichment's large reports out of the hot path.
@@ -46,6 +50,8 @@ INPUT_FIELDS = (
     "quality_score",
     "file_path",
     "raw_response_path",
+    # What the claim found: a completed conversation keeps its output if this attempt fails.
+    "enrichment_status_before_claim",
     *SCAFFOLDING,
 )
 # Up to this many conversations, their scaffolding is joined into the one SELECT; beyond,
@@ -122,7 +128,8 @@ def read_input(conversation: Conversation) -> bytes:
             "The conversation has no stored file to enrich.",
         )
     try:
-        return storage.read_file(path)
+        with default_storage.open(path, "rb") as handle:
+            source = handle.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise StageFailure(
             EnrichmentStatus.ENRICHMENT_FAILED,
@@ -135,3 +142,13 @@ def read_input(conversation: Conversation) -> bytes:
             ErrorCategory.STORAGE,
             f"The input file {path} could not be read: {exc}",
         ) from None
+    if len(source) > MAX_INPUT_BYTES:
+        raise StageFailure(
+            EnrichmentStatus.VALIDATION_FAILED,
+            ErrorCategory.VALIDATION,
+            f"The input file {path} is over {MAX_INPUT_BYTES:,} bytes, the largest "
+            "conversation enrichment reads.",
+            validation_report=None,
+            normalization_report=None,
+        )
+    return source

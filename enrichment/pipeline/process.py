@@ -1,20 +1,39 @@
 """One claimed conversation through the stages: read its input, validate → enrich →
-normalize in memory, store the document. Touches storage, never the database."""
+normalize in memory, store the document. Touches storage, never the database.
+
+The steps are split by the kind of work, so that the runner can overlap them: ``read`` and
+``store`` wait on storage, ``stage`` is CPU only. Any step raises ``StageFailure`` (or an
+unexpected error), which ``failure_fields`` turns into the outcome to record.
+"""
 
 import logging
+import threading
+from dataclasses import dataclass
 
 from enrichment import storage
 from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
 
-from .enrich import enrich_conversation
+from .enrich import build_document
 from .inputs import StageFailure, read_input, snapshot
-from .normalize import NormalizationError, normalize_document
+from .normalize import NormalizationError, Prepared, prepare_document
 from .profile import Profile
 from .validate import validate_conversation
 
 logger = logging.getLogger("enrichment.pipeline")
 
 ENRICHMENT_VERSION = "1.0.0"
+# Documents above this size are written one at a time in a process (the others wait),
+# so that several large conversations processed at once never add up.
+LARGE_DOCUMENT_BYTES = 8 * 1024 * 1024
+_large_documents = threading.BoundedSemaphore(1)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A conversation after the stages: its document ready to write, and its reports."""
+
+    prepared: Prepared
+    reports: dict  # validation_report, normalization_report
 
 
 def _blocker_text(report: dict) -> str:
@@ -26,10 +45,16 @@ def _blocker_text(report: dict) -> str:
     return "Validation failed: " + "; ".join(parts)
 
 
-def run_stages(
-    source: bytes, conversation: Conversation, profile: Profile, validated_at: str
-) -> tuple[bytes, dict, dict]:
-    """validate → enrich → normalize; the stored document's bytes and both reports."""
+def read(conversation: Conversation) -> bytes:
+    return read_input(conversation)
+
+
+def stage(source: bytes, conversation: Conversation, profile: Profile, validated_at: str) -> Staged:
+    """validate → enrich → normalize; the document ready to store and both reports.
+
+    The document's size is known (and a document over the limit refused) before any of it
+    is assembled, so memory stays in proportion to the conversation, not to its output.
+    """
     data, report = validate_conversation(
         source, conversation_id=str(conversation.conversation_id), validated_at=validated_at
     )
@@ -41,7 +66,7 @@ def run_stages(
             validation_report=report,
         )
     try:
-        document = enrich_conversation(data, snapshot(conversation, profile))
+        document = build_document(data, snapshot(conversation, profile))
     except Exception as exc:
         logger.exception("Enrichment stage failed for %s", conversation.conversation_id)
         raise StageFailure(
@@ -51,7 +76,7 @@ def run_stages(
             validation_report=report,
         ) from exc
     try:
-        content, normalization_report = normalize_document(document)
+        prepared = prepare_document(document)
     except NormalizationError as exc:
         raise StageFailure(
             EnrichmentStatus.NORMALIZATION_FAILED,
@@ -60,58 +85,62 @@ def run_stages(
             validation_report=report,
             normalization_report=getattr(exc, "report", None),
         ) from exc
-    return content, report, normalization_report
+    return Staged(prepared, {"validation_report": report, "normalization_report": prepared.report})
 
 
-def store_enriched(conversation: Conversation, content: bytes, reports: dict) -> tuple[str, int]:
-    """Write the enriched file at its conventional path; return the path and size."""
+def store(conversation: Conversation, staged: Staged) -> dict:
+    """Write the enriched file at its conventional path; return the success fields."""
     path = storage.enriched_path(conversation.owner_segment, str(conversation.conversation_id))
+    prepared = staged.prepared
     try:
-        return path, storage.write_file(path, content)
+        if prepared.size > LARGE_DOCUMENT_BYTES:
+            with _large_documents:
+                size = storage.write_chunks(path, prepared.chunks())
+        else:
+            size = storage.write_file(path, prepared.content())
     except Exception as exc:
         raise StageFailure(
             EnrichmentStatus.ENRICHMENT_FAILED,
             ErrorCategory.STORAGE,
             f"The enriched file could not be stored: {exc}",
-            **reports,
+            **staged.reports,
         ) from exc
-
-
-def process(conversation: Conversation, profile: Profile, validated_at: str) -> dict:
-    """Enrich one claimed conversation; return the fields of its successful outcome.
-
-    Raises ``StageFailure`` naming the failed state and its category.
-    """
-    source = read_input(conversation)
-    content, report, normalization_report = run_stages(source, conversation, profile, validated_at)
-    reports = {"validation_report": report, "normalization_report": normalization_report}
-    path, size = store_enriched(conversation, content, reports)
     return {
         "enrichment_status": EnrichmentStatus.COMPLETED,
-        **reports,
+        **staged.reports,
         "enriched_file_path": path,
         "enriched_file_size": size,
         "enrichment_error": None,
         "enrichment_error_category": None,
         "enrichment_version": ENRICHMENT_VERSION,
+        "last_failure_error": None,
+        "last_failure_category": None,
+        "last_failed_at": None,
     }
 
 
-def outcome_fields(conversation: Conversation, profile: Profile, validated_at: str) -> dict:
-    """The fields of one conversation's outcome, success or a named failure."""
-    try:
-        return process(conversation, profile, validated_at)
-    except StageFailure as failure:
-        return {
-            "enrichment_status": failure.status,
-            "enrichment_error": str(failure),
-            "enrichment_error_category": failure.category,
-            **failure.fields,
-        }
-    except Exception as exc:  # one conversation's bug must never stop the others
-        logger.exception("Unexpected failure enriching %s", conversation.conversation_id)
-        return {
-            "enrichment_status": EnrichmentStatus.ENRICHMENT_FAILED,
-            "enrichment_error": f"Unexpected error: {exc.__class__.__name__}: {exc}",
-            "enrichment_error_category": ErrorCategory.INTERNAL,
-        }
+def failure_fields(conversation: Conversation, error: BaseException) -> dict:
+    """The fields of a failed attempt.
+
+    Only a success replaces a stored output: a conversation that was completed when it was
+    claimed keeps its status, file and reports, and the failure is recorded beside them.
+    """
+    if isinstance(error, StageFailure):
+        status, category, message = error.status, error.category, str(error)
+        details = error.fields
+    else:  # one conversation's bug must never stop the others
+        logger.error(
+            "Unexpected failure enriching %s", conversation.conversation_id, exc_info=error
+        )
+        status, category, details = EnrichmentStatus.ENRICHMENT_FAILED, ErrorCategory.INTERNAL, {}
+        message = f"Unexpected error: {error.__class__.__name__}: {error}"
+    failure = {"last_failure_error": message, "last_failure_category": category}
+    if conversation.enrichment_status_before_claim == EnrichmentStatus.COMPLETED:
+        return {"enrichment_status": EnrichmentStatus.COMPLETED, **failure}
+    return {
+        "enrichment_status": status,
+        "enrichment_error": message,
+        "enrichment_error_category": category,
+        **details,
+        **failure,
+    }

@@ -1,22 +1,23 @@
-"""Recording outcomes: each conversation's outcome and status in one UPDATE, conditional
-on the claim that holds it, so a caller whose lease expired and was taken over can never
+"""Recording outcomes: each conversation's outcome and status written conditionally on the
+claim that holds it, so a caller whose lease expired and was taken over can never
 overwrite the newer outcome."""
 
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from time import perf_counter
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from enrichment.models import Conversation, EnrichmentStatus
-from enrichment.sql import update_statement
+from enrichment.sql import update_rows_statement, update_statement
 
 from .outcomes import ENRICHED, FAILED, IN_PROGRESS, SKIPPED, Outcome
 
 OnOutcome = Callable[[Outcome], None]
+# Called once per transaction with the outcomes committed in it.
+OnOutcomes = Callable[[list[Outcome]], None]
 
 # What the outcome UPDATE must also set, besides the outcome's own fields.
 _CLEARED_CLAIM = {"enrichment_lease_expires_at": None, "enrichment_claim_token": None}
@@ -28,23 +29,19 @@ class Processed:
 
     conversation: Conversation
     fields: dict
-    started: float
-    finished: float | None = None  # when the stages and the file write were done
+    duration_ms: float = 0.0  # its own work: reading, the stages, writing
 
-    def statement(self, token: uuid.UUID) -> tuple[str, list]:
-        now = timezone.now()
-        fields = {**self.fields, **_CLEARED_CLAIM, "updated_at": now}
-        if fields["enrichment_status"] == EnrichmentStatus.COMPLETED:
-            fields["enriched_at"] = now
-        return update_statement(
-            Conversation, fields, {"id": self.conversation.pk, "enrichment_claim_token": token}
-        )
+    @property
+    def succeeded(self) -> bool:
+        return self.fields.get("last_failure_error") is None
+
+    def values(self, now) -> dict:
+        values = {**self.fields, **_CLEARED_CLAIM, "updated_at": now}
+        values["enriched_at" if self.succeeded else "last_failed_at"] = now
+        return values
 
     def outcome(self, written: bool) -> Outcome:
         conversation = self.conversation
-        # The conversation's own work only: in a group it must not include the time
-        # spent on the conversations processed after it.
-        duration_ms = ((self.finished or perf_counter()) - self.started) * 1000
         if not written:
             # Our lease expired and another caller took the conversation over; its
             # outcome wins.
@@ -54,71 +51,94 @@ class Processed:
                 SKIPPED,
                 EnrichmentStatus.IN_PROGRESS,
                 reason=IN_PROGRESS,
-                duration_ms=duration_ms,
+                duration_ms=self.duration_ms,
             )
-        status = self.fields["enrichment_status"]
         return Outcome(
             conversation.pk,
             conversation.conversation_id,
-            ENRICHED if status == EnrichmentStatus.COMPLETED else FAILED,
-            status,
-            error=self.fields.get("enrichment_error"),
-            error_category=self.fields.get("enrichment_error_category"),
-            duration_ms=duration_ms,
+            ENRICHED if self.succeeded else FAILED,
+            self.fields["enrichment_status"],
+            error=self.fields.get("last_failure_error"),
+            error_category=self.fields.get("last_failure_category"),
+            duration_ms=self.duration_ms,
         )
 
 
+def report(
+    outcomes: list[Outcome], on_outcome: OnOutcome | None, on_outcomes: OnOutcomes | None
+) -> None:
+    if on_outcomes and outcomes:
+        on_outcomes(outcomes)
+    if on_outcome:
+        for outcome in outcomes:
+            on_outcome(outcome)
+
+
 def record_one(
-    processed: Processed, token: uuid.UUID, on_outcome: OnOutcome | None = None
+    processed: Processed,
+    token: uuid.UUID,
+    on_outcome: OnOutcome | None = None,
+    on_outcomes: OnOutcomes | None = None,
 ) -> Outcome:
     """Write one outcome and status in one UPDATE, conditional on our claim.
 
-    Without ``on_outcome`` the statement commits on its own (or joins the caller's
-    transaction). ``on_outcome`` runs in the same transaction, so what a caller records
+    Without callbacks the statement commits on its own (or joins the caller's
+    transaction). The callbacks run in the same transaction, so what a caller records
     about the outcome (a run's item) is committed together with the conversation's
     status or not at all: a crash in between can never leave one without the other.
     """
-    sql, params = processed.statement(token)
+    sql, params = update_statement(
+        Conversation,
+        processed.values(timezone.now()),
+        {"id": processed.conversation.pk, "enrichment_claim_token": token},
+    )
+    callbacks = on_outcome or on_outcomes
     # savepoint=False: inside a caller's transaction this joins it for free.
-    with transaction.atomic(savepoint=False) if on_outcome else nullcontext():
+    with transaction.atomic(savepoint=False) if callbacks else nullcontext():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             outcome = processed.outcome(cursor.rowcount > 0)
-        if on_outcome:
-            on_outcome(outcome)
+        report([outcome], on_outcome, on_outcomes)
     return outcome
 
 
 def record_many(
-    batch: list[Processed], token: uuid.UUID, on_outcome: OnOutcome | None = None
+    batch: list[Processed],
+    token: uuid.UUID,
+    on_outcome: OnOutcome | None = None,
+    on_outcomes: OnOutcomes | None = None,
 ) -> list[Outcome]:
-    """Write several outcomes in one transaction and a constant number of statements.
+    """Write several outcomes in one transaction: one UPDATE for all of them (one per
+    kind of outcome that sets other columns), conditional on our claim.
 
-    The rows still held by our claim are locked first, so the outcomes written are
-    exactly those rows: a conversation whose lease expired and was taken over keeps the
-    newer caller's outcome and is reported ``in_progress``.
+    The rows the statement answers are exactly those still held by our claim: a
+    conversation whose lease expired and was taken over keeps the newer caller's outcome
+    and is reported ``in_progress``.
     """
     if not batch:
         return []
-    with transaction.atomic(savepoint=False):
-        held = set(
-            Conversation.objects.select_for_update()
-            .filter(pk__in=[p.conversation.pk for p in batch])
-            .held_by(token)
-            # Rows locked in one order by everyone, so two lockers cannot deadlock.
-            .order_by("pk")
-            .values_list("pk", flat=True)
+    now = timezone.now()
+    by_columns: dict[tuple, list[tuple]] = {}
+    # Rows in one order (by primary key) for every writer, so two cannot deadlock.
+    for processed in sorted(batch, key=lambda p: p.conversation.pk):
+        values = processed.values(now)
+        by_columns.setdefault(tuple(values), []).append(
+            (processed.conversation.pk, *values.values())
         )
-        by_sql: dict[str, list[list]] = {}
-        for processed in batch:
-            if processed.conversation.pk in held:
-                sql, params = processed.statement(token)
-                by_sql.setdefault(sql, []).append(params)
+    to_python = Conversation._meta.pk.to_python
+    written = set()
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
-            for sql, rows in by_sql.items():
-                cursor.executemany(sql, rows)
-        outcomes = [p.outcome(p.conversation.pk in held) for p in batch]
-        if on_outcome:
-            for outcome in outcomes:
-                on_outcome(outcome)
+            for columns, rows in by_columns.items():
+                sql, params = update_rows_statement(
+                    Conversation,
+                    columns,
+                    rows,
+                    where={"enrichment_claim_token": token},
+                    returning="id",
+                )
+                cursor.execute(sql, params)
+                written.update(to_python(pk) for (pk,) in cursor.fetchall())
+        outcomes = [p.outcome(p.conversation.pk in written) for p in batch]
+        report(outcomes, on_outcome, on_outcomes)
     return outcomes

@@ -1,8 +1,9 @@
 """The runner: the I/O around the pure stages, for any set of conversations.
 
 It claims them (one conditional UPDATE), loads what the stages read, processes each one
-(``process``), records the outcomes (``record``) in the chosen mode, and gives back
-whatever it did not get to. No per-stage status writes.
+(``process``: the stages on this thread, storage reads and writes overlapped on a few I/O
+threads, see ``overlap``), records the outcomes (``record``) in the chosen mode, and gives
+back whatever it did not get to. No per-stage status writes.
 
 Queries for N conversations: 1 claim UPDATE + 1 SELECT of what was claimed (scaffolding
 joined up to 4 conversations; beyond, 1 more SELECT per kind of scaffolding in use) +
@@ -11,21 +12,18 @@ outcomes, by mode:
 
 - ``SEQUENTIAL`` (the default): N UPDATEs, each committed on its own, so every
   conversation is durable as soon as it is done and one failure never touches another;
-- ``Parallel`` (several at once) and ``Grouped`` (background runs): per group, 1 SELECT …
-  FOR UPDATE of the rows still held + 1 batched UPDATE (``executemany``), in one
-  transaction.
+- ``Parallel`` (several at once) and ``Grouped`` (background runs): per group, 1 UPDATE
+  of every outcome (1 more per further kind of outcome: successes and failures set
+  different columns), conditional on the claim, in one transaction.
 """
 
-import contextvars
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from time import perf_counter
+from functools import partial
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -40,11 +38,21 @@ from .outcomes import (
     SKIPPED,
     Outcome,
 )
-from .process import outcome_fields
-from .record import OnOutcome, Processed, record_many, record_one
+from .overlap import Steps, processed
+from .process import failure_fields, read, stage, store
+from .record import OnOutcome, OnOutcomes, record_many, record_one, report
 
 ShouldStop = Callable[[], bool]
-Work = Callable[[Conversation], Processed]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Where the outcomes go: the claim they are conditional on, and the callers' hooks
+    (run in the transaction of the outcomes they are given)."""
+
+    token: uuid.UUID
+    on_outcome: OnOutcome | None = None
+    on_outcomes: OnOutcomes | None = None
 
 
 # Modes ------------------------------------------------------------------------------------
@@ -53,13 +61,11 @@ Work = Callable[[Conversation], Processed]
 class Sequential:
     """One after another, each outcome committed on its own."""
 
-    def run(self, claimed, work: Work, token, on_outcome, should_stop) -> list[Outcome]:
-        outcomes = []
-        for conversation in claimed:
-            if should_stop is not None and should_stop():
-                break
-            outcomes.append(record_one(work(conversation), token, on_outcome))
-        return outcomes
+    def run(self, claimed, steps: Steps, recording: Recording, should_stop) -> list[Outcome]:
+        return [
+            record_one(done, recording.token, recording.on_outcome, recording.on_outcomes)
+            for done in processed(claimed, steps, should_stop)
+        ]
 
 
 @dataclass(frozen=True)
@@ -70,37 +76,30 @@ class Grouped:
 
     size: int
 
-    def run(self, claimed, work: Work, token, on_outcome, should_stop) -> list[Outcome]:
+    def run(self, claimed, steps: Steps, recording: Recording, should_stop) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        for start in range(0, len(claimed), self.size):
-            group = claimed[start : start + self.size]
-            batch = []
-            for conversation in group:
-                if should_stop is not None and should_stop():
-                    break
-                batch.append(work(conversation))
-            outcomes += record_many(batch, token, on_outcome)
-            if len(batch) < len(group):
-                break  # asked to stop
-        return outcomes
+        group = []
+        for done in processed(claimed, steps, should_stop):
+            group.append(done)
+            if len(group) >= self.size:
+                outcomes += _record(group, recording)
+                group = []
+        return outcomes + _record(group, recording)
 
 
 @dataclass(frozen=True)
 class Parallel:
-    """Up to ``ENRICHMENT_MAX_PARALLEL`` at once; every outcome committed in one
-    transaction. Not interruptible between conversations."""
+    """Storage I/O of up to ``ENRICHMENT_MAX_PARALLEL`` conversations at once; every
+    outcome committed in one transaction. Not interruptible between conversations."""
 
-    def run(self, claimed, work: Work, token, on_outcome, should_stop) -> list[Outcome]:
+    def run(self, claimed, steps: Steps, recording: Recording, should_stop) -> list[Outcome]:
         if len(claimed) < 2:
-            return SEQUENTIAL.run(claimed, work, token, on_outcome, should_stop)
-        workers = min(settings.ENRICHMENT_MAX_PARALLEL, len(claimed))
-        # The threads log with this thread's context (the request id of the logs).
-        context = contextvars.copy_context()
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
-            # Stages and file I/O run in the pool; the outcomes are written on this
-            # thread (this request's connection), all in one transaction.
-            batch = list(pool.map(lambda c: context.copy().run(work, c), claimed))
-        return record_many(batch, token, on_outcome)
+            return SEQUENTIAL.run(claimed, steps, recording, should_stop)
+        return _record(list(processed(claimed, steps)), recording)
+
+
+def _record(group: list, recording: Recording) -> list[Outcome]:
+    return record_many(group, recording.token, recording.on_outcome, recording.on_outcomes)
 
 
 SEQUENTIAL = Sequential()
@@ -112,15 +111,20 @@ Mode = Sequential | Grouped | Parallel
 
 
 def claim(
-    pks: Iterable[uuid.UUID], *, force: bool = False, retry_failed: bool = True
+    pks: Iterable[uuid.UUID],
+    *,
+    force: bool = False,
+    retry_failed: bool = True,
+    token: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, datetime]:
-    """Claim every claimable conversation among ``pks`` in one conditional UPDATE.
+    """Claim every claimable conversation among ``pks`` in one conditional UPDATE, for
+    ``token`` (a new one unless given).
 
     Claimable: active, not held by a live lease, unless ``force`` not completed, and
     unless ``retry_failed`` not in a failed state.
     """
     now = timezone.now()
-    token = uuid.uuid4()
+    token = token or uuid.uuid4()
     rows = Conversation.objects.filter(pk__in=list(pks), is_active=True).claimable(now, force=force)
     if not retry_failed:
         rows = rows.exclude(enrichment_status__in=EnrichmentStatus.failed())
@@ -175,7 +179,10 @@ def enrich_conversations(
     retry_failed: bool = True,
     mode: Mode = SEQUENTIAL,
     on_outcome: OnOutcome | None = None,
+    on_outcomes: OnOutcomes | None = None,
     should_stop: ShouldStop | None = None,
+    token: uuid.UUID | None = None,
+    keepalive: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
@@ -184,32 +191,35 @@ def enrich_conversations(
     failed before → ``previously_failed`` (only when ``retry_failed`` is false).
     ``should_stop`` is asked between conversations (not in parallel mode); once it
     answers true, the conversations not yet processed are released unchanged and left
-    out of the returned outcomes. An outcome and what ``on_outcome`` records about it are
-    always committed together.
+    out of the returned outcomes. An outcome and what ``on_outcome`` (each outcome) and
+    ``on_outcomes`` (the outcomes of one transaction) record about it are always
+    committed together. ``token`` claims them for a caller that must find its claims
+    again (a run's lane); by default a new one. ``keepalive`` is called every second or
+    so while the calling thread waits for storage (a run's lane beats).
     """
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
         return []
-    with _relaxed_commits():
-        token, claimed_at = claim(pks, force=force, retry_failed=retry_failed)
+    with relaxed_commits():
+        token, claimed_at = claim(pks, force=force, retry_failed=retry_failed, token=token)
         claimed = load_claimed(pks, token)
         outcomes: dict[uuid.UUID, Outcome] = {}
         claimed_pks = {c.pk for c in claimed}
-        for outcome in _skipped([pk for pk in pks if pk not in claimed_pks]):
-            outcomes[outcome.pk] = outcome
-            if on_outcome:
-                on_outcome(outcome)
+        skipped = _skipped([pk for pk in pks if pk not in claimed_pks])
+        outcomes.update((outcome.pk, outcome) for outcome in skipped)
+        report(skipped, on_outcome, on_outcomes)
 
         profile = current_profile()
-        validated_at = claimed_at.isoformat()
-
-        def work(conversation: Conversation) -> Processed:
-            started = perf_counter()
-            fields = outcome_fields(conversation, profile, validated_at)
-            return Processed(conversation, fields, started, perf_counter())
-
+        steps = Steps(
+            read=read,
+            stage=partial(_stage, profile=profile, validated_at=claimed_at.isoformat()),
+            store=store,
+            failed=failure_fields,
+            keepalive=keepalive,
+        )
+        recording = Recording(token, on_outcome, on_outcomes)
         try:
-            for outcome in mode.run(claimed, work, token, on_outcome, should_stop):
+            for outcome in mode.run(claimed, steps, recording, should_stop):
                 outcomes[outcome.pk] = outcome
         finally:
             # Whatever was not processed (asked to stop, or an error escaped) is given back
@@ -222,23 +232,35 @@ def enrich_conversations(
     return [outcomes[pk] for pk in pks if pk in outcomes]
 
 
+def _stage(source: bytes, conversation: Conversation, *, profile, validated_at: str):
+    # Looked up at each call, so that a test can wrap the stages.
+    return stage(source, conversation, profile, validated_at)
+
+
 @contextmanager
-def _relaxed_commits():
+def relaxed_commits():
     """On PostgreSQL, don't wait for the WAL flush on each outcome's commit.
 
     Every outcome stays atomic; what a server crash could lose is only the last
     acknowledged outcomes, which leaves those conversations claimed until their lease
     expires, after which they are enriched again (the file written is the same). That
     trade saves a disk flush per conversation. Inside a caller's transaction nothing is
-    changed (SET would outlive it otherwise).
+    changed (SET would outlive it otherwise); inside an outer ``relaxed_commits`` (a
+    run's lane, around its chunks) neither.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or getattr(connection, "relaxed_commits", False)
+    ):
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO off")
+    connection.relaxed_commits = True
     try:
         yield
     finally:
+        connection.relaxed_commits = False
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")

@@ -1,27 +1,47 @@
-"""A lane: one worker's share of a run.
+"""A lane: one task's share of a run.
 
 A lane claims the next chunk of pending items (a conditional UPDATE with a lease),
-enriches them through the runner every entry point uses, records each item's outcome in
-the same transaction as the conversation's status, and refreshes the run's counters after
-every chunk. Several lanes (and so several workers) share a run without ever taking the
-same item. Item leases outlive conversation leases, so a resumed lane never finds its own
-dead claims in the way.
+enriches them through the runner every entry point uses, and commits each group of
+outcomes together with its items and the lane's and the run's counters, in one
+transaction. Several lanes (and so several workers) share a run without ever taking the
+same item.
+
+Each lane has a row (``EnrichmentRunLane``): its id is the claim token of every item and
+conversation it holds, and its heartbeat (every group committed, and at least every few
+seconds) proves it alive. A lane that goes silent is taken over (``takeover``); one that
+finds it was taken over stops. Item leases outlive conversation leases, so that a lane
+that dies without a row to take over (an older version) is still resumed in the end.
 """
 
+import logging
 import signal
 import threading
 import time
 import uuid
+from collections import Counter
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q, Subquery
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, F, Q, Subquery
 from django.utils import timezone
 
-from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus, item_lease
+from enrichment.models import (
+    EnrichmentRun,
+    EnrichmentRunItem,
+    EnrichmentRunLane,
+    ItemOutcome,
+    LaneStatus,
+    RunStatus,
+    item_lease,
+    lane_timeout,
+)
 from enrichment.pipeline.outcomes import Outcome
-from enrichment.pipeline.run import Grouped, enrich_conversations
-from enrichment.sql import update_statement
+from enrichment.pipeline.run import Grouped, enrich_conversations, relaxed_commits
+from enrichment.sql import update_rows_statement
+
+from .takeover import hand_back, take_over_lost_lanes
+
+logger = logging.getLogger("enrichment.runs")
 
 # How often a lane looks at the run's status (for a cancel) between conversations.
 CANCEL_CHECK_SECONDS = 0.25
@@ -30,7 +50,10 @@ CANCEL_CHECK_SECONDS = 0.25
 DONE = "done"  # nothing left to claim
 CANCELLED = "cancelled"
 FINISHED = "finished"  # the run had already ended
-INTERRUPTED = "interrupted"  # asked to stop; the rest was handed back
+INTERRUPTED = "interrupted"  # asked to stop, or lost its database; the rest was handed back
+LOST = "lost"  # went silent long enough that its work was taken over
+
+_ITEM_COLUMNS = ("outcome", "enrichment_status", "error", "error_category", "reason")
 
 
 class StopSignal:
@@ -93,7 +116,8 @@ def refresh_counts(run_id: uuid.UUID) -> None:
 def finish_if_done(run_id: uuid.UUID) -> None:
     if EnrichmentRunItem.objects.filter(run_id=run_id).pending().exists():
         return
-    # Another lane may have recorded its last outcomes without refreshing the counters.
+    # The counters were kept with every group; counting the items once more at the end
+    # makes them exact whatever happened on the way.
     refresh_counts(run_id)
     now = timezone.now()
     EnrichmentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
@@ -106,63 +130,176 @@ def _status(run_id: uuid.UUID) -> str | None:
 
 
 class RunEnded(Exception):
-    """The run was cancelled while this lane was working: the outcome being recorded, and
-    the rest of its group, are rolled back, so that the counters the cancel wrote stay
-    the run's final numbers."""
+    """The run was cancelled while this lane was working: the group of outcomes being
+    recorded is rolled back, so that the counters the cancel wrote stay the run's final
+    numbers."""
 
 
-def _while_running(run_id: uuid.UUID) -> tuple[str, list]:
-    """A condition that holds while the run is unfinished. On PostgreSQL it also takes a
-    share lock on the run's row, which ``cancel_run`` must wait for: a cancel either
-    comes before an outcome's transaction (which then records nothing) or after it (and
+def _hold_running(run_id: uuid.UUID) -> None:
+    """In an outcome's transaction: go on only while the run is unfinished. On PostgreSQL
+    this takes a share lock on the run's row, which ``cancel_run`` must wait for: a cancel
+    comes either before the transaction (which then records nothing) or after it (and
     counts it), never in between."""
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    quote = connection.ops.quote_name
     meta = EnrichmentRun._meta
+    quote = connection.ops.quote_name
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
     sql = (
-        f" AND EXISTS (SELECT 1 FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
-        f" AND {quote(meta.get_field('status').column)} IN (%s, %s){lock})"
+        f"SELECT {quote(meta.get_field('status').column)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.pk.column)} = %s{lock}"
     )
-    run_pk = meta.pk.get_db_prep_value(run_id, connection)
-    return sql, [run_pk, RunStatus.QUEUED.value, RunStatus.RUNNING.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meta.pk.get_db_prep_value(run_id, connection)])
+        row = cursor.fetchone()
+    if row is None or row[0] not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        raise RunEnded(run_id)
 
 
-def _recorder(run_id: uuid.UUID, token: uuid.UUID, item_for: dict):
-    still_running, running_params = _while_running(run_id)
+class Lane:
+    """A running lane: its row, its heartbeat, and how it records outcomes."""
 
-    def record(outcome: Outcome) -> None:
-        # In the transaction of the conversation's own outcome (see the runner).
-        sql, params = update_statement(
-            EnrichmentRunItem,
-            {
-                "outcome": outcome.status,
-                "enrichment_status": outcome.enrichment_status,
-                "error": outcome.error,
-                "error_category": outcome.error_category,
-                "reason": outcome.reason,
-                "duration_ms": round(outcome.duration_ms, 3),
-                "processed_at": timezone.now(),
-                "claim_token": None,
-                "claimed_until": None,
-            },
-            {"id": item_for[outcome.pk], "claim_token": token},
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql + still_running, params + running_params)
-            missed = cursor.rowcount == 0
-        # Only an outcome's transaction can be undone (a skip, recorded before any work,
-        # changed nothing and simply stays pending).
-        if missed and connection.in_atomic_block and _status(run_id) == RunStatus.CANCELLED:
-            raise RunEnded(run_id)
+    def __init__(self, run: EnrichmentRun, row: EnrichmentRunLane, stop: StopSignal) -> None:
+        self.run = run
+        self.row = row
+        self.stop = stop
+        self.lost = False
+        self.cancelled = False
+        now = time.monotonic()
+        self.checked_at = now
+        self.beaten_at = now
+        self.looked_around_at = now
+        self.beat_every = lane_timeout().total_seconds() / 6
 
-    return record
+    def work(self) -> str:
+        run = self.run
+        mode = Grouped(settings.ENRICHMENT_RUN_COMMIT_EVERY)
+        while True:
+            if self.stop:
+                return INTERRUPTED
+            if self.lost:
+                return LOST
+            if _status(run.pk) == RunStatus.CANCELLED:
+                return CANCELLED
+            self.look_around()
+            items = _claim_items(run.pk, self.row.pk, settings.ENRICHMENT_RUN_CHUNK_SIZE)
+            if not items:
+                finish_if_done(run.pk)
+                return DONE
+            item_for = {conversation_pk: item_pk for item_pk, conversation_pk in items}
+            try:
+                outcomes = enrich_conversations(
+                    list(item_for),
+                    force=run.force,
+                    retry_failed=run.retry_failed,
+                    mode=mode,
+                    on_outcomes=self.recorder(item_for),
+                    should_stop=self.should_stop,
+                    token=self.row.pk,
+                    keepalive=self.keep_beating,
+                )
+            except RunEnded:
+                # Cancelled while recording: that group was rolled back and its
+                # conversations given back by the runner; its items stay pending.
+                outcomes = []
+                self.cancelled = True
+            if len(outcomes) < len(items):
+                # Items not reached (stopped early) go back to the pool right away.
+                EnrichmentRunItem.objects.filter(pk__in=list(item_for.values())).held_by(
+                    self.row.pk
+                ).pending().update(claim_token=None, claimed_until=None)
+            if self.cancelled:
+                return CANCELLED
+
+    def keep_beating(self) -> None:
+        """Beat when due: between conversations, and while waiting for a slow read or
+        write, so that a lane at work never looks silent."""
+        if time.monotonic() - self.beaten_at >= self.beat_every:
+            self.beat()
+
+    def should_stop(self) -> bool:
+        """Asked between conversations: a stop signal, a cancel (looked up every
+        ``CANCEL_CHECK_SECONDS``) or a takeover of this lane. Beats when due."""
+        if self.stop or self.lost:
+            return True
+        self.keep_beating()
+        now = time.monotonic()
+        if now - self.checked_at >= CANCEL_CHECK_SECONDS:
+            self.checked_at = now
+            self.cancelled = _status(self.run.pk) == RunStatus.CANCELLED
+        return self.cancelled or self.lost
+
+    def beat(self, **counts: int) -> None:
+        """The heartbeat (with the outcomes just committed, if any); a lane that finds it
+        was taken over stops."""
+        changes = {name: F(name) + count for name, count in counts.items() if count}
+        alive = EnrichmentRunLane.objects.filter(pk=self.row.pk, status=LaneStatus.RUNNING)
+        if not alive.update(heartbeat_at=timezone.now(), **changes):
+            self.lost = True
+        self.beaten_at = time.monotonic()
+
+    def look_around(self) -> None:
+        """Take over the run's lanes that went silent, now and then: the lanes still
+        working need not wait for the watchdog."""
+        now = time.monotonic()
+        if now - self.looked_around_at >= self.beat_every:
+            self.looked_around_at = now
+            take_over_lost_lanes(self.run.pk)
+
+    def recorder(self, item_for: dict):
+        def record(outcomes: list[Outcome]) -> None:
+            now = timezone.now()
+            rows = [
+                (
+                    item_for[o.pk],
+                    o.status,
+                    o.enrichment_status,
+                    o.error,
+                    o.error_category,
+                    o.reason,
+                    round(o.duration_ms, 3),
+                )
+                for o in outcomes
+            ]
+            sql, params = update_rows_statement(
+                EnrichmentRunItem,
+                (*_ITEM_COLUMNS, "duration_ms"),
+                rows,
+                constants={"processed_at": now, "claim_token": None, "claimed_until": None},
+                where={"claim_token": self.row.pk},
+                returning="outcome",
+            )
+            # With the conversations' outcomes when there are some (one transaction);
+            # skips of conversations never claimed come alone.
+            with transaction.atomic(savepoint=False):
+                _hold_running(self.run.pk)
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    counts = Counter(outcome for (outcome,) in cursor.fetchall())
+                counted = {name: counts[name] for name in ("enriched", "failed", "skipped")}
+                self.beat(**counted)
+                if any(counted.values()):
+                    EnrichmentRun.objects.filter(pk=self.run.pk).update(
+                        **{name: F(name) + count for name, count in counted.items()},
+                        heartbeat_at=now,
+                        updated_at=now,
+                    )
+
+        return record
 
 
-def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
+def process_run(
+    run_id: uuid.UUID,
+    *,
+    stop: StopSignal | None = None,
+    task_result_id: str = "",
+    worker_id: str = "",
+) -> str:
     """One lane: work through the run's pending items a chunk at a time.
 
-    Returns why it stopped: ``DONE``, ``CANCELLED``, ``FINISHED`` or ``INTERRUPTED``
-    (the caller enqueues a new lane to continue).
+    Returns why it stopped: ``DONE``, ``CANCELLED``, ``FINISHED``, ``LOST`` or
+    ``INTERRUPTED`` (the caller enqueues a new lane to continue). A lane that loses its
+    database connection gives its work back over a new one and ends ``INTERRUPTED``; if
+    that fails too, the error is raised and the lane is taken over once it is silent. Any
+    other error gives the work back, marks the lane failed and is raised.
     """
     now = timezone.now()
     EnrichmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
@@ -171,47 +308,22 @@ def process_run(run_id: uuid.UUID, *, stop: StopSignal | None = None) -> str:
     run = EnrichmentRun.objects.filter(pk=run_id).first()
     if run is None or run.is_finished:
         return FINISHED
-    stop = stop if stop is not None else StopSignal()
-    last_check = {"at": time.monotonic(), "cancelled": False}
-
-    def should_stop() -> bool:
-        if stop:
-            return True
-        if time.monotonic() - last_check["at"] >= CANCEL_CHECK_SECONDS:
-            last_check["at"] = time.monotonic()
-            last_check["cancelled"] = _status(run_id) == RunStatus.CANCELLED
-        return last_check["cancelled"]
-
-    mode = Grouped(settings.ENRICHMENT_RUN_COMMIT_EVERY)
-    while True:
-        if stop:
-            return INTERRUPTED
-        if _status(run_id) == RunStatus.CANCELLED:
-            return CANCELLED
-        token = uuid.uuid4()
-        items = _claim_items(run_id, token, settings.ENRICHMENT_RUN_CHUNK_SIZE)
-        if not items:
-            finish_if_done(run_id)
-            return DONE
-        item_for = {conversation_pk: item_pk for item_pk, conversation_pk in items}
-        try:
-            enrich_conversations(
-                list(item_for),
-                force=run.force,
-                retry_failed=run.retry_failed,
-                mode=mode,
-                on_outcome=_recorder(run_id, token, item_for),
-                should_stop=should_stop,
-            )
-        except RunEnded:
-            # The runner gave the conversations of the undone group back.
-            cancelled = True
-        else:
-            cancelled = False
-        # Items not reached (stopped early) go back to the pool right away.
-        EnrichmentRunItem.objects.held_by(token).pending().update(
-            claim_token=None, claimed_until=None
-        )
-        if cancelled:
-            return CANCELLED
-        refresh_counts(run_id)
+    row = EnrichmentRunLane.objects.create(
+        run=run, task_result_id=task_result_id, worker_id=worker_id[:64]
+    )
+    lane = Lane(run, row, stop if stop is not None else StopSignal())
+    try:
+        with relaxed_commits():
+            stopped = lane.work()
+    except (OperationalError, InterfaceError):
+        logger.exception("Lane %s of run %s lost its database connection", row.pk, run_id)
+        connection.close()
+        hand_back(row.pk)  # over a new connection; raises if there is none
+        return INTERRUPTED
+    except Exception as error:
+        # Not one conversation's failure (those are outcomes): the lane itself broke. Its
+        # work goes back; the watchdog resumes the run, and fails it if lanes keep failing.
+        hand_back(row.pk, error=f"{error.__class__.__name__}: {error}"[:2000])
+        raise
+    hand_back(row.pk)
+    return stopped

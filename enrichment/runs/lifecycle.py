@@ -14,6 +14,7 @@ from enrichment.scopes import ScopeRef
 from enrichment.tasks import enqueue_run
 
 from .lanes import refresh_counts
+from .takeover import take_over_lost_lanes
 from .watchdog import stuck_runs
 
 
@@ -139,11 +140,13 @@ def cancel_run(run: EnrichmentRun) -> EnrichmentRun:
 
 
 def repair(now=None) -> tuple[int, int]:
-    """Give back expired conversation claims and re-enqueue stuck runs."""
+    """Give back expired conversation claims, take over silent lanes and re-enqueue
+    stuck runs."""
     now = now or timezone.now()
     released = release_expired_leases(now)
     runs = list(stuck_runs(now))
     for run in runs:
+        take_over_lost_lanes(run.pk, now)
         EnrichmentRunItem.objects.filter(
             run=run, outcome=ItemOutcome.PENDING, claimed_until__lt=now
         ).update(claim_token=None, claimed_until=None)

@@ -84,6 +84,7 @@ def test_enrichment_status_endpoint(api, user):
         "enrichmentError",
         "enrichmentStatus",
         "errorCategory",
+        "lastFailure",
         "needsRetry",
     ]
     assert body["conversationId"] == str(conversation.conversation_id)
@@ -93,6 +94,8 @@ def test_enrichment_status_endpoint(api, user):
     assert body["errorCategory"] == "validation"
     assert body["enrichmentError"].startswith("Validation failed: INVALID_JSON_SYNTAX")
     assert body["enrichedAt"] is None
+    assert body["lastFailure"]["error"] == body["enrichmentError"]
+    assert body["lastFailure"]["category"] == "validation"
 
 
 @pytest.mark.parametrize(

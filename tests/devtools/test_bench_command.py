@@ -26,6 +26,10 @@ def test_bench_prints_every_measurement_and_cleans_up(media_root):
         r"single endpoint x100 over HTTP: median [\d.]+ ms; bulk is [\d.]+x faster",
         r"SQL queries per bulk call, sequential: .*\(fixed \d+ \+ 1 per conversation\)",
         r"SQL queries per bulk call, parallel: .*\(fixed \d+ \+ 0 per conversation\)",
+        r"bulk-enrich of 100 in-process, sequential .*: total [\d.]+ \([\d.]+\); claim .*"
+        r"record_one [\d.]+ \([\d.]+\), the rest",
+        r"bulk-enrich of 100 in-process, parallel .*: total [\d.]+ \([\d.]+\); claim .*"
+        r"record_many [\d.]+ \([\d.]+\), the rest",
     ):
         assert re.search(pattern, text), pattern
     assert not Conversation.objects.exists()
@@ -48,5 +52,27 @@ def test_bench_serve_prints_the_median_of_each_call_per_server(
         for server in ("connection per request", "persistent connections", r"pool \(default\)"):
             pattern = rf"{call}, {server}: median [\d.]+ ms = [\d.]+x of connection per request"
             assert re.search(pattern, text), pattern
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+def test_bench_memory_prints_both_paths_and_cleans_up(on_postgres, media_root):
+    out = io.StringIO()
+
+    # Small conversations: both paths end to end, each enriching what it was given.
+    call_command("bench_memory", ids=2, turns=30, turn_bytes=2_000, stdout=out)
+
+    text = out.getvalue()
+    assert re.search(
+        r"web \(bulk-enrich, sequential: false, 2 ids\): HTTP 200 in [\d.]+ s; "
+        r"server peak RSS \d+ MB",
+        text,
+    ), text
+    assert re.search(
+        r"db_worker \(a run over 2\): completed in [\d.]+ s \(enriched 2, "
+        r"failed 0\); worker peak RSS \d+ MB",
+        text,
+    ), text
+    assert "{('enriched', 'completed'): 2}" in text
     assert not Conversation.objects.exists()
     assert not get_user_model().objects.filter(username__startswith="bench-").exists()

@@ -7,6 +7,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from enrichment.models import Conversation, EnrichmentStatus
+from enrichment.pipeline.inputs import StageFailure
+from enrichment.pipeline.process import failure_fields
 from enrichment.pipeline.run import SEQUENTIAL, Grouped, claim, enrich_conversations
 from tests.factories import ConversationFactory, conversation_document
 
@@ -147,11 +149,7 @@ def test_a_batch_of_outcomes_skips_only_the_rows_taken_over_by_a_newer_claim():
         enrichment_lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     fresh_token, _ = claim([lost.pk])
-    failure = {
-        "enrichment_status": EnrichmentStatus.VALIDATION_FAILED,
-        "enrichment_error": "Validation failed",
-        "enrichment_error_category": "validation",
-    }
+    failure = failure_fields(kept, StageFailure("validation_failed", "validation", "Broken"))
 
     outcomes = _record_many([_Processed(kept, failure, 0.0), _Processed(lost, failure, 0.0)], token)
 
@@ -302,16 +300,24 @@ def test_a_deactivated_conversation_is_skipped_as_inactive_and_left_unchanged():
 
 def test_each_outcome_in_a_group_times_only_its_own_work(monkeypatch):
     import itertools
+    import threading
 
-    from enrichment.pipeline import run as runner
+    from enrichment.pipeline import overlap
 
-    # A clock that moves one second per reading: a conversation's duration is the
-    # readings around its own work, whatever was processed after it in the group.
-    clock = itertools.count()
-    monkeypatch.setattr(runner, "perf_counter", lambda: float(next(clock)))
+    # A clock per thread that moves one second per reading: a conversation's duration is
+    # the readings around its own steps (reading, the stages, writing: one second each),
+    # whatever ran on the other threads or was processed after it in the group.
+    local = threading.local()
+
+    def clock() -> float:
+        if not hasattr(local, "ticks"):
+            local.ticks = itertools.count()
+        return float(next(local.ticks))
+
+    monkeypatch.setattr(overlap, "perf_counter", clock)
     conversations = [ConversationFactory() for _ in range(3)]
 
     outcomes = enrich_conversations([c.pk for c in conversations], mode=Grouped(3))
 
     assert [o.status for o in outcomes] == ["enriched"] * 3
-    assert [o.duration_ms for o in outcomes] == [1000.0] * 3
+    assert [o.duration_ms for o in outcomes] == [3000.0] * 3

@@ -3,6 +3,7 @@
 import os
 import signal
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
@@ -32,6 +33,12 @@ def invalid_document() -> dict:
 
 def start(conversations, **kwargs) -> EnrichmentRun:
     return a_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
+
+
+def task_context(task_result_id: str = "") -> SimpleNamespace:
+    """What django.tasks hands a task that takes its context (the parts lanes read)."""
+    result = SimpleNamespace(id=task_result_id or str(uuid.uuid4()), worker_ids=["test-worker"])
+    return SimpleNamespace(task_result=result)
 
 
 def enqueued(task_name: str) -> int:
@@ -65,25 +72,34 @@ def test_a_run_processes_every_conversation_and_counts_outcomes():
     assert Conversation.objects.filter(enrichment_status="completed").count() == 6
 
 
-def test_small_chunks_refresh_progress_as_they_go(settings):
-    settings.ENRICHMENT_RUN_CHUNK_SIZE = 2
+def test_progress_is_committed_with_every_group_of_outcomes(settings, monkeypatch):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 4
+    settings.ENRICHMENT_RUN_COMMIT_EVERY = 2
     conversations = [ConversationFactory() for _ in range(5)]
     run = start(conversations)
+    from enrichment.pipeline import overlap
+    from enrichment.pipeline import run as runner
+
+    original = runner.stage
     seen = []
-    original = lanes.refresh_counts
 
-    def spy(run_id):
-        original(run_id)
-        seen.append(EnrichmentRun.objects.get(pk=run_id).processed)
+    def stage_after_looking_at_progress(*args, **kwargs):
+        seen.append(EnrichmentRun.objects.get(pk=run.pk).processed)
+        return original(*args, **kwargs)
 
-    lanes.refresh_counts = spy
-    try:
-        lanes.process_run(run.pk)
-    finally:
-        lanes.refresh_counts = original
+    monkeypatch.setattr(runner, "stage", stage_after_looking_at_progress)
+    # Each document written before the next conversation's stages (no writing behind),
+    # so that what a group committed is seen at a known point.
+    monkeypatch.setattr(overlap, "WRITE_BEHIND", 0)
 
-    # After every chunk, and once more when the run is finished.
-    assert seen == [2, 4, 5, 5]
+    assert lanes.process_run(run.pk) == "done"
+
+    # Before each conversation's stages: what the groups committed so far showed.
+    assert seen == [0, 0, 2, 2, 4]
+    run.refresh_from_db()
+    lane = run.lanes.get()
+    assert (run.processed, run.enriched, run.status) == (5, 5, RunStatus.COMPLETED)
+    assert (lane.status, lane.enriched, lane.failed, lane.skipped) == ("stopped", 5, 0, 0)
 
 
 def test_the_run_is_enqueued_only_after_the_transaction_commits(
@@ -124,34 +140,39 @@ def test_an_empty_selection_is_refused():
 @pytest.mark.django_db(transaction=True)
 def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkeypatch):
     settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
-    # Each outcome committed on its own: the two before the cancel are kept; the one
-    # being processed when it came is not recorded (the run's numbers are final).
     settings.ENRICHMENT_RUN_COMMIT_EVERY = 1
     monkeypatch.setattr(lanes, "CANCEL_CHECK_SECONDS", 0)
     conversations = [ConversationFactory() for _ in range(6)]
     run = start(conversations)
     from enrichment.pipeline import run as runner
 
-    original = runner.outcome_fields
+    original = runner.stage
     calls = {"n": 0}
 
-    def process_then_cancel_after_two(*args, **kwargs):
+    def process_then_cancel_during_the_third(*args, **kwargs):
         fields = original(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 3:
-            lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
+            calls["at_cancel"] = lifecycle.cancel_run(EnrichmentRun.objects.get(pk=run.pk))
         return fields
 
-    monkeypatch.setattr(runner, "outcome_fields", process_then_cancel_after_two)
+    monkeypatch.setattr(runner, "stage", process_then_cancel_during_the_third)
 
     assert lanes.process_run(run.pk) == "cancelled"
 
     run.refresh_from_db()
+    at_cancel = calls["at_cancel"]
+    # What was committed before the cancel stays (at most the two finished before it;
+    # with writes overlapped, a finished one may still have been on its way); nothing
+    # is recorded after it, so the numbers the cancel showed are the final ones.
+    enriched = run.enriched
+    assert enriched <= 2
+    assert (at_cancel.enriched, at_cancel.failed, at_cancel.skipped) == (enriched, 0, 0)
+    assert (run.status, run.failed, run.skipped) == (RunStatus.CANCELLED, 0, 0)
     statuses = [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations]
-    assert statuses == ["completed"] * 2 + ["not_started"] * 4
-    assert run.status == RunStatus.CANCELLED
-    assert (run.enriched, run.failed, run.skipped) == (2, 0, 0)
-    assert run.items.filter(outcome=ItemOutcome.PENDING, claim_token__isnull=True).count() == 4
+    assert statuses == ["completed"] * enriched + ["not_started"] * (6 - enriched)
+    pending = run.items.filter(outcome=ItemOutcome.PENDING, claim_token__isnull=True)
+    assert pending.count() == 6 - enriched
     assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
 
 
@@ -163,15 +184,15 @@ def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest
     run = start(conversations)
     from enrichment.pipeline import run as runner
 
-    original = runner.outcome_fields
+    original = runner.stage
 
     def process_then_terminate(*args, **kwargs):
         fields = original(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGTERM)  # what a worker's supervisor sends
         return fields
 
-    monkeypatch.setattr(runner, "outcome_fields", process_then_terminate)
-    result = tasks.enrichment_run_lane.call(run_id=str(run.pk))
+    monkeypatch.setattr(runner, "stage", process_then_terminate)
+    result = tasks.enrichment_run_lane.call(task_context(), run_id=str(run.pk))
 
     run.refresh_from_db()
     assert result == "interrupted"
@@ -252,7 +273,7 @@ def test_the_watchdog_resumes_a_stalled_run_and_keeps_watching():
         status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
     )
 
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is True
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 1
 
     assert enqueued("enrichment_run_lane") == 1
     assert enqueued("enrichment_run_watchdog") == 1
@@ -266,7 +287,7 @@ def test_the_watchdog_leaves_a_progressing_run_alone():
         status=RunStatus.RUNNING, heartbeat_at=timezone.now()
     )
 
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is False
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 0
     assert enqueued("enrichment_run_lane") == 0
 
 
@@ -274,7 +295,7 @@ def test_the_watchdog_stops_once_the_run_ended():
     run = start([ConversationFactory()])
     lanes.process_run(run.pk)
 
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) is False
+    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 0
     assert enqueued("enrichment_run_watchdog") == 0
 
 

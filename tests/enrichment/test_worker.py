@@ -17,8 +17,8 @@ from enrichment.models import (
     RunStatus,
 )
 from enrichment.runs import lifecycle
-from tests.factories import UserFactory, a_run, conversation_document
-from tests.workers import seed, wait_for
+from tests.factories import UserFactory, conversation_document
+from tests.workers import run_state, seed, start, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -26,16 +26,6 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,
 ]
-
-
-def run_state(run: EnrichmentRun) -> EnrichmentRun:
-    run.refresh_from_db()
-    return run
-
-
-def start(conversations, **kwargs) -> EnrichmentRun:
-    # The test's transaction is real (transaction=True), so on_commit fires at once.
-    return a_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
 
 
 def assert_each_enriched_once(run: EnrichmentRun, expected_enriched: int) -> None:

@@ -36,7 +36,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
-from devtools.workers import start_db_worker
+from devtools.phases import describe, timed_phases
+from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_db_worker
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -50,9 +51,9 @@ from enrichment.models import (
     RunSource,
     TrainingTopic,
 )
-from enrichment.pipeline.enrich import enrich_conversation
+from enrichment.pipeline.enrich import build_document
 from enrichment.pipeline.inputs import current_profile, snapshot
-from enrichment.pipeline.normalize import normalize_document
+from enrichment.pipeline.normalize import prepare_document
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs.lifecycle import start_run
 from enrichment.tokens import create_token
@@ -90,6 +91,7 @@ class Command(BaseCommand):
             self._scaffolding()
             self.bench_requests(repeat)
             self.bench_queries(user)
+            self.bench_phases(user, repeat)
             if runs:
                 self.bench_runs(user, runs)
         finally:
@@ -186,7 +188,8 @@ class Command(BaseCommand):
             data, report = validate_conversation(
                 source, conversation_id=business_id, validated_at=validated_at
             )
-            normalize_document(enrich_conversation(data, context))
+            # What the runner does: the document measured, then assembled for writing.
+            prepare_document(build_document(data, context)).content()
         return time.perf_counter() - started
 
     def post(self, url: str, path: str, body: dict | None = None) -> dict:
@@ -316,6 +319,27 @@ class Command(BaseCommand):
                 + f" (fixed {counts[10] - 10 * per:.0f} + {per:.0f} per conversation)"
             )
 
+    def bench_phases(self, user, repeat: int) -> None:
+        """Where a bulk call's time goes, in-process (no HTTP): the runner's phases."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.token}")
+        for label, sequential in (("sequential", True), ("parallel", False)):
+            rounds = []
+            for _ in range(repeat):
+                ids = [str(c.pk) for c in self.seed(user, 100)]
+                body = {"conversationIds": ids, "sequential": sequential}
+                with timed_phases() as phases:
+                    started, started_cpu = time.perf_counter(), time.thread_time()
+                    client.post("/api/conversations/bulk-enrich", body, format="json")
+                    total = (time.perf_counter() - started, time.thread_time() - started_cpu)
+                rounds.append((total, phases))
+            (wall, cpu), phases = sorted(rounds, key=lambda r: r[0][0])[len(rounds) // 2]
+            self.out(
+                f"bulk-enrich of 100 in-process, {label} (the median round), ms wall (CPU of "
+                f"the request's thread): total {wall * 1000:.1f} ({cpu * 1000:.1f}); "
+                + describe(phases, wall, cpu)
+            )
+
     def bench_runs(self, user, count: int) -> None:
         conversations = self.seed(user, count)
         profile_time = self.pure_pipeline(conversations[: min(count, 1000)]) / min(count, 1000)
@@ -333,36 +357,40 @@ class Command(BaseCommand):
             ).run
             processes = [start_db_worker(f"bench-{n}") for n in range(workers)]
             peaks = [0] * workers
+            database_cpu: dict[int, float] = {}
             started = time.perf_counter()
             try:
                 while True:
                     for n, process in enumerate(processes):
-                        peaks[n] = max(peaks[n], self.peak_rss_kb(process.pid))
+                        peaks[n] = max(peaks[n], peak_rss_kb(process.pid))
+                    sample_database_cpu(database_cpu)
                     run.refresh_from_db()
                     if run.is_finished:
                         break
                     time.sleep(0.2)
                 elapsed = time.perf_counter() - started
+                worker_cpu = sum(cpu_seconds(process.pid) for process in processes)
             finally:
                 for process in processes:
                     process.send_signal(signal.SIGTERM)
                 for process in processes:
                     process.wait(timeout=60)
-            rate = run.processed / elapsed
+            # The run's own time, from its first lane starting to its end: without the
+            # workers' start-up, which the wall time above includes.
+            own = (run.finished_at - run.started_at).total_seconds()
+            per_conversation = {
+                "worker": worker_cpu / run.processed * 1000,
+                "database": sum(database_cpu.values()) / run.processed * 1000,
+            }
             self.out(
                 f"background run of {count}, {workers} worker(s): {elapsed:.1f} s, "
-                f"{rate:.0f} conversations/s, peak worker RSS "
-                f"{', '.join(f'{p / 1024:.0f} MB' for p in peaks)}, "
-                f"{elapsed / (count * profile_time):.2f}x the pure pipeline time "
+                f"{run.processed / elapsed:.0f} conversations/s with the workers' start-up; "
+                f"the run's own time {own:.1f} s = {run.processed / own:.0f} conversations/s; "
+                f"peak worker RSS {', '.join(f'{p / 1024:.0f} MB' for p in peaks)}, "
+                f"{own / (count * profile_time):.2f}x the pure pipeline time "
                 f"(enriched {run.enriched}, failed {run.failed}, skipped {run.skipped})"
             )
-
-    @staticmethod
-    def peak_rss_kb(pid: int) -> int:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
+            self.out(
+                f"  CPU per conversation: workers {per_conversation['worker']:.3f} ms, "
+                f"database backends {per_conversation['database']:.3f} ms"
+            )
