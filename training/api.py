@@ -23,7 +23,7 @@ from enrichment.api.errors import (
     invalid,
     not_found,
 )
-from enrichment.api.params import whole_number
+from enrichment.api.params import whole_number, whole_number_parameter
 
 from . import services
 from .models import FileFormat, TrainingFile, TrainingFileStatus
@@ -140,8 +140,8 @@ def _changed(change: services.Change, *, created: bool = False) -> Response:
     operation_id="list_training_files",
     parameters=[
         OpenApiParameter("status", OpenApiTypes.STR, enum=TrainingFileStatus.values),
-        OpenApiParameter("offset", {"type": "integer", "minimum": 0}),
-        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
+        whole_number_parameter("offset"),
+        whole_number_parameter("limit", minimum=1, maximum=MAX_PAGE_SIZE),
     ],
     responses={
         200: TrainingFileListSerializer,
