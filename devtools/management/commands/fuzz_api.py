@@ -32,6 +32,8 @@ from enrichment.models import RunSource
 from enrichment.selection import select_ids
 from enrichment.services import enrich
 from enrichment.tokens import create_token
+from training import selection as training_selection
+from training.services import create_training_file
 
 # The throttles are part of what is tested (429 is documented), but at the production
 # rates the run would test little else.
@@ -55,6 +57,7 @@ def known_ids_config(ids: dict[str, list[str]]) -> str:
         ("path.run_id", "runs", 0.8),
         ("body.conversationIds[*]", "conversations", 0.8),
         ("body.batchJobId", "jobs", 0.8),
+        ("path.training_file_id", "trainingFiles", 0.8),
     ):
         lines.append(f'"{key}" = {{ dictionary = "{name}", probability = {probability} }}')
     return "\n".join(lines) + "\n"
@@ -136,8 +139,8 @@ class Command(BaseCommand):
             raise CommandError(f"schemathesis found problems (exit status {status})")
 
     def seed_data(self) -> tuple[str, dict[str, list[str]]]:
-        """A user with a token, a batch job of real conversations (two of them enriched)
-        and a run: what the generated requests find besides random ids."""
+        """A user with a token, a batch job of real conversations (two of them enriched),
+        a run and a training file: what the generated requests find besides random ids."""
         import_scaffolding(scaffolding_paths())
         user = get_user_model().objects.create_user("fuzz")
         rows = load_demo_scaffolding()
@@ -158,7 +161,13 @@ class Command(BaseCommand):
             source=RunSource.CLI,
             background=True,
         ).run
+        training_file = create_training_file(
+            name="Fuzz",
+            user=user,
+            selection=training_selection.select_ids(conversations[:2], user=user),
+        ).training_file
         ids = {
+            "trainingFiles": [str(training_file.pk)],
             "conversations": conversations
             + [str(c.conversation_id) for c in imported.conversations],
             "jobs": [str(imported.batch_job.pk)],
