@@ -38,3 +38,21 @@ def require_bodies(result: dict, generator, request, public) -> dict:
             if operation.get("operationId") in BODY_REQUIRED and "requestBody" in operation:
                 operation["requestBody"]["required"] = True
     return result
+
+
+def close_request_bodies(result: dict, generator, request, public) -> dict:
+    """A body's unknown keys are refused (a misspelt option must not be ignored): the
+    schema says so with ``additionalProperties: false`` on every top-level body object."""
+    components = result.get("components", {}).get("schemas", {})
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            if operation.get("operationId") not in BODY_REQUIRED:
+                continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                schema = media.get("schema", {})
+                if "$ref" in schema:
+                    schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+                for body in schema.get("oneOf", [schema]):
+                    if "properties" in body:
+                        body.setdefault("additionalProperties", False)
+    return result

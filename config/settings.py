@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.require_bodies",
+        "config.openapi.close_request_bodies",
         "config.openapi.document_retry_after",
     ],
 }

@@ -39,11 +39,14 @@ class StrictCharField(serializers.CharField):
 
 
 class RequestBodySerializer(serializers.Serializer):
-    """A request body: a JSON object, else ``{"body": [...]}`` in the error details."""
+    """A request body: a JSON object, else ``{"body": [...]}`` in the error details. Keys
+    it does not know are an error too: a misspelt ``forse`` must not be ignored."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
+        if unknown := sorted(set(data) - set(self.fields)):
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
 
 

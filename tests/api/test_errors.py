@@ -8,6 +8,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from batches.models import BatchJob
+from enrichment.models import EnrichmentRun
 from tests.factories import BatchJobFactory, ConversationFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +33,25 @@ def test_400_for_a_bad_body_names_the_field(api):
     body = error_body(response)
     assert body["error"] == "Invalid request"
     assert list(body["details"]) == ["conversationIds"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (BULK, {"conversationIds": [str(uuid.uuid4())], "sequentail": False}),
+        (RUNS, {"status": "not_started", "forse": True}),
+        ("/api/batch-jobs", {"name": "Run 7", "auto_enrich": False}),
+    ],
+    ids=["bulk-enrich", "runs", "batch-jobs"],
+)
+def test_400_for_a_misspelt_key_instead_of_ignoring_it(api, path, body):
+    response = api.post(path, body, format="json")
+
+    assert response.status_code == 400
+    misspelt = next(key for key in body if key not in {"conversationIds", "status", "name"})
+    assert error_body(response)["details"] == {misspelt: ["Unknown field."]}
+    assert not EnrichmentRun.objects.exists()
+    assert not BatchJob.objects.exists()
 
 
 def test_400_for_a_body_that_is_not_json(api):
