@@ -18,6 +18,7 @@ from enrichment.api.errors import (
     invalid,
 )
 from enrichment.api.params import MAX_WHOLE_NUMBER, whole_number
+from enrichment.imports import ImportFailed
 
 from .api import visible_job
 from .intake import (
@@ -165,6 +166,8 @@ def batch_job_items_view(request: Request, job_id: uuid.UUID) -> Response:
         added = add_items(job, items, allow_duplicates=data["allowDuplicates"])
     except JobNotOpen as exc:
         raise _not_open(exc) from None
+    except ImportFailed as exc:  # content beyond what any import takes; nothing was stored
+        raise invalid({"items": [str(exc)]}) from None
     return Response(
         {
             "success": True,

@@ -54,7 +54,12 @@ _KINDS = {
     ),
     "raw": (
         "The model's text as it came",
-        {"type": "string", "description": "Not valid JSON: the item fails, the text is kept."},
+        {
+            "type": "string",
+            "pattern": NAME_PATTERN,
+            "description": "Not valid JSON: the item fails, the text is kept. Not empty: for "
+            "a generation that produced nothing, send its `error`.",
+        },
     ),
     "error": (
         "A generation that failed",

@@ -155,6 +155,7 @@ class ItemParametersSerializer(serializers.Serializer):
 
 
 ITEM_KINDS = ("conversation", "raw", "error")
+EMPTY_RAW = "Empty: for a generation that produced nothing, send its error instead."
 
 
 class NewItemSerializer(serializers.Serializer):
@@ -163,8 +164,9 @@ class NewItemSerializer(serializers.Serializer):
     )
     raw = StrictCharField(
         required=False,
-        allow_blank=True,
         trim_whitespace=False,
+        error_messages={"blank": EMPTY_RAW},
+        validators=[RegexValidator(NAME_PATTERN, EMPTY_RAW)],
         help_text="The model's reply as it came; text that is not JSON makes a failed item.",
     )
     error = TextField(required=False, help_text="Why the generation of this item failed.")

@@ -221,6 +221,18 @@ NOT_A_PARAMETER = (
 )
 
 
+EMPTY_RAW = "Empty: for a generation that produced nothing, send its error instead."
+
+
+class Contains(str):
+    """Equal to any text that contains it."""
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and str(self) in other
+
+    __hash__ = str.__hash__
+
+
 @pytest.mark.parametrize(
     ("items", "details"),
     [
@@ -246,8 +258,28 @@ NOT_A_PARAMETER = (
             [{"error": "x", "parameters": {"persona_key": "saver"}}],
             {"items": {"0": {"parameters": {"persona_key": [NOT_A_PARAMETER]}}}},
         ),
+        (
+            [{"error": "fine"}, {"raw": ""}],
+            {"items": {"1": {"raw": [EMPTY_RAW]}}},
+        ),
+        ([{"raw": " \n\t"}], {"items": {"0": {"raw": [EMPTY_RAW]}}}),
+        (
+            # Text that is JSON only to a lenient parser: no import takes it.
+            [{"error": "fine"}, {"raw": "[" * 100_000 + "]" * 100_000}],
+            {"items": [Contains("item-2: cannot be imported")]},
+        ),
     ],
-    ids=["empty", "over-100", "two-kinds", "no-kind", "not-an-object", "unknown-parameter"],
+    ids=[
+        "empty",
+        "over-100",
+        "two-kinds",
+        "no-kind",
+        "not-an-object",
+        "unknown-parameter",
+        "empty-raw",
+        "blank-raw",
+        "hostile-raw",
+    ],
 )
 def test_adding_items_refuses_a_bad_body_and_stores_nothing(api, media_root, items, details):
     job = new_job(api)
