@@ -95,16 +95,16 @@ def _select(request: Request, data: dict) -> Selection:
 
 @contextmanager
 def training_errors(training_file: TrainingFile | None = None):
-    """The training files' own errors as the API's: unknown ids 404, ineligible ones 400,
-    a change the file's state refuses 409 (a failed build of ``training_file`` with the
-    file as recorded)."""
+    """The training files' own errors as the API's: unknown ids 404; conversations whose
+    state keeps them out (ineligible) 409, as a change the file's state refuses (a failed
+    build of ``training_file`` with the file as recorded)."""
     try:
         yield
     except BatchJobNotFound as exc:
         raise not_found("Batch job not found.", missing=[str(exc)]) from None
     except NotEligible as exc:
         raise ApiError(
-            400,
+            409,
             str(exc),
             details={"conversationIds": [f"{i.sent_id}: {i.message}" for i in exc.ineligible]},
             ineligible=[

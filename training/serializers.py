@@ -221,13 +221,15 @@ class IneligibleSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class NotEligibleSerializer(ErrorSerializer):
-    details = serializers.JSONField()
-    ineligible = IneligibleSerializer(many=True, required=False)
-
-
 class FailedBuildSerializer(ErrorSerializer):
     trainingFile = TrainingFileSerializer(required=False)  # noqa: N815
+
+
+class SelectionConflictSerializer(FailedBuildSerializer):
+    details = serializers.JSONField(required=False)
+    ineligible = IneligibleSerializer(
+        many=True, required=False, help_text="Conversations that cannot go in, each with why."
+    )
 
 
 _UUID = {"type": "string", "format": "uuid"}
@@ -280,18 +282,15 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="The file cannot take th
 CHANGED = OpenApiResponse(ChangeSerializer, description="Changed and rebuilt in the request.")
 QUEUED = OpenApiResponse(ChangeSerializer, description="Changed; the build runs in the background.")
 SELECTION_ERRORS = {
-    400: OpenApiResponse(
-        NotEligibleSerializer,
-        description="Bad body, or conversations not completed with an enriched file "
-        "(each listed with its reason); nothing changed.",
-    ),
+    400: BAD_BODY,
     **AUTH_RESPONSES,
     404: OpenApiResponse(
         NotFoundSerializer, description="Conversations or batch job unknown or not yours."
     ),
     409: OpenApiResponse(
-        FailedBuildSerializer,
-        description="Name taken, nothing eligible selected, archived, or the build failed; "
-        "nothing changed.",
+        SelectionConflictSerializer,
+        description="Conversations not completed with an enriched file (each listed in "
+        "ineligible with its reason), name taken, nothing eligible selected, archived, or the "
+        "build failed; nothing changed.",
     ),
 }

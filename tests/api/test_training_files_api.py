@@ -175,7 +175,7 @@ def test_over_the_bulk_limit_the_build_goes_to_the_background(
     ]
 
 
-def test_ineligible_conversations_are_400_each_with_its_reason_and_nothing_is_created(api, user):
+def test_ineligible_conversations_are_409_each_with_its_reason_and_nothing_is_created(api, user):
     good = completed(user)[0]
     failed = ConversationFactory(created_by=user, document=b"{", conversation_name="Broken")
     not_started = ConversationFactory(created_by=user)
@@ -199,7 +199,7 @@ def test_ineligible_conversations_are_400_each_with_its_reason_and_nothing_is_cr
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     body = response.json()
     assert body["success"] is False
     assert (
@@ -502,7 +502,7 @@ def test_adding_an_ineligible_conversation_changes_nothing(api, user):
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert [item["reason"] for item in response.json()["ineligible"]] == ["not_completed"]
     assert members(training_file) == [conversation.conversation_id]
 
