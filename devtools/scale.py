@@ -11,6 +11,9 @@ What it makes, for ``scale`` = 1,000,000:
   conversation, 2,000 failed), the rest of every owner's conversations are in jobs of
   1,000;
 - enrichment runs: one over the big job (an item per conversation), and small ones;
+- training files: the staff user's 2,000 and the normal user's 200, of 100 completed
+  conversations each (every tenth archived), and the staff user's big one holding the big
+  job's completed conversations (68,600);
 - every job's conversation counts taken (``batches.counts``), as a running service has.
 
 Conversations are spread over two years, 70% completed, 24% not started, 6% failed. No
@@ -35,6 +38,7 @@ from enrichment.models import (
     RunSource,
     RunStatus,
 )
+from training.models import TrainingFile
 
 from .demo.generator import scaffolding_paths
 from .scale_sql import (
@@ -46,15 +50,19 @@ from .scale_sql import (
     STAFF,
     STAFF_USERNAME,
     START,
+    TRAINING_FILE_COUNTS_SQL,
     USER,
     USER_USERNAME,
     Dialect,
     Plan,
+    big_file_members_sql,
     conversations_sql,
     derived_id,
     failed_items_sql,
     items_sql,
     run_items_sql,
+    training_files_sql,
+    training_members_sql,
 )
 
 FIRST_NAMES = [
@@ -74,15 +82,25 @@ class ScaleData:
     user_run: EnrichmentRun
     persona: Persona
     recent_job: BatchJob  # the staff user's newest job of JOB_SIZE
+    big_file: TrainingFile  # the staff user's, of the big job's completed conversations
+    user_file: TrainingFile
 
 
-def existing(scale: int) -> ScaleData | None:
-    """The data set of this scale if the database already holds it."""
+def existing(scale: int, *, say=print) -> ScaleData | None:
+    """The data set of this scale if the database already holds it (one made before
+    training files were part of it gets them now)."""
     users = get_user_model().objects
     staff = users.filter(username=STAFF_USERNAME).first()
     if staff is None or staff.first_name != str(scale):
         return None
-    return _loaded(Plan(scale))
+    plan = Plan(scale)
+    if not TrainingFile.objects.filter(created_by=staff).exists():
+        sql = Dialect(connection.vendor)
+        _training_files(sql, plan, staff, users.get(username=USER_USERNAME), say)
+        with connection.cursor() as cursor:
+            for table in ("training_files", "training_file_conversations"):
+                cursor.execute(f"ANALYZE {table}")
+    return _loaded(plan)
 
 
 def create(scale: int, *, say=print) -> ScaleData:
@@ -103,6 +121,7 @@ def create(scale: int, *, say=print) -> ScaleData:
     _execute(items_sql(sql, plan), say, "batch items")
     _execute(failed_items_sql(sql, plan), say, "failed batch items")
     _runs(sql, plan, staff, user, say)
+    _training_files(sql, plan, staff, user, say)
     started = datetime.now()
     counted = counts.refresh_all(every_job=True)
     say(f"counted the conversations of {counted:,} batch jobs in {_since(started)}")
@@ -193,6 +212,16 @@ def _runs(sql: Dialect, plan: Plan, staff, user, say) -> None:
         cursor.execute(RUN_COUNTS_SQL)
 
 
+def _training_files(sql: Dialect, plan: Plan, staff, user, say) -> None:
+    _execute(training_files_sql(sql, plan, staff.pk, user.pk), say, "training files")
+    _execute(training_members_sql(sql, plan), say, "training file members")
+    big_job = derived_id(1, STAFF, 0)
+    _execute(big_file_members_sql(sql, big_job), say, "members of the big training file")
+    with connection.cursor() as cursor:
+        for statement in TRAINING_FILE_COUNTS_SQL:
+            cursor.execute(statement)
+
+
 def _loaded(plan: Plan) -> ScaleData:
     users = get_user_model().objects
     return ScaleData(
@@ -205,4 +234,6 @@ def _loaded(plan: Plan) -> ScaleData:
         user_run=EnrichmentRun.objects.get(pk=derived_id(2, USER, 1)),
         persona=Persona.objects.get(name="Priya Raman"),
         recent_job=BatchJob.objects.get(pk=derived_id(1, STAFF, plan.staff_jobs)),
+        big_file=TrainingFile.objects.get(pk=derived_id(3, STAFF, 0)),
+        user_file=TrainingFile.objects.get(pk=derived_id(3, USER, 1)),
     )

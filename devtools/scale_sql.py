@@ -17,6 +17,12 @@ BIG_JOB_ITEMS = 100_000
 BIG_JOB_FAILED_PERCENT = 2
 SMALL_RUNS = 40
 SMALL_RUN_SIZE = 100
+# Training files: one per FILE_EVERY conversations of an owner (the staff user's 2,000 at
+# a million, the normal user's 200), each of FILE_MEMBERS completed conversations, and
+# the staff user's big one holding the big job's completed conversations.
+FILE_EVERY = 500
+FILE_MEMBERS = 100
+ARCHIVED_EVERY = 10
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
 # Owner codes in derived ids.
@@ -63,6 +69,9 @@ class Dialect:
         base = START.strftime("%Y-%m-%d %H:%M:%S")
         return f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || ({seconds}) || ' seconds')"
 
+    def json(self, value: str) -> str:
+        return f"CAST('{value}' AS jsonb)" if self.pg else f"'{value}'"
+
     def text(self, expr: str) -> str:
         return f"CAST({expr} AS text)" if self.pg else f"CAST({expr} AS TEXT)"
 
@@ -105,6 +114,14 @@ class Plan:
     @property
     def user_jobs(self) -> int:
         return -(-self.user_rows // JOB_SIZE)
+
+    @property
+    def staff_files(self) -> int:
+        return max(self.staff_rows // FILE_EVERY, 4)
+
+    @property
+    def user_files(self) -> int:
+        return max(self.user_rows // FILE_EVERY, 1)
 
     def seconds_of(self, n: int) -> int:
         return int(SPAN.total_seconds()) * n // self.rows
@@ -239,6 +256,99 @@ def run_items_sql(sql: Dialect, run_id: uuid.UUID, job_id: uuid.UUID, limit: int
     WHERE i.batch_job_id = {sql.uuid(job_id)}
       {f"AND i.position <= {limit}" if limit else ""}
     """
+
+
+def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) -> str:
+    """The training files: the staff user's numbered 0 (the big one, the newest) to
+    ``staff_files``, the normal user's 1 to ``user_files``; every tenth archived. Their
+    member counts are set from their members (``TRAINING_FILE_COUNTS_SQL``)."""
+    staff, files = plan.staff_files, plan.staff_files + 1 + plan.user_files
+    span = int(SPAN.total_seconds())
+    created = sql.at(f"{span} * CASE WHEN number = 0 THEN {files} ELSE n END / {files}")
+    path = f"'training-files/' || {sql.text('owner')} || '-' || {sql.text('number')} || '/'"
+    distribution = '{"personas": {}, "emotional_arcs": {}, "training_topics": {}}'
+    return f"""
+    WITH RECURSIVE {sql.series(files)},
+      f AS (
+        SELECT n, CASE WHEN n <= {staff + 1} THEN {STAFF} ELSE {USER} END AS owner,
+               CASE WHEN n <= {staff + 1} THEN n - 1 ELSE n - {staff + 1} END AS number
+        FROM g
+      )
+    INSERT INTO training_files (
+      id, name, description, status, json_file_path, jsonl_file_path, chat_jsonl_file_path,
+      storage_bucket, json_file_size, jsonl_file_size, chat_jsonl_file_size,
+      conversation_count, total_training_pairs, avg_quality_score, min_quality_score,
+      max_quality_score, human_reviewed_count, scaffolding_distribution, last_updated_at,
+      build_generation, build_total, build_done, build_started_at, error, created_by_id,
+      created_at, updated_at
+    )
+    SELECT {sql.derived_id(3, "owner", "number")},
+           CASE WHEN number = 0 THEN 'Everything of the big generation'
+                ELSE 'Training set ' || {sql.text("number")} END,
+           '',
+           CASE WHEN number % {ARCHIVED_EVERY} = {ARCHIVED_EVERY - 1} THEN 'archived'
+                ELSE 'active' END,
+           {path} || 'training.json', {path} || 'training.jsonl',
+           {path} || 'training.chat.jsonl', 'training-files', 0, 0, 0,
+           0, 0, 3.5, 1.0, 5.0, 0, {sql.json(distribution)}, {created},
+           1, 0, 0, {created}, '', CASE owner WHEN {STAFF} THEN {staff_id} ELSE {user_id} END,
+           {created}, {created}
+    FROM f
+    """
+
+
+def training_members_sql(sql: Dialect, plan: Plan) -> str:
+    """The numbered files' members: each owner's completed conversations, oldest first,
+    FILE_MEMBERS to a file."""
+    last = f"""CASE owner WHEN {STAFF} THEN {plan.staff_files * FILE_MEMBERS}
+               ELSE {plan.user_files * FILE_MEMBERS} END"""
+    return f"""
+    WITH numbered AS (
+      SELECT conversation_id, created_by_id, enriched_at,
+             CASE WHEN created_by_id = (SELECT id FROM auth_user WHERE username = '{USER_USERNAME}')
+                  THEN {USER} ELSE {STAFF} END AS owner,
+             row_number() OVER (PARTITION BY created_by_id ORDER BY created_at, id) AS ord
+      FROM conversations
+      WHERE enrichment_status = 'completed' AND is_active
+    )
+    INSERT INTO training_file_conversations (
+      training_file_id, conversation_id, added_at, added_by_id
+    )
+    SELECT {sql.derived_id(3, "owner", f"(ord - 1) / {FILE_MEMBERS} + 1")}, conversation_id,
+           enriched_at, created_by_id
+    FROM numbered
+    WHERE ord <= {last}
+    ORDER BY owner, ord
+    """
+
+
+def big_file_members_sql(sql: Dialect, job_id: uuid.UUID) -> str:
+    """The big training file: the big job's completed conversations, in item order."""
+    return f"""
+    INSERT INTO training_file_conversations (
+      training_file_id, conversation_id, added_at, added_by_id
+    )
+    SELECT {sql.uuid(derived_id(3, STAFF, 0))}, c.conversation_id, c.enriched_at,
+           c.created_by_id
+    FROM batch_items i JOIN conversations c ON c.id = i.conversation_id
+    WHERE i.batch_job_id = {sql.uuid(job_id)} AND c.enrichment_status = 'completed'
+      AND c.is_active
+    ORDER BY i.position
+    """
+
+
+# Every training file's counts from its members, as their last build left them.
+TRAINING_FILE_COUNTS_SQL = [
+    """UPDATE training_files SET conversation_count = (
+         SELECT count(*) FROM training_file_conversations m
+         WHERE m.training_file_id = training_files.id)""",
+    """UPDATE training_files SET
+         total_training_pairs = 9 * conversation_count,
+         build_total = conversation_count, build_done = conversation_count,
+         json_file_size = 31000 * conversation_count,
+         jsonl_file_size = 24000 * conversation_count,
+         chat_jsonl_file_size = 22000 * conversation_count""",
+]
 
 
 # Every run's counters from its items.

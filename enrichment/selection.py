@@ -54,6 +54,29 @@ class Selection:
         kept = set(selected)
         return [pk for pk in self.order if pk in kept]
 
+    def pks_up_to(self, limit: int) -> list[uuid.UUID] | None:
+        """The row ids (distinct, in order) when there are no more than ``limit``, else
+        ``None``. A selection by query reads at most ``limit + 1`` rows to tell."""
+        if self.order is not None:
+            pks = self.pks()  # no more than the ids the caller sent
+            return pks if len(pks) <= limit else None
+        rows = list(self.conversations.values_list("pk", flat=True)[: limit + 1])
+        pks = list(dict.fromkeys(rows))
+        if len(rows) <= limit:
+            return pks
+        if len(pks) <= limit:
+            # A group holding a conversation twice may hold fewer than its rows.
+            distinct = self.conversations.order_by().values("pk").distinct()
+            if distinct[: limit + 1].count() <= limit:
+                return self.pks()
+        return None
+
+    def stored(self) -> list[uuid.UUID] | QuerySet[Conversation]:
+        """What a background run over the selection stores: the row ids when the caller
+        chose them one by one, else the queryset, which the run stores in the database
+        without reading it (``runs.items``)."""
+        return self.pks() if self.order is not None else self.conversations
+
     def narrowed_to(self, other: "Selection") -> "Selection":
         """Only the conversations also in ``other``, in this one's order. No longer "all
         of" a scope, so it keeps none."""

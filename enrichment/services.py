@@ -77,10 +77,15 @@ def enrich(
     """
     if selection.scope is not None and (running := active_run(selection.scope)):
         return RunStarted(running, created=False)
-    pks = selection.pks()
-    if background or (background is None and not fits_in_request(len(pks))):
+    pks: list[uuid.UUID] | None = None
+    if background is False:
+        pks = selection.pks()
+    elif background is None:
+        # A count up to the limit decides; a big selection is never read here.
+        pks = selection.pks_up_to(settings.ENRICHMENT_BULK_LIMIT)
+    if pks is None:
         return start_run(
-            pks,
+            selection.stored(),
             user=user,
             source=source,
             description=selection.description,

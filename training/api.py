@@ -5,7 +5,6 @@ import uuid
 from contextlib import contextmanager
 
 from django.core.files.storage import default_storage
-from django.db.models import Count
 from django.http import FileResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -24,9 +23,10 @@ from enrichment.api.errors import (
     not_found,
 )
 from enrichment.api.params import whole_number, whole_number_parameter
+from enrichment.pagination import page_rows
 
 from . import services
-from .models import FileFormat, TrainingFile, TrainingFileStatus
+from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members
 from .selection import BatchJobNotFound, NotEligible, Selection, select_batch_job, select_ids
 from .serializers import (
     ADD_REQUEST_SCHEMA,
@@ -187,11 +187,12 @@ def _list(request: Request) -> Response:
     count = files.count()
     page = []
     if start < count:  # (an offset past the end is an empty page, however large)
-        page = list(
-            files.select_related("created_by")
-            .annotate(member_count=Count("memberships"))
-            .order_by("-created_at", "-pk")[start : start + size + 1]
+        page = page_rows(
+            files.select_related("created_by").order_by("-created_at", "-pk"),
+            start,
+            start + size + 1,
         )
+        count_members(page)
     return Response(
         {
             "success": True,

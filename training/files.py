@@ -275,6 +275,11 @@ def members_reenriched_since_build(training_file: TrainingFile) -> int:
     """Members whose enriched file is newer than the stored files."""
     if training_file.last_updated_at is None:
         return 0
+    since = training_file.last_updated_at
+    # Every write to a conversation stamps ``updated_at`` too (the same instant as
+    # ``enriched_at`` when it records an enrichment), and that column is indexed: the
+    # rows changed since the build are looked up there, not all the members, nor every
+    # conversation's ``enriched_at``.
     return training_file.memberships.filter(
-        conversation__enriched_at__gt=training_file.last_updated_at
+        conversation__updated_at__gt=since, conversation__enriched_at__gt=since
     ).count()

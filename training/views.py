@@ -6,8 +6,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,13 +14,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from batches.models import BatchJob
+from enrichment.pagination import EstimatedPaginator
 from enrichment.selection import ConversationsNotFound
 from enrichment.views import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 
 from . import services
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
-from .models import FileFormat, TrainingFile
+from .models import FileFormat, TrainingFile, count_members
 from .selection import BatchJobNotFound
 
 FILES_PER_PAGE = 25
@@ -57,10 +56,10 @@ def training_file_list(request: HtmxHttpRequest) -> HttpResponse:
     files = (
         TrainingFile.objects.visible_to(request.user)
         .select_related("created_by")
-        .annotate(member_count=Count("memberships"))
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(files, FILES_PER_PAGE).get_page(request.GET.get("page"))
+    page = EstimatedPaginator(files, FILES_PER_PAGE).get_page(request.GET.get("page"))
+    count_members(page.object_list)
     template = LIST + ("#files" if is_partial_request(request) else "")
     polling = any(item.is_processing for item in page.object_list)
     response = render(request, template, {"page": page, "polling": polling})
@@ -109,7 +108,9 @@ def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> di
     )
     return {
         "training_file": training_file,
-        "members": Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page")),
+        "members": EstimatedPaginator(members, MEMBERS_PER_PAGE, key="id").get_page(
+            request.GET.get("page")
+        ),
         "reenriched": members_reenriched_since_build(training_file),
         "distribution": _distribution(training_file),
         "files": _files(training_file),

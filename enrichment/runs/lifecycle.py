@@ -6,13 +6,21 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentRunItem,
+    ItemOutcome,
+    RunStatus,
+)
 from enrichment.pipeline.run import release_expired_leases
 from enrichment.scopes import ScopeRef
 from enrichment.tasks import enqueue_run
 
+from .items import store_items
 from .lanes import refresh_counts
 from .takeover import take_over_lost_lanes
 from .watchdog import stuck_runs
@@ -47,7 +55,7 @@ def active_run(scope: ScopeRef) -> EnrichmentRun | None:
 
 
 def start_run(
-    conversation_pks: Sequence[uuid.UUID],
+    conversations: Sequence[uuid.UUID] | QuerySet[Conversation],
     *,
     user,
     source: str,
@@ -57,16 +65,18 @@ def start_run(
     retry_failed: bool = True,
     retry_of: EnrichmentRun | None = None,
 ) -> RunStarted:
-    """Store a run over the given conversations (row ids) and enqueue its work once the
-    transaction commits (a rolled-back run enqueues nothing).
+    """Store a run over the given conversations (row ids in order, or a queryset in its
+    order, stored without being read here) and enqueue its work once the transaction
+    commits (a rolled-back run enqueues nothing).
 
     Over a ``scope`` (a batch job) that already has an unfinished run, that run is
     returned instead: the database holds at most one, so two racing callers cannot both
     start one.
     """
-    pks = list(dict.fromkeys(conversation_pks))
-    if not pks:
-        raise NothingToEnrich("There are no conversations to enrich.")
+    if not isinstance(conversations, QuerySet):
+        conversations = list(dict.fromkeys(conversations))
+        if not conversations:
+            raise NothingToEnrich("There are no conversations to enrich.")
     if scope is not None and (running := active_run(scope)):
         return RunStarted(running, created=False)
     try:
@@ -80,14 +90,12 @@ def start_run(
                 force=force,
                 retry_failed=retry_failed,
                 retry_of=retry_of,
-                total=len(pks),
             )
-            batch = 2000
-            for start in range(0, len(pks), batch):
-                EnrichmentRunItem.objects.bulk_create(
-                    EnrichmentRunItem(run=run, conversation_id=pk, position=start + offset + 1)
-                    for offset, pk in enumerate(pks[start : start + batch])
-                )
+            run.total = store_items(run, conversations)
+            if not run.total:
+                # Raised inside the transaction: the run just created is rolled back.
+                raise NothingToEnrich("There are no conversations to enrich.")
+            EnrichmentRun.objects.filter(pk=run.pk).update(total=run.total)
             transaction.on_commit(partial(enqueue_run, run.pk))
     except IntegrityError:
         running = active_run(scope) if scope is not None else None
@@ -99,18 +107,16 @@ def start_run(
 
 def retry_failed(run: EnrichmentRun, *, user, source: str) -> RunStarted:
     """A new run over only the conversations that failed in ``run``."""
-    pks = list(
-        run.items.filter(outcome=ItemOutcome.FAILED)
-        .order_by("position")
-        .values_list("conversation_id", flat=True)
-    )
-    if not pks:
+    if not run.items.filter(outcome=ItemOutcome.FAILED).exists():
         raise NothingToEnrich("The run has no failed conversations to retry.")
+    failed = Conversation.objects.filter(
+        run_items__run=run, run_items__outcome=ItemOutcome.FAILED
+    ).order_by("run_items__position")
     scope = None
     if run.scope_id is not None:
         scope = ScopeRef(run.scope_kind, run.scope_id, name="", url="")
     return start_run(
-        pks,
+        failed,
         user=user,
         source=source,
         description=f"Retry of failed: {run.description or run.pk}",

@@ -398,7 +398,7 @@ def test_listing_takes_the_same_queries_at_any_size(api, user, count, django_ass
     for n in range(count):
         TrainingFile.objects.create(name=f"F{n}", created_by=user)
 
-    with django_assert_num_queries(4):  # session, user, the page, the count
+    with django_assert_num_queries(5):  # session, user, the count, the page, member counts
         response = api.get(URL)
 
     assert len(response.json()["data"]) == count

@@ -5,11 +5,13 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
 
 from batches.models import BatchItem, BatchJob
 from devtools.management.commands.bench_scale import pages
 from devtools.scale import STAFF_USERNAME, USER_USERNAME, existing
 from enrichment.models import Conversation, EnrichmentRun
+from training.models import TrainingFile
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -35,6 +37,20 @@ def test_bench_scale_makes_the_data_set_and_prints_every_page(media_root):
     assert BatchJob.objects.filter(conversations_counted_at__isnull=True).count() == 0
     assert data.big_run.total == data.big_run.items.count() == 49
     assert EnrichmentRun.objects.count() == 3
+    files = TrainingFile.objects.annotate(members=Count("memberships"))
+    assert (
+        files.filter(created_by=data.staff).count(),
+        files.filter(created_by=data.user).count(),
+    ) == (5, 1)
+    completed_in_big_job = data.big_job.items.filter(
+        conversation__enrichment_status="completed", conversation__is_active=True
+    )
+    assert data.big_file.memberships.count() == completed_in_big_job.count() > 0
+    assert set(data.user_file.memberships.values_list("conversation__created_by", flat=True)) == {
+        data.user.pk
+    }
+    assert all(f.conversation_count == f.members for f in files)
+    assert 0 < data.user_file.memberships.count() <= 100
     assert "files are not written" in text
     for page in pages(data):
         # every page: a median, the fastest, and the queries, for each role it has

@@ -4,6 +4,7 @@ and the progress of a background build."""
 
 import html
 import json
+import re
 import uuid
 
 import pytest
@@ -12,17 +13,20 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from enrichment.models import Conversation
+from tests.counting import COUNT_QUERIES
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
     ConversationFactory,
     PersonaFactory,
+    TrainingFileConversationFactory,
     UserFactory,
     enriched_conversation,
 )
 from training import services
 from training.models import TrainingFile
 from training.selection import select_ids
+from training.views import FILES_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +84,29 @@ def test_the_list_shows_own_files_with_their_figures(user_client, user, other_us
     assert 'hx-trigger="every 2s"' not in body
 
 
+def test_every_row_counts_its_own_members_on_every_page(user_client, user):
+    now = timezone.now()
+    files = [
+        TrainingFile.objects.create(
+            name=f"Set {n}", created_by=user, created_at=now - timezone.timedelta(hours=n)
+        )
+        for n in range(FILES_PER_PAGE + 1)
+    ]
+    for n, training_file in enumerate(files):
+        for _ in range(n % 3):
+            TrainingFileConversationFactory(training_file=training_file)
+    oldest = files[-1]
+
+    first = text(user_client.get("/training-files/"))
+    second = text(user_client.get("/training-files/?page=2"))
+
+    counts = re.findall(r'data-label="Conversations">(\d+)<', first)
+    assert counts == [str(n % 3) for n in range(FILES_PER_PAGE)]
+    assert f'<a href="/training-files/{oldest.pk}/">{oldest.name}</a>' in second
+    assert re.findall(r'data-label="Conversations">(\d+)<', second) == [str(FILES_PER_PAGE % 3)]
+    assert f"Page 2 of 2 ({FILES_PER_PAGE + 1} in all)" in re.sub(r"<[^>]+>", "", second)
+
+
 def test_staff_see_every_file(client, other_user):
     make_file(other_user, completed(other_user), name="Mallory's set")
     client.force_login(UserFactory(is_staff=True))
@@ -106,7 +133,8 @@ def test_the_list_takes_the_same_queries_at_any_size(
     for n in range(count):
         TrainingFile.objects.create(name=f"F{n}", created_by=user)
 
-    with django_assert_num_queries(4):  # session, user, count, page
+    # session, user, the count, the page, its files' member counts
+    with django_assert_num_queries(4 + COUNT_QUERIES):
         response = user_client.get("/training-files/")
 
     assert response.status_code == 200
@@ -169,6 +197,16 @@ def test_the_page_says_when_members_were_enriched_again_since_the_build(user_cli
 
     assert "1 conversation was enriched again since the files were built" in body
     assert "enriched again</span>" in body
+
+
+def test_a_member_changed_but_not_enriched_again_is_not_reported(user_client, user):
+    conversation = completed(user)[0]
+    training_file = make_file(user, [conversation])
+    Conversation.objects.filter(pk=conversation.pk).update(conversation_name="Renamed")
+
+    body = text(user_client.get(f"/training-files/{training_file.pk}/"))
+
+    assert "enriched again since the files were built" not in body
 
 
 def test_a_failed_build_says_why_and_that_the_files_are_the_previous_ones(user_client, user):

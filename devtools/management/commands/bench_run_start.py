@@ -2,7 +2,9 @@
 ``POST /api/enrichment-runs`` by status over every conversation, and with a body of ids.
 
 Run it on a scratch database (``BENCH_COMMAND=bench_run_start bin/bench postgres``): it
-adds rows (files are not needed to start a run) and leaves them for the next round.
+adds rows (files are not needed to start a run) and leaves them for the next round; with
+``BENCH_REUSE=1`` a later round reuses the conversations of one with the same
+``--conversations`` instead of making them again.
 """
 
 import json
@@ -15,9 +17,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.db.models import Count
 from rest_framework.test import APIClient
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem, ProcessingStatus
+from enrichment.models import (
+    Conversation,
+    EnrichmentRun,
+    EnrichmentRunItem,
+    EnrichmentStatus,
+    ProcessingStatus,
+)
 
 SEED_BATCH = 10_000
 
@@ -37,13 +46,17 @@ class Command(BaseCommand):
     def handle(self, *args, conversations: int, ids: int, repeat: int, **options) -> None:
         # Measured is starting a run, not the throttle (in this process only).
         settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "user": None}
-        user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+        self.out(f"database: {connection.vendor}; repeat: {repeat}")
+        user, pks = self.reused(conversations, ids)
+        if user is None:
+            user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+            started = time.perf_counter()
+            pks = self.seed(user, conversations)
+            self.out(
+                f"seeded {conversations:,} conversations in {time.perf_counter() - started:.1f} s"
+            )
         client = APIClient()
         client.force_authenticate(user)
-        self.out(f"database: {connection.vendor}; repeat: {repeat}")
-        started = time.perf_counter()
-        pks = self.seed(user, conversations)
-        self.out(f"seeded {conversations:,} conversations in {time.perf_counter() - started:.1f} s")
 
         body = json.dumps({"conversationIds": [str(pk) for pk in pks[:ids]]}).encode()
         self.out(
@@ -72,6 +85,31 @@ class Command(BaseCommand):
                 f"(min {min(times):.2f}, max {max(times):.2f}); "
                 f"peak RSS so far {peak_rss_mb():.0f} MB"
             )
+
+    def reused(self, count: int, ids: int) -> tuple[object | None, list[uuid.UUID]]:
+        """A user of an earlier round (``BENCH_REUSE=1`` keeps the database) who owns
+        exactly ``count`` conversations, and the first ``ids`` of them."""
+        owners = (
+            Conversation.objects.filter(created_by__username__startswith="bench-")
+            .values("created_by")
+            .annotate(owned=Count("pk"))
+            .filter(owned=count)
+            .values_list("created_by", flat=True)
+        )
+        owner = owners.order_by("created_by").first()
+        if owner is None:
+            return None, []
+        user = get_user_model().objects.get(pk=owner)
+        Conversation.objects.filter(created_by=user).update(
+            enrichment_status=EnrichmentStatus.NOT_STARTED
+        )
+        pks = list(
+            Conversation.objects.filter(created_by=user)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:ids]
+        )
+        self.out(f"reusing the {count:,} conversations of {user.username}")
+        return user, pks
 
     def seed(self, user, count: int) -> list[uuid.UUID]:
         pks: list[uuid.UUID] = []

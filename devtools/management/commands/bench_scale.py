@@ -3,7 +3,8 @@ nothing (but stops when a page does not answer 200, which would make its time
 meaningless).
 
 Makes the data set of ``devtools.scale`` (``--scale`` 1000000: a staff user's 1,000,000
-conversations, a normal user's 100,000, a completed batch job of 100,000 items, runs), or
+conversations, a normal user's 100,000, a completed batch job of 100,000 items, runs,
+training files), or
 reuses it when the database already holds that scale, then requests each page in-process
 (Django's test client against the real settings) as the staff user and as the normal
 user: the median time of ``--repeat`` requests after one warm-up, and the SQL queries of
@@ -25,6 +26,7 @@ from batches import counts
 from batches.models import BatchItem, BatchJob
 from devtools import scale as dataset
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem
+from training.models import TrainingFile, TrainingFileConversation
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,14 @@ def touch(job: BatchJob, count: int) -> Callable[[], int]:
 def pages(data: dataset.ScaleData) -> list[Page]:
     """What is measured: the staff user sees every row, the normal user their own."""
     big, mine, run, my_run = data.big_job.pk, data.user_job.pk, data.big_run.pk, data.user_run.pk
+    big_file, my_file = data.big_file.pk, data.user_file.pk
     some = Conversation.objects.filter(created_by=data.user).values_list(
         "conversation_id", flat=True
     )[:1][0]
 
     # A deep page that exists at this scale (the admin redirects beyond the last one).
     deep = max(1, min(2000, Conversation.objects.count() // 50))
+    files_page = max(1, min(20, TrainingFile.objects.count() // 100))
 
     def both(label: str, url: str) -> Page:
         return Page(label, url, url)
@@ -114,6 +118,24 @@ def pages(data: dataset.ScaleData) -> list[Page]:
             "  run items API, outcome=failed",
             *(f"/api/enrichment-runs/{r}/items?outcome=failed" for r in (run, my_run)),
         ),
+        both("/training-files/", "/training-files/"),
+        Page("  ?page=40", "/training-files/?page=40"),
+        Page(
+            "/training-files/<file>/", f"/training-files/{big_file}/", f"/training-files/{my_file}/"
+        ),
+        Page(
+            "  ?page=1000 (members)",
+            f"/training-files/{big_file}/?page=1000",
+            f"/training-files/{my_file}/?page=2",
+        ),
+        both("/api/training-files", "/api/training-files"),
+        Page(
+            "  offset=1500 / 150",
+            "/api/training-files?offset=1500",
+            "/api/training-files?offset=150",
+        ),
+        both("  status=archived", "/api/training-files?status=archived"),
+        Page("  one file", *(f"/api/training-files/{f}" for f in (big_file, my_file))),
         Page("/admin/enrichment/conversation/", "/admin/enrichment/conversation/"),
         Page(
             "  status filter",
@@ -123,6 +145,9 @@ def pages(data: dataset.ScaleData) -> list[Page]:
         Page(f"  p={deep}", f"/admin/enrichment/conversation/?p={deep}"),
         Page("/admin/batches/batchjob/", "/admin/batches/batchjob/"),
         Page("/admin/enrichment/enrichmentrun/", "/admin/enrichment/enrichmentrun/"),
+        Page("/admin/training/trainingfile/", "/admin/training/trainingfile/"),
+        Page("  status filter (archived)", "/admin/training/trainingfile/?status__exact=archived"),
+        Page(f"  p={files_page}", f"/admin/training/trainingfile/?p={files_page}"),
     ]
 
 
@@ -141,7 +166,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, scale: int, repeat: int, only: str, explain: bool, **options):
         started = time.perf_counter()
-        data = dataset.existing(scale)
+        data = dataset.existing(scale, say=self.out)
         if data is None:
             self.out(f"making the data set of scale {scale:,} (files are not written)")
             data = dataset.create(scale, say=self.out)
@@ -195,6 +220,8 @@ class Command(BaseCommand):
             "the big job's items": data.big_job.items.count(),
             "runs": EnrichmentRun.objects.count(),
             "run items": EnrichmentRunItem.objects.count(),
+            "training files": TrainingFile.objects.count(),
+            "their members": TrainingFileConversation.objects.count(),
         }
         shown = ", ".join(f"{k}: {v:,}" for k, v in counts.items())
         self.out(f"database: {connection.vendor}; {shown}")
