@@ -18,7 +18,15 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .files import BuildError, BuiltFiles, Superseded, build_files, delete_files, delete_folder
+from .files import (
+    BuildError,
+    BuiltFiles,
+    Superseded,
+    build_files,
+    delete_earlier_builds,
+    delete_files,
+    delete_folder,
+)
 from .models import MAX_BUILD_ATTEMPTS, TrainingFile, TrainingFileStatus
 
 logger = logging.getLogger("training.builds")
@@ -180,6 +188,7 @@ def record_files(training_file: TrainingFile, built: BuiltFiles) -> None:
     training_file.build_done = training_file.build_total = summary.conversations
     training_file.save()
     transaction.on_commit(partial(delete_files, old_paths))
+    transaction.on_commit(partial(delete_earlier_builds, built.folder))
 
 
 def record_build_failure(training_file_id: uuid.UUID, generation: int | None, reason: str) -> None:

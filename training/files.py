@@ -276,6 +276,7 @@ def _store(
             with open(source, "rb") as handle:
                 name = FILE_NAMES[file_format]
                 saved = default_storage.save(path, _ReportingFile(handle, name, report))
+            report()  # an object storage reads on threads of its own: beat between files
             paths[file_format] = saved
             if saved != path:
                 raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")
@@ -308,6 +309,23 @@ def delete_folder(folder: str) -> None:
         delete_folder(f"{folder}/{directory}")
     with contextlib.suppress(NotImplementedError, OSError):  # object stores have no folders
         Path(default_storage.path(folder)).rmdir()
+
+
+def delete_earlier_builds(folder: str) -> None:
+    """Delete what builds of the same file that started before the one stored in
+    ``folder`` left behind: an attempt whose worker was killed while storing, a build
+    overtaken by a newer one. Called once ``folder``'s build is recorded; later builds
+    (named after a later start) are never touched, whichever is running."""
+    parent, name = folder.rsplit("/", 1)
+    started = name.split("-", 1)[0]
+    try:
+        directories, _ = default_storage.listdir(parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for directory in directories:
+        # Same-second names are kept: which of them started first cannot be told.
+        if directory.split("-", 1)[0] < started:
+            delete_folder(f"{parent}/{directory}")
 
 
 def members_reenriched_since_build(training_file: TrainingFile) -> int:

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -266,3 +267,25 @@ def test_the_api_and_the_page_say_when_a_build_was_restarted_or_stalled(queued, 
     }
     assert "Restarted after the worker stopped." in restarted_page
     assert "(attempt 2 of 3)" in restarted_page
+
+
+def test_what_a_killed_attempt_stored_is_deleted_once_the_next_one_is_recorded(
+    queued, django_capture_on_commit_callbacks
+):
+    # An attempt killed while storing left part of its files in a folder of its own.
+    leftover = f"training-files/{queued.pk}/20000101T000000-deadbeef"
+    default_storage.save(f"{leftover}/training.json", ContentFile(b'{"training_file_met'))
+    silent(queued, for_=TIMEOUT + timedelta(seconds=1))
+    watch(queued)
+    retry = build_tasks(args_kwargs__kwargs__attempt=2).get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert build_training_file.call(**retry.args_kwargs["kwargs"]) == "active"
+
+    queued.refresh_from_db()
+    folders, loose = default_storage.listdir(f"training-files/{queued.pk}")
+    assert (folders, loose) == ([queued.json_file_path.split("/")[2]], [])
+    assert (
+        json.loads(stored(queued.json_file_path))["training_file_metadata"]["total_conversations"]
+        == 3
+    )
