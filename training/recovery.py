@@ -2,7 +2,7 @@
 lost, or its database gone), and starting it again.
 
 Every queued build has a watchdog task (``tasks.watch_training_build``) that looks every
-``watch_every()`` (a third of ``TRAINING_BUILD_TIMEOUT_SECONDS``) while its generation is
+``watch_every()`` (a sixth of ``TRAINING_BUILD_TIMEOUT_SECONDS``) while its generation is
 being built. An attempt is dead when it has not beaten for the timeout, or when it never
 started and no worker holds or waits to run its task. The watchdog then gives the
 attempt up and has the next one queued, on whichever worker is free; after
@@ -35,7 +35,7 @@ LOST_BUILD_ERROR = "training.recovery.WorkerStopped"
 
 
 def watch_every() -> timedelta:
-    return build_timeout() / 3
+    return build_timeout() / 6
 
 
 @dataclass(frozen=True)
