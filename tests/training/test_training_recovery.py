@@ -289,3 +289,24 @@ def test_what_a_killed_attempt_stored_is_deleted_once_the_next_one_is_recorded(
         json.loads(stored(queued.json_file_path))["training_file_metadata"]["total_conversations"]
         == 3
     )
+
+
+def test_the_list_and_the_admin_say_a_build_was_restarted(queued, owner):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client = APIClient()
+    client.force_login(staff)
+    silent(queued, for_=TIMEOUT + timedelta(seconds=1))
+    stalled_admin = client.get("/admin/training/trainingfile/").content.decode()
+    watch_build(queued.pk, queued.build_generation)
+
+    listed = client.get("/training-files/").content.decode()
+    admin_list = client.get("/admin/training/trainingfile/").content.decode()
+    admin_page = client.get(f"/admin/training/trainingfile/{queued.pk}/change/").content.decode()
+
+    assert "Building — stalled" in stalled_admin
+    assert "0 / 3 · restarted after the worker stopped" in listed
+    assert "Building — restarted after the worker stopped" in admin_list
+    assert (
+        "0 of 3 conversations (0%); restarted after the worker stopped (attempt 2 of 3)"
+        in admin_page
+    )
