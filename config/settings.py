@@ -276,6 +276,9 @@ ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 100)
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 # A run's lane silent for this long (its worker died or lost the database) is taken over.
 ENRICHMENT_LANE_TIMEOUT_SECONDS = env_int("ENRICHMENT_LANE_TIMEOUT_SECONDS", 30)
+# A background training-file build silent this long (its worker died or lost the database)
+# is restarted on another worker, a few times, then marked failed.
+TRAINING_BUILD_TIMEOUT_SECONDS = env_int("TRAINING_BUILD_TIMEOUT_SECONDS", 60)
 
 # Lists at scale ------------------------------------------------------------
 # Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.

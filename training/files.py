@@ -9,8 +9,8 @@ used: readers keep getting the previous files until the row points at the new on
 
 import contextlib
 import logging
-import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,8 +31,10 @@ from .models import FileFormat, TrainingFile
 logger = logging.getLogger("training.files")
 
 CHUNK_SIZE = 200
-# How often (seconds) a build reports progress.
+# How often (seconds) a build reports progress, which is also its heartbeat: while it
+# streams the members, assembles the files and stores them.
 PROGRESS_EVERY = 0.5
+COPY_CHUNK = 1024 * 1024
 FILE_NAMES = {
     FileFormat.JSON: "training.json",
     FileFormat.JSONL: "training.jsonl",
@@ -79,11 +81,15 @@ def build_files(
     on_progress: Callable[[int], None] | None = None,
 ) -> BuiltFiles:
     """Build and store the three files; return where they are. Raises ``BuildError``
-    (nothing stored) or whatever ``on_progress`` raises (``Superseded``)."""
+    (nothing stored) or whatever ``on_progress`` raises (``Superseded``).
+
+    ``on_progress(done)`` is called at least every ``PROGRESS_EVERY`` seconds of work,
+    through every phase, so that a build that stops calling it has stopped."""
+    summary = builders.Summary()
+    report = _Reporter(on_progress, summary)
     _check_members(training_file)
     profile = current_profile()
     labels = profile.training_file_metadata()
-    summary = builders.Summary()
     with tempfile.TemporaryDirectory(prefix="training-file-") as scratch:
         folder = Path(scratch)
         json_body, jsonl_body, chat = (
@@ -91,7 +97,6 @@ def build_files(
             for name in ("body.json", "body.jsonl", "chat.jsonl")
         )
         try:
-            last_report = time.monotonic()
             for member, document in _members_with_documents(training_file):
                 try:
                     pairs = builders.training_pairs(document)
@@ -111,11 +116,8 @@ def build_files(
                 if line := builders.chat_line(pairs, default_system_prompt=profile.system_prompt):
                     chat.write(line)
                 summary.add(member, pairs)
-                if on_progress and time.monotonic() - last_report >= PROGRESS_EVERY:
-                    on_progress(summary.conversations)
-                    last_report = time.monotonic()
-            if on_progress:
-                on_progress(summary.conversations)
+                report()
+            report(now=True)
             metadata = builders.file_metadata(
                 summary,
                 name=training_file.name,
@@ -131,6 +133,7 @@ def build_files(
                     builders.json_head(metadata, profile.consultant_profile),
                     json_body,
                     builders.json_tail(empty=summary.conversations == 0),
+                    report,
                 ),
                 FileFormat.JSONL: _assemble(
                     folder / FILE_NAMES[FileFormat.JSONL],
@@ -139,6 +142,7 @@ def build_files(
                     ),
                     jsonl_body,
                     b"",
+                    report,
                 ),
                 FileFormat.CHAT_JSONL: folder / "chat.jsonl",
             }
@@ -149,7 +153,7 @@ def build_files(
             f"{training_file.storage_bucket}/{training_file.pk}/"
             f"{built_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         )
-        paths, sizes = _store(folder, outputs)
+        paths, sizes = _store(folder, outputs, report)
     return BuiltFiles(folder, paths=paths, sizes=sizes, summary=summary, built_at=built_at)
 
 
@@ -219,16 +223,50 @@ def _members_with_documents(training_file: TrainingFile) -> Iterator[tuple[build
         yield member, document
 
 
-def _assemble(target: Path, head: bytes, body, tail: bytes) -> Path:
+class _Reporter:
+    """Calls ``on_progress`` when due, from the building thread only (a storage may read
+    a file on threads of its own, which have other database connections)."""
+
+    def __init__(self, on_progress: Callable[[int], None] | None, summary: builders.Summary):
+        self.on_progress = on_progress
+        self.summary = summary
+        self.thread = threading.get_ident()
+        self.last = time.monotonic()
+
+    def __call__(self, *, now: bool = False) -> None:
+        if self.on_progress is None or threading.get_ident() != self.thread:
+            return
+        if now or time.monotonic() - self.last >= PROGRESS_EVERY:
+            self.on_progress(self.summary.conversations)
+            self.last = time.monotonic()
+
+
+class _ReportingFile(File):
+    """A file being stored that reports progress as the storage reads it."""
+
+    def __init__(self, file, name: str, report: Callable[[], None]) -> None:
+        super().__init__(file, name=name)
+        self._report = report
+
+    def read(self, *args, **kwargs) -> bytes:
+        self._report()
+        return self.file.read(*args, **kwargs)
+
+
+def _assemble(target: Path, head: bytes, body, tail: bytes, report: Callable[[], None]) -> Path:
     with open(target, "wb") as out:
         out.write(head)
         body.seek(0)
-        shutil.copyfileobj(body, out, 1024 * 1024)
+        while chunk := body.read(COPY_CHUNK):
+            out.write(chunk)
+            report()
         out.write(tail)
     return target
 
 
-def _store(folder: str, outputs: dict[str, Path]) -> tuple[dict[str, str], dict[str, int]]:
+def _store(
+    folder: str, outputs: dict[str, Path], report: Callable[[], None]
+) -> tuple[dict[str, str], dict[str, int]]:
     """Save the outputs under a folder no other build uses; all or none of them."""
     paths: dict[str, str] = {}
     sizes: dict[str, int] = {}
@@ -236,7 +274,9 @@ def _store(folder: str, outputs: dict[str, Path]) -> tuple[dict[str, str], dict[
         for file_format, source in outputs.items():
             path = f"{folder}/{FILE_NAMES[file_format]}"
             with open(source, "rb") as handle:
-                saved = default_storage.save(path, File(handle, name=FILE_NAMES[file_format]))
+                name = FILE_NAMES[file_format]
+                saved = default_storage.save(path, _ReportingFile(handle, name, report))
+            report()  # an object storage reads on threads of its own: beat between files
             paths[file_format] = saved
             if saved != path:
                 raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")
@@ -269,6 +309,23 @@ def delete_folder(folder: str) -> None:
         delete_folder(f"{folder}/{directory}")
     with contextlib.suppress(NotImplementedError, OSError):  # object stores have no folders
         Path(default_storage.path(folder)).rmdir()
+
+
+def delete_earlier_builds(folder: str) -> None:
+    """Delete what builds of the same file that started before the one stored in
+    ``folder`` left behind: an attempt whose worker was killed while storing, a build
+    overtaken by a newer one. Called once ``folder``'s build is recorded; later builds
+    (named after a later start) are never touched, whichever is running."""
+    parent, name = folder.rsplit("/", 1)
+    started = name.split("-", 1)[0]
+    try:
+        directories, _ = default_storage.listdir(parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for directory in directories:
+        # Same-second names are kept: which of them started first cannot be told.
+        if directory.split("-", 1)[0] < started:
+            delete_folder(f"{parent}/{directory}")
 
 
 def members_reenriched_since_build(training_file: TrainingFile) -> int:

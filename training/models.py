@@ -8,6 +8,7 @@ progress and the failure reason) are added next to them.
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -17,6 +18,14 @@ from django.utils import timezone
 from enrichment.models import Conversation
 
 STORAGE_FOLDER = "training-files"
+# Attempts at one generation's background build: a build whose worker stopped is
+# restarted until this many attempts have started, then marked failed.
+MAX_BUILD_ATTEMPTS = 3
+
+
+def build_timeout() -> timedelta:
+    """How long a background build may go without a heartbeat before it counts as dead."""
+    return timedelta(seconds=settings.TRAINING_BUILD_TIMEOUT_SECONDS)
 
 
 class TrainingFileStatus(models.TextChoices):
@@ -44,6 +53,13 @@ class TrainingFileQuerySet(models.QuerySet["TrainingFile"]):
         if user.is_staff:
             return self.all()
         return self.filter(created_by=user)
+
+    def with_silent_build(self, now: datetime | None = None) -> "TrainingFileQuerySet":
+        """Files whose build started and then stopped beating (``build_is_silent``)."""
+        now = now or timezone.now()
+        return self.filter(
+            status=TrainingFileStatus.PROCESSING, build_heartbeat_at__lt=now - build_timeout()
+        )
 
 
 def count_members(files: Sequence["TrainingFile"]) -> None:
@@ -94,6 +110,11 @@ class TrainingFile(models.Model):
     build_total = models.PositiveIntegerField(default=0)
     build_done = models.PositiveIntegerField(default=0)
     build_started_at = models.DateTimeField(null=True, blank=True)
+    # A background build beats while it works; one silent for ``build_timeout()`` is
+    # dead (its worker was killed or lost the database) and is restarted as the next
+    # attempt of the same generation, up to ``MAX_BUILD_ATTEMPTS``.
+    build_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    build_attempt = models.PositiveSmallIntegerField(default=1)
     error = models.TextField(blank=True, help_text="Why the last build failed.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -128,6 +149,9 @@ class TrainingFile(models.Model):
                 condition=Q(build_done__lte=models.F("build_total")),
                 name="training_files_build_progress_within_total",
             ),
+            models.CheckConstraint(
+                condition=Q(build_attempt__gte=1), name="training_files_build_attempt_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +164,20 @@ class TrainingFile(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.status == TrainingFileStatus.ARCHIVED
+
+    def build_is_silent(self, now: datetime | None = None) -> bool:
+        """Its build started and has not beaten for ``build_timeout()``."""
+        now = now or timezone.now()
+        return (
+            self.is_processing
+            and self.build_heartbeat_at is not None
+            and self.build_heartbeat_at < now - build_timeout()
+        )
+
+    @property
+    def build_restarted(self) -> bool:
+        """The build in progress is a restart: an earlier attempt's worker stopped."""
+        return self.is_processing and self.build_attempt > 1
 
     @property
     def is_built(self) -> bool:

@@ -7,7 +7,8 @@ same transaction when the file has at most ``ENRICHMENT_BULK_LIMIT`` members (a 
 build then changes nothing), else in the background (``processing`` with progress, then
 ``active``, or ``failed`` with the reason and the previous files left in place). A build
 records its files only if its generation is still current, so a build overtaken by a
-newer change never overwrites the newer files.
+newer change never overwrites the newer files. A background build whose worker stops is
+restarted by its watchdog (``recovery``), a few times, then failed with the reason.
 """
 
 import uuid
@@ -267,6 +268,8 @@ def _rebuild(training_file: TrainingFile, *, background: bool | None, enqueue: b
     training_file.build_total = training_file.memberships.count()
     training_file.build_done = 0
     training_file.build_started_at = None
+    training_file.build_heartbeat_at = None
+    training_file.build_attempt = 1
     if background is None:
         background = training_file.build_total > settings.ENRICHMENT_BULK_LIMIT
     if background:
@@ -274,10 +277,11 @@ def _rebuild(training_file: TrainingFile, *, background: bool | None, enqueue: b
         training_file.error = ""
     training_file.save()
     if background:
-        if enqueue:
-            transaction.on_commit(
-                partial(enqueue_build, training_file.pk, training_file.build_generation)
-            )
+        # The watchdog goes with every background build, also one the caller runs (the
+        # command line): if that process dies, a worker takes the build over.
+        transaction.on_commit(
+            partial(enqueue_build, training_file.pk, training_file.build_generation, build=enqueue)
+        )
         return True
     try:
         build_now(training_file)

@@ -5,24 +5,57 @@ import logging
 import uuid
 
 from django.tasks import task
+from django.utils import timezone
 
-from .builds import record_build_failure, run_build
+from .builds import RESTARTED, record_build_failure, run_build
+from .recovery import watch_build, watch_every
 
 logger = logging.getLogger("training.tasks")
 
 
 @task()
-def build_training_file(*, training_file_id: str, generation: int) -> str:
-    return run_build(uuid.UUID(training_file_id), generation)
+def build_training_file(*, training_file_id: str, generation: int, attempt: int = 1) -> str:
+    outcome = run_build(uuid.UUID(training_file_id), generation, attempt=attempt)
+    if outcome == RESTARTED:
+        # This attempt lost its database; the next one goes to whichever worker is free.
+        enqueue_attempt(training_file_id, generation, attempt + 1)
+    return outcome
 
 
-def enqueue_build(training_file_id: uuid.UUID, generation: int) -> None:
-    """Queue the build task (after the commit). A failure to queue is recorded, so the
-    file never looks as if it were being built when nothing will build it."""
+@task()
+def watch_training_build(*, training_file_id: str, generation: int) -> str:
+    verdict = watch_build(uuid.UUID(training_file_id), generation)
+    if verdict.keep_watching:
+        _enqueue_watchdog(training_file_id, generation)
+    if verdict.restart is not None:
+        enqueue_attempt(training_file_id, generation, verdict.restart)
+        return f"restarted as attempt {verdict.restart}"
+    return "watching" if verdict.keep_watching else "done"
+
+
+def enqueue_attempt(training_file_id: str, generation: int, attempt: int) -> None:
+    build_training_file.enqueue(
+        training_file_id=training_file_id, generation=generation, attempt=attempt
+    )
+
+
+def _enqueue_watchdog(training_file_id: str, generation: int) -> None:
+    watch_training_build.using(run_after=timezone.now() + watch_every()).enqueue(
+        training_file_id=training_file_id, generation=generation
+    )
+
+
+def enqueue_build(training_file_id: uuid.UUID, generation: int, *, build: bool = True) -> None:
+    """Queue the build task (``build=False``: the caller builds it) and its watchdog, after
+    the commit. A failure to queue is recorded, so the file never looks as if it were
+    being built when nothing will build it."""
     try:
-        build_training_file.enqueue(training_file_id=str(training_file_id), generation=generation)
+        _enqueue_watchdog(str(training_file_id), generation)
+        if build:
+            enqueue_attempt(str(training_file_id), generation, 1)
     except Exception:
         logger.exception("Could not queue the build of training file %s", training_file_id)
-        record_build_failure(
-            training_file_id, generation, "The build could not be queued; rebuild to try again."
-        )
+        if build:
+            record_build_failure(
+                training_file_id, generation, "The build could not be queued; rebuild to try again."
+            )

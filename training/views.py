@@ -21,7 +21,7 @@ from enrichment.views import HtmxHttpRequest, conversations_text, is_partial_req
 from . import services
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
-from .models import FileFormat, TrainingFile, count_members
+from .models import MAX_BUILD_ATTEMPTS, FileFormat, TrainingFile, count_members
 from .selection import BatchJobNotFound
 
 FILES_PER_PAGE = 25
@@ -114,6 +114,7 @@ def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> di
         "reenriched": members_reenriched_since_build(training_file),
         "distribution": _distribution(training_file),
         "files": _files(training_file),
+        "max_build_attempts": MAX_BUILD_ATTEMPTS,
         "batch_jobs": BatchJob.objects.visible_to(request.user)
         .order_by("-created_at")
         .values_list("pk", "name")[:BATCH_CHOICES],
@@ -139,7 +140,11 @@ def training_file_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespo
     training_file = _visible_file(request, pk)
     if not is_partial_request(request):
         return redirect("training-file-detail", pk=pk)
-    context = {"training_file": training_file, "files": _files(training_file)}
+    context = {
+        "training_file": training_file,
+        "files": _files(training_file),
+        "max_build_attempts": MAX_BUILD_ATTEMPTS,
+    }
     response = render(request, f"{DETAIL}#build", context)
     if not training_file.is_processing:
         # Counts, quality, downloads and members all changed: load the page again.

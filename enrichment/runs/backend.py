@@ -1,4 +1,5 @@
-"""What runs need of the task backend beyond ``django.tasks``.
+"""What runs (and other background work that must notice a dead worker) need of the task
+backend beyond ``django.tasks``.
 
 With django-tasks-db (the default), task results live in our database: a lane's task
 whose worker was killed would show as running forever, and the watchdog needs to know
@@ -15,7 +16,8 @@ LANE_TASK = "enrichment.tasks.enrichment_run_lane"
 LOST_LANE_ERROR = "enrichment.runs.LaneLost"
 
 
-def _results() -> QuerySet | None:
+def task_results() -> QuerySet | None:
+    """django-tasks-db's task results, when it is the backend (None otherwise)."""
     if not apps.is_installed("django_tasks_db"):
         return None
     from django_tasks_db.backend import DatabaseBackend
@@ -27,16 +29,17 @@ def _results() -> QuerySet | None:
     return DBTaskResult.objects.all()
 
 
-def record_lost(task_result_id: str, message: str) -> bool:
-    """Record a lost lane's task as failed, if it is still shown as running."""
-    results = _results()
+def record_lost(task_result_id: str, message: str, *, error: str = LOST_LANE_ERROR) -> bool:
+    """Record a lost task (a lane's, unless ``error`` names another kind) as failed, if
+    it is still shown as running."""
+    results = task_results()
     if results is None or not task_result_id:
         return False
     return bool(
         results.filter(pk=task_result_id, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
             finished_at=timezone.now(),
-            exception_class_path=LOST_LANE_ERROR,
+            exception_class_path=error,
             traceback=message,
         )
     )
@@ -44,7 +47,7 @@ def record_lost(task_result_id: str, message: str) -> bool:
 
 def waiting_lanes(run_id) -> int | None:
     """Lane tasks of the run enqueued and not started yet (None: the backend can't say)."""
-    results = _results()
+    results = task_results()
     if results is None:
         return None
     return results.filter(

@@ -160,7 +160,15 @@ def test_over_the_bulk_limit_the_build_goes_to_the_background(
         None,
         0,
     )
-    assert payload["progress"] == {"total": 3, "done": 0, "percent": 0}
+    assert payload["progress"] == {
+        "total": 3,
+        "done": 0,
+        "percent": 0,
+        "attempt": 1,
+        "maxAttempts": 3,
+        "heartbeatAt": None,
+        "stalled": False,
+    }
     assert payload["memberCount"] == 3
     training_file = TrainingFile.objects.get(pk=payload["id"])
     assert not training_file.is_built

@@ -107,6 +107,7 @@ def test_create_with_background_queues_the_build_for_a_worker(django_capture_on_
     assert task.args_kwargs["kwargs"] == {
         "training_file_id": str(training_file.pk),
         "generation": training_file.build_generation,
+        "attempt": 1,
     }
 
 

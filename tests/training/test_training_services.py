@@ -210,7 +210,7 @@ def test_a_build_that_cannot_be_queued_is_marked_failed(
     assert not DBTaskResult.objects.exists()
 
 
-def test_a_queued_build_is_a_task_with_the_files_id_and_generation(
+def test_a_queued_build_is_a_task_with_the_files_id_and_generation_and_a_watchdog(
     django_capture_on_commit_callbacks,
 ):
     owner = UserFactory()
@@ -223,12 +223,18 @@ def test_a_queued_build_is_a_task_with_the_files_id_and_generation(
             background=True,
         ).training_file
 
-    task = DBTaskResult.objects.get()
-    assert task.task_path == "training.tasks.build_training_file"
-    assert task.args_kwargs == {
+    build, watchdog = DBTaskResult.objects.order_by("task_path")
+    assert build.task_path == "training.tasks.build_training_file"
+    assert build.args_kwargs == {
+        "args": [],
+        "kwargs": {"training_file_id": str(training_file.pk), "generation": 1, "attempt": 1},
+    }
+    assert watchdog.task_path == "training.tasks.watch_training_build"
+    assert watchdog.args_kwargs == {
         "args": [],
         "kwargs": {"training_file_id": str(training_file.pk), "generation": 1},
     }
+    assert watchdog.run_after > build.enqueued_at
 
 
 def test_a_rolled_back_change_queues_nothing(django_capture_on_commit_callbacks):

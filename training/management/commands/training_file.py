@@ -13,7 +13,7 @@ from django.utils.text import slugify
 
 from enrichment.models import Conversation
 from enrichment.selection import ConversationsNotFound
-from training import builds, services
+from training import builds, services, tasks
 from training.api import EXTENSIONS
 from training.models import FileFormat, TrainingFile
 from training.selection import (
@@ -279,7 +279,16 @@ class Command(BaseCommand):
             finally:
                 bar.close()
             training_file.refresh_from_db()
-            self.stdout.write(f"Built in {time.perf_counter() - started:.1f}s: {outcome}.")
+            if outcome == builds.RESTARTED:
+                # Lost the database mid-build: the next attempt goes to a worker.
+                tasks.enqueue_attempt(
+                    str(training_file.pk),
+                    training_file.build_generation,
+                    training_file.build_attempt,
+                )
+                self.stdout.write("Lost the database while building; a db_worker builds it.")
+            else:
+                self.stdout.write(f"Built in {time.perf_counter() - started:.1f}s: {outcome}.")
         elif change.background:
             self.stdout.write(
                 f"Queued the build of {training_file.pk}; a db_worker builds it "
