@@ -161,27 +161,22 @@ class TrainingFileAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rebuild selected training files", permissions=["change"])
     def rebuild_selected(self, request: HttpRequest, queryset: QuerySet[TrainingFile]) -> None:
-        done, problems = 0, []
-        for training_file in queryset:
-            try:
-                services.rebuild_training_file(training_file)
-                done += 1
-            except services.TrainingFileError as exc:
-                problems.append(f"{training_file.name}: {exc}")
-        self.message_user(request, f"Rebuilding {done} training file{pluralize(done)}.")
-        for problem in problems:
-            self.message_user(request, problem, messages.ERROR)
+        self._each(request, queryset, services.rebuild_training_file, "Rebuilding")
 
     @admin.action(description="Archive selected training files", permissions=["change"])
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[TrainingFile]) -> None:
+        self._each(request, queryset, services.archive_training_file, "Archived")
+
+    def _each(self, request: HttpRequest, queryset, change, done_verb: str) -> None:
+        """``change`` applied to each selected file; a file that refuses is named with why."""
         done, problems = 0, []
         for training_file in queryset:
             try:
-                services.archive_training_file(training_file)
+                change(training_file)
                 done += 1
             except services.TrainingFileError as exc:
                 problems.append(f"{training_file.name}: {exc}")
-        self.message_user(request, f"Archived {done} training file{pluralize(done)}.")
+        self.message_user(request, f"{done_verb} {done} training file{pluralize(done)}.")
         for problem in problems:
             self.message_user(request, problem, messages.ERROR)
 
