@@ -25,7 +25,12 @@ LEASE_SECONDS = 2
 @pytest.fixture
 def worker_env(on_postgres, media_root, settings):
     settings.ENRICHMENT_LEASE_SECONDS = LEASE_SECONDS
-    return {"ENRICHMENT_LEASE_SECONDS": str(LEASE_SECONDS), "ENRICHMENT_RUN_CHUNK_SIZE": "20"}
+    return {
+        "ENRICHMENT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "ENRICHMENT_RUN_CHUNK_SIZE": "20",
+        # The worker's start-up line ("Starting worker ...") tells a test it is polling.
+        "DJANGO_LOG_LEVEL": "INFO",
+    }
 
 
 class Workers:
@@ -42,6 +47,16 @@ class Workers:
         process.worker_id = worker_id
         self.processes.append(process)
         return process
+
+    def wait_until_polling(self, *processes: subprocess.Popen, timeout: float = 60) -> None:
+        """Until each worker has started and is looking for tasks (its start-up line is
+        in its log: the workers log django_tasks_db at INFO)."""
+        for process in processes:
+            wait_for(
+                lambda p=process: "Starting worker" in self.log_of(p),
+                timeout=timeout,
+                what=f"worker {process.worker_id} to start",
+            )
 
     def log_path(self, worker_id: str) -> Path:
         return self.tmp_path / f"worker-{worker_id}.log"

@@ -58,9 +58,10 @@ def test_two_workers_share_one_run_without_processing_anything_twice(workers):
     from django_tasks_db.models import DBTaskResult
 
     conversations = seed(UserFactory(), 600)
+    # Both workers poll before the run's lanes are enqueued: a worker still starting up
+    # when the other has finished the whole run would leave nothing to share.
+    workers.wait_until_polling(workers.start("a"), workers.start("b"))
     run = start(conversations)
-    workers.start("a")
-    workers.start("b")
 
     wait_for(lambda: run_state(run).is_finished, timeout=240, what="the run to finish")
 
