@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from enrichment.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
 from enrichment.api.errors import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
+from enrichment.serializers import RequestBodySerializer
 
 from .models import MAX_BUILD_ATTEMPTS, FileFormat, TrainingFile, TrainingFileStatus
 from .services import Change
@@ -23,17 +24,6 @@ class StrictTextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class ClosedSerializer(serializers.Serializer):
-    """Unknown keys are an error (a misspelt selector must not select nothing)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
-
 def _conversation_ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(
         child=serializers.UUIDField(format="hex_verbose"),
@@ -44,7 +34,7 @@ def _conversation_ids(**kwargs) -> serializers.ListField:
     )
 
 
-class SelectionSerializer(ClosedSerializer):
+class SelectionSerializer(RequestBodySerializer):
     conversationIds = _conversation_ids(required=False)  # noqa: N815 (the public casing)
     batchJobId = serializers.UUIDField(  # noqa: N815
         required=False, help_text="The completed conversations of this batch job."
@@ -63,7 +53,7 @@ class CreateRequestSerializer(SelectionSerializer):
     )
 
 
-class RemoveRequestSerializer(ClosedSerializer):
+class RemoveRequestSerializer(RequestBodySerializer):
     conversationIds = _conversation_ids()  # noqa: N815
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from batches.models import BatchJob
 from enrichment.models import EnrichmentRun
 from tests.factories import BatchJobFactory, ConversationFactory, UserFactory, a_run
+from training.models import TrainingFile
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,29 @@ def test_400_for_a_body_that_is_not_json(api):
     body = error_body(response)
     assert body["error"] == "Invalid request"
     assert body["details"]["body"][0].startswith("The body must be a JSON object")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        BULK,
+        RUNS,
+        "/api/batch-jobs",
+        "/api/training-files",
+        "/api/training-files/{file}/add-conversations",
+        "/api/training-files/{file}/remove-conversations",
+    ],
+)
+def test_400_for_a_body_that_is_a_list_not_an_object(api, user, path):
+    training_file = TrainingFile.objects.create(name="Set", created_by=user)
+
+    response = api.post(path.format(file=training_file.pk), [], format="json")
+
+    assert response.status_code == 400
+    assert error_body(response)["details"] == {"body": ["The body must be a JSON object."]}
+    assert not EnrichmentRun.objects.exists()
+    assert not BatchJob.objects.exists()
+    assert list(TrainingFile.objects.all()) == [training_file]
 
 
 @pytest.mark.parametrize(
