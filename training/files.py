@@ -9,7 +9,6 @@ used: readers keep getting the previous files until the row points at the new on
 
 import contextlib
 import logging
-import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from enrichment.pipeline.inputs import current_profile
 
 from . import builders
 from .models import FileFormat, TrainingFile
+from .scratch import scratch_folder
 
 logger = logging.getLogger("training.files")
 
@@ -90,7 +90,7 @@ def build_files(
     _check_members(training_file)
     profile = current_profile()
     labels = profile.training_file_metadata()
-    with tempfile.TemporaryDirectory(prefix="training-file-") as scratch:
+    with scratch_folder() as scratch:
         folder = Path(scratch)
         json_body, jsonl_body, chat = (
             open(folder / name, "w+b")  # noqa: SIM115 (closed below, all three)

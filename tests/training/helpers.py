@@ -16,3 +16,16 @@ def enrich(*conversations: Conversation) -> None:
     enrich_conversations([c.pk for c in conversations])
     for conversation in conversations:
         conversation.refresh_from_db()
+
+
+def create_through_api(owner, conversation_pks, *, name: str):
+    """``POST /api/training-files`` as ``owner`` with these conversations; the response."""
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_login(owner)
+    return api.post(
+        "/api/training-files",
+        {"name": name, "conversationIds": [str(pk) for pk in conversation_pks]},
+        format="json",
+    )

@@ -11,12 +11,11 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
-from rest_framework.test import APIClient
 
 from devtools.management.commands.bench_training_file import seed_enriched
 from enrichment.models import Conversation
 from tests.factories import UserFactory
-from tests.training.helpers import stored
+from tests.training.helpers import create_through_api, stored
 from tests.workers import wait_for
 from training.models import TrainingFile
 from training.recovery import LOST_BUILD_ERROR
@@ -35,15 +34,9 @@ CONVERSATIONS = 3000
 def queued(on_postgres, media_root) -> tuple[TrainingFile, list]:
     """A training file of many enriched conversations, its build queued through the API."""
     owner = UserFactory()
-    api = APIClient()
-    api.force_login(owner)
     pks = seed_enriched(owner, CONVERSATIONS)
 
-    created = api.post(
-        "/api/training-files",
-        {"name": "Big", "conversationIds": [str(pk) for pk in pks]},
-        format="json",
-    )
+    created = create_through_api(owner, pks, name="Big")
 
     assert created.status_code == 202
     return TrainingFile.objects.get(pk=created.json()["trainingFile"]["id"]), pks
@@ -82,18 +75,22 @@ def assert_built_whole(training_file: TrainingFile, pks: list) -> None:
 
 
 def test_a_build_whose_worker_is_killed_is_restarted_on_another_worker_and_ends_whole(
-    queued, default_workers, settings
+    queued, default_workers, settings, tmp_path
 ):
     assert settings.TRAINING_BUILD_TIMEOUT_SECONDS == 60  # as shipped: nothing shortened
     training_file, pks = queued
-    doomed = default_workers.start("doomed")
+    machine_tmp = tmp_path / "tmp"  # the workers' shared local temporary folder
+    machine_tmp.mkdir()
+    tmp_env = {"TMPDIR": str(machine_tmp)}
+    doomed = default_workers.start("doomed", env=tmp_env)
     wait_for(lambda: state(training_file).build_done > 0, timeout=120, what="the build to start")
 
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
     killed_at = time.monotonic()
     done_when_killed = state(training_file).build_done
-    default_workers.start("rescuer")
+    left_by_the_kill = [p.name for p in machine_tmp.iterdir()]
+    default_workers.start("rescuer", env=tmp_env)
 
     wait_for(lambda: not state(training_file).is_processing, timeout=150, what="the build to end")
 
@@ -101,6 +98,11 @@ def test_a_build_whose_worker_is_killed_is_restarted_on_another_worker_and_ends_
     assert 0 < done_when_killed < CONVERSATIONS  # killed mid-way, before storing anything
     assert training_file.build_attempt == 2
     assert_built_whole(training_file, pks)
+    # The killed build's scratch folder was removed by the next build; the next one's own
+    # when it ended.
+    assert len(left_by_the_kill) == 1
+    assert left_by_the_kill[0].startswith(f"training-file-{doomed.pid}-")
+    assert list(machine_tmp.iterdir()) == []
     first, second = build_results(training_file)
     assert (first.status, first.exception_class_path, first.worker_ids) == (
         TaskResultStatus.FAILED,

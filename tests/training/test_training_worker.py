@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from devtools.management.commands.bench_training_file import seed_enriched
 from devtools.workers import start_db_worker
 from tests.factories import UserFactory
+from tests.training.helpers import create_through_api, stored
 from training.models import TrainingFile
 
 pytestmark = [
@@ -44,22 +45,13 @@ def wait_until_built(api: APIClient, url: str, worker: subprocess.Popen, *, time
     raise AssertionError(f"not built after {timeout}s")
 
 
-def stored(path: str) -> bytes:
-    with default_storage.open(path, "rb") as handle:
-        return handle.read()
-
-
 def test_a_big_training_file_is_built_by_a_worker_and_a_failed_rebuild_keeps_its_files(worker):
     owner = UserFactory()
     api = APIClient()
     api.force_login(owner)
     pks = seed_enriched(owner, 150)
 
-    created = api.post(
-        "/api/training-files",
-        {"name": "Big", "conversationIds": [str(pk) for pk in pks]},
-        format="json",
-    )
+    created = create_through_api(owner, pks, name="Big")
 
     assert created.status_code == 202
     queued = created.json()["trainingFile"]
