@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -224,8 +225,8 @@ def _members_with_documents(training_file: TrainingFile) -> Iterator[tuple[build
 
 
 class _Reporter:
-    """Calls ``on_progress`` when due, from the building thread only (a storage may read
-    a file on threads of its own, which have other database connections)."""
+    """Calls ``on_progress`` when due, from the building thread only (its database
+    connection: the storage saves on a thread of its own)."""
 
     def __init__(self, on_progress: Callable[[int], None] | None, summary: builders.Summary):
         self.on_progress = on_progress
@@ -241,16 +242,18 @@ class _Reporter:
             self.last = time.monotonic()
 
 
-class _ReportingFile(File):
-    """A file being stored that reports progress as the storage reads it."""
-
-    def __init__(self, file, name: str, report: Callable[[], None]) -> None:
-        super().__init__(file, name=name)
-        self._report = report
-
-    def read(self, *args, **kwargs) -> bytes:
-        self._report()
-        return self.file.read(*args, **kwargs)
+def _save_beating(path: str, content: File, report: Callable[..., None]) -> str:
+    """``default_storage.save`` on a thread of its own while this (the building) thread
+    beats: an object storage may take minutes over one file and reads it on threads of
+    its own. If a beat raises (the build was overtaken), the save is waited for first,
+    so that what it stored can be deleted."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-store") as pool:
+        saving = pool.submit(default_storage.save, path, content)
+        while True:
+            try:
+                return saving.result(timeout=PROGRESS_EVERY)
+            except TimeoutError:
+                report(now=True)  # a raise leaves the block, which waits for the save
 
 
 def _assemble(target: Path, head: bytes, body, tail: bytes, report: Callable[[], None]) -> Path:
@@ -274,9 +277,7 @@ def _store(
         for file_format, source in outputs.items():
             path = f"{folder}/{FILE_NAMES[file_format]}"
             with open(source, "rb") as handle:
-                name = FILE_NAMES[file_format]
-                saved = default_storage.save(path, _ReportingFile(handle, name, report))
-            report()  # an object storage reads on threads of its own: beat between files
+                saved = _save_beating(path, File(handle, name=FILE_NAMES[file_format]), report)
             paths[file_format] = saved
             if saved != path:
                 raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")

@@ -1,0 +1,70 @@
+"""Storing a build's files keeps the build beating, however long the storage takes over
+one file (an object storage over a slow link): a slow upload is not a dead worker."""
+
+import time
+
+import pytest
+
+from enrichment.storage import AtomicFileSystemStorage
+from tests.factories import UserFactory, enriched_conversation
+from training import builds, services
+from training.selection import Selection
+
+pytestmark = pytest.mark.django_db
+
+SLOW_SECONDS = 3.0
+saves: list[tuple[str, float, float]] = []
+
+
+class SlowUploads(AtomicFileSystemStorage):
+    """Local files, but storing a training file's full JSON file takes ``SLOW_SECONDS``
+    (and says when)."""
+
+    def _save(self, name, content):
+        started = time.monotonic()
+        if name.endswith("/training.json"):
+            time.sleep(SLOW_SECONDS)
+        saved = super()._save(name, content)
+        saves.append((name, started, time.monotonic()))
+        return saved
+
+
+@pytest.fixture
+def slow_storage(settings, media_root):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": f"{__name__}.SlowUploads"},
+    }
+    saves.clear()
+    yield
+    saves.clear()
+
+
+def test_a_build_beats_while_the_storage_takes_seconds_over_a_file(slow_storage):
+    owner = UserFactory()
+    conversation = enriched_conversation(created_by=owner)
+    training_file = services.create_training_file(
+        name="Slow",
+        user=owner,
+        selection=Selection([conversation.pk]),
+        background=True,
+        enqueue=False,
+    ).training_file
+    beats = []
+
+    outcome = builds.run_build(
+        training_file.pk,
+        training_file.build_generation,
+        on_progress=lambda *args: beats.append(time.monotonic()),
+    )
+
+    assert outcome == "active"
+    stored = [save for save in saves if save[0].startswith("training-files/")]
+    assert [name.rsplit("/", 1)[1] for name, _, _ in stored] == [
+        "training.json",
+        "training.jsonl",
+        "training.chat.jsonl",
+    ]
+    _, start, end = stored[0]
+    during = [beat for beat in beats if start < beat < end]
+    assert len(during) >= 2, f"{len(during)} beats in {end - start:.1f} s of saving"
