@@ -8,6 +8,8 @@ from django.conf import settings
 from django.tasks import TaskContext, task
 from django.utils import timezone
 
+from enrichment.models import EnrichmentRun, RunStatus, lane_timeout
+from enrichment.runs import backend
 from enrichment.runs.lanes import INTERRUPTED, StopSignal, process_run
 from enrichment.runs.watchdog import watch_every, watch_run
 
@@ -54,3 +56,17 @@ def enqueue_run(run_id: uuid.UUID | str, *, lanes: int | None = None, watch: boo
             enrichment_run_lane.enqueue(run_id=str(run_id))
     except Exception:
         logger.exception("Could not enqueue enrichment run %s; enrichment_doctor --fix", run_id)
+
+
+def rearm_run_watchdogs(**signal_kwargs) -> int:
+    """A watchdog for every unfinished run that has none: its chain ends if the worker
+    running a check is killed during it, and nothing else would look at the run again."""
+    rearmed = backend.rearm(
+        enrichment_run_watchdog,
+        EnrichmentRun.objects.exclude(status__in=RunStatus.finished()),
+        lambda run: {"run_id": str(run.pk)},
+        dead_after=lane_timeout(),
+    )
+    if rearmed:
+        logger.warning("Re-armed the watchdog of %d unfinished run(s)", rearmed)
+    return rearmed

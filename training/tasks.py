@@ -7,7 +7,10 @@ import uuid
 from django.tasks import task
 from django.utils import timezone
 
+from enrichment.runs import backend
+
 from .builds import RESTARTED, record_build_failure, run_build
+from .models import TrainingFile, TrainingFileStatus, build_timeout
 from .recovery import watch_build, watch_every
 
 logger = logging.getLogger("training.tasks")
@@ -59,3 +62,18 @@ def enqueue_build(training_file_id: uuid.UUID, generation: int, *, build: bool =
             record_build_failure(
                 training_file_id, generation, "The build could not be queued; rebuild to try again."
             )
+
+
+def rearm_build_watchdogs(**signal_kwargs) -> int:
+    """A watchdog for every build that has none: one whose watchdog's worker was killed
+    during a check, or queued before builds had watchdogs. It restarts the build if no
+    attempt is alive."""
+    rearmed = backend.rearm(
+        watch_training_build,
+        TrainingFile.objects.filter(status=TrainingFileStatus.PROCESSING),
+        lambda file: {"training_file_id": str(file.pk), "generation": file.build_generation},
+        dead_after=build_timeout(),
+    )
+    if rearmed:
+        logger.warning("Re-armed the watchdog of %d training-file build(s)", rearmed)
+    return rearmed

@@ -6,7 +6,8 @@ was running stays "running". This is the same worker with the same options, exce
 a lost database closes the connections and waits for it to answer again, retrying after
 1 s, 2 s, 4 s … up to ``MAX_DELAY`` (with jitter, so a fleet of workers does not come
 back at once); then it records the interrupted task as failed and goes on. A stop signal
-ends the wait at once.
+ends the wait at once. When it starts it sends ``worker_started``, on which runs and
+training-file builds left without a watchdog get one again.
 
 It replaces the library's command because ``enrichment`` comes before ``django_tasks_db``
 in ``INSTALLED_APPS``.
@@ -23,6 +24,8 @@ from django.db import InterfaceError, OperationalError, connection, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
+from enrichment.runs.backend import worker_started
+
 logger = logging.getLogger("django_tasks_db")
 
 DATABASE_LOST = (OperationalError, InterfaceError)
@@ -38,17 +41,32 @@ class Worker(db_worker.Worker):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.interrupted = None  # the task whose result could not be recorded
+        self.announced = False  # worker_started was sent
 
     def run(self) -> None:
         while True:
             try:
                 self.record_interrupted()
+                self.announce()
                 return super().run()
             except DATABASE_LOST as error:
                 if not self.running:
                     raise
                 logger.warning("Worker %s lost the database: %s", self.worker_id, error)
                 self.wait_for_database()
+
+    def announce(self) -> None:
+        """Send ``worker_started`` once (again after a lost database, if it was lost
+        then): what a killed worker left unwatched is looked after again."""
+        if self.announced:
+            return
+        try:
+            worker_started.send(sender=type(self), worker_id=self.worker_id)
+        except DATABASE_LOST:
+            raise
+        except Exception:
+            logger.exception("Worker %s: a worker_started receiver failed", self.worker_id)
+        self.announced = True
 
     def run_task(self, db_task_result) -> None:
         try:
