@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -249,11 +249,11 @@ def _save_beating(path: str, content: File, report: Callable[..., None]) -> str:
     so that what it stored can be deleted."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-store") as pool:
         saving = pool.submit(default_storage.save, path, content)
-        while True:
-            try:
-                return saving.result(timeout=PROGRESS_EVERY)
-            except TimeoutError:
-                report(now=True)  # a raise leaves the block, which waits for the save
+        # (Not ``result(timeout=…)``: a save that fails with a TimeoutError of its own,
+        # a socket's or an NFS mount's, would look like one more wait.)
+        while not wait([saving], timeout=PROGRESS_EVERY).done:
+            report(now=True)  # a raise leaves the block, which waits for the save
+        return saving.result()
 
 
 def _assemble(target: Path, head: bytes, body, tail: bytes, report: Callable[[], None]) -> Path:

@@ -101,7 +101,7 @@ def test_a_build_whose_worker_is_killed_is_restarted_on_another_worker_and_ends_
     # The killed build's scratch folder was removed by the next build; the next one's own
     # when it ended.
     assert len(left_by_the_kill) == 1
-    assert left_by_the_kill[0].startswith(f"training-file-{doomed.pid}-")
+    assert left_by_the_kill[0].startswith("training-file-")
     assert list(machine_tmp.iterdir()) == []
     first, second = build_results(training_file)
     assert (first.status, first.exception_class_path, first.worker_ids) == (

@@ -1,6 +1,7 @@
 """Storing a build's files keeps the build beating, however long the storage takes over
 one file (an object storage over a slow link): a slow upload is not a dead worker."""
 
+import signal
 import time
 
 import pytest
@@ -68,3 +69,41 @@ def test_a_build_beats_while_the_storage_takes_seconds_over_a_file(slow_storage)
     _, start, end = stored[0]
     during = [beat for beat in beats if start < beat < end]
     assert len(during) >= 2, f"{len(during)} beats in {end - start:.1f} s of saving"
+
+
+class TimingOut(AtomicFileSystemStorage):
+    """Local files, but storing a training file fails the way a socket that timed out
+    does (``TimeoutError``, an ``OSError``)."""
+
+    def _save(self, name, content):
+        if name.startswith("training-files/"):
+            raise TimeoutError("timed out")
+        return super()._save(name, content)
+
+
+def test_a_save_that_times_out_fails_the_build_with_the_reason(settings, media_root):
+    owner = UserFactory()
+    conversation = enriched_conversation(created_by=owner)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": f"{__name__}.TimingOut"}}
+    training_file = services.create_training_file(
+        name="Timing out",
+        user=owner,
+        selection=Selection([conversation.pk]),
+        background=True,
+        enqueue=False,
+    ).training_file
+
+    def stuck(*args):
+        raise AssertionError("the build was still going after 30 s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(30)
+    try:
+        outcome = builds.run_build(training_file.pk, training_file.build_generation)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+    training_file.refresh_from_db()
+    assert (outcome, training_file.status) == ("failed", "failed")
+    assert training_file.error == "The files could not be stored: timed out"
