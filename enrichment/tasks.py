@@ -42,7 +42,12 @@ def enrichment_run_watchdog(*, run_id: str) -> int:
 
 
 def _enqueue_watchdog(run_id: str) -> None:
-    enrichment_run_watchdog.using(run_after=timezone.now() + watch_every()).enqueue(run_id=run_id)
+    backend.enqueue_watchdog(
+        enrichment_run_watchdog,
+        EnrichmentRun.objects.filter(pk=run_id),
+        {"run_id": run_id},
+        run_after=timezone.now() + watch_every(),
+    )
 
 
 def enqueue_run(run_id: uuid.UUID | str, *, lanes: int | None = None, watch: bool = True) -> None:
@@ -65,6 +70,7 @@ def rearm_run_watchdogs(**signal_kwargs) -> int:
         enrichment_run_watchdog,
         EnrichmentRun.objects.exclude(status__in=RunStatus.finished()),
         lambda run: {"run_id": str(run.pk)},
+        every=watch_every(),
         dead_after=lane_timeout(),
     )
     if rearmed:

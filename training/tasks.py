@@ -43,8 +43,11 @@ def enqueue_attempt(training_file_id: str, generation: int, attempt: int) -> Non
 
 
 def _enqueue_watchdog(training_file_id: str, generation: int) -> None:
-    watch_training_build.using(run_after=timezone.now() + watch_every()).enqueue(
-        training_file_id=training_file_id, generation=generation
+    backend.enqueue_watchdog(
+        watch_training_build,
+        TrainingFile.objects.filter(pk=training_file_id),
+        {"training_file_id": training_file_id, "generation": generation},
+        run_after=timezone.now() + watch_every(),
     )
 
 
@@ -72,6 +75,7 @@ def rearm_build_watchdogs(**signal_kwargs) -> int:
         watch_training_build,
         TrainingFile.objects.filter(status=TrainingFileStatus.PROCESSING),
         lambda file: {"training_file_id": str(file.pk), "generation": file.build_generation},
+        every=watch_every(),
         dead_after=build_timeout(),
     )
     if rearmed:

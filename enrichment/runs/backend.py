@@ -8,11 +8,11 @@ workers; there these record nothing and answer ``None`` (unknown).
 """
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.dispatch import Signal
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResultStatus, task_backends
 from django.utils import timezone
@@ -67,34 +67,57 @@ def waiting_lanes(run_id) -> int | None:
 worker_started = Signal()
 
 
+def enqueue_watchdog(
+    task: Task, row: QuerySet, kwargs: dict, *, run_after: datetime | None = None
+) -> bool:
+    """Queue the watchdog ``task`` with ``kwargs`` unless one is waiting already; False if
+    one was, or if ``row`` (the run or file it watches) is gone. The row is locked while
+    this looks, so that two of them (a watchdog queueing its next check, a worker that
+    starts) never both queue one: a watchdog is one chain of tasks, and a second chain
+    started by a race dies out at its next check."""
+    results = task_results()
+    with transaction.atomic():
+        if not row.select_for_update().exists():
+            return False
+        if results is not None and _tasks(results, task, kwargs, TaskResultStatus.READY).exists():
+            return False
+        task.using(run_after=run_after).enqueue(**kwargs)
+        return True
+
+
 def rearm(
     task: Task,
     candidates: QuerySet,
     kwargs_of: Callable[[Model], dict],
     *,
+    every: timedelta,
     dead_after: timedelta,
 ) -> int:
-    """Enqueue ``task`` (to run now) for each row of ``candidates`` that has no such task
-    waiting or running; return how many. A task running for longer than ``dead_after``
-    was lost with its worker. Each row is locked while it is looked at, so workers that
-    start together queue one task per row, not one each."""
+    """Queue the watchdog ``task`` for each row of ``candidates`` that has none waiting;
+    return how many. It looks at once, unless a check of that row is running: then in
+    ``every``, as that check's own next one would (the check may be a killed worker's,
+    if it started less than ``dead_after`` ago)."""
     results = task_results()
     if results is None:
         return 0
+    now = timezone.now()
+    running = results.filter(
+        status=TaskResultStatus.RUNNING,
+        task_path=task.module_path,
+        started_at__gte=now - dead_after,
+    )
+    checking = [args["kwargs"] for args in running.values_list("args_kwargs", flat=True)]
     rearmed = 0
-    for pk in candidates.values_list("pk", flat=True):
-        with transaction.atomic():
-            row = candidates.select_for_update().filter(pk=pk).first()
-            if row is None:  # finished meanwhile
-                continue
-            kwargs = kwargs_of(row)
-            live = results.filter(
-                Q(status=TaskResultStatus.READY)
-                | Q(status=TaskResultStatus.RUNNING, started_at__gte=timezone.now() - dead_after),
-                task_path=task.module_path,
-                **{f"args_kwargs__kwargs__{key}": value for key, value in kwargs.items()},
-            )
-            if not live.exists():
-                task.enqueue(**kwargs)
-                rearmed += 1
+    for row in candidates:
+        kwargs = kwargs_of(row)
+        run_after = now + every if kwargs in checking else None
+        rearmed += enqueue_watchdog(task, candidates.filter(pk=row.pk), kwargs, run_after=run_after)
     return rearmed
+
+
+def _tasks(results: QuerySet, task: Task, kwargs: dict, status: str) -> QuerySet:
+    return results.filter(
+        status=status,
+        task_path=task.module_path,
+        **{f"args_kwargs__kwargs__{key}": value for key, value in kwargs.items()},
+    )

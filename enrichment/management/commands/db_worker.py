@@ -60,12 +60,17 @@ class Worker(db_worker.Worker):
         then): what a killed worker left unwatched is looked after again."""
         if self.announced:
             return
-        try:
-            worker_started.send(sender=type(self), worker_id=self.worker_id)
-        except DATABASE_LOST:
-            raise
-        except Exception:
-            logger.exception("Worker %s: a worker_started receiver failed", self.worker_id)
+        responses = worker_started.send_robust(sender=type(self), worker_id=self.worker_id)
+        for receiver, outcome in responses:
+            if isinstance(outcome, DATABASE_LOST):
+                raise outcome  # waited out like any other loss, then sent again
+            if isinstance(outcome, Exception):
+                logger.error(
+                    "Worker %s: %s failed at start-up",
+                    self.worker_id,
+                    getattr(receiver, "__qualname__", receiver),
+                    exc_info=outcome,
+                )
         self.announced = True
 
     def run_task(self, db_task_result) -> None:
