@@ -137,12 +137,13 @@ class RunEnded(Exception):
 
 def _hold_running(run_id: uuid.UUID) -> None:
     """In an outcome's transaction: go on only while the run is unfinished. On PostgreSQL
-    this takes a share lock on the run's row, which ``cancel_run`` must wait for: a cancel
-    comes either before the transaction (which then records nothing) or after it (and
-    counts it), never in between."""
+    this locks the run's row, which ``cancel_run`` must wait for: a cancel comes either
+    before the transaction (which then records nothing) or after it (and counts it),
+    never in between. The lock is the one the transaction's counter UPDATE takes anyway
+    (not a share lock: two lanes holding one each would deadlock upgrading it)."""
     meta = EnrichmentRun._meta
     quote = connection.ops.quote_name
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     sql = (
         f"SELECT {quote(meta.get_field('status').column)} FROM {quote(meta.db_table)} "
         f"WHERE {quote(meta.pk.column)} = %s{lock}"

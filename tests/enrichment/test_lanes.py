@@ -230,3 +230,43 @@ def test_a_lane_waiting_for_a_slow_write_keeps_beating_and_is_not_taken_over(
     assert taken_over == [0, 0]
     assert (run.status, run.enriched) == (RunStatus.COMPLETED, 2)
     assert run.lanes.get().status == LaneStatus.STOPPED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lanes_recording_at_once_wait_for_each_other_instead_of_deadlocking(on_postgres):
+    """Each lane's recording transaction holds the run unfinished (the cancel waits for
+    it), then adds to the run's counters. Two at once must queue, not deadlock: a share
+    lock held by both and upgraded by both is a deadlock, and the loser's work is lost."""
+    import contextlib
+    import threading
+
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    run = a_run([ConversationFactory().pk, ConversationFactory().pk])
+    together = threading.Barrier(2, timeout=3)
+    errors = []
+
+    def record() -> None:
+        try:
+            with transaction.atomic():
+                lanes._hold_running(run.pk)
+                # Both hold the run at once if they can; else the other one waits for
+                # this one's lock.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    together.wait()
+                EnrichmentRun.objects.filter(pk=run.pk).update(enriched=F("enriched") + 1)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    run.refresh_from_db()
+    assert run.enriched == 2
