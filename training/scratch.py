@@ -5,13 +5,15 @@ however it ends, unless its process is killed. So a build holds an exclusive loc
 (``flock``) on a file in its folder for as long as it runs: the kernel lets go of it when
 the process ends, killed or not. The next build on the machine removes every scratch
 folder whose lock it can take (a killed worker's folder can be as big as the files it was
-building). Locks, unlike process ids, hold across containers that share the folder and
-across a restart that hands out the same process ids again.
+building). Locks, unlike process ids, hold across containers on one host that share the
+folder (a local file system: not NFS) and across a restart that hands out the same process
+ids again.
 """
 
 import contextlib
 import fcntl
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -37,9 +39,11 @@ def scratch_folder() -> Iterator[str]:
         logger.exception("Could not clean up the scratch folders of earlier builds")
     with (
         tempfile.TemporaryDirectory(prefix=PREFIX) as folder,
-        open(Path(folder) / LOCK_NAME, "wb") as lock,
+        open(Path(folder) / f"{LOCK_NAME}.new", "wb") as lock,
     ):
+        # Locked before it has its name: another build's clean-up never finds it free.
         fcntl.flock(lock, fcntl.LOCK_EX)
+        os.rename(Path(folder) / f"{LOCK_NAME}.new", Path(folder) / LOCK_NAME)
         yield folder
 
 

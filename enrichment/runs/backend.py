@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.dispatch import Signal
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResultStatus, task_backends
@@ -71,13 +71,15 @@ def enqueue_watchdog(
     task: Task, row: QuerySet, kwargs: dict, *, run_after: datetime | None = None
 ) -> bool:
     """Queue the watchdog ``task`` with ``kwargs`` unless one is waiting already; False if
-    one was, or if ``row`` (the run or file it watches) is gone. The row is locked while
-    this looks, so that two of them (a watchdog queueing its next check, a worker that
-    starts) never both queue one: a watchdog is one chain of tasks, and a second chain
-    started by a race dies out at its next check."""
+    one was, or if ``row`` (the run or file it watches) is gone. One at a time per
+    watchdog (a lock of its own, not the row's: lanes and builds write that row), so that
+    two of them (a watchdog queueing its next check, a worker that starts) never both
+    queue one: a watchdog is one chain of tasks, and a second chain started by a race
+    dies out at its next check."""
     results = task_results()
     with transaction.atomic():
-        if not row.select_for_update().exists():
+        _exclusive(f"{task.module_path}:{sorted(kwargs.items())}")
+        if not row.exists():
             return False
         if results is not None and _tasks(results, task, kwargs, TaskResultStatus.READY).exists():
             return False
@@ -113,6 +115,14 @@ def rearm(
         run_after = now + every if kwargs in checking else None
         rearmed += enqueue_watchdog(task, candidates.filter(pk=row.pk), kwargs, run_after=run_after)
     return rearmed
+
+
+def _exclusive(key: str) -> None:
+    """Until the end of the transaction, the only one holding ``key`` (PostgreSQL; SQLite
+    runs one writing transaction at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
 
 
 def _tasks(results: QuerySet, task: Task, kwargs: dict, status: str) -> QuerySet:

@@ -54,6 +54,8 @@ class Worker(db_worker.Worker):
                     raise
                 logger.warning("Worker %s lost the database: %s", self.worker_id, error)
                 self.wait_for_database()
+                # What an outage interrupted (a watchdog's next check, say) is re-armed.
+                self.announced = False
 
     def announce(self) -> None:
         """Send ``worker_started`` once (again after a lost database, if it was lost
