@@ -16,6 +16,7 @@ from enrichment.runs.backend import worker_started
 from enrichment.runs.watchdog import watch_every
 from enrichment.tasks import enrichment_run_watchdog, rearm_run_watchdogs
 from tests.factories import ConversationFactory, UserFactory, a_run, enriched_conversation
+from tests.training.helpers import queued
 from tests.workers import run_state, seed, start, wait_for
 from training import services
 from training.models import TrainingFile, TrainingFileStatus
@@ -108,13 +109,7 @@ def test_a_chain_started_twice_by_a_race_dies_out_at_its_next_check():
 @pytest.mark.django_db
 def test_a_build_without_a_watchdog_gets_one_for_its_generation(media_root):
     owner = UserFactory()
-    building = services.create_training_file(
-        name="Building",
-        user=owner,
-        selection=Selection([enriched_conversation(created_by=owner).pk]),
-        background=True,
-        enqueue=False,
-    ).training_file
+    building = queued(owner, [enriched_conversation(created_by=owner)], name="Building")
     TrainingFile.objects.create(name="Done", created_by=owner, status=TrainingFileStatus.ACTIVE)
 
     assert rearm_build_watchdogs() == 1
@@ -131,13 +126,7 @@ def test_a_build_without_a_watchdog_gets_one_for_its_generation(media_root):
 def test_a_starting_worker_re_arms_runs_and_builds(media_root):
     owner = UserFactory()
     a_run_without_tasks()
-    services.create_training_file(
-        name="Building",
-        user=owner,
-        selection=Selection([enriched_conversation(created_by=owner).pk]),
-        background=True,
-        enqueue=False,
-    )
+    queued(owner, [enriched_conversation(created_by=owner)], name="Building")
 
     worker_started.send(sender=None, worker_id="w")
 

@@ -29,3 +29,19 @@ def create_through_api(owner, conversation_pks, *, name: str):
         {"name": name, "conversationIds": [str(pk) for pk in conversation_pks]},
         format="json",
     )
+
+
+def queued(owner, conversations, *, name: str = "Queued", **kwargs):
+    """A file of ``conversations`` whose background build is queued but left to the test
+    (``training.builds.run_build``)."""
+    from training import services
+    from training.selection import Selection
+
+    return services.create_training_file(
+        name=name,
+        user=owner,
+        selection=Selection([c.pk for c in conversations]),
+        background=True,
+        enqueue=False,
+        **kwargs,
+    ).training_file

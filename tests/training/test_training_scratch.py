@@ -10,8 +10,8 @@ import time
 import pytest
 
 from tests.factories import UserFactory, enriched_conversation
-from training import builds, services
-from training.selection import Selection
+from tests.training.helpers import queued
+from training import builds
 
 pytestmark = pytest.mark.django_db
 
@@ -65,13 +65,7 @@ def scratch(root, name: str, *, lock: bool = True, age: float = 0):
 
 def build(owner, conversation) -> str:
     """Create a file of one conversation and run its build here; the build's outcome."""
-    training_file = services.create_training_file(
-        name="Set",
-        user=owner,
-        selection=Selection([conversation.pk]),
-        background=True,
-        enqueue=False,
-    ).training_file
+    training_file = queued(owner, [conversation])
     return builds.run_build(training_file.pk, training_file.build_generation)
 
 

@@ -18,6 +18,7 @@ from tests.factories import (
     UserFactory,
     enriched_conversation,
 )
+from tests.training.helpers import queued
 from training import builds, services
 from training.models import TrainingFile
 from training.selection import BatchJobNotFound, Selection, select_batch_job, select_matching
@@ -27,19 +28,6 @@ pytestmark = pytest.mark.django_db
 
 def members(training_file) -> list[uuid.UUID]:
     return list(training_file.memberships.order_by("id").values_list("conversation_id", flat=True))
-
-
-def queued(owner, conversations, **kwargs) -> TrainingFile:
-    """A file whose build is queued but left to the test (``run_build``)."""
-    change = services.create_training_file(
-        name="Queued",
-        user=owner,
-        selection=Selection([c.pk for c in conversations]),
-        background=True,
-        enqueue=False,
-        **kwargs,
-    )
-    return change.training_file
 
 
 def test_eligibility_is_completed_with_an_enriched_file_in_queries_and_instances():

@@ -8,8 +8,8 @@ import pytest
 
 from enrichment.storage import AtomicFileSystemStorage
 from tests.factories import UserFactory, enriched_conversation
-from training import builds, services
-from training.selection import Selection
+from tests.training.helpers import queued
+from training import builds
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +44,7 @@ def slow_storage(settings, media_root):
 def test_a_build_beats_while_the_storage_takes_seconds_over_a_file(slow_storage):
     owner = UserFactory()
     conversation = enriched_conversation(created_by=owner)
-    training_file = services.create_training_file(
-        name="Slow",
-        user=owner,
-        selection=Selection([conversation.pk]),
-        background=True,
-        enqueue=False,
-    ).training_file
+    training_file = queued(owner, [conversation], name="Slow")
     beats = []
 
     outcome = builds.run_build(
@@ -85,13 +79,7 @@ def test_a_save_that_times_out_fails_the_build_with_the_reason(settings, media_r
     owner = UserFactory()
     conversation = enriched_conversation(created_by=owner)
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": f"{__name__}.TimingOut"}}
-    training_file = services.create_training_file(
-        name="Timing out",
-        user=owner,
-        selection=Selection([conversation.pk]),
-        background=True,
-        enqueue=False,
-    ).training_file
+    training_file = queued(owner, [conversation], name="Timing out")
 
     def stuck(*args):
         raise AssertionError("the build was still going after 30 s")
