@@ -4,7 +4,7 @@
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,16 +54,29 @@ def env_database(name: str, default: str) -> dict:
         config = dj_database_url.parse(raw, conn_max_age=0)
     except Exception as exc:  # dj_database_url raises several types for bad URLs
         raise ImproperlyConfigured(f"{name} is not a valid database URL ({raw!r}): {exc}") from exc
-    if config.get("ENGINE") not in {
-        "django.db.backends.sqlite3",
-        "django.db.backends.postgresql",
-    }:
+    if config.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured(
-            f"{name} must be a sqlite:// or postgres:// URL, got {raw.split(':', 1)[0]!r}."
+            f"{name} must be a postgres:// URL (the service runs on PostgreSQL only), got "
+            f"{raw.split(':', 1)[0]!r}."
         )
-    if config["ENGINE"] == "django.db.backends.postgresql" and not config.get("NAME"):
+    if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/dbname.")
     return config
+
+
+def embedded_database_url(base_dir: Path) -> str:
+    """The project's own PostgreSQL server (``devtools.embedded_postgres``, started by
+    bin/demo and bin/test): its unix socket, as the running server recorded it in
+    ``var/postgres/postmaster.pid``, else the data folder where it puts it."""
+    pgdata = base_dir / "var" / "postgres"
+    socket_dir = pgdata
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        lines = []
+    if len(lines) > 4 and lines[4].strip():
+        socket_dir = Path(lines[4].strip())
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/enrichment"
 
 
 def env_path(name: str, default: Path) -> Path:

@@ -1,7 +1,10 @@
-"""``GET /healthz``: whether this process reaches the database and the file storage.
+"""``GET /healthz``: whether this process reaches the database and the file storage, and
+how many background workers were seen beating.
 
 No login, so a load balancer or a supervisor can ask. The answer names what failed but
-not why in detail (the log has the traceback): it is public.
+not why in detail (the log has the traceback): it is public. No worker running is not a
+failure of the web process (the answer stays 200) but it is said: ``workers: 0``, and
+``checks.workers: "none"``.
 """
 
 import logging
@@ -12,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.background import live_workers
 from enrichment.storage import check_storage
 
 logger = logging.getLogger("health")
@@ -40,8 +44,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
             failures.append(f"{name} unavailable ({type(exc).__name__})")
         else:
             checks[name] = "ok"
+    workers = None
+    if checks["database"] == "ok":
+        workers = live_workers()
+        checks["workers"] = "ok" if workers else "none"
     if failures:
         return JsonResponse(
-            {"success": False, "error": "; ".join(failures), "checks": checks}, status=503
+            {"success": False, "error": "; ".join(failures), "checks": checks, "workers": workers},
+            status=503,
         )
-    return JsonResponse({"success": True, "checks": checks})
+    return JsonResponse({"success": True, "checks": checks, "workers": workers})

@@ -15,6 +15,7 @@ from config.logs import logging_config
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 from config.env import (  # noqa: E402
+    embedded_database_url,
     env_bool,
     env_cache,
     env_choice,
@@ -73,9 +74,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    # Before django_tasks_db: its db_worker command is ours (waits out database outages).
+    "procrastinate.contrib.django",
+    "core",
     "enrichment",
-    "django_tasks_db",
     "axes",
     "batches",
     "training",
@@ -121,17 +122,11 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let the web process and a db_worker share the file.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["TEST"] = {"NAME": None}
-elif env_bool("DATABASE_POOL", True):
-    # One pool per process (each gunicorn worker, each db_worker), opened on first use, so
+# PostgreSQL only (the job engine lives in it too). Without DATABASE_URL: the project's
+# own server under var/postgres, which bin/demo and bin/test start.
+DATABASES = {"default": env_database("DATABASE_URL", embedded_database_url(BASE_DIR))}
+if env_bool("DATABASE_POOL", True):
+    # One pool per process (each web worker, each task worker), opened on first use, so
     # no connection is ever shared across a fork. A request or a task holds one connection
     # from it; the enrichment threads of parallel mode never touch the database.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -145,15 +140,14 @@ elif env_bool("DATABASE_POOL", True):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Pages run small LIMIT queries: starting parallel workers for one costs more than it
-    # saves (about 70 ms on a busy 2-core machine, by the scale benchmark). Set it above 0
-    # for a database that serves big reports.
-    _parallel = env_int("POSTGRES_PARALLEL_WORKERS", 0, minimum=0)
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = (
-        f"{_options.get('options', '')} -c max_parallel_workers_per_gather={_parallel}".strip()
-    )
+# Pages run small LIMIT queries: starting parallel workers for one costs more than it
+# saves (about 70 ms on a busy 2-core machine, by the scale benchmark). Set it above 0 for
+# a database that serves big reports.
+_parallel = env_int("POSTGRES_PARALLEL_WORKERS", 0, minimum=0)
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = (
+    f"{_options.get('options', '')} -c max_parallel_workers_per_gather={_parallel}".strip()
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -199,11 +193,26 @@ if FILE_STORAGE == "s3":
     AWS_DEFAULT_ACL = None
     STORAGES["default"] = {"BACKEND": "enrichment.s3.S3Storage"}
 
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("DJANGO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
+# Background work: Procrastinate, on the same database. Workers (bin/worker) beat every
+# WORKER_HEARTBEAT_SECONDS; the jobs of a worker silent for WORKER_STALLED_SECONDS (killed,
+# its machine or database lost) are run again by another one (core.tasks).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5)
+WORKER_STALLED_SECONDS = env_int("WORKER_STALLED_SECONDS", 20)
+if WORKER_STALLED_SECONDS < 2 * WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "WORKER_STALLED_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS, or a "
+        "worker that is only slow to beat would have its jobs run twice."
+    )
+# Failed, cancelled and aborted jobs stay this long for the admin (succeeded ones go at once).
+JOBS_KEEP_HOURS = env_int("JOBS_KEEP_HOURS", 168)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # Enrichment is CPU-bound: one job at a time per process; run more workers for more.
+    "concurrency": env_int("WORKER_CONCURRENCY", 1),
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+    # New jobs are announced (LISTEN/NOTIFY); retried ones are found by polling.
+    "fetch_job_polling_interval": 1.0,
+    "delete_jobs": "successful",
 }
 
 REST_FRAMEWORK = {
@@ -268,17 +277,13 @@ ENRICHMENT_BULK_LIMIT = 100
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
 # Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
-# Conversations a background-run task processes before it records progress.
+# Conversations one background job of a run claims and processes (a crash re-does at most
+# these; a worker asked to stop finishes them first).
 ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 500)
 # Outcomes a background run commits per transaction (a crash re-does at most these).
 ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 100)
-# Lane tasks enqueued per run: how many workers can share one run.
+# Lanes per run: how many workers can share one run at once.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
-# A run's lane silent for this long (its worker died or lost the database) is taken over.
-ENRICHMENT_LANE_TIMEOUT_SECONDS = env_int("ENRICHMENT_LANE_TIMEOUT_SECONDS", 30)
-# A background training-file build silent this long (its worker died or lost the database)
-# is restarted on another worker, a few times, then marked failed.
-TRAINING_BUILD_TIMEOUT_SECONDS = env_int("TRAINING_BUILD_TIMEOUT_SECONDS", 60)
 
 # Lists at scale ------------------------------------------------------------
 # Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.
@@ -322,5 +327,6 @@ LOGGING = logging_config(
         "django": env_level("DJANGO_LOG_LEVEL", "WARNING"),
         "enrichment": env_level("ENRICHMENT_LOG_LEVEL", "INFO"),
         "access": env_level("DJANGO_ACCESS_LOG_LEVEL", "INFO"),
+        "procrastinate": env_level("WORKER_LOG_LEVEL", "WARNING"),
     },
 )

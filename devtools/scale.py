@@ -95,7 +95,7 @@ def existing(scale: int, *, say=print) -> ScaleData | None:
         return None
     plan = Plan(scale)
     if not TrainingFile.objects.filter(created_by=staff).exists():
-        sql = Dialect(connection.vendor)
+        sql = Dialect()
         _training_files(sql, plan, staff, users.get(username=USER_USERNAME), say)
         with connection.cursor() as cursor:
             for table in ("training_files", "training_file_conversations"):
@@ -106,7 +106,7 @@ def existing(scale: int, *, say=print) -> ScaleData | None:
 def create(scale: int, *, say=print) -> ScaleData:
     """Make the data set in an empty database (see the module's docstring)."""
     plan = Plan(scale)
-    sql = Dialect(connection.vendor)
+    sql = Dialect()
     users = get_user_model().objects
     if users.filter(username__in=[STAFF_USERNAME, USER_USERNAME]).exists():
         raise RuntimeError("The database already holds a scale data set of another size.")
@@ -127,7 +127,7 @@ def create(scale: int, *, say=print) -> ScaleData:
     say(f"counted the conversations of {counted:,} batch jobs in {_since(started)}")
     say("analyzing the tables")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if sql.pg else "ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
     return _loaded(plan)
 
 
@@ -136,7 +136,7 @@ def _execute(statement: str, say, what: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement)
         count = cursor.rowcount
-    shown = f"{count:,} " if count >= 0 else ""  # SQLite does not count INSERT … WITH
+    shown = f"{count:,} " if count >= 0 else ""
     say(f"inserted {shown}{what} in {_since(started)}")
 
 

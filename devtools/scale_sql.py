@@ -1,7 +1,7 @@
 """The statements that make the scale data set (see ``devtools.scale``): one INSERT …
-SELECT per table over a generated series, written once for PostgreSQL and SQLite (their
-differences are in ``Dialect``). Row values are derived from the row number by hashing,
-so the set is the same every time but for the random conversation ids."""
+SELECT per table over a generated series (PostgreSQL's functions are in ``Dialect``). Row
+values are derived from the row number by hashing, so the set is the same every time but
+for the random conversation ids."""
 
 import uuid
 from dataclasses import dataclass
@@ -37,47 +37,36 @@ def derived_id(kind: int, owner: int, number: int) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class Dialect:
-    vendor: str
-
-    @property
-    def pg(self) -> bool:
-        return self.vendor == "postgresql"
+    """PostgreSQL's spelling of what the statements need."""
 
     def series(self, count: int) -> str:
         """A CTE ``g(n)`` of the numbers 1..count."""
-        if self.pg:
-            return f"g(n) AS (SELECT generate_series(CAST(1 AS bigint), {int(count)}))"
-        return f"g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {int(count)})"
+        return f"g(n) AS (SELECT generate_series(CAST(1 AS bigint), {int(count)}))"
 
     @property
     def random_uuid(self) -> str:
-        return "gen_random_uuid()" if self.pg else "lower(hex(randomblob(16)))"
+        return "gen_random_uuid()"
 
     def uuid(self, value: uuid.UUID) -> str:
-        return f"CAST('{value}' AS uuid)" if self.pg else f"'{value.hex}'"
+        return f"CAST('{value}' AS uuid)"
 
     def derived_id(self, kind: int, owner: str, number: str) -> str:
         prefix = f"'5ca1e{kind}' || ({owner}) || '0'"
-        if self.pg:
-            return f"CAST({prefix} || lpad(to_hex({number}), 24, '0') AS uuid)"
-        return f"({prefix} || substr('{'0' * 24}' || printf('%x', {number}), -24))"
+        return f"CAST({prefix} || lpad(to_hex({number}), 24, '0') AS uuid)"
 
     def at(self, seconds: str) -> str:
         """The timestamp ``seconds`` after START."""
-        if self.pg:
-            return f"(TIMESTAMPTZ '{START.isoformat()}' + ({seconds}) * INTERVAL '1 second')"
-        base = START.strftime("%Y-%m-%d %H:%M:%S")
-        return f"strftime('%Y-%m-%d %H:%M:%f', '{base}', '+' || ({seconds}) || ' seconds')"
+        return f"(TIMESTAMPTZ '{START.isoformat()}' + ({seconds}) * INTERVAL '1 second')"
 
     def json(self, value: str) -> str:
-        return f"CAST('{value}' AS jsonb)" if self.pg else f"'{value}'"
+        return f"CAST('{value}' AS jsonb)"
 
     def text(self, expr: str) -> str:
-        return f"CAST({expr} AS text)" if self.pg else f"CAST({expr} AS TEXT)"
+        return f"CAST({expr} AS text)"
 
 
 def hashed(n: str, multiplier: int) -> str:
-    """A well-mixed number 0..65535 from the row number (the same in both databases)."""
+    """A well-mixed number 0..65535 from the row number."""
     return f"((({n}) * {multiplier}) % 4294967296 / 65536)"
 
 
@@ -246,12 +235,12 @@ def run_items_sql(sql: Dialect, run_id: uuid.UUID, job_id: uuid.UUID, limit: int
     return f"""
     INSERT INTO enrichment_run_items (
       run_id, conversation_id, position, outcome, enrichment_status, error,
-      error_category, reason, duration_ms, claim_token, claimed_until, processed_at
+      error_category, reason, duration_ms, claim_token, processed_at
     )
     SELECT {sql.uuid(run_id)}, c.id, i.position, {outcome}, c.enrichment_status,
            c.enrichment_error, c.enrichment_error_category,
            CASE WHEN c.enrichment_status = 'not_started' THEN 'in_progress' END,
-           1.5, NULL, NULL, c.updated_at
+           1.5, NULL, c.updated_at
     FROM batch_items i JOIN conversations c ON c.id = i.conversation_id
     WHERE i.batch_job_id = {sql.uuid(job_id)}
       {f"AND i.position <= {limit}" if limit else ""}
@@ -279,7 +268,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
       storage_bucket, json_file_size, jsonl_file_size, chat_jsonl_file_size,
       conversation_count, total_training_pairs, avg_quality_score, min_quality_score,
       max_quality_score, human_reviewed_count, scaffolding_distribution, last_updated_at,
-      build_generation, build_total, build_done, build_started_at, build_attempt, error,
+      build_generation, build_total, build_done, build_started_at, error,
       created_by_id, created_at, updated_at
     )
     SELECT {sql.derived_id(3, "owner", "number")},
@@ -291,7 +280,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
            {path} || 'training.json', {path} || 'training.jsonl',
            {path} || 'training.chat.jsonl', 'training-files', 0, 0, 0,
            0, 0, 3.5, 1.0, 5.0, 0, {sql.json(distribution)}, {created},
-           1, 0, 0, {created}, 1, '', CASE owner WHEN {STAFF} THEN {staff_id} ELSE {user_id} END,
+           1, 0, 0, {created}, '', CASE owner WHEN {STAFF} THEN {staff_id} ELSE {user_id} END,
            {created}, {created}
     FROM f
     """

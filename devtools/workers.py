@@ -1,10 +1,11 @@
-"""Starting `manage.py db_worker` processes from Python (the benchmarks, the worker tests),
-and reading what processes cost (peak memory, CPU time) for the benchmarks."""
+"""Starting background workers from Python (the benchmarks, the worker tests), and reading
+what processes cost (peak memory, CPU time) for the benchmarks."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
@@ -13,14 +14,17 @@ from django.db import connection
 def current_database_url() -> str:
     """The URL of the database this process is connected to (a test database included)."""
     db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        host = db["HOST"] or "127.0.0.1"
-        return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"sqlite:///{db['NAME']}"
+    host = quote(db["HOST"] or "127.0.0.1", safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
 
 
-def start_db_worker(worker_id: str, *, env: dict | None = None, log: Path | None = None):
-    """A `db_worker` on every queue, on this process's database and files."""
+def start_worker(
+    name: str, *, env: dict | None = None, log: Path | None = None, supervised: bool = False
+):
+    """A worker process on every queue (``manage.py procrastinate worker``, what
+    bin/worker runs; ``supervised``: bin/worker itself, which restarts it), on this
+    process's database and files. Its log goes to ``log``."""
     environment = {
         **os.environ,
         "DATABASE_URL": current_database_url(),
@@ -29,19 +33,13 @@ def start_db_worker(worker_id: str, *, env: dict | None = None, log: Path | None
         **(env or {}),
     }
     output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    command = (
+        ["bin/worker", "--name", name]
+        if supervised
+        else [sys.executable, "manage.py", "procrastinate", "worker", "--name", name]
+    )
     return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--queue-name",
-            "*",
-            "--interval",
-            "0.1",
-            "--no-startup-delay",
-            "--worker-id",
-            worker_id,
-        ],
+        command,
         cwd=settings.BASE_DIR,
         env=environment,
         stdout=output,
@@ -72,8 +70,6 @@ def cpu_seconds(pid: int) -> float:
 def sample_database_cpu(seen: dict[int, float]) -> None:
     """CPU seconds of every PostgreSQL backend serving this database but us, by pid (the
     server runs on this machine); called while work goes on, it catches every backend."""
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity "

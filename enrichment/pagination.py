@@ -5,8 +5,6 @@ to ``LIST_EXACT_COUNT_LIMIT`` rows: above that, the count is PostgreSQL's planne
 (shown as "about N"), and the page itself tells whether there is a next one (it reads one
 row more than it shows). The last page, once reached, makes the count exact again; a
 page number beyond the real end goes to the real last page.
-
-Databases that give no estimate (SQLite) always count exactly.
 """
 
 import json
@@ -16,7 +14,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db import connections
 from django.db.models import QuerySet, Subquery
 from django.utils.functional import cached_property
 
@@ -25,9 +22,7 @@ Estimate = Callable[[QuerySet], int | None]
 
 def planner_estimate(queryset: QuerySet) -> int | None:
     """The number of rows PostgreSQL's planner expects the query to return (from the
-    table statistics: no rows are read); ``None`` elsewhere."""
-    if connections[queryset.db].vendor != "postgresql":
-        return None
+    table statistics: no rows are read)."""
     if queryset.query.is_empty():
         return 0
     plan = json.loads(queryset.order_by().values("pk").explain(format="json"))

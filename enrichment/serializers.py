@@ -213,37 +213,6 @@ class ScopeSerializer(serializers.Serializer):
     id = serializers.UUIDField()
 
 
-class LaneSerializer(serializers.Serializer):
-    """One task's share of a run (a worker working on it)."""
-
-    id = serializers.UUIDField()
-    status = serializers.CharField(
-        help_text="running, stopped, lost (went silent: taken over) or failed (an error)"
-    )
-    workerId = serializers.CharField(source="worker_id")  # noqa: N815
-    enriched = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-    startedAt = serializers.DateTimeField(source="started_at")  # noqa: N815
-    heartbeatAt = serializers.DateTimeField(source="heartbeat_at")  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
-    silent = serializers.SerializerMethodField(
-        help_text="Running but silent past the lane timeout: its work is being taken over."
-    )
-
-    def get_silent(self, lane) -> bool:
-        return lane.is_silent()
-
-
-class StallSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(help_text="The last sign of life.")
-    message = serializers.CharField()
-    silentLanes = serializers.SerializerMethodField()  # noqa: N815
-
-    def get_silentLanes(self, stall) -> list[str]:  # noqa: N802
-        return [str(lane.pk) for lane in stall.lanes]
-
-
 class RunSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
@@ -263,14 +232,13 @@ class RunSerializer(serializers.Serializer):
     etaSeconds = serializers.IntegerField(  # noqa: N815
         source="eta_seconds",
         allow_null=True,
-        help_text="null until there is a rate, and while the run is stalled",
+        help_text="null until there is a rate, and while no worker runs",
     )
-    stall = StallSerializer(
-        allow_null=True,
-        help_text="Set while the run is not moving: a worker went silent (its work is taken "
-        "over within ENRICHMENT_LANE_TIMEOUT_SECONDS) or no worker works on it.",
+    waitingForWorker = serializers.BooleanField(  # noqa: N815
+        source="waiting_for_worker",
+        help_text="Unfinished while no worker runs: nothing works on it until one starts "
+        "(bin/worker).",
     )
-    lanes = LaneSerializer(many=True, source="lane_rows")
     createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)  # noqa: N815
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815

@@ -3,8 +3,7 @@
 The ORM compiles a queryset's UPDATE anew for every call; for one small statement per
 conversation that compilation costs more than running it. These helpers write the SQL
 once per model and set of columns, and adapt values exactly as the ORM would
-(``get_db_prep_save``), so JSON, UUID and datetime columns behave the same on every
-database.
+(``get_db_prep_save``), so JSON, UUID and datetime columns behave as they do there.
 """
 
 from functools import lru_cache
@@ -14,7 +13,7 @@ from django.db import connection, models
 
 
 @lru_cache(maxsize=128)
-def _update_sql(model: type[models.Model], vendor: str, names: tuple, where: tuple) -> str:
+def _update_sql(model: type[models.Model], names: tuple, where: tuple) -> str:
     meta = model._meta
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
@@ -29,7 +28,7 @@ def update_statement(model: type[models.Model], values: dict, where: dict) -> tu
         meta.get_field(name).get_db_prep_save(value, connection)
         for name, value in (*values.items(), *where.items())
     ]
-    return _update_sql(model, connection.vendor, tuple(values), tuple(where)), params
+    return _update_sql(model, tuple(values), tuple(where)), params
 
 
 def update_rows_statement(
@@ -46,56 +45,38 @@ def update_rows_statement(
     ``rows`` are ``(primary key, *values of columns)``; ``constants`` are set on every
     row; ``where`` adds conditions every row must meet (column = value); ``returning``
     names a column to answer for each row written. The values arrive as a table the
-    UPDATE joins, so the statement costs one round trip whatever the number of rows: on
-    PostgreSQL one JSON document of every row (``jsonb_to_recordset``), written at C speed
-    and read by the server, so the statement's text stays the same for any number of rows
-    and the driver adapts one parameter instead of each value; elsewhere a ``VALUES`` list.
+    UPDATE joins, so the statement costs one round trip whatever the number of rows: one
+    JSON document of every row (``jsonb_to_recordset``), written at C speed and read by
+    the server, so the statement's text stays the same for any number of rows and the
+    driver adapts one parameter instead of each value.
     """
     constants = constants or {}
     where = where or {}
     meta = model._meta
     fields = [meta.pk, *(meta.get_field(name) for name in columns)]
-    postgresql = connection.vendor == "postgresql"
-    sql = _rows_sql(
-        model,
-        connection.vendor,
-        tuple(columns),
-        0 if postgresql else len(rows),
-        tuple(constants),
-        tuple(where),
-        returning,
-    )
+    sql = _rows_sql(model, tuple(columns), tuple(constants), tuple(where), returning)
 
     def prepared(values: dict) -> list:
         return [meta.get_field(name).get_db_prep_save(v, connection) for name, v in values.items()]
 
-    if postgresql:
-        # In the order of the statement: SET constants, FROM the rows, WHERE.
-        names = [f"v{index}" for index in range(len(fields))]
-        document = orjson.dumps(
-            [
-                {
-                    name: field.get_prep_value(item)
-                    for name, field, item in zip(names, fields, row, strict=True)
-                }
-                for row in rows
-            ]
-        ).decode()
-        return sql, [*prepared(constants), document, *prepared(where)]
-    values = [
-        field.get_db_prep_save(item, connection)
-        for row in rows
-        for field, item in zip(fields, row, strict=True)
-    ]
-    return sql, [*values, *prepared(constants), *prepared(where)]
+    # In the order of the statement: SET constants, FROM the rows, WHERE.
+    names = [f"v{index}" for index in range(len(fields))]
+    document = orjson.dumps(
+        [
+            {
+                name: field.get_prep_value(item)
+                for name, field, item in zip(names, fields, row, strict=True)
+            }
+            for row in rows
+        ]
+    ).decode()
+    return sql, [*prepared(constants), document, *prepared(where)]
 
 
 @lru_cache(maxsize=64)
 def _rows_sql(
     model: type[models.Model],
-    vendor: str,
     columns: tuple,
-    count: int,
     constants: tuple,
     where: tuple,
     returning: str | None,
@@ -109,19 +90,13 @@ def _rows_sql(
     assignments += [f"{quote(meta.get_field(name).column)} = %s" for name in constants]
     conditions = [f"{table}.{quote(meta.pk.column)} = v.{names[0]}"]
     conditions += [f"{table}.{quote(meta.get_field(name).column)} = %s" for name in where]
-    if vendor == "postgresql":
-        types = ", ".join(
-            f"{name} {field.cast_db_type(connection)}"
-            for name, field in zip(names, fields, strict=True)
-        )
-        source = f"jsonb_to_recordset(%s::jsonb) AS v ({types})"
-        prefix = ""
-    else:
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        prefix = f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([row_sql] * count)}) "
-        source = "v"
+    types = ", ".join(
+        f"{name} {field.cast_db_type(connection)}"
+        for name, field in zip(names, fields, strict=True)
+    )
+    source = f"jsonb_to_recordset(%s::jsonb) AS v ({types})"
     sql = (
-        f"{prefix}UPDATE {table} SET {', '.join(assignments)} FROM {source} "
+        f"UPDATE {table} SET {', '.join(assignments)} FROM {source} "
         f"WHERE {' AND '.join(conditions)}"
     )
     if returning:

@@ -71,12 +71,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         )
 
 
-@pytest.fixture
-def on_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
-
-
 # Object storage ------------------------------------------------------------------
 
 
@@ -141,14 +135,33 @@ def static_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def needs_postgres(django_db_setup):
-    # A server in another process shares the test database only on PostgreSQL (SQLite's
-    # test database lives in this process's memory).
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+def test_database(django_db_setup):
+    """The test database exists (for a server in another process, started once for a
+    module)."""
 
 
-# Real db_worker processes (PostgreSQL): the fixtures live beside their helpers.
+@pytest.fixture
+def empty_database():
+    """The URL of a new, empty database on the test server (dropped afterwards): what a
+    fresh deployment starts from."""
+    import psycopg
+    from psycopg import sql
+
+    from devtools.workers import current_database_url
+
+    db = connection.settings_dict
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    admin = {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"]}
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as server:
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield current_database_url().rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as server:
+        server.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+from tests.jobs import beating_worker  # noqa: E402, F401
+
+# Real worker processes: the fixtures live beside their helpers.
 from tests.workers import (  # noqa: E402, F401
     database_proxy,
     default_workers,

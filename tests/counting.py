@@ -1,7 +1,5 @@
-"""Query counts that depend on the database."""
+"""Query counts of lists."""
 
-from django.db import connection
-
-# Counting a list: on PostgreSQL the planner's estimate comes first (one EXPLAIN), and the
-# rows are counted only when it is below LIST_EXACT_COUNT_LIMIT; elsewhere, one COUNT.
-COUNT_QUERIES = 2 if connection.vendor == "postgresql" else 1
+# Counting a list: the planner's estimate comes first (one EXPLAIN), and the rows are
+# counted only when it is below LIST_EXACT_COUNT_LIMIT.
+COUNT_QUERIES = 2

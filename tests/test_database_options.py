@@ -30,7 +30,7 @@ def options_with(**env) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.django_db
-def test_postgresql_queries_run_without_parallel_workers(on_postgres):
+def test_postgresql_queries_run_without_parallel_workers():
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
         assert cursor.fetchone() == ("0",)

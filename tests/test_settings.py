@@ -47,7 +47,8 @@ def settings_values(*names: str, **env: str | None) -> dict:
     ("env", "message"),
     [
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
-        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must be a sqlite:// or postgres:// URL"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must be a postgres:// URL"),
+        ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL must be a postgres:// URL"),
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"ENRICHMENT_LEASE_SECONDS": "soon"}, "ENRICHMENT_LEASE_SECONDS must be a whole number"),
         ({"ENRICHMENT_LEASE_SECONDS": "0"}, "ENRICHMENT_LEASE_SECONDS must be at least 1"),
@@ -98,11 +99,18 @@ def test_a_broken_enrichment_profile_fails_at_start_up(tmp_path):
     assert "is not valid JSON" in result.stderr
 
 
-def test_defaults_use_sqlite():
-    result = load_settings()
+def test_the_default_database_is_the_projects_own_server_on_its_socket():
+    result = load_settings(
+        "d = s.DATABASES['default']; print(d['ENGINE'], d['HOST'], d['NAME'], d['USER'])"
+    )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.db.backends.sqlite3"
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        str(ROOT / "var" / "postgres"),
+        "enrichment",
+        "postgres",
+    ]
 
 
 def test_database_url_selects_postgresql():

@@ -1,4 +1,5 @@
-"""Real `manage.py db_worker` processes for tests, on the test database (PostgreSQL)."""
+"""Real worker processes for tests (`manage.py procrastinate worker`, what bin/worker
+runs), on the test database."""
 
 import contextlib
 import json
@@ -9,28 +10,27 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from devtools.workers import start_db_worker
+from devtools.workers import start_worker
 from enrichment import storage
 from enrichment.models import Conversation, ProcessingStatus
 from tests.factories import a_run, conversation_document
 
-LEASE_SECONDS = 2
+# The worker's start-up line ("Starting worker ...") tells a test it is polling.
+LOGS = {"WORKER_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture
-def worker_env(on_postgres, media_root, settings):
-    settings.ENRICHMENT_LEASE_SECONDS = LEASE_SECONDS
-    return {
-        "ENRICHMENT_LEASE_SECONDS": str(LEASE_SECONDS),
-        "ENRICHMENT_RUN_CHUNK_SIZE": "20",
-        # The worker's start-up line ("Starting worker ...") tells a test it is polling.
-        "DJANGO_LOG_LEVEL": "INFO",
-    }
+def worker_env(media_root, settings):
+    """Small chunks, so that a run of a few hundred conversations is many jobs (here too:
+    the number of lanes a run starts with depends on it)."""
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 20
+    return {**LOGS, "ENRICHMENT_RUN_CHUNK_SIZE": "20"}
 
 
 class Workers:
@@ -39,18 +39,23 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, name: str = "w", *, env: dict | None = None) -> subprocess.Popen:
+    def start(
+        self, name: str = "w", *, env: dict | None = None, supervised: bool = False
+    ) -> subprocess.Popen:
         worker_id = f"{name}-{len(self.processes)}"
-        process = start_db_worker(
-            worker_id, env={**self.env, **(env or {})}, log=self.log_path(worker_id)
+        process = start_worker(
+            worker_id,
+            env={**self.env, **(env or {})},
+            log=self.log_path(worker_id),
+            supervised=supervised,
         )
         process.worker_id = worker_id
         self.processes.append(process)
         return process
 
     def wait_until_polling(self, *processes: subprocess.Popen, timeout: float = 60) -> None:
-        """Until each worker has started and is looking for tasks (its start-up line is
-        in its log: the workers log django_tasks_db at INFO)."""
+        """Until each worker has started and is looking for jobs (its start-up line is in
+        its log: the test workers log at INFO)."""
         for process in processes:
             wait_for(
                 lambda p=process: "Starting worker" in self.log_of(p),
@@ -67,6 +72,10 @@ class Workers:
     def stop_all(self) -> None:
         for process in self.processes:
             if process.poll() is None:
+                # A supervised worker's worker runs in a process group of its own.
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    for child in psutil.Process(process.pid).children(recursive=True):
+                        child.kill()
                 process.kill()
                 process.wait(timeout=30)
 
@@ -80,9 +89,10 @@ def workers(worker_env, tmp_path):
 
 
 @pytest.fixture
-def default_workers(on_postgres, media_root, tmp_path):
-    """Real workers with the settings as shipped (leases, lane timeout), nothing shortened."""
-    pool = Workers({}, tmp_path)
+def default_workers(media_root, tmp_path):
+    """Real workers with the settings as shipped (heartbeats, stalled-worker timeout,
+    chunk size), nothing shortened."""
+    pool = Workers(LOGS, tmp_path)
     yield pool
     pool.stop_all()
     connection.close()
@@ -196,7 +206,7 @@ class DatabaseProxy:
 
 
 @pytest.fixture
-def database_proxy(on_postgres):
+def database_proxy():
     db = connection.settings_dict
     proxy = DatabaseProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
     yield proxy

@@ -21,7 +21,7 @@ from enrichment.admin import badge
 from enrichment.models import Conversation
 
 from . import services
-from .models import MAX_BUILD_ATTEMPTS, FileFormat, TrainingFile, TrainingFileStatus
+from .models import FileFormat, TrainingFile, TrainingFileStatus
 from .selection import select_matching
 
 CHANGE_PERMISSION = "training.change_trainingfile"
@@ -99,25 +99,15 @@ class TrainingFileAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: TrainingFile) -> SafeString:
-        label = obj.get_status_display()
-        if obj.build_is_silent():
-            label = f"{label} — stalled"
-        elif obj.build_restarted:
-            label = f"{label} — restarted after the worker stopped"
-        return badge(label, _TONES.get(obj.status, "grey"), value=obj.status)
+        return badge(obj.get_status_display(), _TONES.get(obj.status, "grey"), value=obj.status)
 
     @admin.display(description="Build")
     def build_progress(self, obj: TrainingFile) -> str:
         if not obj.is_processing:
             return "-"
         done = f"{obj.build_done} of {obj.build_total} conversations ({obj.build_percent}%)"
-        if obj.build_is_silent():
-            return f"{done}; stalled: no sign of life from its worker, about to be restarted"
-        if obj.build_restarted:
-            return (
-                f"{done}; restarted after the worker stopped "
-                f"(attempt {obj.build_attempt} of {MAX_BUILD_ATTEMPTS})"
-            )
+        if obj.waiting_for_worker:
+            return f"{done}; waiting for a worker: none is running"
         return done
 
     @admin.display(description="Download")

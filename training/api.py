@@ -26,7 +26,7 @@ from enrichment.api.params import whole_number, whole_number_parameter
 from enrichment.pagination import page_rows
 
 from . import services
-from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members
+from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
 from .selection import BatchJobNotFound, NotEligible, Selection, select_batch_job, select_ids
 from .serializers import (
     ADD_REQUEST_SCHEMA,
@@ -193,6 +193,7 @@ def _list(request: Request) -> Response:
             start + size + 1,
         )
         count_members(page)
+        note_workers(page[:size])
     return Response(
         {
             "success": True,

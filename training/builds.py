@@ -1,21 +1,19 @@
-"""Builds of a training file: one queued for a worker (``run_build``, the task's body)
-or one in the caller's transaction (``build_now``), recorded on the row only while the
+"""Builds of a training file: one queued for a worker (``run_build``, the job's body) or
+one in the caller's transaction (``build_now``), recorded on the row only while the
 generation they started from is current; and why a build failed.
 
-A queued build runs as numbered attempts of its generation: it beats (``build_heartbeat_at``,
-with its progress) while it works, and records its files only while its attempt is still
-the current one, so an attempt that was given up for dead (``recovery``) and turns out to
-be alive records nothing.
+A queued build may be run more than once (its worker died, or it lost the database and
+the engine tries it again): each run writes to a storage folder of its own and records
+its files only while its generation is still the one being built, so the first to finish
+wins and the others delete what they stored. Readers get the previous files until then.
 """
 
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from .files import (
@@ -27,7 +25,7 @@ from .files import (
     delete_files,
     delete_folder,
 )
-from .models import MAX_BUILD_ATTEMPTS, TrainingFile, TrainingFileStatus
+from .models import TrainingFile, TrainingFileStatus
 
 logger = logging.getLogger("training.builds")
 
@@ -44,64 +42,40 @@ def build_now(training_file: TrainingFile) -> None:
 
 
 # What ``run_build`` returns besides ``active`` and ``failed``.
-SUPERSEDED = "superseded"  # the members changed, a newer attempt took over, or it was deleted
-RESTARTED = "restarted"  # lost its database connection: the next attempt is to be queued
+SUPERSEDED = "superseded"  # the members changed, the build was done already, or deleted
 
 
 def run_build(
     training_file_id: uuid.UUID,
     generation: int,
     *,
-    attempt: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """Build a queued generation (the task's body) as ``attempt`` (None: the current
-    one). Returns ``active``, ``failed``, ``SUPERSEDED`` or ``RESTARTED`` (the caller
-    queues the next attempt)."""
+    """Build a queued generation (the job's body). Returns ``active``, ``failed`` or
+    ``SUPERSEDED``. A lost database connection is raised (the engine tries again)."""
     current = TrainingFile.objects.filter(
         pk=training_file_id, build_generation=generation, status=TrainingFileStatus.PROCESSING
     )
-    if attempt is not None:
-        current = current.filter(build_attempt=attempt)
     training_file = current.first()
     if training_file is None:
         return SUPERSEDED
-    current = current.filter(build_attempt=training_file.build_attempt)
     now = timezone.now()
-    if not current.update(
-        build_started_at=now, build_heartbeat_at=now, build_done=0, updated_at=now
-    ):
-        return SUPERSEDED
+    current.update(build_started_at=now, build_done=0, updated_at=now)
     total = training_file.build_total
 
     def progress(done: int) -> None:
         now = timezone.now()
-        if not current.update(build_done=min(done, total), build_heartbeat_at=now, updated_at=now):
+        if not current.update(build_done=min(done, total), updated_at=now):
             raise Superseded
         if on_progress:
             on_progress(done, total)
 
     try:
-        built = build_files(training_file, built_at=timezone.now(), on_progress=progress)
+        built = build_files(training_file, built_at=now, on_progress=progress)
     except Superseded:
         return SUPERSEDED
-    except (OperationalError, InterfaceError):
-        # The attempt cannot go on without its connection; the next one can start at once
-        # instead of waiting for the watchdog to find this one silent.
-        logger.exception("The build of training file %s lost its database", training_file_id)
-        connection.close()
-        return restart_attempt(
-            training_file_id,
-            generation,
-            training_file.build_attempt,
-            why="it lost its database connection",
-        )
     except BuildError as exc:
         record_build_failure(training_file_id, generation, str(exc))
-        return "failed"
-    except Exception as exc:
-        logger.exception("The build of training file %s failed", training_file_id)
-        record_build_failure(training_file_id, generation, f"The build stopped unexpectedly: {exc}")
         return "failed"
     with transaction.atomic():
         training_file = current.select_for_update().first()
@@ -111,58 +85,6 @@ def run_build(
         delete_folder(built.folder)
         return SUPERSEDED
     return "active"
-
-
-def restart_attempt(
-    training_file_id: uuid.UUID,
-    generation: int,
-    attempt: int,
-    *,
-    why: str,
-    unless_beaten_since: datetime | None = None,
-) -> str:
-    """End ``attempt`` of the build (if it is still the current one, and has not beaten
-    since ``unless_beaten_since``): make room for the next attempt (``RESTARTED``), or,
-    after ``MAX_BUILD_ATTEMPTS``, mark the file failed with the reason (``failed``).
-    ``why`` says how the worker was seen to stop."""
-    now = timezone.now()
-    attempt_rows = TrainingFile.objects.filter(
-        pk=training_file_id,
-        build_generation=generation,
-        build_attempt=attempt,
-        status=TrainingFileStatus.PROCESSING,
-    )
-    if unless_beaten_since is not None:
-        # Conditional, so that a beat that came after the attempt was judged keeps it.
-        attempt_rows = attempt_rows.filter(
-            Q(build_heartbeat_at__isnull=True) | Q(build_heartbeat_at__lt=unless_beaten_since)
-        )
-    if attempt >= MAX_BUILD_ATTEMPTS:
-        failed = attempt_rows.update(
-            status=TrainingFileStatus.FAILED,
-            error=(
-                f"The worker building this file stopped ({why}); that was attempt {attempt} "
-                f"of {MAX_BUILD_ATTEMPTS}. Rebuild to try again."
-            ),
-            updated_at=now,
-        )
-        return "failed" if failed else SUPERSEDED
-    restarted = attempt_rows.update(
-        build_attempt=attempt + 1,
-        build_done=0,
-        build_started_at=None,
-        build_heartbeat_at=None,
-        updated_at=now,
-    )
-    if restarted:
-        logger.warning(
-            "The worker building training file %s stopped (%s); attempt %d of %d follows",
-            training_file_id,
-            why,
-            attempt + 1,
-            MAX_BUILD_ATTEMPTS,
-        )
-    return RESTARTED if restarted else SUPERSEDED
 
 
 def record_files(training_file: TrainingFile, built: BuiltFiles) -> None:

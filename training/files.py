@@ -5,18 +5,21 @@ the three outputs and dropped before the next, so memory stays flat at any size.
 outputs go to local temporary files first (the JSON header and the JSONL ``_meta`` line
 hold totals known only at the end), then to the storage under a folder no earlier build
 used: readers keep getting the previous files until the row points at the new ones.
+
+The temporary files have no name on disk (``tempfile.TemporaryFile``): whatever ends the
+build, a killed worker included, the kernel frees them with the process.
 """
 
 import contextlib
 import logging
-import threading
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 from django.core.files import File
@@ -27,13 +30,11 @@ from enrichment.pipeline.inputs import current_profile
 
 from . import builders
 from .models import FileFormat, TrainingFile
-from .scratch import scratch_folder
 
 logger = logging.getLogger("training.files")
 
 CHUNK_SIZE = 200
-# How often (seconds) a build reports progress, which is also its heartbeat: while it
-# streams the members, assembles the files and stores them.
+# How often (seconds) a build reports progress (and finds out whether it was superseded).
 PROGRESS_EVERY = 0.5
 COPY_CHUNK = 1024 * 1024
 FILE_NAMES = {
@@ -84,77 +85,69 @@ def build_files(
     """Build and store the three files; return where they are. Raises ``BuildError``
     (nothing stored) or whatever ``on_progress`` raises (``Superseded``).
 
-    ``on_progress(done)`` is called at least every ``PROGRESS_EVERY`` seconds of work,
-    through every phase, so that a build that stops calling it has stopped."""
+    ``on_progress(done)`` is called about every ``PROGRESS_EVERY`` seconds while the
+    members are read and the files assembled."""
     summary = builders.Summary()
     report = _Reporter(on_progress, summary)
     _check_members(training_file)
     profile = current_profile()
     labels = profile.training_file_metadata()
-    with scratch_folder() as scratch:
-        folder = Path(scratch)
-        json_body, jsonl_body, chat = (
-            open(folder / name, "w+b")  # noqa: SIM115 (closed below, all three)
-            for name in ("body.json", "body.jsonl", "chat.jsonl")
-        )
-        try:
-            for member, document in _members_with_documents(training_file):
-                try:
-                    pairs = builders.training_pairs(document)
-                except builders.MalformedDocument as exc:
-                    raise BuildError(
-                        f"The enriched file of conversation {member.conversation_id} is not "
-                        f"a training document: {exc}."
-                    ) from None
-                json_body.write(
-                    builders.json_conversation(
-                        builders.conversation_entry(member, pairs),
-                        first=summary.conversations == 0,
-                    )
+    json_body, jsonl_body, chat = (_scratch(), _scratch(), _scratch())
+    outputs: dict[str, BinaryIO] = {}
+    try:
+        for member, document in _members_with_documents(training_file):
+            try:
+                pairs = builders.training_pairs(document)
+            except builders.MalformedDocument as exc:
+                raise BuildError(
+                    f"The enriched file of conversation {member.conversation_id} is not "
+                    f"a training document: {exc}."
+                ) from None
+            json_body.write(
+                builders.json_conversation(
+                    builders.conversation_entry(member, pairs),
+                    first=summary.conversations == 0,
                 )
-                for line in builders.jsonl_lines(member, pairs):
-                    jsonl_body.write(b"\n" + line)
-                if line := builders.chat_line(pairs, default_system_prompt=profile.system_prompt):
-                    chat.write(line)
-                summary.add(member, pairs)
-                report()
-            report(now=True)
-            metadata = builders.file_metadata(
-                summary,
-                name=training_file.name,
-                created_at=training_file.created_at,
-                built_at=built_at,
-                format_spec=labels["format_spec"],
-                target_model=labels["target_model"],
-                vertical=labels["vertical"],
             )
-            outputs = {
-                FileFormat.JSON: _assemble(
-                    folder / FILE_NAMES[FileFormat.JSON],
-                    builders.json_head(metadata, profile.consultant_profile),
-                    json_body,
-                    builders.json_tail(empty=summary.conversations == 0),
-                    report,
-                ),
-                FileFormat.JSONL: _assemble(
-                    folder / FILE_NAMES[FileFormat.JSONL],
-                    builders.jsonl_meta(
-                        name=training_file.name, total_pairs=summary.training_pairs
-                    ),
-                    jsonl_body,
-                    b"",
-                    report,
-                ),
-                FileFormat.CHAT_JSONL: folder / "chat.jsonl",
-            }
-        finally:
-            for handle in (json_body, jsonl_body, chat):
-                handle.close()
+            for line in builders.jsonl_lines(member, pairs):
+                jsonl_body.write(b"\n" + line)
+            if line := builders.chat_line(pairs, default_system_prompt=profile.system_prompt):
+                chat.write(line)
+            summary.add(member, pairs)
+            report()
+        report(now=True)
+        metadata = builders.file_metadata(
+            summary,
+            name=training_file.name,
+            created_at=training_file.created_at,
+            built_at=built_at,
+            format_spec=labels["format_spec"],
+            target_model=labels["target_model"],
+            vertical=labels["vertical"],
+        )
+        outputs = {
+            FileFormat.JSON: _assemble(
+                builders.json_head(metadata, profile.consultant_profile),
+                json_body,
+                builders.json_tail(empty=summary.conversations == 0),
+                report,
+            ),
+            FileFormat.JSONL: _assemble(
+                builders.jsonl_meta(name=training_file.name, total_pairs=summary.training_pairs),
+                jsonl_body,
+                b"",
+                report,
+            ),
+            FileFormat.CHAT_JSONL: chat,
+        }
         folder = (
             f"{training_file.storage_bucket}/{training_file.pk}/"
             f"{built_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         )
-        paths, sizes = _store(folder, outputs, report)
+        paths, sizes = _store(folder, outputs)
+    finally:
+        for handle in (json_body, jsonl_body, chat, *outputs.values()):
+            handle.close()
     return BuiltFiles(folder, paths=paths, sizes=sizes, summary=summary, built_at=built_at)
 
 
@@ -225,63 +218,50 @@ def _members_with_documents(training_file: TrainingFile) -> Iterator[tuple[build
 
 
 class _Reporter:
-    """Calls ``on_progress`` when due, from the building thread only (its database
-    connection: the storage saves on a thread of its own)."""
+    """Calls ``on_progress`` when due."""
 
     def __init__(self, on_progress: Callable[[int], None] | None, summary: builders.Summary):
         self.on_progress = on_progress
         self.summary = summary
-        self.thread = threading.get_ident()
         self.last = time.monotonic()
 
     def __call__(self, *, now: bool = False) -> None:
-        if self.on_progress is None or threading.get_ident() != self.thread:
+        if self.on_progress is None:
             return
         if now or time.monotonic() - self.last >= PROGRESS_EVERY:
             self.on_progress(self.summary.conversations)
             self.last = time.monotonic()
 
 
-def _save_beating(path: str, content: File, report: Callable[..., None]) -> str:
-    """``default_storage.save`` on a thread of its own while this (the building) thread
-    beats: an object storage may take minutes over one file and reads it on threads of
-    its own. If a beat raises (the build was overtaken), the save is waited for first,
-    so that what it stored can be deleted."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-store") as pool:
-        saving = pool.submit(default_storage.save, path, content)
-        # (Not ``result(timeout=…)``: a save that fails with a TimeoutError of its own,
-        # a socket's or an NFS mount's, would look like one more wait.)
-        while not wait([saving], timeout=PROGRESS_EVERY).done:
-            report(now=True)  # a raise leaves the block, which waits for the save
-        return saving.result()
+def _scratch() -> BinaryIO:
+    """A temporary file with no name on disk: freed when closed or when the process ends."""
+    return tempfile.TemporaryFile(prefix="training-file-")  # noqa: SIM115 (closed by the caller)
 
 
-def _assemble(target: Path, head: bytes, body, tail: bytes, report: Callable[[], None]) -> Path:
-    with open(target, "wb") as out:
-        out.write(head)
-        body.seek(0)
-        while chunk := body.read(COPY_CHUNK):
-            out.write(chunk)
-            report()
-        out.write(tail)
-    return target
+def _assemble(head: bytes, body: BinaryIO, tail: bytes, report: Callable[[], None]) -> BinaryIO:
+    out = _scratch()
+    out.write(head)
+    body.seek(0)
+    while chunk := body.read(COPY_CHUNK):
+        out.write(chunk)
+        report()
+    out.write(tail)
+    return out
 
 
-def _store(
-    folder: str, outputs: dict[str, Path], report: Callable[[], None]
-) -> tuple[dict[str, str], dict[str, int]]:
+def _store(folder: str, outputs: dict[str, BinaryIO]) -> tuple[dict[str, str], dict[str, int]]:
     """Save the outputs under a folder no other build uses; all or none of them."""
     paths: dict[str, str] = {}
     sizes: dict[str, int] = {}
     try:
-        for file_format, source in outputs.items():
+        for file_format, handle in outputs.items():
             path = f"{folder}/{FILE_NAMES[file_format]}"
-            with open(source, "rb") as handle:
-                saved = _save_beating(path, File(handle, name=FILE_NAMES[file_format]), report)
+            sizes[file_format] = handle.tell()
+            handle.seek(0)
+            saved = default_storage.save(path, File(handle, name=FILE_NAMES[file_format]))
             paths[file_format] = saved
             if saved != path:
                 raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")
-            sizes[file_format] = source.stat().st_size
     except BaseException as exc:
         delete_folder(folder)
         if isinstance(exc, OSError):
@@ -314,7 +294,7 @@ def delete_folder(folder: str) -> None:
 
 def delete_earlier_builds(folder: str) -> None:
     """Delete what builds of the same file that started before the one stored in
-    ``folder`` left behind: an attempt whose worker was killed while storing, a build
+    ``folder`` left behind: a try whose worker was killed while storing, a build
     overtaken by a newer one. Called once ``folder``'s build is recorded; later builds
     (named after a later start) are never touched, whichever is running."""
     parent, name = folder.rsplit("/", 1)

@@ -8,24 +8,17 @@ progress and the failure reason) are added next to them.
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.background import live_workers
 from enrichment.models import Conversation
 
 STORAGE_FOLDER = "training-files"
-# Attempts at one generation's background build: a build whose worker stopped is
-# restarted until this many attempts have started, then marked failed.
-MAX_BUILD_ATTEMPTS = 3
-
-
-def build_timeout() -> timedelta:
-    """How long a background build may go without a heartbeat before it counts as dead."""
-    return timedelta(seconds=settings.TRAINING_BUILD_TIMEOUT_SECONDS)
 
 
 class TrainingFileStatus(models.TextChoices):
@@ -54,12 +47,13 @@ class TrainingFileQuerySet(models.QuerySet["TrainingFile"]):
             return self.all()
         return self.filter(created_by=user)
 
-    def with_silent_build(self, now: datetime | None = None) -> "TrainingFileQuerySet":
-        """Files whose build started and then stopped beating (``build_is_silent``)."""
-        now = now or timezone.now()
-        return self.filter(
-            status=TrainingFileStatus.PROCESSING, build_heartbeat_at__lt=now - build_timeout()
-        )
+
+def note_workers(files: Sequence["TrainingFile"]) -> None:
+    """Set ``waiting_for_worker`` on a page of files, with one query (none when no file
+    of the page is being built)."""
+    alive = live_workers() > 0 if any(f.is_processing for f in files) else True
+    for training_file in files:
+        training_file.__dict__["waiting_for_worker"] = training_file.is_processing and not alive
 
 
 def count_members(files: Sequence["TrainingFile"]) -> None:
@@ -110,11 +104,6 @@ class TrainingFile(models.Model):
     build_total = models.PositiveIntegerField(default=0)
     build_done = models.PositiveIntegerField(default=0)
     build_started_at = models.DateTimeField(null=True, blank=True)
-    # A background build beats while it works; one silent for ``build_timeout()`` is
-    # dead (its worker was killed or lost the database) and is restarted as the next
-    # attempt of the same generation, up to ``MAX_BUILD_ATTEMPTS``.
-    build_heartbeat_at = models.DateTimeField(null=True, blank=True)
-    build_attempt = models.PositiveSmallIntegerField(default=1)
     error = models.TextField(blank=True, help_text="Why the last build failed.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -149,9 +138,6 @@ class TrainingFile(models.Model):
                 condition=Q(build_done__lte=models.F("build_total")),
                 name="training_files_build_progress_within_total",
             ),
-            models.CheckConstraint(
-                condition=Q(build_attempt__gte=1), name="training_files_build_attempt_positive"
-            ),
         ]
 
     def __str__(self) -> str:
@@ -165,19 +151,10 @@ class TrainingFile(models.Model):
     def is_archived(self) -> bool:
         return self.status == TrainingFileStatus.ARCHIVED
 
-    def build_is_silent(self, now: datetime | None = None) -> bool:
-        """Its build started and has not beaten for ``build_timeout()``."""
-        now = now or timezone.now()
-        return (
-            self.is_processing
-            and self.build_heartbeat_at is not None
-            and self.build_heartbeat_at < now - build_timeout()
-        )
-
-    @property
-    def build_restarted(self) -> bool:
-        """The build in progress is a restart: an earlier attempt's worker stopped."""
-        return self.is_processing and self.build_attempt > 1
+    @cached_property
+    def waiting_for_worker(self) -> bool:
+        """Being built while no worker runs: nothing builds it until one starts."""
+        return self.is_processing and live_workers() == 0
 
     @property
     def is_built(self) -> bool:

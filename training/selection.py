@@ -13,7 +13,7 @@ from batches.services import job_conversations
 from enrichment.models import Conversation
 from enrichment.selection import resolve_conversations
 
-# Rows per query when a selection is looked up (SQLite limits parameters).
+# Rows per query when a selection is looked up.
 CHUNK = 500
 
 

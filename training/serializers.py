@@ -11,7 +11,7 @@ from enrichment.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
 from enrichment.api.errors import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
 from enrichment.serializers import RequestBodySerializer
 
-from .models import MAX_BUILD_ATTEMPTS, FileFormat, TrainingFile, TrainingFileStatus
+from .models import FileFormat, TrainingFile, TrainingFileStatus
 from .services import Change
 
 
@@ -103,10 +103,7 @@ def training_file_payload(training_file: TrainingFile, *, member_count: int | No
             "total": training_file.build_total,
             "done": training_file.build_done,
             "percent": training_file.build_percent,
-            "attempt": training_file.build_attempt,
-            "maxAttempts": MAX_BUILD_ATTEMPTS,
-            "heartbeatAt": _iso(training_file.build_heartbeat_at),
-            "stalled": training_file.build_is_silent(),
+            "waitingForWorker": training_file.waiting_for_worker,
         }
         if training_file.is_processing
         else None,
@@ -166,18 +163,8 @@ class ProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     done = serializers.IntegerField()
     percent = serializers.IntegerField()
-    attempt = serializers.IntegerField(
-        help_text="Above 1 when the build was restarted because the worker building it stopped."
-    )
-    maxAttempts = serializers.IntegerField(  # noqa: N815
-        help_text="After this many attempts whose worker stopped, the file is marked failed."
-    )
-    heartbeatAt = serializers.DateTimeField(  # noqa: N815
-        allow_null=True, help_text="The build's last sign of life; null until a worker starts it."
-    )
-    stalled = serializers.BooleanField(
-        help_text="No sign of life for TRAINING_BUILD_TIMEOUT_SECONDS: the worker stopped, "
-        "and the build is about to be restarted."
+    waitingForWorker = serializers.BooleanField(  # noqa: N815
+        help_text="No worker runs: nothing builds the file until one starts (bin/worker)."
     )
 
 

@@ -268,8 +268,6 @@ def _rebuild(training_file: TrainingFile, *, background: bool | None, enqueue: b
     training_file.build_total = training_file.memberships.count()
     training_file.build_done = 0
     training_file.build_started_at = None
-    training_file.build_heartbeat_at = None
-    training_file.build_attempt = 1
     if background is None:
         background = training_file.build_total > settings.ENRICHMENT_BULK_LIMIT
     if background:
@@ -277,11 +275,8 @@ def _rebuild(training_file: TrainingFile, *, background: bool | None, enqueue: b
         training_file.error = ""
     training_file.save()
     if background:
-        # The watchdog goes with every background build, also one the caller runs (the
-        # command line): if that process dies, a worker takes the build over.
-        transaction.on_commit(
-            partial(enqueue_build, training_file.pk, training_file.build_generation, build=enqueue)
-        )
+        if enqueue:
+            enqueue_build(training_file.pk, training_file.build_generation)
         return True
     try:
         build_now(training_file)

@@ -21,7 +21,7 @@ from enrichment.views import HtmxHttpRequest, conversations_text, is_partial_req
 from . import services
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
-from .models import MAX_BUILD_ATTEMPTS, FileFormat, TrainingFile, count_members
+from .models import FileFormat, TrainingFile, count_members, note_workers
 from .selection import BatchJobNotFound
 
 FILES_PER_PAGE = 25
@@ -60,6 +60,7 @@ def training_file_list(request: HtmxHttpRequest) -> HttpResponse:
     )
     page = EstimatedPaginator(files, FILES_PER_PAGE).get_page(request.GET.get("page"))
     count_members(page.object_list)
+    note_workers(page.object_list)
     template = LIST + ("#files" if is_partial_request(request) else "")
     polling = any(item.is_processing for item in page.object_list)
     response = render(request, template, {"page": page, "polling": polling})
@@ -114,7 +115,6 @@ def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> di
         "reenriched": members_reenriched_since_build(training_file),
         "distribution": _distribution(training_file),
         "files": _files(training_file),
-        "max_build_attempts": MAX_BUILD_ATTEMPTS,
         "batch_jobs": BatchJob.objects.visible_to(request.user)
         .order_by("-created_at")
         .values_list("pk", "name")[:BATCH_CHOICES],
@@ -143,7 +143,6 @@ def training_file_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespo
     context = {
         "training_file": training_file,
         "files": _files(training_file),
-        "max_build_attempts": MAX_BUILD_ATTEMPTS,
     }
     response = render(request, f"{DETAIL}#build", context)
     if not training_file.is_processing:

@@ -81,7 +81,7 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
         ),
         (
             "Times",
-            {"fields": ["created_at", "started_at", "heartbeat_at", "finished_at", "updated_at"]},
+            {"fields": ["created_at", "started_at", "finished_at", "updated_at"]},
         ),
         ("Failed conversations", {"fields": ["failed_items"]}),
     ]
@@ -104,7 +104,6 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
         "error",
         "created_at",
         "started_at",
-        "heartbeat_at",
         "finished_at",
         "updated_at",
         "failed_items",
@@ -165,6 +164,8 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Time left")
     def eta(self, obj: EnrichmentRun) -> str:
+        if obj.waiting_for_worker:
+            return "-; no worker is running (bin/worker)"
         seconds = obj.eta_seconds()
         if seconds is None:
             return "-"

@@ -1,6 +1,6 @@
 """Indexes for the lists at any size: one per order of the conversations page (column,
-created_at), the owner's own, the rows changed lately, a run's items in order, and, on
-PostgreSQL, a trigram index for searching names (``UPPER(name) LIKE``, what
+created_at), the owner's own, the rows changed lately, a run's items in order, and a
+trigram index for searching names (``UPPER(name) LIKE``, what
 ``icontains`` sends)."""
 
 import django.db.models.deletion
@@ -13,16 +13,14 @@ TRIGRAM_INDEX = "conv_name_trgm_idx"
 
 
 def add_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX {TRIGRAM_INDEX} ON conversations "
-            "USING gin ((UPPER(conversation_name::text)) gin_trgm_ops)"
-        )
+    schema_editor.execute(
+        f"CREATE INDEX {TRIGRAM_INDEX} ON conversations "
+        "USING gin ((UPPER(conversation_name::text)) gin_trgm_ops)"
+    )
 
 
 def drop_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
+    schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
 
 
 class Migration(migrations.Migration):

@@ -12,15 +12,10 @@ from .conversations import (
 from .runs import (
     EnrichmentRun,
     EnrichmentRunItem,
-    EnrichmentRunLane,
     EnrichmentRunQuerySet,
     ItemOutcome,
-    LaneStatus,
     RunSource,
     RunStatus,
-    Stall,
-    item_lease,
-    lane_timeout,
 )
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
 from .tokens import ApiToken, ApiTokenQuerySet
@@ -33,22 +28,17 @@ __all__ = [
     "EmotionalArc",
     "EnrichmentRun",
     "EnrichmentRunItem",
-    "EnrichmentRunLane",
     "EnrichmentRunQuerySet",
     "EnrichmentStatus",
     "ErrorCategory",
     "ItemOutcome",
-    "LaneStatus",
     "Persona",
     "ProcessingStatus",
     "PromptTemplate",
     "RunSource",
     "RunStatus",
     "ScaffoldingRow",
-    "Stall",
     "Tier",
     "TrainingTopic",
-    "item_lease",
-    "lane_timeout",
     "lease_expiry",
 ]

@@ -1,14 +1,14 @@
 """Background enrichment runs and their items."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from core.background import live_workers
 
 from ._checks import check_choices
 from .conversations import Conversation
@@ -85,7 +85,6 @@ class EnrichmentRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -146,42 +145,28 @@ class EnrichmentRun(models.Model):
         return self.status in RunStatus.finished()
 
     @cached_property
-    def lane_rows(self) -> list["EnrichmentRunLane"]:
-        return list(self.lanes.all())
-
-    @cached_property
-    def stall(self) -> "Stall | None":
-        """Why the run is not moving, when it is not (see ``stall_of``)."""
-        if self.status != RunStatus.RUNNING:
-            return None  # without looking at its lanes
-        return stall_of(self, self.lane_rows)
+    def waiting_for_worker(self) -> bool:
+        """Unfinished while no worker runs: nothing works on it until one starts."""
+        return not self.is_finished and live_workers() == 0
 
     def eta_seconds(self, now=None) -> int | None:
-        """Remaining time at the rate so far; None until there is a rate, and while the
-        run is stalled (the rate so far says nothing then)."""
+        """Remaining time at the rate so far; None until there is a rate, and while no
+        worker runs (the rate so far says nothing then)."""
         if self.is_finished or not self.started_at or not self.processed:
             return None
-        if self.stall is not None:
+        if self.waiting_for_worker:
             return None
         elapsed = ((now or timezone.now()) - self.started_at).total_seconds()
         return round(elapsed / self.processed * self.remaining)
-
-
-def item_lease() -> timedelta:
-    # Longer than a conversation's lease, so that when an item can be taken over, the
-    # conversation claim of the lane that died holding it has expired too.
-    seconds = settings.ENRICHMENT_LEASE_SECONDS
-    return timedelta(seconds=seconds + max(2, seconds // 10))
 
 
 class EnrichmentRunItemQuerySet(models.QuerySet["EnrichmentRunItem"]):
     def pending(self) -> "EnrichmentRunItemQuerySet":
         return self.filter(outcome=ItemOutcome.PENDING)
 
-    def claimable(self, now=None) -> "EnrichmentRunItemQuerySet":
-        """Pending and not held by a lane whose claim is still live."""
-        now = now or timezone.now()
-        return self.pending().filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    def claimable(self) -> "EnrichmentRunItemQuerySet":
+        """Pending and not held by a job of the run (twin: ``EnrichmentRunItem.is_claimable``)."""
+        return self.pending().filter(claim_token__isnull=True)
 
     def held_by(self, token) -> "EnrichmentRunItemQuerySet":
         return self.filter(claim_token=token)
@@ -203,9 +188,9 @@ class EnrichmentRunItem(models.Model):
     error_category = models.CharField(max_length=20, null=True, blank=True)
     reason = models.CharField(max_length=30, null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    # A worker's hold on the item; once it expires another worker may take the item over.
+    # The try of the job working on the item (``core.background.attempt_token``): the next
+    # try of the same job gives it back if that worker died.
     claim_token = models.UUIDField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     objects = EnrichmentRunItemQuerySet.as_manager()
@@ -229,110 +214,6 @@ class EnrichmentRunItem(models.Model):
     def __str__(self) -> str:
         return f"{self.run_id} #{self.position}"
 
-
-# Lanes ------------------------------------------------------------------------------------
-
-
-class LaneStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    STOPPED = "stopped", "Stopped"  # ended on its own and gave back what it held
-    LOST = "lost", "Lost"  # went silent; what it held was taken over
-    FAILED = "failed", "Failed"  # ended by an error; gave back what it held
-
-
-def lane_timeout() -> timedelta:
-    """How long a running lane may go without a heartbeat before it counts as lost."""
-    return timedelta(seconds=settings.ENRICHMENT_LANE_TIMEOUT_SECONDS)
-
-
-class EnrichmentRunLaneQuerySet(models.QuerySet["EnrichmentRunLane"]):
-    def running(self) -> "EnrichmentRunLaneQuerySet":
-        return self.filter(status=LaneStatus.RUNNING)
-
-    def silent(self, now=None) -> "EnrichmentRunLaneQuerySet":
-        """Running, but no heartbeat for longer than the lane timeout: its worker died or
-        lost the database (twin: ``EnrichmentRunLane.is_silent``)."""
-        now = now or timezone.now()
-        return self.running().filter(heartbeat_at__lt=now - lane_timeout())
-
-
-class EnrichmentRunLane(models.Model):
-    """One task's share of a run while it works on it.
-
-    Its id is the claim token of every item and conversation it holds, so whoever finds
-    it silent can give exactly those back. It beats (``heartbeat_at``) with every group of
-    outcomes it commits and at least every few seconds while it works.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    run = models.ForeignKey(EnrichmentRun, on_delete=models.CASCADE, related_name="lanes")
-    # The task backend's id for the task running the lane, and the worker's.
-    task_result_id = models.CharField(max_length=64, blank=True)
-    worker_id = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=LaneStatus.choices, default=LaneStatus.RUNNING)
-    # Outcomes this lane committed.
-    enriched = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(default=timezone.now)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)  # what ended a failed lane
-
-    objects = EnrichmentRunLaneQuerySet.as_manager()
-
-    class Meta:
-        db_table = "enrichment_run_lanes"
-        ordering = ["started_at"]
-        indexes = [models.Index(fields=["run", "status"], name="run_lane_status_idx")]
-        constraints = [
-            models.CheckConstraint(
-                condition=check_choices("status", LaneStatus), name="run_lanes_status_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Lane {self.pk} of {self.run_id}"
-
     @property
-    def processed(self) -> int:
-        return self.enriched + self.failed + self.skipped
-
-    def is_silent(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.status == LaneStatus.RUNNING and self.heartbeat_at < now - lane_timeout()
-
-
-@dataclass(frozen=True)
-class Stall:
-    """A running run that is not moving: some lanes went silent (their work will be taken
-    over), or no lane has worked on it for longer than the lane timeout."""
-
-    since: datetime  # the last sign of life
-    lanes: list[EnrichmentRunLane]  # the silent lanes; empty when no lane is working
-
-    @property
-    def message(self) -> str:
-        if self.lanes:
-            count = len(self.lanes)
-            return (
-                f"{count} worker{'s' if count > 1 else ''} stopped responding; "
-                "the conversations held will be taken over."
-            )
-        return "No worker is working on this run; it continues when one is free."
-
-
-def stall_of(run: EnrichmentRun, lanes: list[EnrichmentRunLane], now=None) -> Stall | None:
-    if run.status != RunStatus.RUNNING:
-        return None
-    now = now or timezone.now()
-    silent = [lane for lane in lanes if lane.is_silent(now)]
-    if silent:
-        return Stall(min(lane.heartbeat_at for lane in silent), silent)
-    # A run without lanes yet has only been queued (or predates lanes): nothing to judge.
-    if lanes and run.remaining and not any(lane.status == LaneStatus.RUNNING for lane in lanes):
-        signs = [lane.heartbeat_at for lane in lanes]
-        last = max([*signs, run.heartbeat_at or run.started_at or run.created_at])
-        if last < now - lane_timeout():
-            return Stall(last, [])
-    return None
+    def is_claimable(self) -> bool:
+        return self.outcome == ItemOutcome.PENDING and self.claim_token is None

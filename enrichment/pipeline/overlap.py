@@ -25,9 +25,6 @@ from .record import Processed
 
 READ_AHEAD = 8
 WRITE_BEHIND = 8
-# While waiting for storage, the calling thread wakes this often to keep itself alive (a
-# run's lane beats then), however slow one read or write is.
-KEEPALIVE_SECONDS = 1.0
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -52,17 +49,6 @@ class Steps:
     stage: Callable[[bytes, Conversation], Staged]  # CPU
     store: Callable[[Conversation, Staged], dict]  # storage; the success fields
     failed: Callable[[Conversation, BaseException], dict]  # the failure fields
-    keepalive: Callable[[], None] | None = None  # called while waiting for storage
-
-
-def _result(future: Future, steps: Steps):
-    if steps.keepalive is None:
-        return future.result()
-    while True:
-        try:
-            return future.result(timeout=KEEPALIVE_SECONDS)
-        except TimeoutError:
-            steps.keepalive()
 
 
 def _timed(step: Callable, *args) -> tuple:
@@ -89,7 +75,7 @@ class _Pending:
     def processed(self, steps: Steps) -> Processed:
         fields, seconds = self.fields, self.seconds
         if self.write is not None:
-            fields, spent, error = _result(self.write, steps)
+            fields, spent, error = self.write.result()
             seconds += spent
             if error is not None:
                 fields = steps.failed(self.conversation, error)
@@ -112,7 +98,7 @@ def processed(
     ``should_stop`` is asked before each conversation's stages; once it answers true,
     the ones not started are left out (their reads ahead are dropped).
     """
-    if len(claimed) < 2 and steps.keepalive is None:
+    if len(claimed) < 2:
         # Nothing to overlap: no hand-over between threads.
         for conversation in claimed:
             if should_stop is not None and should_stop():
@@ -146,7 +132,7 @@ def processed(
             if should_stop is not None and should_stop():
                 break
             conversation, reading = reads.popleft()
-            source, seconds, error = _result(reading, steps)
+            source, seconds, error = reading.result()
             read_ahead()
             if error is not None:
                 writes.append(_Pending(conversation, seconds, steps.failed(conversation, error)))

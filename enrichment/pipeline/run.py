@@ -182,7 +182,6 @@ def enrich_conversations(
     on_outcomes: OnOutcomes | None = None,
     should_stop: ShouldStop | None = None,
     token: uuid.UUID | None = None,
-    keepalive: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Enrich the given conversations (row ids); return one outcome per id, in order.
 
@@ -194,8 +193,7 @@ def enrich_conversations(
     out of the returned outcomes. An outcome and what ``on_outcome`` (each outcome) and
     ``on_outcomes`` (the outcomes of one transaction) record about it are always
     committed together. ``token`` claims them for a caller that must find its claims
-    again (a run's lane); by default a new one. ``keepalive`` is called every second or
-    so while the calling thread waits for storage (a run's lane beats).
+    again (a run's job); by default a new one.
     """
     pks = list(dict.fromkeys(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in pks))
     if not pks:
@@ -215,7 +213,6 @@ def enrich_conversations(
             stage=partial(_stage, profile=profile, validated_at=claimed_at.isoformat()),
             store=store,
             failed=failure_fields,
-            keepalive=keepalive,
         )
         recording = Recording(token, on_outcome, on_outcomes)
         try:
@@ -239,20 +236,16 @@ def _stage(source: bytes, conversation: Conversation, *, profile, validated_at: 
 
 @contextmanager
 def relaxed_commits():
-    """On PostgreSQL, don't wait for the WAL flush on each outcome's commit.
+    """Don't wait for the WAL flush on each outcome's commit.
 
     Every outcome stays atomic; what a server crash could lose is only the last
     acknowledged outcomes, which leaves those conversations claimed until their lease
     expires, after which they are enriched again (the file written is the same). That
     trade saves a disk flush per conversation. Inside a caller's transaction nothing is
     changed (SET would outlive it otherwise); inside an outer ``relaxed_commits`` (a
-    run's lane, around its chunks) neither.
+    run's job, around its chunk) neither.
     """
-    if (
-        connection.vendor != "postgresql"
-        or connection.in_atomic_block
-        or getattr(connection, "relaxed_commits", False)
-    ):
+    if connection.in_atomic_block or getattr(connection, "relaxed_commits", False):
         yield
         return
     with connection.cursor() as cursor:

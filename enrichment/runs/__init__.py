@@ -1,9 +1,9 @@
-"""Background enrichment runs: any number of conversations, stored progress, cancel,
-retry, and recovery from crashed workers.
+"""Background enrichment runs: any number of conversations, stored progress, cancel and
+retry, worked on by jobs of the job engine.
 
 - ``lifecycle``: start (at most one unfinished run per scope), cancel, retry failed, repair;
-- ``lanes``: a worker's share of a run, a chunk of items at a time;
-- ``watchdog``: noticing runs that stopped making progress.
+- ``lanes``: the jobs that work through a run, a chunk at a time;
+- ``items``: storing a run's items, one statement for a selection of any size.
 
-The tasks that run lanes and watchdogs live in ``enrichment.tasks``.
+The jobs themselves are in ``enrichment.tasks``.
 """

@@ -6,7 +6,6 @@ selection that is a queryset is now stored by one ``INSERT … SELECT`` that num
 rows in the database; ids a caller sent one by one go in as one parameter.
 """
 
-import json
 import uuid
 from collections.abc import Sequence
 
@@ -29,16 +28,12 @@ def store_items(
     if not pks:
         return 0
     connection = connections[EnrichmentRunItem.objects.db]
-    listed = pks if connection.vendor == "postgresql" else json.dumps([pk.hex for pk in pks])
-    return _insert(run, LISTED[connection.vendor], [listed], connection)
+    return _insert(run, LISTED, [pks], connection)
 
 
-# Ids a caller sent, as one parameter (an array; on SQLite, which stores uuids as hex, a
-# JSON array), numbered in the order given: one statement, not rows built in Python.
-LISTED = {
-    "postgresql": "SELECT u.id, u.n FROM unnest(%s::uuid[]) WITH ORDINALITY AS u(id, n)",
-    "sqlite": "SELECT value AS id, key + 1 AS n FROM json_each(%s)",
-}
+# Ids a caller sent, as one parameter (an array), numbered in the order given: one
+# statement, not rows built in Python.
+LISTED = "SELECT u.id, u.n FROM unnest(%s::uuid[]) WITH ORDINALITY AS u(id, n)"
 
 
 def _insert_selected(run: EnrichmentRun, conversations: QuerySet[Conversation]) -> int:

@@ -3,12 +3,12 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.background import waiting_jobs
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
@@ -18,12 +18,10 @@ from enrichment.models import (
 )
 from enrichment.pipeline.run import release_expired_leases
 from enrichment.scopes import ScopeRef
-from enrichment.tasks import enqueue_run
+from enrichment.tasks import enqueue_run, enrich_run_lane
 
 from .items import store_items
-from .lanes import refresh_counts
-from .takeover import take_over_lost_lanes
-from .watchdog import stuck_runs
+from .lanes import give_back, refresh_counts
 
 
 class NothingToEnrich(ValueError):
@@ -66,8 +64,8 @@ def start_run(
     retry_of: EnrichmentRun | None = None,
 ) -> RunStarted:
     """Store a run over the given conversations (row ids in order, or a queryset in its
-    order, stored without being read here) and enqueue its work once the transaction
-    commits (a rolled-back run enqueues nothing).
+    order, stored without being read here) and queue its work, in one transaction (a
+    rolled-back run queues nothing).
 
     Over a ``scope`` (a batch job) that already has an unfinished run, that run is
     returned instead: the database holds at most one, so two racing callers cannot both
@@ -96,7 +94,7 @@ def start_run(
                 # Raised inside the transaction: the run just created is rolled back.
                 raise NothingToEnrich("There are no conversations to enrich.")
             EnrichmentRun.objects.filter(pk=run.pk).update(total=run.total)
-            transaction.on_commit(partial(enqueue_run, run.pk))
+            enqueue_run(run.pk, run.total)
     except IntegrityError:
         running = active_run(scope) if scope is not None else None
         if running is None:
@@ -145,16 +143,29 @@ def cancel_run(run: EnrichmentRun) -> EnrichmentRun:
     return run
 
 
+def unattended_runs():
+    """Unfinished runs that no job is queued for or working on (their jobs were lost:
+    deleted by hand, or the database restored from a backup)."""
+    return [
+        run
+        for run in EnrichmentRun.objects.unfinished().order_by("created_at")
+        if not waiting_jobs(enrich_run_lane.name, run_id=str(run.pk))
+    ]
+
+
 def repair(now=None) -> tuple[int, int]:
-    """Give back expired conversation claims, take over silent lanes and re-enqueue
-    stuck runs."""
-    now = now or timezone.now()
-    released = release_expired_leases(now)
-    runs = list(stuck_runs(now))
+    """Give back expired conversation claims, and queue lanes again for unfinished runs
+    that have none."""
+    released = release_expired_leases(now or timezone.now())
+    runs = unattended_runs()
     for run in runs:
-        take_over_lost_lanes(run.pk, now)
-        EnrichmentRunItem.objects.filter(
-            run=run, outcome=ItemOutcome.PENDING, claimed_until__lt=now
-        ).update(claim_token=None, claimed_until=None)
-        enqueue_run(run.pk, lanes=1)
+        held = (
+            EnrichmentRunItem.objects.filter(run=run, claim_token__isnull=False)
+            .pending()
+            .values_list("claim_token", flat=True)
+            .distinct()
+        )
+        with transaction.atomic():
+            give_back(run.pk, list(held))
+            enqueue_run(run.pk, run.remaining)
     return released, len(runs)

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from enrichment.models import (
     Conversation,
@@ -18,6 +17,7 @@ from enrichment.models import (
 )
 from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action, run_links
 from tests.factories import ConversationFactory
+from tests.jobs import queued
 
 ENRICH_ACTIONS = ["enrich_selected", "retry_failed", "force_reenrich"]
 CONFIRMATION = "admin/enrichment/conversation/force_reenrich_confirmation.html"
@@ -49,7 +49,7 @@ def items_of(run: EnrichmentRun) -> list[tuple]:
 
 
 def enqueued_lanes() -> int:
-    return DBTaskResult.objects.filter(task_path__endswith="enrichment_run_lane").count()
+    return queued("enrich_run_lane").count()
 
 
 def not_started() -> int:
@@ -199,7 +199,7 @@ def test_enrich_selected_queues_a_run_for_select_all_above_the_limit(
             f"{run_links(run)}.",
         )
     ]
-    assert enqueued_lanes() == settings.ENRICHMENT_RUN_LANES
+    assert enqueued_lanes() == 1  # the run is smaller than a chunk
     assert not_started() == 4
 
 
@@ -504,7 +504,7 @@ def test_force_reenrich_confirmed_above_the_limit_queues_a_forced_run(
             f"re-enriched). Follow its progress on {run_links(run)}.",
         )
     ]
-    assert enqueued_lanes() == settings.ENRICHMENT_RUN_LANES
+    assert enqueued_lanes() == 1  # the run is smaller than a chunk
     for row in rows:
         row.refresh_from_db()
     assert [row.enriched_file_path for row in rows] == ["old/enriched.json"] * 4

@@ -19,7 +19,7 @@ def test_the_changelist_counts_exactly_below_the_limit(admin_client):
     assert "\n3 conversations\n" in response.content.decode()
 
 
-def test_the_changelist_says_about_when_it_shows_the_estimate(on_postgres, admin_client, settings):
+def test_the_changelist_says_about_when_it_shows_the_estimate(admin_client, settings):
     settings.LIST_EXACT_COUNT_LIMIT = 10
     for _ in range(30):
         ConversationFactory(document=None)

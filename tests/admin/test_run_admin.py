@@ -146,7 +146,7 @@ def test_run_page_is_read_only_and_links_its_progress_page(admin_client):
     assert '<div class="readonly">None.</div>' in content
 
 
-def test_run_page_shows_progress_and_time_left(admin_client):
+def test_run_page_shows_progress_and_time_left(admin_client, beating_worker):
     run = a_run(
         ConversationFactory.create_batch(4),
         status=RunStatus.RUNNING,
@@ -160,6 +160,19 @@ def test_run_page_shows_progress_and_time_left(admin_client):
     assert '<div class="readonly">3 of 4 processed (75%), 1 remaining</div>' in content
     # Three minutes for three conversations: one more minute for the last one.
     assert '<div class="readonly">about 1 min 0 s</div>' in content
+
+
+def test_run_page_says_when_no_worker_runs_instead_of_a_time_left(admin_client):
+    run = a_run(
+        ConversationFactory.create_batch(4),
+        status=RunStatus.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=3),
+        enriched=2,
+    )
+
+    content = admin_client.get(change_url(run)).content.decode()
+
+    assert '<div class="readonly">-; no worker is running (bin/worker)</div>' in content
 
 
 def test_run_page_links_its_batch_job_and_the_run_it_retries(admin_client):

@@ -15,7 +15,7 @@ from enrichment.models import Conversation
 from enrichment.tokens import create_token
 from tests.factories import UserFactory, conversation_document
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def post(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
@@ -44,7 +44,7 @@ def items_for(caller: int, count: int) -> list[dict]:
     return items
 
 
-def test_concurrent_item_posts_keep_positions_and_counters_consistent(on_postgres, live_server):
+def test_concurrent_item_posts_keep_positions_and_counters_consistent(live_server):
     user = UserFactory()
     token = create_token(user, name="test")[1]
     status, job = post(f"{live_server.url}/api/batch-jobs", token, {"name": "Parallel generator"})
@@ -83,7 +83,7 @@ def test_concurrent_item_posts_keep_positions_and_counters_consistent(on_postgre
     assert finished["job"]["status"] == "completed"
 
 
-def test_the_same_item_posted_twice_at_once_is_stored_once(on_postgres, live_server):
+def test_the_same_item_posted_twice_at_once_is_stored_once(live_server):
     user = UserFactory()
     token = create_token(user, name="test")[1]
     _, job = post(f"{live_server.url}/api/batch-jobs", token, {"name": "Retrying generator"})

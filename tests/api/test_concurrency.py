@@ -17,7 +17,7 @@ from enrichment.pipeline.run import enrich_conversations
 from enrichment.tokens import create_token
 from tests.factories import ConversationFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def post_bulk(url: str, token: str, ids: list[str], sequential: bool) -> dict:
@@ -32,9 +32,7 @@ def post_bulk(url: str, token: str, ids: list[str], sequential: bool) -> dict:
 
 
 @pytest.mark.parametrize("sequential", [True, False])
-def test_concurrent_bulk_requests_enrich_each_conversation_once(
-    on_postgres, live_server, sequential
-):
+def test_concurrent_bulk_requests_enrich_each_conversation_once(live_server, sequential):
     user = UserFactory()
     token = create_token(user, name="test")[1]
     ids = [str(ConversationFactory(created_by=user).pk) for _ in range(30)]
@@ -69,7 +67,7 @@ def test_concurrent_bulk_requests_enrich_each_conversation_once(
     assert Conversation.objects.filter(enrichment_status=EnrichmentStatus.COMPLETED).count() == 30
 
 
-def test_a_request_racing_the_runner_enriches_each_conversation_once(on_postgres, live_server):
+def test_a_request_racing_the_runner_enriches_each_conversation_once(live_server):
     user = UserFactory()
     token = create_token(user, name="test")[1]
     ids = [str(ConversationFactory(created_by=user).pk) for _ in range(30)]

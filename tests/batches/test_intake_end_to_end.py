@@ -22,7 +22,6 @@ from tests.factories import (
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres,
     pytest.mark.worker,
     pytest.mark.slow,
 ]

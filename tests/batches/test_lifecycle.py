@@ -3,12 +3,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django_tasks_db.models import DBTaskResult
 
 from batches.lifecycle import finish_batch_job
 from batches.models import BatchJob, BatchJobStatus
 from enrichment.models import EnrichmentRun, RunSource
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, conversation_document
+from tests.jobs import queued
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_a_finished_job_with_auto_enrich_starts_a_run_over_its_successful_conver
     assert list(run.items.order_by("position").values_list("conversation_id", flat=True)) == (
         wanted
     )
-    assert DBTaskResult.objects.filter(task_path__endswith="enrichment_run_lane").exists()
+    assert queued("enrich_run_lane", run_id=str(run.pk)).exists()
 
 
 def test_a_job_whose_items_all_failed_ends_failed_and_starts_nothing():

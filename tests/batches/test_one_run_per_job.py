@@ -147,9 +147,8 @@ def test_the_database_refuses_a_second_unfinished_run_over_a_job(job, running):
     assert EnrichmentRun.objects.for_scope("batch_job", job.pk).count() == 2
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_every_entry_point_at_once_starts_one_run(on_postgres, settings):
+def test_every_entry_point_at_once_starts_one_run(settings):
     """Page, admin, API and auto-enrich racing on one job (above the bulk limit): one run."""
     settings.ENRICHMENT_BULK_LIMIT = 2
     owner = UserFactory(username="dana", is_staff=True, is_superuser=True)
@@ -199,7 +198,6 @@ def test_every_entry_point_at_once_starts_one_run(on_postgres, settings):
     assert run.total == 3
 
 
-@pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)

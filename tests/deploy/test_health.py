@@ -1,5 +1,5 @@
 """GET /healthz answers without a login: 200 when the database and the storage answer,
-503 naming what failed."""
+503 naming what failed; and how many workers beat."""
 
 import socket
 
@@ -8,13 +8,30 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_answers_200_without_a_login_when_everything_answers(client, media_root):
+def test_healthz_answers_200_without_a_login_when_everything_answers(
+    client, media_root, beating_worker
+):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"success": True, "checks": {"database": "ok", "storage": "ok"}}
+    assert response.json() == {
+        "success": True,
+        "checks": {"database": "ok", "storage": "ok", "workers": "ok"},
+        "workers": 1,
+    }
     assert "no-store" in response["Cache-Control"]
     assert media_root.is_dir()
+
+
+def test_healthz_says_when_no_worker_beats_without_failing_the_web_process(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True,
+        "checks": {"database": "ok", "storage": "ok", "workers": "none"},
+        "workers": 0,
+    }
 
 
 def test_healthz_answers_503_when_the_storage_root_cannot_hold_files(client, settings, tmp_path):
@@ -28,12 +45,17 @@ def test_healthz_answers_503_when_the_storage_root_cannot_hold_files(client, set
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (NotADirectoryError)",
-        "checks": {"database": "ok", "storage": "error"},
+        "checks": {"database": "ok", "storage": "error", "workers": "none"},
+        "workers": 0,
     }
 
 
 def test_healthz_checks_the_bucket_with_object_storage(client, s3_storage):
-    assert client.get("/healthz").json()["checks"] == {"database": "ok", "storage": "ok"}
+    assert client.get("/healthz").json()["checks"] == {
+        "database": "ok",
+        "storage": "ok",
+        "workers": "none",
+    }
 
     s3_storage.client.delete_bucket(Bucket=s3_storage.name)
     response = client.get("/healthz")
@@ -42,7 +64,8 @@ def test_healthz_checks_the_bucket_with_object_storage(client, s3_storage):
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (ClientError)",
-        "checks": {"database": "ok", "storage": "error"},
+        "checks": {"database": "ok", "storage": "error", "workers": "none"},
+        "workers": 0,
     }
 
 
@@ -75,5 +98,6 @@ def test_healthz_answers_503_when_the_object_storage_is_unreachable(client, s3_s
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (EndpointConnectionError)",
-        "checks": {"database": "ok", "storage": "error"},
+        "checks": {"database": "ok", "storage": "error", "workers": "none"},
+        "workers": 0,
     }

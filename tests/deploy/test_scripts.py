@@ -15,11 +15,11 @@ def run(script: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def empty_database_env(tmp_path):
+def empty_database_env(tmp_path, empty_database):
     return production_env(
         media_root=tmp_path / "media",
         static_root=tmp_path / "static",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'new.sqlite3'}",
+        DATABASE_URL=empty_database,
         BIND="127.0.0.1:0",
     )
 
@@ -40,8 +40,10 @@ def test_worker_refuses_an_unmigrated_database(empty_database_env):
     result = run("worker", empty_database_env)
 
     assert result.returncode == 1
-    assert "bin/worker: the database has unapplied migrations" in result.stderr
-    assert "refusing to start" in result.stderr
+    assert result.stderr == (
+        "bin/worker: refusing to start: the database has unapplied migrations. "
+        "Run: .venv/bin/python manage.py migrate\n"
+    )
 
 
 @pytest.mark.parametrize("script", ["serve", "worker"])

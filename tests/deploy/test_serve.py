@@ -14,13 +14,13 @@ from django.db import connection
 from tests.factories import UserFactory
 from tests.servers import give_password, production_env, start_web
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 PUBLIC = "https://enrichment.example.com"
 
 
 @pytest.fixture(scope="module")
-def proxied_server(needs_postgres, static_root, tmp_path_factory):
+def proxied_server(test_database, static_root, tmp_path_factory):
     """The app as deployed behind a TLS-terminating proxy that rewrites Host (nginx's
     default), with JSON logs."""
     folder = tmp_path_factory.mktemp("proxied")
@@ -128,7 +128,8 @@ def test_plain_http_is_redirected_to_https_except_the_health_check(proxied_serve
     assert health.status == 200
     assert json.loads(health.body) == {
         "success": True,
-        "checks": {"database": "ok", "storage": "ok"},
+        "checks": {"database": "ok", "storage": "ok", "workers": "none"},
+        "workers": 0,
     }
 
 
@@ -183,5 +184,6 @@ def test_healthz_answers_503_while_the_database_is_down_and_200_once_it_is_back(
         "success": False,
         "error": "database unavailable (OperationalError)",
         "checks": {"database": "error", "storage": "ok"},
+        "workers": None,
     }
     assert up.status == 200

@@ -38,9 +38,7 @@ def test_bench_prints_every_measurement_and_cleans_up(media_root):
     assert owner_folders == []
 
 
-def test_bench_serve_prints_the_median_of_each_call_per_server(
-    on_postgres, media_root, tmp_path, monkeypatch
-):
+def test_bench_serve_prints_the_median_of_each_call_per_server(media_root, tmp_path, monkeypatch):
     # As bin/bench runs it: the servers load the service's own settings.
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings")
     out = io.StringIO()
@@ -54,9 +52,8 @@ def test_bench_serve_prints_the_median_of_each_call_per_server(
             assert re.search(pattern, text), pattern
 
 
-@pytest.mark.postgres
 @pytest.mark.worker
-def test_bench_memory_prints_both_paths_and_cleans_up(on_postgres, media_root):
+def test_bench_memory_prints_both_paths_and_cleans_up(media_root):
     out = io.StringIO()
 
     # Small conversations: both paths end to end, each enriching what it was given.

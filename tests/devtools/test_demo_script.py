@@ -1,5 +1,6 @@
-"""`bin/demo` as a person runs it: it serves the demo with a worker, prints each log line
-once, and a TERM signal stops it and everything it started."""
+"""`bin/demo` as a person runs it on a machine without a database server: it starts a
+PostgreSQL server of its own, serves the demo with a worker, prints each log line once, and
+a TERM signal stops it and everything it started, the database server included."""
 
 import os
 import re
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.embedded_postgres import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def free_port() -> int:
@@ -58,12 +61,12 @@ def wait_until(predicate, *, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_bin_demo_logs_each_line_once_and_stops_on_term(tmp_path):
+def test_bin_demo_runs_on_its_own_database_and_stops_everything_on_term(tmp_path):
     port = free_port()
-    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    pgdata = tmp_path / "pg"
     env = {
-        **os.environ,
-        "DATABASE_URL": database,
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "EMBEDDED_PGDATA": str(pgdata),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PORT": str(port),
         "PYTHONUNBUFFERED": "1",
@@ -79,6 +82,7 @@ def test_bin_demo_logs_each_line_once_and_stops_on_term(tmp_path):
             lambda: status_of(f"{base}/accounts/login/") == 200, timeout=120, what="the server"
         )
         assert status_of(f"{base}/no-such-page") == 404
+        database = database_url(pgdata)
         subprocess.run(
             [
                 sys.executable,
@@ -90,15 +94,15 @@ def test_bin_demo_logs_each_line_once_and_stops_on_term(tmp_path):
                 "--detach",
             ],
             cwd=ROOT,
-            env=env,
+            env={**env, "DATABASE_URL": database},
             check=True,
             capture_output=True,
         )
-        wait_until(lambda: "state=SUCCESSFUL" in log.read_text(), timeout=60, what="the worker")
-        assert len(processes_with(database)) >= 2
+        wait_until(lambda: runs_finished(pgdata), timeout=60, what="the worker to finish the run")
+        assert len(processes_with(str(pgdata))) >= 3  # the server, the worker, runserver
 
         demo.send_signal(signal.SIGTERM)
-        code = demo.wait(timeout=20)
+        code = demo.wait(timeout=30)
     finally:
         if demo.poll() is None:
             demo.kill()
@@ -107,10 +111,17 @@ def test_bin_demo_logs_each_line_once_and_stops_on_term(tmp_path):
     prefix = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \w+ \S+ \[[^\]]*\] ")
     lines = [prefix.sub("", line) for line in log.read_text().splitlines()]
     assert code == 0
+    assert f"Using the project's own PostgreSQL server ({pgdata})." in lines
     assert lines.count("Not Found: /no-such-page") == 1
-    task_lines = [line for line in lines if line.startswith("Task id=")]
-    assert task_lines
-    assert len(task_lines) == len(set(task_lines))
-    assert len([line for line in lines if line.startswith("Starting worker ")]) == 1
-    wait_until(lambda: not processes_with(database), timeout=10, what="every process to stop")
+    wait_until(lambda: not processes_with(str(pgdata)), timeout=20, what="every process to stop")
+    assert not (pgdata / "postmaster.pid").exists()
     assert status_of(f"{base}/accounts/login/") is None
+
+
+def runs_finished(pgdata: Path) -> bool:
+    """The demo's background run is completed (read straight from its database)."""
+    import psycopg
+
+    with psycopg.connect(host=str(pgdata), user="postgres", dbname="enrichment") as db:
+        statuses = [s for (s,) in db.execute("SELECT status FROM enrichment_runs")]
+    return bool(statuses) and all(status == "completed" for status in statuses)

@@ -13,13 +13,12 @@ from training.models import TrainingFile
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres,
     pytest.mark.worker,
     pytest.mark.slow,
 ]
 
 
-def test_bench_prints_build_time_and_worker_memory_and_cleans_up(on_postgres, media_root):
+def test_bench_prints_build_time_and_worker_memory_and_cleans_up(media_root):
     out = io.StringIO()
 
     call_command("bench_training_file", conversations=30, compare=10, stdout=out)

@@ -55,7 +55,6 @@ def test_a_cancel_during_a_group_leaves_nothing_recorded_after_it(settings, monk
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_worker_cancelled_mid_chunk_never_moves_the_counters_afterwards(workers):

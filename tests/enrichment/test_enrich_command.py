@@ -98,8 +98,7 @@ def test_enrich_background_detach_starts_a_run_and_returns():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
-def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(on_postgres):
+def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(beating_worker):
     conversation = ConversationFactory()
     follower = subprocess.Popen(
         [sys.executable, "manage.py", "enrich", str(conversation.pk), "--background"],
@@ -112,7 +111,7 @@ def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(on_postgr
     deadline = time.monotonic() + 60
     while not EnrichmentRun.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(0.5)  # now following (no worker runs here, so it would wait forever)
+    time.sleep(0.5)  # now following (the worker seen beating here takes no job)
 
     follower.send_signal(signal.SIGINT)
     stdout, _ = follower.communicate(timeout=30)
@@ -123,3 +122,28 @@ def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(on_postgr
     assert run.status == "queued"
     conversation.refresh_from_db()
     assert conversation.enrichment_status == EnrichmentStatus.NOT_STARTED
+
+
+@pytest.mark.django_db
+def test_following_a_run_while_no_worker_runs_says_so_instead_of_waiting_forever():
+    from batches.lifecycle import finish_batch_job
+    from batches.models import BatchItem, BatchJob
+
+    conversation = ConversationFactory()
+    job = BatchJob.objects.create(name="Nightly", status="processing")
+    BatchItem.objects.create(
+        batch_job=job, position=1, status="completed", conversation=conversation
+    )
+    auto = finish_batch_job(job)  # its automatic run is queued
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(SystemExit) as exit_:
+        call_command("enrich", "--batch", str(job.pk), "--background", stdout=out, stderr=err)
+
+    assert exit_.value.code == 3
+    assert f"Run {auto.pk} (" in out.getvalue()
+    assert "following it instead of starting another" in out.getvalue()
+    assert err.getvalue().strip() == (
+        f"No worker is running: run {auto.pk} waits until one starts (bin/worker), and goes "
+        "on from there. Not following it."
+    )

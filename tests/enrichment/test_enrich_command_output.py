@@ -96,7 +96,7 @@ def test_a_background_run_prints_its_page(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_following_a_background_run_ends_with_its_failures():
+def test_following_a_background_run_ends_with_its_failures(beating_worker):
     ConversationFactory(conversation_name="Good")
     bad = ConversationFactory(conversation_name="Bad", document=b"{")
     answer: dict = {}

@@ -86,9 +86,10 @@ def test_starting_a_run_by_status_takes_the_same_queries_at_any_size():
 
     assert (small.total, big.total) == (2, 2500)
     # A savepoint, the run, its items (one INSERT … SELECT: no id is read into Python),
-    # its total, the release.
+    # its total, its lanes' jobs (one statement however many), the release.
     kinds = [sql.split()[0] for sql in big_queries]
-    assert kinds == ["SAVEPOINT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+    assert kinds == ["SAVEPOINT", "INSERT", "INSERT", "UPDATE", "SELECT", "RELEASE"]
+    assert "procrastinate_defer_jobs" in big_queries[4]
     assert len(small_queries) == len(big_queries)
     insert = big_queries[2]
     assert insert.startswith('INSERT INTO "enrichment_run_items"')
@@ -216,7 +217,7 @@ def test_a_run_over_thousands_of_ids_stores_them_in_one_statement():
         run = lifecycle.start_run([*pks, pks[0]], user=user, source=RunSource.API).run
 
     kinds = [query["sql"].split()[0] for query in captured.captured_queries]
-    assert kinds == ["SAVEPOINT", "INSERT", "INSERT", "UPDATE", "RELEASE"]
+    assert kinds == ["SAVEPOINT", "INSERT", "INSERT", "UPDATE", "SELECT", "RELEASE"]
     run.refresh_from_db()
     assert run.total == 2500
     assert stored(run) == list(enumerate(pks, start=1))

@@ -1,15 +1,11 @@
-"""Background runs, driven in-process (the real worker is in test_worker.py)."""
+"""Background runs, driven in this process (real workers are in test_worker.py and
+test_recovery.py)."""
 
-import os
-import signal
 import uuid
-from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
-from django_tasks_db.models import DBTaskResult
 
-from enrichment import tasks
 from enrichment.models import (
     Conversation,
     EnrichmentRun,
@@ -17,10 +13,10 @@ from enrichment.models import (
     ItemOutcome,
     RunSource,
     RunStatus,
-    item_lease,
 )
 from enrichment.runs import lanes, lifecycle
 from tests.factories import ConversationFactory, a_run, conversation_document
+from tests.jobs import queued, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +29,6 @@ def invalid_document() -> dict:
 
 def start(conversations, **kwargs) -> EnrichmentRun:
     return a_run([c.pk for c in conversations], user=None, source=RunSource.CLI, **kwargs)
-
-
-def task_context(task_result_id: str = "") -> SimpleNamespace:
-    """What django.tasks hands a task that takes its context (the parts lanes read)."""
-    result = SimpleNamespace(id=task_result_id or str(uuid.uuid4()), worker_ids=["test-worker"])
-    return SimpleNamespace(task_result=result)
-
-
-def enqueued(task_name: str) -> int:
-    return DBTaskResult.objects.filter(task_path__endswith=task_name).count()
 
 
 def test_a_run_processes_every_conversation_and_counts_outcomes():
@@ -97,39 +83,55 @@ def test_progress_is_committed_with_every_group_of_outcomes(settings, monkeypatc
     # Before each conversation's stages: what the groups committed so far showed.
     assert seen == [0, 0, 2, 2, 4]
     run.refresh_from_db()
-    lane = run.lanes.get()
     assert (run.processed, run.enriched, run.status) == (5, 5, RunStatus.COMPLETED)
-    assert (lane.status, lane.enriched, lane.failed, lane.skipped) == ("stopped", 5, 0, 0)
 
 
-def test_the_run_is_enqueued_only_after_the_transaction_commits(
-    django_capture_on_commit_callbacks, settings
-):
+def test_a_run_and_its_lanes_are_stored_in_one_transaction(settings):
     settings.ENRICHMENT_RUN_LANES = 2
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 2
+
+    run = start([ConversationFactory() for _ in range(5)])
+
+    lane_jobs = queued("enrich_run_lane")
+    assert [job.args for job in lane_jobs] == [{"run_id": str(run.pk)}] * 2
+
+
+def test_a_run_smaller_than_a_chunk_gets_one_lane(settings):
+    settings.ENRICHMENT_RUN_LANES = 4
+
+    start([ConversationFactory() for _ in range(3)])
+
+    assert queued("enrich_run_lane").count() == 1
+
+
+def test_a_rolled_back_run_queues_nothing():
     conversation = ConversationFactory()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        start([conversation])
-
-    assert enqueued("enrichment_run_lane") == 2
-    assert enqueued("enrichment_run_watchdog") == 1
-    watchdog = DBTaskResult.objects.get(task_path__endswith="enrichment_run_watchdog")
-    assert watchdog.run_after is not None
-
-
-def test_a_rolled_back_run_enqueues_nothing(django_capture_on_commit_callbacks):
-    conversation = ConversationFactory()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        try:
-            with transaction.atomic():
-                start([conversation])
-                raise RuntimeError("the caller failed after starting the run")
-        except RuntimeError:
-            pass
+    try:
+        with transaction.atomic():
+            start([conversation])
+            raise RuntimeError("the caller failed after starting the run")
+    except RuntimeError:
+        pass
 
     assert EnrichmentRun.objects.count() == 0
-    assert DBTaskResult.objects.count() == 0
+    assert not queued().exists()
+
+
+def test_the_lanes_jobs_work_through_the_run_a_chunk_each_and_finish_it(settings):
+    settings.ENRICHMENT_RUN_LANES = 2
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 2
+    conversations = [ConversationFactory() for _ in range(5)]
+    run = start(conversations)
+
+    ran = run_jobs()
+
+    run.refresh_from_db()
+    # Two lanes; each job took a chunk of 2 and queued its lane's next job, until one
+    # found nothing left and completed the run.
+    assert ran.count("enrichment.tasks.enrich_run_lane") == 5
+    assert (run.status, run.enriched) == (RunStatus.COMPLETED, 5)
+    assert not queued().exists()
 
 
 def test_an_empty_selection_is_refused():
@@ -176,38 +178,6 @@ def test_cancel_between_conversations_leaves_the_rest_untouched(settings, monkey
     assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
 
 
-def test_a_stop_signal_finishes_the_current_conversation_and_hands_back_the_rest(
-    settings, monkeypatch
-):
-    settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
-    conversations = [ConversationFactory() for _ in range(4)]
-    run = start(conversations)
-    from enrichment.pipeline import run as runner
-
-    original = runner.stage
-
-    def process_then_terminate(*args, **kwargs):
-        fields = original(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)  # what a worker's supervisor sends
-        return fields
-
-    monkeypatch.setattr(runner, "stage", process_then_terminate)
-    result = tasks.enrichment_run_lane.call(task_context(), run_id=str(run.pk))
-
-    run.refresh_from_db()
-    assert result == "interrupted"
-    assert run.status == RunStatus.RUNNING
-    assert run.enriched == 1
-    assert [Conversation.objects.get(pk=c.pk).enrichment_status for c in conversations] == [
-        "completed",
-        "not_started",
-        "not_started",
-        "not_started",
-    ]
-    # A continuation is queued for the next worker.
-    assert enqueued("enrichment_run_lane") == 1
-
-
 def test_retry_failed_starts_a_run_over_only_the_failed_ones():
     good = ConversationFactory()
     bad = [ConversationFactory(document=invalid_document()) for _ in range(2)]
@@ -250,53 +220,86 @@ def test_a_second_lane_takes_nothing_held_by_the_first(settings):
     assert not {pk for pk, _ in held} & {pk for pk, _ in second}
 
 
-def test_an_expired_item_claim_is_taken_over(settings):
-    from django.utils import timezone
+def test_a_try_gives_back_what_the_earlier_tries_of_its_job_held_and_finishes_it(settings):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
+    failed_before = ConversationFactory(document=invalid_document())
+    from enrichment.pipeline.run import claim, enrich_conversations
 
-    run = start([ConversationFactory() for _ in range(2)])
-    lanes._claim_items(run.pk, uuid.uuid4(), 2)
-    run.items.update(claimed_until=timezone.now() - item_lease())
+    enrich_conversations([failed_before.pk])
+    fresh = ConversationFactory()
+    run = start([fresh, failed_before], retry_failed=True)
+    # The first try claimed both, then its worker died.
+    dead_try = uuid.uuid4()
+    lanes._claim_items(run.pk, dead_try, 10)
+    claim([fresh.pk, failed_before.pk], token=dead_try)
 
-    assert lanes.process_run(run.pk) == "done"
+    stopped = lanes.process_chunk(run.pk, token=uuid.uuid4(), earlier=[dead_try])
+
+    assert stopped == lanes.MORE
+    assert lanes.process_chunk(run.pk, token=uuid.uuid4()) == lanes.DONE
+    run.refresh_from_db()
+    assert (run.status, run.enriched, run.failed, run.skipped) == ("completed", 1, 1, 0)
+    assert not Conversation.objects.filter(enrichment_claim_token__isnull=False).exists()
+
+
+def test_a_slow_try_whose_work_was_given_back_records_nothing(settings):
+    settings.ENRICHMENT_RUN_CHUNK_SIZE = 10
+    conversation = ConversationFactory()
+    run = start([conversation])
+    slow_try = uuid.uuid4()
+    lanes._claim_items(run.pk, slow_try, 10)
+    from enrichment.pipeline.run import claim
+
+    claim([conversation.pk], token=slow_try)
+    # The engine ran the job again (it took the slow try's worker for dead): the new try
+    # gave back and redid the work.
+    assert lanes.process_chunk(run.pk, token=uuid.uuid4(), earlier=[slow_try]) == lanes.MORE
+    item = run.items.get()
+
+    # The slow try now records its outcome: fenced off by its claim token.
+    lanes._recorder(run.pk, slow_try, {conversation.pk: item.pk})(
+        [
+            lanes.Outcome(
+                conversation.pk, conversation.conversation_id, "failed", "enrichment_failed"
+            )
+        ]
+    )
+
+    item.refresh_from_db()
+    run.refresh_from_db()
+    assert (item.outcome, run.enriched, run.failed) == ("enriched", 1, 0)
+
+
+def test_a_job_whose_workers_kept_dying_fails_the_run_with_the_reason():
+    from procrastinate.contrib.django import app
+
+    run = start([ConversationFactory()])
+    job = queued("enrich_run_lane").get()
+    from procrastinate import JobContext
+    from procrastinate.jobs import Job
+
+    context = JobContext(
+        app=app,
+        job=Job(
+            id=job.id,
+            queue="default",
+            lock=None,
+            queueing_lock=None,
+            task_name=job.task_name,
+            task_kwargs=job.args,
+            attempts=5,
+        ),
+        start_timestamp=0.0,
+        abort_reason=lambda: None,
+    )
+
+    from enrichment.tasks import enrich_run_lane
+
+    assert enrich_run_lane(context, run_id=str(run.pk)) == "failed"
 
     run.refresh_from_db()
-    assert (run.status, run.enriched) == (RunStatus.COMPLETED, 2)
-
-
-def test_the_watchdog_resumes_a_stalled_run_and_keeps_watching():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    run = start([ConversationFactory()])
-    EnrichmentRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
-    )
-
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 1
-
-    assert enqueued("enrichment_run_lane") == 1
-    assert enqueued("enrichment_run_watchdog") == 1
-
-
-def test_the_watchdog_leaves_a_progressing_run_alone():
-    from django.utils import timezone
-
-    run = start([ConversationFactory()])
-    EnrichmentRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, heartbeat_at=timezone.now()
-    )
-
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 0
-    assert enqueued("enrichment_run_lane") == 0
-
-
-def test_the_watchdog_stops_once_the_run_ended():
-    run = start([ConversationFactory()])
-    lanes.process_run(run.pk)
-
-    assert tasks.enrichment_run_watchdog.call(run_id=str(run.pk)) == 0
-    assert enqueued("enrichment_run_watchdog") == 0
+    assert run.status == RunStatus.FAILED
+    assert run.error == "Its worker stopped 5 times while working on it."
 
 
 def test_doctor_lists_and_fixes_stuck_rows_and_runs():
@@ -311,9 +314,8 @@ def test_doctor_lists_and_fixes_stuck_rows_and_runs():
         enrichment_lease_expires_at=timezone.now() - timedelta(minutes=1),
     )
     run = start([ConversationFactory()])
-    EnrichmentRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
-    )
+    # Its jobs were lost (deleted by hand, or the database restored from a backup).
+    queued().delete()
 
     listing = StringIO()
     call_command("enrichment_doctor", stdout=listing)
@@ -323,15 +325,16 @@ def test_doctor_lists_and_fixes_stuck_rows_and_runs():
     call_command("enrichment_doctor", stdout=after)
 
     assert f"stuck conversation {stuck.conversation_id}" in listing.getvalue()
-    assert f"stuck run {run.pk}" in listing.getvalue()
+    assert f"run {run.pk} (queued, 0/1) has no job queued or running" in listing.getvalue()
     assert "Run with --fix to repair." in listing.getvalue()
     assert "released 1 conversations, resumed 1 runs" in fixing.getvalue()
     stuck.refresh_from_db()
     # Claimed without a recorded previous state (as the original left rows): not started.
     assert stuck.enrichment_status == EnrichmentStatus.NOT_STARTED
     assert stuck.enrichment_claim_token is None
-    assert enqueued("enrichment_run_lane") == 1
+    assert queued("enrich_run_lane").count() == 1
     assert f"stuck conversation {stuck.conversation_id}" not in after.getvalue()
+    assert "Nothing is stuck." in after.getvalue()
 
 
 def test_a_run_that_does_not_retry_failures_skips_them():
@@ -348,37 +351,7 @@ def test_a_run_that_does_not_retry_failures_skips_them():
     assert run.items.get(conversation=bad).reason == "previously_failed"
 
 
-def test_a_dead_lanes_claims_are_given_back_as_they_were_and_the_run_finishes_them(settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from enrichment.pipeline.run import claim
-
-    failed_before = ConversationFactory(document=invalid_document())
-    from enrichment.pipeline.run import enrich_conversations
-
-    enrich_conversations([failed_before.pk])
-    fresh = ConversationFactory()
-    run = start([fresh, failed_before], retry_failed=True)
-    # A lane claimed both, then its worker died.
-    lanes._claim_items(run.pk, uuid.uuid4(), 10)
-    claim([fresh.pk, failed_before.pk])
-    expired = timezone.now() - item_lease() - timedelta(seconds=1)
-    Conversation.objects.update(enrichment_lease_expires_at=expired)
-    run.items.update(claimed_until=expired)
-    EnrichmentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=expired)
-
-    lifecycle.repair()
-
-    assert Conversation.objects.get(pk=fresh.pk).enrichment_status == "not_started"
-    assert Conversation.objects.get(pk=failed_before.pk).enrichment_status == "validation_failed"
-    assert lanes.process_run(run.pk) == "done"
-    run.refresh_from_db()
-    assert (run.status, run.enriched, run.failed, run.skipped) == ("completed", 1, 1, 0)
-
-
-def test_finishing_a_run_refreshes_counters_a_dead_lane_left_stale():
+def test_finishing_a_run_refreshes_counters_left_stale():
     run = start([ConversationFactory()])
     lanes.process_run(run.pk)
     EnrichmentRun.objects.filter(pk=run.pk).update(
@@ -389,25 +362,3 @@ def test_finishing_a_run_refreshes_counters_a_dead_lane_left_stale():
 
     run.refresh_from_db()
     assert (run.status, run.enriched) == (RunStatus.COMPLETED, 1)
-
-
-def test_a_failed_enqueue_does_not_undo_the_stored_run(
-    django_capture_on_commit_callbacks, settings
-):
-    settings.TASKS = {"default": {"BACKEND": "tests.enrichment.test_runs.BrokenBackend"}}
-    conversation = ConversationFactory()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        run = start([conversation])
-
-    assert EnrichmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).exists()
-
-
-from django.tasks.backends.base import BaseTaskBackend  # noqa: E402
-
-
-class BrokenBackend(BaseTaskBackend):
-    supports_defer = True
-
-    def enqueue(self, task, args, kwargs):
-        raise ConnectionError("the queue is down")

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from batches import counts
 from batches.models import BatchJob, CountsSweep
@@ -17,6 +16,7 @@ from enrichment.runs import lanes
 from enrichment.selection import select_ids
 from enrichment.services import enrich
 from tests.factories import BatchItemFactory, a_run
+from tests.jobs import queued
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def numbers(job: BatchJob) -> tuple[int, int, int, int]:
 
 
 def refreshes_enqueued() -> int:
-    return DBTaskResult.objects.filter(task_path__endswith="refresh_batch_job_counts").count()
+    return queued("refresh_batch_job_counts").count()
 
 
 def test_counts_take_each_active_successful_conversation_once_by_state(make_job, user):
@@ -156,7 +156,7 @@ def test_a_big_job_is_counted_in_the_background_and_its_page_says_so(
     assert "Being counted…" in user_client.get("/batch-jobs/").content.decode()
     assert refreshes_enqueued() == 1  # one at a time, however many pages ask
 
-    assert refresh_batch_job_counts.call() == 1  # what the worker runs
+    assert refresh_batch_job_counts() == 1  # what the worker runs
     job.refresh_from_db()
     assert (numbers(job), job.counts_are_current) == ((3, 0, 0, 0), True)
     # Changes are looked for a few seconds back (they may commit late): later, when
@@ -184,7 +184,7 @@ def test_many_changes_at_once_are_swept_in_the_background(
     assert response.json()["enrichment"]["completed"] == 0
     assert refreshes_enqueued() == 1
 
-    refresh_batch_job_counts.call()
+    refresh_batch_job_counts()
 
     response = user_client.get(f"/api/conversations/batch/{job.pk}/status")
     assert (

@@ -485,7 +485,7 @@ POLL_EVERY_SECOND = 'hx-trigger="every 1s"'
 
 
 def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
-    make_job, user_client, user
+    make_job, user_client, user, beating_worker
 ):
     job = make_job(user, valid=101, name="Big batch")
 

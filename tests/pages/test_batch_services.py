@@ -135,9 +135,8 @@ def test_cancel_job_run_only_cancels_a_run_of_that_job(make_job, user, settings)
     assert other_run.status == RunStatus.QUEUED
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_enrich_all_posts_start_one_run(on_postgres, make_job, settings):
+def test_concurrent_enrich_all_posts_start_one_run(make_job, settings):
     settings.ENRICHMENT_BULK_LIMIT = 2
     owner = UserFactory(username="dana")
     job = make_job(owner, valid=3)

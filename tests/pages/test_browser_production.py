@@ -16,7 +16,6 @@ from tests.servers import give_password, production_env, start_web
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.postgres,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
@@ -25,7 +24,7 @@ HASHED = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js)$")
 
 
 @pytest.fixture(scope="module")
-def server(needs_postgres, static_root, tmp_path_factory):
+def server(test_database, static_root, tmp_path_factory):
     folder = tmp_path_factory.mktemp("production-pages")
     env = production_env(media_root=folder / "media", static_root=static_root, DJANGO_HTTPS="false")
     web = start_web(env, folder / "serve.log")

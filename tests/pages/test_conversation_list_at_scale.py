@@ -154,7 +154,7 @@ def test_every_filter_costs_the_same_queries_for_1_and_3_rows(
 
 
 def test_above_the_exact_limit_the_list_shows_the_estimate_and_pages_on(
-    on_postgres, user_client, user, settings
+    user_client, user, settings
 ):
     settings.LIST_EXACT_COUNT_LIMIT = 10
     for n in range(30):

@@ -118,7 +118,7 @@ def test_run_list_query_count_does_not_grow_with_runs(
 # Detail --------------------------------------------------------------------------
 
 
-def test_run_detail_shows_header_and_a_polling_progress_partial(user_client, user):
+def test_run_detail_shows_header_and_a_polling_progress_partial(user_client, user, beating_worker):
     run = make_run(user, valid=3, description="Enrich All: June batch")
 
     response = user_client.get(f"/runs/{run.pk}/")
@@ -142,9 +142,22 @@ def test_run_detail_shows_header_and_a_polling_progress_partial(user_client, use
     assert f'hx-post="/runs/{run.pk}/cancel/" hx-target="#run"' in body
     assert "No failures so far." in body
     assert "Retry failed" not in body
+    assert "No worker is running" not in body
 
 
-def test_run_detail_of_a_running_run_shows_the_time_left(user_client, user):
+def test_run_detail_says_when_no_worker_runs_to_work_on_it(user_client, user):
+    run = make_run(user, valid=3)
+
+    body = user_client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "<dt>Time left</dt><dd>Waiting for a worker</dd>" in body
+    assert (
+        "<strong>No worker is running.</strong> Nothing works on this run until one starts: "
+        "run <code>bin/worker</code>"
+    ) in body
+
+
+def test_run_detail_of_a_running_run_shows_the_time_left(user_client, user, beating_worker):
     run = make_run(user, valid=4)
     EnrichmentRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, started_at=timezone.now() - timedelta(seconds=10), enriched=2

@@ -7,7 +7,6 @@ from io import StringIO
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from django_tasks_db.models import DBTaskResult
 
 from tests.factories import (
     BatchItemFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     UserFactory,
     enriched_conversation,
 )
+from tests.jobs import queued
 from training.models import TrainingFile
 
 pytestmark = pytest.mark.django_db
@@ -93,22 +93,21 @@ def test_create_by_status_takes_every_completed_conversation():
     )
 
 
-def test_create_with_background_queues_the_build_for_a_worker(django_capture_on_commit_callbacks):
+def test_create_with_background_queues_the_build_for_a_worker():
     conversation = enriched_conversation()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        output, _, _ = run("create", "Later", str(conversation.pk), "--background")
+    output, errors, _ = run("create", "Later", str(conversation.pk), "--background")
 
     training_file = TrainingFile.objects.get()
     assert "Queued the build of" in output
     assert summary(output)["status"] == "processing"
     assert training_file.status == "processing"
-    task = DBTaskResult.objects.get(task_path__endswith="build_training_file")
-    assert task.args_kwargs["kwargs"] == {
+    job = queued("build_training_file").get()
+    assert job.args == {
         "training_file_id": str(training_file.pk),
         "generation": training_file.build_generation,
-        "attempt": 1,
     }
+    assert "No worker is running: nothing builds it until one starts (bin/worker)." in errors
 
 
 @pytest.mark.parametrize(

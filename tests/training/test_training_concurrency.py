@@ -13,7 +13,7 @@ from enrichment.tokens import create_token
 from tests.factories import UserFactory, enriched_conversation
 from training.models import TrainingFile
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def post(url: str, token: str, body: dict) -> tuple[int, dict]:
@@ -46,7 +46,7 @@ def race(count: int, call) -> list[tuple[int, dict]]:
     return answers
 
 
-def test_racing_additions_put_each_conversation_in_once(on_postgres, live_server):
+def test_racing_additions_put_each_conversation_in_once(live_server):
     owner = UserFactory()
     token = create_token(owner, name="test")[1]
     first = enriched_conversation(created_by=owner)
@@ -71,7 +71,7 @@ def test_racing_additions_put_each_conversation_in_once(on_postgres, live_server
     assert (training_file.status, training_file.conversation_count) == ("active", 9)
 
 
-def test_racing_creations_of_one_name_make_one_file(on_postgres, live_server):
+def test_racing_creations_of_one_name_make_one_file(live_server):
     owner = UserFactory()
     token = create_token(owner, name="test")[1]
     ids = [str(enriched_conversation(created_by=owner).pk)]

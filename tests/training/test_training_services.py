@@ -6,7 +6,6 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django_tasks_db.models import DBTaskResult
 
 from enrichment.models import Conversation
 from tests.factories import (
@@ -18,6 +17,8 @@ from tests.factories import (
     UserFactory,
     enriched_conversation,
 )
+from tests.jobs import queued as queued_jobs
+from tests.jobs import run_jobs
 from tests.training.helpers import queued
 from training import builds, services
 from training.models import TrainingFile
@@ -178,70 +179,49 @@ def test_a_failed_background_build_keeps_the_previous_files_and_says_why():
     assert members(training_file) == [first.conversation_id, second.conversation_id]
 
 
-def test_a_build_that_cannot_be_queued_is_marked_failed(
-    settings, django_capture_on_commit_callbacks
-):
-    settings.TASKS = {"default": {"BACKEND": "no.such.Backend"}}
+def test_a_queued_build_is_a_job_with_the_files_id_and_generation():
     owner = UserFactory()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        training_file = services.create_training_file(
-            name="Unqueued",
-            user=owner,
-            selection=Selection([enriched_conversation(created_by=owner).pk]),
-            background=True,
-        ).training_file
+    training_file = services.create_training_file(
+        name="Queued",
+        user=owner,
+        selection=Selection([enriched_conversation(created_by=owner).pk]),
+        background=True,
+    ).training_file
+
+    [build] = queued_jobs()
+    assert build.task_name == "training.tasks.build_training_file"
+    assert build.args == {"training_file_id": str(training_file.pk), "generation": 1}
+
+
+def test_a_queued_build_is_run_by_a_worker_and_recorded():
+    owner = UserFactory()
+    training_file = services.create_training_file(
+        name="Queued",
+        user=owner,
+        selection=Selection([enriched_conversation(created_by=owner).pk]),
+        background=True,
+    ).training_file
+
+    assert run_jobs() == ["training.tasks.build_training_file"]
 
     training_file.refresh_from_db()
-    assert training_file.status == "failed"
-    assert training_file.error == "The build could not be queued; rebuild to try again."
-    assert not DBTaskResult.objects.exists()
+    assert (training_file.status, training_file.conversation_count) == ("active", 1)
 
 
-def test_a_queued_build_is_a_task_with_the_files_id_and_generation_and_a_watchdog(
-    django_capture_on_commit_callbacks,
-):
-    owner = UserFactory()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        training_file = services.create_training_file(
-            name="Queued",
-            user=owner,
-            selection=Selection([enriched_conversation(created_by=owner).pk]),
-            background=True,
-        ).training_file
-
-    build, watchdog = DBTaskResult.objects.order_by("task_path")
-    assert build.task_path == "training.tasks.build_training_file"
-    assert build.args_kwargs == {
-        "args": [],
-        "kwargs": {"training_file_id": str(training_file.pk), "generation": 1, "attempt": 1},
-    }
-    assert watchdog.task_path == "training.tasks.watch_training_build"
-    assert watchdog.args_kwargs == {
-        "args": [],
-        "kwargs": {"training_file_id": str(training_file.pk), "generation": 1},
-    }
-    assert watchdog.run_after > build.enqueued_at
-
-
-def test_a_rolled_back_change_queues_nothing(django_capture_on_commit_callbacks):
+def test_a_rolled_back_change_queues_nothing():
     owner = UserFactory()
 
     selection = Selection([enriched_conversation(created_by=owner).pk])
 
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
+    with pytest.raises(RuntimeError), transaction.atomic():
         services.create_training_file(
             name="Rolled back", user=owner, selection=selection, background=True
         )
         raise RuntimeError
 
     assert not TrainingFile.objects.exists()
-    assert not DBTaskResult.objects.exists()
+    assert not queued_jobs().exists()
 
 
 def test_the_chat_file_of_our_own_conversations_loads_in_hugging_face_datasets(

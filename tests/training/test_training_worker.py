@@ -11,22 +11,21 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from devtools.management.commands.bench_training_file import seed_enriched
-from devtools.workers import start_db_worker
+from devtools.workers import start_worker
 from tests.factories import UserFactory
 from tests.training.helpers import create_through_api, stored
 from training.models import TrainingFile
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres,
     pytest.mark.worker,
     pytest.mark.slow,
 ]
 
 
 @pytest.fixture
-def worker(on_postgres, media_root, tmp_path):
-    process = start_db_worker("training", log=tmp_path / "worker.log")
+def worker(media_root, tmp_path):
+    process = start_worker("training", log=tmp_path / "worker.log")
     yield process
     if process.poll() is None:
         process.kill()

@@ -37,7 +37,7 @@ from rest_framework.test import APIClient
 
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
 from devtools.phases import describe, timed_phases
-from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_db_worker
+from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_worker
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -86,7 +86,7 @@ class Command(BaseCommand):
         user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
         self.token = create_token(user, name="benchmark")[1]
         self.user = user
-        self.out(f"database: {connection.vendor}; repeat: {repeat}")
+        self.out(f"database: {connection.settings_dict['NAME']}; repeat: {repeat}")
         try:
             self._scaffolding()
             self.bench_requests(repeat)
@@ -355,7 +355,7 @@ class Command(BaseCommand):
                 source=RunSource.CLI,
                 description=f"benchmark, {workers} worker(s)",
             ).run
-            processes = [start_db_worker(f"bench-{n}") for n in range(workers)]
+            processes = [start_worker(f"bench-{n}") for n in range(workers)]
             peaks = [0] * workers
             database_cpu: dict[int, float] = {}
             started = time.perf_counter()

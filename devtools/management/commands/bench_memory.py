@@ -35,7 +35,7 @@ from django.core.management.base import BaseCommand
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
-from devtools.workers import current_database_url, peak_rss_kb, start_db_worker
+from devtools.workers import current_database_url, peak_rss_kb, start_worker
 from enrichment import storage
 from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus, RunSource
 from enrichment.runs.lifecycle import start_run
@@ -213,7 +213,7 @@ class Command(BaseCommand):
             source=RunSource.CLI,
             description="memory benchmark",
         ).run
-        worker = start_db_worker("bench-memory")
+        worker = start_worker("bench-memory")
         started = time.perf_counter()
         try:
             while True:

@@ -46,7 +46,7 @@ class Command(BaseCommand):
     def handle(self, *args, conversations: int, ids: int, repeat: int, **options) -> None:
         # Measured is starting a run, not the throttle (in this process only).
         settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "user": None}
-        self.out(f"database: {connection.vendor}; repeat: {repeat}")
+        self.out(f"database: {connection.settings_dict['NAME']}; repeat: {repeat}")
         user, pks = self.reused(conversations, ids)
         if user is None:
             user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")

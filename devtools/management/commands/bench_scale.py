@@ -224,7 +224,7 @@ class Command(BaseCommand):
             "their members": TrainingFileConversation.objects.count(),
         }
         shown = ", ".join(f"{k}: {v:,}" for k, v in counts.items())
-        self.out(f"database: {connection.vendor}; {shown}")
+        self.out(f"database: {connection.settings_dict['NAME']}; {shown}")
 
     def measure(
         self, client: Client, url: str, repeat: int, *, before, explain: bool
@@ -243,7 +243,7 @@ class Command(BaseCommand):
         prepare()
         with CaptureQueriesContext(connection) as captured:
             self.get(client, url)
-        if explain and connection.vendor == "postgresql":
+        if explain:
             self.explain(url, captured.captured_queries)
         return statistics.median(times), min(times), len(captured)
 

@@ -29,7 +29,7 @@ from devtools.demo.generator import (
     pick_scaffolding,
     scaffolding_paths,
 )
-from devtools.workers import start_db_worker
+from devtools.workers import start_worker
 from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
@@ -153,7 +153,7 @@ class Command(BaseCommand):
         return sum(sizes) / 1e6
 
     def build(self, user, pks: list[uuid.UUID]) -> None:
-        worker = start_db_worker(f"bench-training-{len(pks)}")
+        worker = start_worker(f"bench-training-{len(pks)}")
         try:
             time.sleep(3)  # the worker imports Django and starts polling
             idle = peak_rss_kb(worker.pid, "VmRSS")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from core.background import live_workers
 from enrichment import scopes
 from enrichment.management.display import (
     FAILURES_LISTED,
@@ -30,6 +31,9 @@ from enrichment.selection import (
     select_statuses,
 )
 from enrichment.services import BulkResult, enrich
+
+# The exit status when a run cannot be followed because no worker is running.
+NO_WORKER = 3
 
 
 def run_page(run: EnrichmentRun) -> str:
@@ -71,8 +75,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--background",
             action="store_true",
-            help="start a background run (processed by db_worker), print its page and follow "
-            "its progress; Ctrl-C stops following, not the run",
+            help="start a background run (processed by workers: bin/worker), print its page and "
+            "follow its progress; Ctrl-C stops following, not the run. Exits with status 3 "
+            "without following when no worker is running",
         )
         parser.add_argument(
             "--detach", action="store_true", help="with --background: start it and return"
@@ -192,7 +197,17 @@ class Command(BaseCommand):
         self.stdout.write(f"Follow it: GET /api/enrichment-runs/{run.pk}")
         if detach:
             return
+        if not live_workers():
+            self._no_worker(run)
         self._wait(run, progress=progress)
+
+    def _no_worker(self, run: EnrichmentRun) -> None:
+        """Nothing would move while no worker runs: say so and stop, rather than wait."""
+        self.stderr.write(
+            f"No worker is running: run {run.pk} waits until one starts (bin/worker), and "
+            "goes on from there. Not following it."
+        )
+        sys.exit(NO_WORKER)
 
     def _wait(self, run: EnrichmentRun, *, progress: bool) -> None:
         display = ProgressDisplay(
@@ -211,6 +226,8 @@ class Command(BaseCommand):
                     )
                     if run.is_finished:
                         break
+                    if not live_workers():
+                        break
                     time.sleep(0.5)
         except KeyboardInterrupt:
             self.stdout.write(
@@ -218,6 +235,8 @@ class Command(BaseCommand):
                 f"(its page: {run_page(run)}; cancel: POST /api/enrichment-runs/{run.pk}/cancel)."
             )
             return
+        if not run.is_finished:
+            self._no_worker(run)
         self.stdout.write(
             f"Run {run.status}: Enriched: {run.enriched}, Failed: {run.failed}, "
             f"Skipped: {run.skipped} (total {run.total})"

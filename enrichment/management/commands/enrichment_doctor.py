@@ -1,15 +1,18 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from enrichment.runs.lifecycle import repair
-from enrichment.runs.watchdog import stuck_conversations, stuck_runs
+from core.background import live_workers
+from enrichment.models import Conversation
+from enrichment.runs.lifecycle import repair, unattended_runs
 
 
 class Command(BaseCommand):
     help = (
-        "List conversations stuck in enrichment_in_progress with an expired claim, and "
-        "background runs that stopped making progress. With --fix: give those "
-        "conversations back in the state their claim found them, and resume the runs."
+        "List conversations stuck in enrichment_in_progress with an expired claim (a web "
+        "process that died mid-request), unfinished background runs that no job works on "
+        "(their jobs were deleted, or the database restored from a backup), and whether "
+        "any worker runs. With --fix: give those conversations back in the state their "
+        "claim found them, and queue the runs' jobs again."
     )
 
     def add_arguments(self, parser) -> None:
@@ -18,18 +21,20 @@ class Command(BaseCommand):
     def handle(self, *args, fix: bool, **options) -> None:
         now = timezone.now()
         conversations = list(
-            stuck_conversations(now).values_list("conversation_id", "enrichment_lease_expires_at")[
-                :1000
-            ]
+            Conversation.objects.with_expired_claim(now).values_list(
+                "conversation_id", "enrichment_lease_expires_at"
+            )[:1000]
         )
-        runs = list(stuck_runs(now))
+        runs = unattended_runs()
         for business_id, expired in conversations:
             self.stdout.write(f"stuck conversation {business_id} (claim expired {expired})")
         for run in runs:
             self.stdout.write(
-                f"stuck run {run.pk} ({run.status}, {run.processed}/{run.total}, "
-                f"last progress {run.heartbeat_at or 'never'})"
+                f"run {run.pk} ({run.status}, {run.processed}/{run.total}) has no job queued "
+                f"or running (last progress {run.updated_at})"
             )
+        if not live_workers():
+            self.stdout.write("No worker is running: nothing in the background moves (bin/worker).")
         if not conversations and not runs:
             self.stdout.write("Nothing is stuck.")
             return

@@ -9,8 +9,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 from django.utils.text import slugify
 
+from core.background import live_workers
 from enrichment.models import Conversation
 from enrichment.selection import ConversationsNotFound
 from training import builds, services, tasks
@@ -63,7 +65,7 @@ class Command(BaseCommand):
         "Training files: create NAME (IDS… | --batch JOB | --status completed), add ID (IDS… "
         "| --batch JOB), remove ID IDS…, rebuild ID, export ID --format F [-o PATH], "
         "archive ID [--undo], delete ID, list. Builds run here with a progress bar (or, with "
-        "--background, in a db_worker)."
+        "--background, by a worker)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -76,7 +78,9 @@ class Command(BaseCommand):
 
         def building(sub) -> None:
             sub.add_argument(
-                "--background", action="store_true", help="queue the build for a db_worker"
+                "--background",
+                action="store_true",
+                help="queue the build for a worker (bin/worker)",
             )
             sub.add_argument("--no-progress", action="store_true")
 
@@ -276,24 +280,26 @@ class Command(BaseCommand):
                     "The build was interrupted; rebuild to finish it.",
                 )
                 raise CommandError("Interrupted; the training file is marked failed.") from None
+            except DatabaseError as exc:
+                # Lost the database mid-build: a worker builds it once it is back.
+                connection.close()
+                tasks.enqueue_build(training_file.pk, training_file.build_generation)
+                raise CommandError(
+                    f"Lost the database while building ({exc}); a worker (bin/worker) builds it."
+                ) from None
             finally:
                 bar.close()
             training_file.refresh_from_db()
-            if outcome == builds.RESTARTED:
-                # Lost the database mid-build: the next attempt goes to a worker.
-                tasks.enqueue_attempt(
-                    str(training_file.pk),
-                    training_file.build_generation,
-                    training_file.build_attempt,
-                )
-                self.stdout.write("Lost the database while building; a db_worker builds it.")
-            else:
-                self.stdout.write(f"Built in {time.perf_counter() - started:.1f}s: {outcome}.")
+            self.stdout.write(f"Built in {time.perf_counter() - started:.1f}s: {outcome}.")
         elif change.background:
             self.stdout.write(
-                f"Queued the build of {training_file.pk}; a db_worker builds it "
+                f"Queued the build of {training_file.pk}; a worker builds it "
                 f"(follow: GET /api/training-files/{training_file.pk})."
             )
+            if not live_workers():
+                self.stderr.write(
+                    "No worker is running: nothing builds it until one starts (bin/worker)."
+                )
         summary = {
             "trainingFileId": str(training_file.pk),
             "name": training_file.name,
