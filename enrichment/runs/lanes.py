@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Subquery
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
@@ -44,23 +44,28 @@ _ITEM_COLUMNS = ("outcome", "enrichment_status", "error", "error_category", "rea
 
 
 def _claim_items(run_id: uuid.UUID, token: uuid.UUID, size: int) -> list[tuple]:
-    next_items = (
-        EnrichmentRunItem.objects.filter(run_id=run_id)
-        .claimable()
-        .order_by("position")
-        .values("pk")[:size]
+    """Claim the run's next ``size`` pending items nobody holds, for ``token``; their
+    ``(id, conversation id)`` in order. Rows another lane is claiming at this instant are
+    skipped, not waited for (waiting, a lane would find them taken and claim nothing
+    though items are left). The selection is materialized: evaluated once, so its LIMIT
+    holds (inside ``IN (…)`` PostgreSQL may run it again per row)."""
+    meta = EnrichmentRunItem._meta
+    q = connection.ops.quote_name
+    table = q(meta.db_table)
+    column = {name: q(meta.get_field(name).column) for name in ("run", "outcome", "claim_token")}
+    sql = (
+        f"WITH next AS MATERIALIZED (SELECT id FROM {table} "
+        f"WHERE {column['run']} = %s AND {column['outcome']} = %s "
+        f"AND {column['claim_token']} IS NULL "
+        f"ORDER BY {q('position')} LIMIT %s FOR UPDATE SKIP LOCKED) "
+        f"UPDATE {table} SET {column['claim_token']} = %s FROM next "
+        f"WHERE {table}.id = next.id "
+        f"RETURNING {table}.id, {table}.{q('position')}, {table}.{q('conversation_id')}"
     )
-    # The outer conditions are re-checked after waiting for a row lock, so two lanes
-    # racing for the same items never both get one.
-    EnrichmentRunItem.objects.filter(pk__in=Subquery(next_items)).claimable().update(
-        claim_token=token
-    )
-    return list(
-        EnrichmentRunItem.objects.held_by(token)
-        .pending()
-        .order_by("position")
-        .values_list("pk", "conversation_id")
-    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [run_id, ItemOutcome.PENDING.value, size, token])
+        rows = cursor.fetchall()
+    return [(pk, conversation) for pk, _, conversation in sorted(rows, key=lambda r: r[1])]
 
 
 def give_back(run_id: uuid.UUID, tokens: Sequence[uuid.UUID]) -> int:
