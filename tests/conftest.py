@@ -159,6 +159,24 @@ def empty_database():
         server.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.fixture(autouse=True)
+def engine_tables_emptied(request):
+    """After a test whose writes are committed, the job engine's tables are emptied like
+    every other table (Django's flush leaves them: they are not Django's): no job, worker
+    or schedule of one test is seen by the next."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if committed:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE procrastinate_jobs, procrastinate_events, "
+                "procrastinate_periodic_defers, procrastinate_workers RESTART IDENTITY CASCADE"
+            )
+
+
 from tests.jobs import beating_worker  # noqa: E402, F401
 
 # Real worker processes: the fixtures live beside their helpers.
@@ -168,3 +186,24 @@ from tests.workers import (  # noqa: E402, F401
     worker_env,
     workers,
 )
+
+
+# Layers ------------------------------------------------------------------------------
+
+# Fixtures that give a test the database (directly or through a client or a server).
+_DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "test_database"}
+_BY_PROCESS = ("e2e", "browser", "worker")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test gets its layer: ``e2e`` (marked so, or by driving a browser or real
+    workers), ``integration`` (the database, in this process) or ``unit`` (neither)."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in _BY_PROCESS):
+            item.add_marker(pytest.mark.e2e)
+        elif item.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(
+            item.fixturenames
+        ):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

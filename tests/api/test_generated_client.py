@@ -33,7 +33,7 @@ from tests.factories import (
     a_run,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 PACKAGE = "enrichment_api_client"
 

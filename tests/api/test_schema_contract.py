@@ -36,7 +36,7 @@ def token(db, relaxed_throttles) -> str:
     return create_token(user, name="contract")[1]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(

@@ -23,7 +23,7 @@ from tests.factories import (
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,
-    pytest.mark.slow,
+    pytest.mark.e2e,
 ]
 
 

@@ -199,7 +199,7 @@ def test_every_entry_point_at_once_starts_one_run(settings):
 
 
 @pytest.mark.worker
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_entry_points_report_the_run_a_real_worker_is_processing(workers, tmp_path):
     owner = UserFactory(username="wanda", is_staff=True, is_superuser=True)

@@ -7,6 +7,8 @@ import pytest
 
 from tests.servers import ROOT, production_env
 
+pytestmark = pytest.mark.e2e
+
 
 def run(script: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -14,7 +14,7 @@ from django.db import connection
 from tests.factories import UserFactory
 from tests.servers import give_password, production_env, start_web
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 PUBLIC = "https://enrichment.example.com"
 

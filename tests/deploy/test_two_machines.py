@@ -21,7 +21,7 @@ from tests.servers import ROOT, Server, production_env, s3_env, start_web
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,
-    pytest.mark.slow,
+    pytest.mark.e2e,
 ]
 
 VALID, INVALID = 22, 2

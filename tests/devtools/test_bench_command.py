@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from enrichment.models import Conversation
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
 def test_bench_prints_every_measurement_and_cleans_up(media_root):

@@ -13,7 +13,7 @@ from devtools.scale import STAFF_USERNAME, USER_USERNAME, existing
 from enrichment.models import Conversation, EnrichmentRun
 from training.models import TrainingFile
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
 def test_bench_scale_makes_the_data_set_and_prints_every_page(media_root):

@@ -56,7 +56,7 @@ def test_a_cancel_during_a_group_leaves_nothing_recorded_after_it(settings, monk
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_worker_cancelled_mid_chunk_never_moves_the_counters_afterwards(workers):
     conversations = seed(UserFactory(), 800)
     run = a_run([c.pk for c in conversations], user=None, source=RunSource.CLI)

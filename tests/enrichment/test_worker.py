@@ -18,7 +18,7 @@ from tests.workers import run_state, seed, start, wait_for
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,
-    pytest.mark.slow,
+    pytest.mark.e2e,
 ]
 
 

@@ -16,7 +16,7 @@ from tests.servers import give_password, production_env, start_web
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.slow,
+    pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -19,7 +19,7 @@ from training.models import TrainingFile
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,
-    pytest.mark.slow,
+    pytest.mark.e2e,
 ]
 
 
