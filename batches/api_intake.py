@@ -8,7 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from enrichment.api.errors import (
+from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
     NOT_FOUND,
@@ -17,7 +17,7 @@ from enrichment.api.errors import (
     error_response,
     invalid,
 )
-from enrichment.api.params import MAX_WHOLE_NUMBER, whole_number
+from core.api.params import MAX_WHOLE_NUMBER, whole_number
 from enrichment.imports import ImportFailed
 
 from .api import visible_job

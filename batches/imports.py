@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from enrichment import storage
+from core import storage
 from enrichment.fingerprints import content_hash
 from enrichment.imports import (
     MAX_FILE_BYTES,

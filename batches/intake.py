@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from enrichment import storage
+from core import storage
 from enrichment.models import Conversation, EnrichmentRun, Tier
 
 from .duplicates import Duplicate, split_duplicates

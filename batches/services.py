@@ -8,8 +8,8 @@ from datetime import datetime
 from django.core.paginator import Page
 from django.db.models import QuerySet
 
+from core.pagination import EstimatedPaginator
 from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
-from enrichment.pagination import EstimatedPaginator
 from enrichment.runs.lifecycle import RunStarted, cancel_run
 from enrichment.selection import Selection, scope_selection
 from enrichment.services import BulkResult, enrich

@@ -14,16 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.pages import HtmxHttpRequest, is_partial_request
+from core.pagination import EstimatedPaginator
 from enrichment.models import EnrichmentRun
-from enrichment.pagination import EstimatedPaginator
 from enrichment.runs.lifecycle import RunNotCancellable, RunStarted
-from enrichment.views import (
-    ENRICHMENT_DONE,
-    HtmxHttpRequest,
-    is_partial_request,
-    run_progress_text,
-    summary_text,
-)
+from enrichment.views import ENRICHMENT_DONE, run_progress_text, summary_text
 
 from .forms import UploadForm
 from .imports import ConversationImport

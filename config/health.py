@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from core.background import live_workers
-from enrichment.storage import check_storage
+from core.storage import check_storage
 
 logger = logging.getLogger("health")
 

@@ -167,7 +167,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "staticfiles")
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
 STORAGES = {
-    "default": {"BACKEND": "enrichment.storage.AtomicFileSystemStorage"},
+    "default": {"BACKEND": "core.storage.AtomicFileSystemStorage"},
     # Production serves hashed, compressed copies (collectstatic, which bin/serve runs)
     # through whitenoise with far-future cache headers; debug mode serves the sources.
     "staticfiles": {
@@ -191,7 +191,7 @@ if FILE_STORAGE == "s3":
     # Paths are exact: a write replaces the object there, never renames.
     AWS_S3_FILE_OVERWRITE = True
     AWS_DEFAULT_ACL = None
-    STORAGES["default"] = {"BACKEND": "enrichment.s3.S3Storage"}
+    STORAGES["default"] = {"BACKEND": "core.s3.S3Storage"}
 
 # Background work: Procrastinate, on the same database. Workers (bin/worker) beat every
 # WORKER_HEARTBEAT_SECONDS; the jobs of a worker silent for WORKER_STALLED_SECONDS (killed,
@@ -218,18 +218,18 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated call answers 401 with WWW-Authenticate.
-        "enrichment.api.auth.ApiTokenAuthentication",
+        "core.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["enrichment.api.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "enrichment.api.throttles.AnonThrottle",
-        "enrichment.api.throttles.UserThrottle",
+        "core.api.throttles.AnonThrottle",
+        "core.api.throttles.UserThrottle",
     ],
     # Behind N proxies, the client address is the one the last of them saw.
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0),
-    "EXCEPTION_HANDLER": "enrichment.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -315,7 +315,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "enrichment.api.throttles.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.api.throttles.client_address"
 AXES_LOCKOUT_CALLABLE = "config.views.locked_out"
 
 # Logs: stdout, as text or (DJANGO_LOG_FORMAT=json) one JSON object a line; every line

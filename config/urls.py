@@ -11,10 +11,11 @@ from batches import api_intake
 from batches import views as batches_views
 from config import health
 from config import views as config_views
-from enrichment import conversation_views, token_views
+from core import token_views
+from core.api import errors as api_errors
+from enrichment import conversation_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
-from enrichment.api import errors as api_errors
 from enrichment.api import runs as runs_api
 from training import api as training_api
 from training import views as training_views

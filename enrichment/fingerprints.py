@@ -8,7 +8,8 @@ formatting; content that is not a JSON object is hashed as the bytes it came as.
 import hashlib
 import json
 
-from . import storage
+from core import storage
+
 from .models import Conversation
 
 

@@ -5,7 +5,8 @@ produced, so every shape is read defensively: what cannot be shown is said, neve
 import json
 from dataclasses import dataclass, field
 
-from . import storage
+from core import storage
+
 from .models import Conversation
 
 # Characters of an unparseable reply shown on the page (the download has all of it).

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
+
+from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
+from core.pagination import EstimatedPaginator
 
 from . import scopes
 from .forms import ConversationFilterForm, EnrichSelectionForm
 from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
-from .pagination import EstimatedPaginator
 from .runs.lifecycle import NothingToEnrich, RunNotCancellable, RunStarted, cancel_run, retry_failed
 from .selection import ConversationsNotFound, select_ids, select_queryset
 from .services import BulkResult, enrich
@@ -35,15 +35,6 @@ RUN_DETAIL = "enrichment/run_detail.html"
 ENRICHMENT_DONE = "enrichment-done"
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def is_partial_request(request: HtmxHttpRequest) -> bool:
-    """An HTMX swap, not a history restore (which needs the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def summary_text(result: BulkResult) -> str:
     summary = result.summary
     return (
@@ -52,19 +43,8 @@ def summary_text(result: BulkResult) -> str:
     )
 
 
-def conversations_text(count: int) -> str:
-    return f"{count} conversation{pluralize(count)}"
-
-
 def run_progress_text(run: EnrichmentRun) -> str:
     return f"{run.processed} of {conversations_text(run.total)} processed"
-
-
-def redirect_to(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    """A new page after a POST: HX-Redirect for htmx (a full page load), else a 302."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def with_scope_refs(conversations: list[Conversation]) -> list[Conversation]:

@@ -111,7 +111,7 @@ def s3_storage(s3_bucket, settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "enrichment.s3.S3Storage",
+            "BACKEND": "core.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": s3_bucket.name,
                 "endpoint_url": s3_bucket.endpoint_url,
@@ -187,7 +187,6 @@ from tests.workers import (  # noqa: E402, F401
     workers,
 )
 
-
 # Layers ------------------------------------------------------------------------------
 
 # Fixtures that give a test the database (directly or through a client or a server).
@@ -201,9 +200,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in _BY_PROCESS):
             item.add_marker(pytest.mark.e2e)
-        elif item.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(
-            item.fixturenames
-        ):
+        elif item.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)

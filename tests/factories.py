@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from batches.models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
-from enrichment import storage
+from core import storage
 from enrichment.models import (
     Conversation,
     EmotionalArc,

@@ -231,7 +231,7 @@ def test_file_storage_s3_puts_every_file_in_the_bucket():
 
     assert values == {
         "STORAGES": {
-            "default": {"BACKEND": "enrichment.s3.S3Storage"},
+            "default": {"BACKEND": "core.s3.S3Storage"},
             "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
         },
         "AWS_STORAGE_BUCKET_NAME": "conversations",
@@ -247,7 +247,7 @@ def test_files_stay_on_the_local_disk_by_default():
     assert values == {
         "FILE_STORAGE": "local",
         "STORAGES": {
-            "default": {"BACKEND": "enrichment.storage.AtomicFileSystemStorage"},
+            "default": {"BACKEND": "core.storage.AtomicFileSystemStorage"},
             "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
         },
     }

@@ -16,8 +16,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from core import storage
 from devtools.workers import start_worker
-from enrichment import storage
 from enrichment.models import Conversation, ProcessingStatus
 from tests.factories import a_run, conversation_document
 

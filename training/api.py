@@ -14,16 +14,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from enrichment.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
-from enrichment.api.errors import (
-    ApiError,
-    ErrorSerializer,
-    InvalidRequestSerializer,
-    invalid,
-    not_found,
-)
-from enrichment.api.params import whole_number, whole_number_parameter
-from enrichment.pagination import page_rows
+from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
+from core.api.errors import ApiError, ErrorSerializer, InvalidRequestSerializer, invalid, not_found
+from core.api.params import whole_number, whole_number_parameter
+from core.pagination import page_rows
 
 from . import services
 from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers

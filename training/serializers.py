@@ -7,8 +7,8 @@ the dicts ``training_file_payload`` and ``change_payload`` build (pinned by test
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from enrichment.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
-from enrichment.api.errors import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
+from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
+from core.api.errors import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
 from enrichment.serializers import RequestBodySerializer
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus

@@ -14,9 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from batches.models import BatchJob
-from enrichment.pagination import EstimatedPaginator
+from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
+from core.pagination import EstimatedPaginator
 from enrichment.selection import ConversationsNotFound
-from enrichment.views import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 
 from . import services
 from .files import members_reenriched_since_build

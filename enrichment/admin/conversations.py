@@ -14,9 +14,9 @@ from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core.pagination import EstimatedPaginator
 from enrichment import scopes
 from enrichment.models import Conversation
-from enrichment.pagination import EstimatedPaginator
 from enrichment.selection import select_queryset
 
 from .display import (

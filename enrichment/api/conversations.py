@@ -9,6 +9,17 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    NOT_FOUND,
+    TOO_LARGE,
+    ApiError,
+    error_response,
+    not_found,
+)
+from core.api.params import flag, flag_parameter
+from core.api.users import acting_user
 from enrichment.models import Conversation, RunSource
 from enrichment.selection import select_ids
 from enrichment.serializers import (
@@ -19,18 +30,6 @@ from enrichment.serializers import (
     ValidationReportSerializer,
 )
 from enrichment.services import BulkResult, enrich, enrich_one
-
-from .errors import (
-    ERROR_RESPONSES,
-    INVALID,
-    NOT_FOUND,
-    TOO_LARGE,
-    ApiError,
-    error_response,
-    not_found,
-)
-from .params import flag, flag_parameter
-from .users import acting_user
 
 FILE_RESPONSE = OpenApiResponse(
     {"type": "object", "additionalProperties": True},

@@ -8,9 +8,18 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.errors import (
+    ERROR_RESPONSES,
+    INVALID,
+    NOT_FOUND,
+    TOO_LARGE,
+    error_response,
+    not_found,
+)
+from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
+from core.pagination import page_rows
 from enrichment import scopes
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
-from enrichment.pagination import page_rows
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_ids, select_scope, select_statuses
 from enrichment.serializers import (
@@ -21,16 +30,6 @@ from enrichment.serializers import (
     start_run_request_schema,
 )
 from enrichment.services import enrich
-
-from .errors import (
-    ERROR_RESPONSES,
-    INVALID,
-    NOT_FOUND,
-    TOO_LARGE,
-    error_response,
-    not_found,
-)
-from .params import choice, choice_parameter, whole_number, whole_number_parameter
 
 ITEMS_PAGE_SIZE = 500
 STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")

@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from enrichment import storage
+from core import storage
 from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
 
 from .enrich import build_document

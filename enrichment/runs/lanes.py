@@ -24,10 +24,10 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.sql import update_rows_statement
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
 from enrichment.pipeline.outcomes import Outcome
 from enrichment.pipeline.run import Grouped, enrich_conversations, relaxed_commits, release
-from enrichment.sql import update_rows_statement
 
 logger = logging.getLogger("enrichment.runs")
 

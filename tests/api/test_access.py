@@ -12,8 +12,8 @@ from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.tokens import create_token, hash_key, revoke_token
 from enrichment.models import ApiToken
-from enrichment.tokens import create_token, hash_key, revoke_token
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

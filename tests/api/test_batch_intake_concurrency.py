@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 
 from batches.models import BatchItemStatus, BatchJob
+from core.tokens import create_token
 from enrichment.models import Conversation
-from enrichment.tokens import create_token
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

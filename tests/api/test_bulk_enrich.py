@@ -272,7 +272,7 @@ def test_unauthenticated_bulk_enrich_answers_401():
 def test_bulk_enrich_works_with_token_auth(user):
     from rest_framework.test import APIClient
 
-    from enrichment.tokens import create_token
+    from core.tokens import create_token
 
     conversation = ConversationFactory(created_by=user)
     client = APIClient()

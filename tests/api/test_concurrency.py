@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from core.tokens import create_token
 from enrichment.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.run import enrich_conversations
-from enrichment.tokens import create_token
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from config.views import server_error
-from enrichment.tokens import create_token
+from core.tokens import create_token
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

@@ -12,7 +12,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 
-from enrichment.tokens import create_token
+from core.tokens import create_token
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory
 
 

@@ -587,7 +587,7 @@ def test_rebuild_takes_the_members_current_enriched_files(api, user):
     )
     document = json.loads(stored(conversation.enriched_file_path))
     document["training_pairs"][1]["target_response"] = "A better answer."
-    from enrichment.storage import write_file
+    from core.storage import write_file
 
     write_file(conversation.enriched_file_path, json.dumps(document).encode())
 

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 
 from batches.models import BatchItemStatus, BatchJob
+from core.tokens import create_token
 from enrichment.models import Conversation, EnrichmentStatus, ProcessingStatus
-from enrichment.tokens import create_token
 from tests.factories import (
     EmotionalArcFactory,
     PersonaFactory,

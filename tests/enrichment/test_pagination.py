@@ -4,8 +4,8 @@ that know their next one, and deep pages read on their keys."""
 import pytest
 from django.db import connection
 
+from core.pagination import EstimatedPaginator, page_rows, planner_estimate
 from enrichment.models import Conversation
-from enrichment.pagination import EstimatedPaginator, page_rows, planner_estimate
 from tests.factories import ConversationFactory, EnrichmentRunItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from enrichment import storage
+from core import storage
 
 
 def test_write_file_creates_missing_folders_and_stores_the_exact_bytes(media_root):

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.templatetags.pages import duration
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs import lanes
-from enrichment.templatetags.pages import duration
 from tests.counting import COUNT_QUERIES
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory, a_run
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from enrichment.tokens import create_token
+from core.tokens import create_token
 from tests.factories import UserFactory, enriched_conversation
 from training.models import TrainingFile
 

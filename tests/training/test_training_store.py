@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from enrichment.storage import AtomicFileSystemStorage
+from core.storage import AtomicFileSystemStorage
 from tests.factories import UserFactory, enriched_conversation
 from tests.training.helpers import queued
 from training import builds

@@ -35,10 +35,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core import storage
+from core.tokens import create_token
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
 from devtools.phases import describe, timed_phases
 from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_worker
-from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
     Conversation,
@@ -56,7 +57,6 @@ from enrichment.pipeline.inputs import current_profile, snapshot
 from enrichment.pipeline.normalize import prepare_document
 from enrichment.pipeline.validate import validate_conversation
 from enrichment.runs.lifecycle import start_run
-from enrichment.tokens import create_token
 
 
 class QuietHandler(WSGIRequestHandler):

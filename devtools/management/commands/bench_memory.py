@@ -35,11 +35,11 @@ from django.core.management.base import BaseCommand
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
+from core import storage
+from core.tokens import create_token
 from devtools.workers import current_database_url, peak_rss_kb, start_worker
-from enrichment import storage
 from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus, RunSource
 from enrichment.runs.lifecycle import start_run
-from enrichment.tokens import create_token
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -25,9 +25,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from core.tokens import create_token
 from devtools.management.commands.bench_enrichment import Command as EnrichmentBench
 from devtools.workers import current_database_url
-from enrichment.tokens import create_token
 
 VARIANTS = {
     "connection per request": {"DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "0"},

@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from core import storage
 from devtools.demo.generator import (
     generate_conversation,
     load_demo_scaffolding,
@@ -30,7 +31,6 @@ from devtools.demo.generator import (
     scaffolding_paths,
 )
 from devtools.workers import start_worker
-from enrichment import storage
 from enrichment.imports import import_scaffolding
 from enrichment.models import (
     Conversation,

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from enrichment.tokens import create_token
+from core.tokens import create_token
 
 
 class Command(BaseCommand):

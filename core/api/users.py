@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework.request import Request
 
-from .errors import ApiError, not_found
+from core.api.errors import ApiError, not_found
 
 _MAX_USER_PK = 2**63 - 1
 

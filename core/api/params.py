@@ -4,7 +4,7 @@ parser has its schema beside it, so the OpenAPI document says exactly what is ac
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
-from .errors import invalid
+from core.api.errors import invalid
 
 # Beyond any offset or size a database can page to (a bigint).
 MAX_WHOLE_NUMBER = 2**62

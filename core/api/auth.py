@@ -1,13 +1,12 @@
-"""``Authorization: Token <key>`` with our own tokens (``enrichment.tokens``): hashed,
+"""``Authorization: Token <key>`` with our own tokens (``core.tokens``): hashed,
 named, expiring, and wrong keys throttled per address."""
 
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
+from core.api.throttles import FailedTokenThrottle
+from core.tokens import find_token, record_use
 from enrichment.models import ApiToken
-from enrichment.tokens import find_token, record_use
-
-from .throttles import FailedTokenThrottle
 
 
 class ApiTokenAuthentication(TokenAuthentication):
