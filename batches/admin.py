@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conversations.models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus, Conversation
 from enrichment.admin import (
     ADMIN_CSS,
     ENRICH_PERMISSION,
@@ -20,10 +21,8 @@ from enrichment.admin import (
     short_datetime,
     truncated,
 )
-from enrichment.models import Conversation
 from enrichment.selection import select_queryset
 
-from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
 from .scopes import BATCH_JOB
 from .services import batch_job_selection
 
@@ -45,13 +44,13 @@ _ITEM_TONES = {
 
 
 def _items_url(job: BatchJob) -> str:
-    return reverse("admin:batches_batchitem_changelist") + f"?batch_job__id__exact={job.pk}"
+    return reverse("admin:conversations_batchitem_changelist") + f"?batch_job__id__exact={job.pk}"
 
 
 def _conversation_link(conversation: Conversation | None) -> str:
     if conversation is None:
         return "-"
-    url = reverse("admin:enrichment_conversation_change", args=[conversation.pk])
+    url = reverse("admin:conversations_conversation_change", args=[conversation.pk])
     return format_html('<a href="{}">{}</a>', url, conversation.display_name)
 
 
@@ -191,7 +190,7 @@ class BatchJobAdmin(admin.ModelAdmin):
             _items_url(obj),
             total,
             pluralize(total),
-            reverse("admin:enrichment_conversation_changelist") + f"?{BATCH_JOB}={obj.pk}",
+            reverse("admin:conversations_conversation_changelist") + f"?{BATCH_JOB}={obj.pk}",
         )
 
     @admin.action(description="Enrich completed items of selected jobs", permissions=["enrich"])

@@ -8,11 +8,11 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from conversations.models import BatchItemStatus, BatchJob
 from core.api.errors import ERROR_RESPONSES, INVALID, NOT_FOUND, not_found
 from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
 from core.pagination import page_rows
 
-from .models import BatchItemStatus, BatchJob
 from .serializers import (
     BatchItemSerializer,
     BatchItemsResponseSerializer,

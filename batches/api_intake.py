@@ -8,6 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from conversations.models import BatchJob, BatchJobStatus
 from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
@@ -32,7 +33,6 @@ from .intake import (
     finish_job,
 )
 from .intake_schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
-from .models import BatchJob, BatchJobStatus
 from .serializers import (
     AddItemsRequestSerializer,
     AddItemsResponseSerializer,

@@ -20,9 +20,14 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from enrichment.models import Conversation, EnrichmentStatus
-
-from .models import BatchItem, BatchItemStatus, BatchJob, CountsSweep
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    Conversation,
+    CountsSweep,
+    EnrichmentStatus,
+)
 
 # A write stamps ``updated_at`` before it commits: a sweep looks back this far, so that a
 # change committed just after the last sweep began is not missed.

@@ -6,9 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from enrichment.models import Conversation
-
-from .models import BatchItem
+from conversations.models import BatchItem, Conversation
 
 # Hashes looked up per query (a parameter each; well under every database's limit).
 _LOOKUP_CHUNK = 500

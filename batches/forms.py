@@ -2,7 +2,7 @@
 
 from django import forms
 
-from enrichment.models import Tier
+from conversations.models import Tier
 
 
 class MultipleFileInput(forms.FileInput):

@@ -10,6 +10,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
+    Conversation,
+    EmotionalArc,
+    Persona,
+    ProcessingStatus,
+    PromptTemplate,
+    Tier,
+    TrainingTopic,
+)
 from core import storage
 from enrichment.fingerprints import content_hash
 from enrichment.imports import (
@@ -19,20 +32,10 @@ from enrichment.imports import (
     load_json,
     read_bounded,
 )
-from enrichment.models import (
-    Conversation,
-    EmotionalArc,
-    EnrichmentRun,
-    Persona,
-    ProcessingStatus,
-    PromptTemplate,
-    Tier,
-    TrainingTopic,
-)
+from enrichment.models import EnrichmentRun
 
 from .duplicates import Duplicate, split_duplicates
 from .lifecycle import finish_batch_job
-from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
 
 
 @dataclass

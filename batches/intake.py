@@ -17,13 +17,21 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
+    Conversation,
+    Priority,
+    Tier,
+)
 from core import storage
-from enrichment.models import Conversation, EnrichmentRun, Tier
+from enrichment.models import EnrichmentRun
 
 from .duplicates import Duplicate, split_duplicates
 from .imports import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
 from .lifecycle import finish_batch_job
-from .models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus, Priority
 
 # Items one call may add.
 MAX_ITEMS_PER_CALL = 100

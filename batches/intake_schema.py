@@ -1,10 +1,9 @@
 """The request bodies of the intake API as JSON Schema, written by hand: an item is exactly
 one of three kinds, which a serializer cannot tell the schema generator."""
 
-from enrichment.models import Tier
+from conversations.models import Priority, Tier
 
 from .intake import MAX_ITEMS_PER_CALL, PARAMETER_KEYS
-from .models import Priority
 
 # Text that fits a text column: anything but NUL.
 _NO_NUL = r"^[^\u0000]*$"

@@ -4,11 +4,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs.lifecycle import NothingToEnrich
 from enrichment.services import enrich
 
-from .models import BatchItemStatus, BatchJob, BatchJobStatus
 from .services import batch_job_selection
 
 

@@ -7,10 +7,8 @@ from collections.abc import Iterable
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse_lazy
 
-from enrichment.models import Conversation
+from conversations.models import BatchItem, BatchItemStatus, BatchJob, Conversation
 from enrichment.scopes import Scope, ScopeRef
-
-from .models import BatchItem, BatchItemStatus, BatchJob
 
 
 def job_ref(job_id: uuid.UUID, name: str) -> ScopeRef:
@@ -20,7 +18,7 @@ def job_ref(job_id: uuid.UUID, name: str) -> ScopeRef:
         job_id,
         name,
         url=reverse_lazy("batch-job-detail", args=[job_id]),
-        admin_url=reverse_lazy("admin:batches_batchjob_change", args=[job_id]),
+        admin_url=reverse_lazy("admin:conversations_batchjob_change", args=[job_id]),
     )
 
 

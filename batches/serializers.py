@@ -4,7 +4,7 @@ from django.core.validators import ProhibitNullCharactersValidator, RegexValidat
 from django.urls import reverse
 from rest_framework import serializers
 
-from enrichment.models import Tier
+from conversations.models import BatchItemStatus, BatchJobStatus, Priority, Tier
 from enrichment.serializers import (
     RequestBodySerializer,
     RunSerializer,
@@ -13,7 +13,6 @@ from enrichment.serializers import (
 )
 
 from .intake_schema import NAME_PATTERN
-from .models import BatchItemStatus, BatchJobStatus, Priority
 
 
 class ItemSummarySerializer(serializers.Serializer):

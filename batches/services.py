@@ -8,14 +8,14 @@ from datetime import datetime
 from django.core.paginator import Page
 from django.db.models import QuerySet
 
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
 from core.pagination import EstimatedPaginator
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs.lifecycle import RunStarted, cancel_run
 from enrichment.selection import Selection, scope_selection
 from enrichment.services import BulkResult, enrich
 
 from .counts import refresh_stale, sweep_for_request
-from .models import BatchJob
 from .scopes import BATCH_JOB, BatchJobScope, completed_item_conversations, job_ref
 from .tasks import request_count_refresh
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from conversations.models import BatchJob
 from core.pages import HtmxHttpRequest, is_partial_request
 from core.pagination import EstimatedPaginator
 from enrichment.models import EnrichmentRun
@@ -22,7 +23,6 @@ from enrichment.views import ENRICHMENT_DONE, run_progress_text, summary_text
 
 from .forms import UploadForm
 from .imports import ConversationImport
-from .models import BatchJob
 from .services import (
     cancel_job_run,
     current_job,

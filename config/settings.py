@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "procrastinate.contrib.django",
     "core",
+    "conversations",
     "enrichment",
     "axes",
     "batches",
@@ -244,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A choice set several responses share gets a name instead of a hash.
-    "ENUM_NAME_OVERRIDES": {"BatchJobStatusEnum": "batches.models.BatchJobStatus"},
+    "ENUM_NAME_OVERRIDES": {"BatchJobStatusEnum": "conversations.models.BatchJobStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.require_bodies",

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.models import ApiToken
 from core.pages import HtmxHttpRequest, is_partial_request
 from core.tokens import create_token, revoke_token
-from enrichment.models import ApiToken
 
 TEMPLATE = "enrichment/api_tokens.html"
 # The new key waits in the (server-side) session between the POST and the page it

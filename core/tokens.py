@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from enrichment.models import ApiToken
+from core.models import ApiToken
 
 # Writing ``last_used_at`` on every call would cost an UPDATE per request; once a minute
 # tells the owner as much.

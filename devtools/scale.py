@@ -30,14 +30,9 @@ from django.db import connection
 from django.db.models import F
 
 from batches import counts
-from batches.models import BatchJob, BatchJobStatus
+from conversations.models import BatchJob, BatchJobStatus, Persona
 from enrichment.imports import import_scaffolding
-from enrichment.models import (
-    EnrichmentRun,
-    Persona,
-    RunSource,
-    RunStatus,
-)
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from training.models import TrainingFile
 
 from .demo.generator import scaffolding_paths

@@ -7,8 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from batches.models import BatchItemStatus
-from enrichment.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+from conversations.models import (
+    BatchItemStatus,
+    EmotionalArc,
+    Persona,
+    PromptTemplate,
+    TrainingTopic,
+)
 
 STAFF_USERNAME = "scale-staff"
 USER_USERNAME = "scale-user"

@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from conversations.models import Conversation
 from core.pages import HtmxHttpRequest, redirect_to
 
 from . import scopes
-from .models import Conversation, RunSource
+from .models import RunSource
 from .pipeline.outcomes import ENRICHED, FAILED, Outcome
 from .services import deactivate, enrich_one
 from .transcripts import read_enriched, read_transcript

@@ -8,9 +8,8 @@ formatting; content that is not a JSON object is hashed as the bytes it came as.
 import hashlib
 import json
 
+from conversations.models import Conversation
 from core import storage
-
-from .models import Conversation
 
 
 def content_hash(content: bytes, data: dict | None) -> str:

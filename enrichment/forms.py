@@ -8,8 +8,9 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from conversations.models import Conversation, EnrichmentStatus, Persona
+
 from . import scopes
-from .models import Conversation, EnrichmentStatus, Persona
 
 ANY_FAILURE = "failed"
 

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 from django.db import models, transaction
 
-from .models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+from conversations.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+
 from .pipeline.normalize import MAX_SIZE_BYTES
 
 # An input at least as large as the largest document enrichment writes could never be

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from .models import Conversation
+from conversations.models import Conversation
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import QuerySet
 
+from conversations.models import Conversation, EnrichmentStatus
+
 from . import scopes
-from .models import Conversation, EnrichmentStatus
 from .scopes import ScopeRef
 
 

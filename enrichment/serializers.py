@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
+from conversations.models import EnrichmentStatus
+
 from . import scopes
-from .models import EnrichmentStatus, RunStatus
+from .models import RunStatus
 from .pipeline.outcomes import ENRICHED, FAILED, SKIP_REASONS, SKIPPED
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Conversation
+from conversations.models import Conversation
+
 from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
 from .pipeline.run import PARALLEL, SEQUENTIAL, enrich_conversations
 from .runs.lifecycle import RunStarted, active_run, start_run

@@ -5,9 +5,8 @@ produced, so every shape is read defensively: what cannot be shown is said, neve
 import json
 from dataclasses import dataclass, field
 
+from conversations.models import Conversation
 from core import storage
-
-from .models import Conversation
 
 # Characters of an unparseable reply shown on the page (the download has all of it).
 RAW_SHOWN = 20_000

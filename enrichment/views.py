@@ -16,12 +16,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from conversations.models import Conversation
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 
 from . import scopes
 from .forms import ConversationFilterForm, EnrichSelectionForm
-from .models import Conversation, EnrichmentRun, ItemOutcome, RunSource
+from .models import EnrichmentRun, ItemOutcome, RunSource
 from .runs.lifecycle import NothingToEnrich, RunNotCancellable, RunStarted, cancel_run, retry_failed
 from .selection import ConversationsNotFound, select_ids, select_queryset
 from .services import BulkResult, enrich

@@ -8,19 +8,20 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from batches.models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
-from core import storage
-from enrichment.models import (
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
     Conversation,
     EmotionalArc,
-    EnrichmentRun,
-    EnrichmentRunItem,
     Persona,
     ProcessingStatus,
     PromptTemplate,
-    RunSource,
     TrainingTopic,
 )
+from core import storage
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, RunSource
 from enrichment.pipeline.run import enrich_conversations
 from training.models import TrainingFile, TrainingFileConversation
 

@@ -65,7 +65,7 @@ def test_an_app_imports_only_the_apps_below_it(app):
 
 
 def test_enrichment_never_reaches_batches_by_name_either():
-    pattern = re.compile(r"""get_model\(\s*["']batches|batch_items__|["']admin:batches_""")
+    pattern = re.compile(r"""get_model\(\s*["']batches|batch_items__|["']admin:conversations_""")
 
     offenders = [
         str(path.relative_to(ROOT))

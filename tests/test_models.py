@@ -1,8 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from batches.models import BatchItem, BatchJob
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import BatchItem, BatchJob, Conversation, EnrichmentStatus
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

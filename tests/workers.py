@@ -16,9 +16,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from conversations.models import Conversation, ProcessingStatus
 from core import storage
 from devtools.workers import start_worker
-from enrichment.models import Conversation, ProcessingStatus
 from tests.factories import a_run, conversation_document
 
 # The worker's start-up line ("Starting worker ...") tells a test it is polling.

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conversations.models import Conversation
 from enrichment.admin import ConversationAdmin as EnrichmentConversationAdmin
 from enrichment.admin import badge
-from enrichment.models import Conversation
 
 from . import services
 from .models import FileFormat, TrainingFile, TrainingFileStatus
@@ -130,7 +130,7 @@ class TrainingFileAdmin(admin.ModelAdmin):
             '<li><a href="{}">{}</a> <code>{}</code></li>',
             (
                 (
-                    reverse("admin:enrichment_conversation_change", args=[m.conversation.pk]),
+                    reverse("admin:conversations_conversation_change", args=[m.conversation.pk]),
                     m.conversation.display_name,
                     m.conversation_id,
                 )

@@ -25,7 +25,7 @@ import orjson
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from enrichment.pipeline.inputs import current_profile
 
 from . import builders

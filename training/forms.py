@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from django import forms
 
-from batches.models import BatchJob
+from conversations.models import BatchJob, Conversation
 from enrichment.forms import ConversationFilterForm, UUIDListField
-from enrichment.models import Conversation
 
 from .models import TrainingFile, TrainingFileStatus
 from .selection import Selection, select_batch_job, select_ids, select_matching

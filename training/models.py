@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations.models import Conversation
 from core.background import live_workers
-from enrichment.models import Conversation
 
 STORAGE_FOLDER = "training-files"
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from batches.models import BatchJob
 from batches.services import job_conversations
-from enrichment.models import Conversation
+from conversations.models import BatchJob, Conversation
 from enrichment.selection import resolve_conversations
 
 # Rows per query when a selection is looked up.

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 
 from .builds import build_now, record_build_failure
 from .files import BuildError, delete_folder

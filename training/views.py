@@ -13,7 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from batches.models import BatchJob
+from conversations.models import BatchJob
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 from enrichment.selection import ConversationsNotFound

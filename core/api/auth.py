@@ -5,8 +5,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 from core.api.throttles import FailedTokenThrottle
+from core.models import ApiToken
 from core.tokens import find_token, record_use
-from enrichment.models import ApiToken
 
 
 class ApiTokenAuthentication(TokenAuthentication):

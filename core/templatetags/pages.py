@@ -5,8 +5,8 @@ from datetime import datetime
 from django import template
 from django.utils.dateparse import parse_datetime
 
+from conversations.models import ErrorCategory
 from enrichment import scopes
-from enrichment.models import ErrorCategory
 
 register = template.Library()
 

@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from batches.imports import ConversationImport, import_conversations
-from batches.models import BatchJob
+from conversations.models import BatchJob, EmotionalArc, Persona, TrainingTopic
 from enrichment.imports import ImportCounts, import_scaffolding
-from enrichment.models import EmotionalArc, Persona, TrainingTopic
 
 from .generator import (
     generate_conversation,
@@ -32,7 +31,7 @@ DEMO_PASSWORD = "demo-password"
 ANALYST_USERNAME = "analyst"
 ANALYST_PASSWORD = "analyst-password"
 ANALYST_CONVERSATIONS = 3
-ENRICH_PERMISSION = ("enrichment", "enrich_conversation")
+ENRICH_PERMISSION = ("conversations", "enrich_conversation")
 MIN_CONVERSATIONS = 3  # one valid, one truncated, one invalid
 
 

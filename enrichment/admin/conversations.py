@@ -14,9 +14,9 @@ from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conversations.models import Conversation
 from core.pagination import EstimatedPaginator
 from enrichment import scopes
-from enrichment.models import Conversation
 from enrichment.selection import select_queryset
 
 from .display import (
@@ -31,7 +31,7 @@ from .display import (
 )
 from .reports import enrich_for_admin, force_preview
 
-ENRICH_PERMISSION = "enrichment.enrich_conversation"
+ENRICH_PERMISSION = "conversations.enrich_conversation"
 
 
 def scope_filter(scope: scopes.Scope) -> type[admin.SimpleListFilter]:
@@ -358,5 +358,5 @@ class ConversationAdmin(admin.ModelAdmin):
             "media": self.media,
         }
         return TemplateResponse(
-            request, "admin/enrichment/conversation/force_reenrich_confirmation.html", context
+            request, "admin/conversations/conversation/force_reenrich_confirmation.html", context
         )

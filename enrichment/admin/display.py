@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from enrichment.models import EnrichmentRun, EnrichmentStatus, ErrorCategory, RunStatus
+from conversations.models import EnrichmentStatus, ErrorCategory
+from enrichment.models import EnrichmentRun, RunStatus
 
 # Loaded by every ModelAdmin that shows badges.
 ADMIN_CSS = {"all": ["admin/css/enrichment.css"]}

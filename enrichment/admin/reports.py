@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.pipeline.outcomes import (
     ALREADY_ENRICHED,
     IN_PROGRESS,
@@ -73,7 +74,7 @@ def _left_out_note(left_out: int, reason: str) -> str:
 def failed_list_url(pks) -> str:
     """The conversations change list narrowed to exactly these rows."""
     ids = ",".join(str(pk) for pk in pks)
-    return f"{reverse('admin:enrichment_conversation_changelist')}?id__in={ids}"
+    return f"{reverse('admin:conversations_conversation_changelist')}?id__in={ids}"
 
 
 def _failures_summary(failures: list) -> SafeString:

@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conversations.models import Conversation
 from enrichment import scopes
-from enrichment.models import Conversation, EnrichmentRun, ItemOutcome
+from enrichment.models import EnrichmentRun, ItemOutcome
 
 from .conversations import ENRICH_PERMISSION
 from .display import (
@@ -26,7 +27,7 @@ FAILED_ITEMS_SHOWN = 100
 
 
 def _conversation_change_link(conversation: Conversation) -> SafeString:
-    url = reverse("admin:enrichment_conversation_change", args=[conversation.pk])
+    url = reverse("admin:conversations_conversation_change", args=[conversation.pk])
     return format_html('<a href="{}">{}</a>', url, conversation)
 
 

@@ -9,6 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from conversations.models import Conversation
 from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
@@ -20,7 +21,7 @@ from core.api.errors import (
 )
 from core.api.params import flag, flag_parameter
 from core.api.users import acting_user
-from enrichment.models import Conversation, RunSource
+from enrichment.models import RunSource
 from enrichment.selection import select_ids
 from enrichment.serializers import (
     BulkEnrichRequestSerializer,

@@ -1,14 +1,5 @@
-"""The enrichment app's models: scaffolding, conversations, background runs, API tokens."""
+"""The enrichment app's models: background runs and their items."""
 
-from .conversations import (
-    Conversation,
-    ConversationQuerySet,
-    EnrichmentStatus,
-    ErrorCategory,
-    ProcessingStatus,
-    Tier,
-    lease_expiry,
-)
 from .runs import (
     EnrichmentRun,
     EnrichmentRunItem,
@@ -17,28 +8,12 @@ from .runs import (
     RunSource,
     RunStatus,
 )
-from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
-from .tokens import ApiToken, ApiTokenQuerySet
 
 __all__ = [
-    "ApiToken",
-    "ApiTokenQuerySet",
-    "Conversation",
-    "ConversationQuerySet",
-    "EmotionalArc",
     "EnrichmentRun",
     "EnrichmentRunItem",
     "EnrichmentRunQuerySet",
-    "EnrichmentStatus",
-    "ErrorCategory",
     "ItemOutcome",
-    "Persona",
-    "ProcessingStatus",
-    "PromptTemplate",
     "RunSource",
     "RunStatus",
-    "ScaffoldingRow",
-    "Tier",
-    "TrainingTopic",
-    "lease_expiry",
 ]

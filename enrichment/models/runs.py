@@ -8,10 +8,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations.models import Conversation
 from core.background import live_workers
-
-from ._checks import check_choices
-from .conversations import Conversation
+from core.constraints import check_choices
 
 
 class RunStatus(models.TextChoices):

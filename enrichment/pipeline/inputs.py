@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
+from conversations.models import Conversation, EnrichmentStatus, ErrorCategory
 
 from .enrich import EnrichmentContext
 from .profile import DEFAULT_PROFILE, Profile, load_profile

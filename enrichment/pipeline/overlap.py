@@ -18,7 +18,7 @@ from time import perf_counter
 
 from django.conf import settings
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 
 from .process import Staged
 from .record import Processed

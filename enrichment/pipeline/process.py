@@ -10,8 +10,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from conversations.models import Conversation, EnrichmentStatus, ErrorCategory
 from core import storage
-from enrichment.models import Conversation, EnrichmentStatus, ErrorCategory
 
 from .enrich import build_document
 from .inputs import StageFailure, read_input, snapshot

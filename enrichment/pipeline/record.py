@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations.models import Conversation, EnrichmentStatus
 from core.sql import update_rows_statement, update_statement
-from enrichment.models import Conversation, EnrichmentStatus
 
 from .outcomes import ENRICHED, FAILED, IN_PROGRESS, SKIPPED, Outcome
 

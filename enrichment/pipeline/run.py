@@ -27,7 +27,7 @@ from functools import partial
 from django.db import connection
 from django.utils import timezone
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 
 from .inputs import current_profile, load_claimed
 from .outcomes import (

@@ -13,7 +13,8 @@ from django.db import connections
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem, ItemOutcome
+from conversations.models import Conversation
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome
 
 
 def store_items(

@@ -8,14 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from conversations.models import Conversation
 from core.background import waiting_jobs
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentRunItem,
-    ItemOutcome,
-    RunStatus,
-)
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
 from enrichment.pipeline.run import release_expired_leases
 from enrichment.scopes import ScopeRef
 from enrichment.tasks import enqueue_run, enrich_run_lane

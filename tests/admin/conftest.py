@@ -20,7 +20,7 @@ def _staff_client(*codenames: str) -> Client:
     user = UserFactory(is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["enrichment", "batches"], codename__in=codenames
+            content_type__app_label__in=["conversations", "enrichment"], codename__in=codenames
         )
     )
     client = Client()
@@ -30,7 +30,7 @@ def _staff_client(*codenames: str) -> Client:
 
 @pytest.fixture
 def enricher_client(db) -> Client:
-    """Staff with the custom ``enrichment.enrich_conversation`` permission, not superuser."""
+    """Staff with the custom ``conversations.enrich_conversation`` permission, not superuser."""
     return _staff_client(*BROWSE_PERMISSIONS, "enrich_conversation")
 
 

@@ -2,9 +2,9 @@
 
 from django.contrib.messages import get_messages
 
-CONVERSATIONS = "/admin/enrichment/conversation/"
-BATCH_JOBS = "/admin/batches/batchjob/"
-BATCH_ITEMS = "/admin/batches/batchitem/"
+CONVERSATIONS = "/admin/conversations/conversation/"
+BATCH_JOBS = "/admin/conversations/batchjob/"
+BATCH_ITEMS = "/admin/conversations/batchitem/"
 RUNS = "/admin/enrichment/enrichmentrun/"
 
 

@@ -5,15 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from batches.models import BatchItemStatus, BatchJobStatus
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    ItemOutcome,
-    RunSource,
-    RunStatus,
-)
+from conversations.models import BatchItemStatus, BatchJobStatus, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from tests.admin.helpers import (
     BATCH_ITEMS,
     BATCH_JOBS,
@@ -80,7 +73,7 @@ def test_batch_job_detail_lists_its_items_read_only(admin_client):
     response = admin_client.get(f"{BATCH_JOBS}{job.pk}/change/")
 
     content = response.content.decode()
-    conversation_url = f"/admin/enrichment/conversation/{done.conversation_id}/change/"
+    conversation_url = f"/admin/conversations/conversation/{done.conversation_id}/change/"
     assert (
         '<tr><td>1</td><td>Building an Emergency Fund</td><td><span class="status-badge '
         'status-badge--completed"'
@@ -89,10 +82,10 @@ def test_batch_job_detail_lists_its_items_read_only(admin_client):
     assert f'<a href="{conversation_url}">Chat one</a>' in content
     assert "<td>Model &lt;timeout&gt;</td>" in content
     assert (
-        f'<a href="/admin/batches/batchitem/?batch_job__id__exact={job.pk}">All 2 items</a>'
+        f'<a href="/admin/conversations/batchitem/?batch_job__id__exact={job.pk}">All 2 items</a>'
     ) in content
     assert (
-        f'<a href="/admin/enrichment/conversation/?batch_job={job.pk}">'
+        f'<a href="/admin/conversations/conversation/?batch_job={job.pk}">'
         "Conversations of this job</a>"
     ) in content
     assert "total_items" not in response.context["adminform"].form.fields
@@ -183,7 +176,8 @@ def test_enrich_completed_items_names_failures_and_skips_completed(enricher_clie
             "Enrichment of 3 conversations: 1 enriched, 1 failed, 1 skipped. "
             "Skipped: 1 already enriched, 0 in progress elsewhere. "
             "Failed: “Broken chat”: The conversation has no stored file to enrich. "
-            f'<a href="/admin/enrichment/conversation/?id__in={broken.pk}">See it in the list</a>.',
+            f'<a href="/admin/conversations/conversation/?id__in={broken.pk}">'
+            "See it in the list</a>.",
         )
     ]
     broken.refresh_from_db()

@@ -6,21 +6,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    ErrorCategory,
-    ItemOutcome,
-    RunSource,
-    RunStatus,
-)
+from conversations.models import Conversation, EnrichmentStatus, ErrorCategory
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action, run_links
 from tests.factories import ConversationFactory
 from tests.jobs import queued
 
 ENRICH_ACTIONS = ["enrich_selected", "retry_failed", "force_reenrich"]
-CONFIRMATION = "admin/enrichment/conversation/force_reenrich_confirmation.html"
+CONFIRMATION = "admin/conversations/conversation/force_reenrich_confirmation.html"
 MISSING_FILE = "The conversation has no stored file to enrich."
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from enrichment.models import EnrichmentStatus, ErrorCategory, Tier
+from conversations.models import EnrichmentStatus, ErrorCategory, Tier
 from tests.admin.helpers import CONVERSATIONS
 from tests.counting import COUNT_QUERIES
 from tests.factories import (
@@ -54,7 +54,7 @@ def test_conversation_list_shows_the_columns(admin_client):
     assert f'<code title="{business_id}">{business_id[:8]}</code>' in content
     assert '<span class="truncate" title="Windfall chat">Windfall chat</span>' in content
     assert '<td class="field-owner"><span class="truncate" title="dana">dana</span></td>' in content
-    job_url = f"/admin/batches/batchjob/{item.batch_job_id}/change/"
+    job_url = f"/admin/conversations/batchjob/{item.batch_job_id}/change/"
     assert (
         f'<td class="field-groups"><a href="{job_url}" class="truncate" title="March batch">'
         "March batch</a></td>"

@@ -182,7 +182,10 @@ def test_run_page_links_its_batch_job_and_the_run_it_retries(admin_client):
 
     content = admin_client.get(change_url(retry)).content.decode()
 
-    assert f'Batch job <a href="/admin/batches/batchjob/{job.pk}/change/">{job.name}</a>' in content
+    assert (
+        f'Batch job <a href="/admin/conversations/batchjob/{job.pk}/change/">{job.name}</a>'
+        in content
+    )
     assert f'<a href="{change_url(first)}">Nightly</a>' in content
 
 
@@ -203,7 +206,7 @@ def test_run_page_lists_failed_conversations_with_links(admin_client):
 
     rows = "".join(
         f"<tr><td>{position}</td><td>"
-        f'<a href="/admin/enrichment/conversation/{conversation.pk}/change/">'
+        f'<a href="/admin/conversations/conversation/{conversation.pk}/change/">'
         f"{conversation.conversation_name}</a></td><td>Missing input</td>"
         f'<td><span class="preformatted">{MISSING_FILE}</span></td></tr>'
         for position, conversation in [(2, failed[0]), (3, failed[1])]
@@ -220,8 +223,8 @@ def test_run_page_lists_a_limited_number_of_failed_conversations(admin_client, m
 
     content = admin_client.get(change_url(run)).content.decode()
 
-    assert f"/admin/enrichment/conversation/{failed[1].pk}/change/" in content
-    assert f"/admin/enrichment/conversation/{failed[2].pk}/change/" not in content
+    assert f"/admin/conversations/conversation/{failed[1].pk}/change/" in content
+    assert f"/admin/conversations/conversation/{failed[2].pk}/change/" not in content
     assert "<p>The first 2 of 3 failed.</p>" in content
 
 

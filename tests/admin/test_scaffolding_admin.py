@@ -2,7 +2,7 @@
 
 import pytest
 
-from enrichment.models import Persona
+from conversations.models import Persona
 from tests.factories import (
     EmotionalArcFactory,
     PersonaFactory,
@@ -11,19 +11,19 @@ from tests.factories import (
 )
 
 SCAFFOLDING = [
-    ("/admin/enrichment/persona/", PersonaFactory),
-    ("/admin/enrichment/emotionalarc/", EmotionalArcFactory),
-    ("/admin/enrichment/trainingtopic/", TrainingTopicFactory),
-    ("/admin/enrichment/prompttemplate/", PromptTemplateFactory),
+    ("/admin/conversations/persona/", PersonaFactory),
+    ("/admin/conversations/emotionalarc/", EmotionalArcFactory),
+    ("/admin/conversations/trainingtopic/", TrainingTopicFactory),
+    ("/admin/conversations/prompttemplate/", PromptTemplateFactory),
 ]
 # Session, user, the two counts and the page of rows; topics and templates add one query
 # per filter on a plain column (its distinct values: category and complexity level; tier
 # and category).
 LIST_QUERIES = {
-    "/admin/enrichment/persona/": 5,
-    "/admin/enrichment/emotionalarc/": 5,
-    "/admin/enrichment/trainingtopic/": 7,
-    "/admin/enrichment/prompttemplate/": 7,
+    "/admin/conversations/persona/": 5,
+    "/admin/conversations/emotionalarc/": 5,
+    "/admin/conversations/trainingtopic/": 7,
+    "/admin/conversations/prompttemplate/": 7,
 }
 
 
@@ -54,7 +54,7 @@ def test_persona_search_finds_the_key(admin_client):
     wanted = PersonaFactory(persona_key="cautious_saver")
     PersonaFactory()
 
-    response = admin_client.get("/admin/enrichment/persona/", {"q": "cautious"})
+    response = admin_client.get("/admin/conversations/persona/", {"q": "cautious"})
 
     assert list(response.context["cl"].result_list) == [wanted]
 
@@ -63,7 +63,7 @@ def test_persona_edit_form_saves_changes(admin_client):
     persona = PersonaFactory(name="Sam Ortiz", persona_key="cautious_saver")
 
     response = admin_client.post(
-        f"/admin/enrichment/persona/{persona.pk}/change/",
+        f"/admin/conversations/persona/{persona.pk}/change/",
         {
             "name": "Sam Ortiz",
             "persona_key": "cautious_saver",
@@ -83,7 +83,7 @@ def test_persona_edit_form_saves_changes(admin_client):
 
 def test_persona_can_be_added(admin_client):
     response = admin_client.post(
-        "/admin/enrichment/persona/add/",
+        "/admin/conversations/persona/add/",
         {"name": "New", "persona_key": "new_one", "data": "{}", "demographics": "null"},
     )
 

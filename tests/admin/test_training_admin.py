@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action
 from tests.factories import ConversationFactory, UserFactory, enriched_conversation
 from training import services

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from batches.models import BatchItemStatus
+from conversations.models import BatchItemStatus
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,15 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from batches.models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
-from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
+    Conversation,
+    ProcessingStatus,
+)
+from enrichment.models import EnrichmentRun
 from tests.factories import (
     TRUNCATED_REPLY,
     BatchJobFactory,

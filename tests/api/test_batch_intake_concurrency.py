@@ -10,9 +10,8 @@ import urllib.request
 
 import pytest
 
-from batches.models import BatchItemStatus, BatchJob
+from conversations.models import BatchItemStatus, BatchJob, Conversation
 from core.tokens import create_token
-from enrichment.models import Conversation
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from tests.factories import ConversationFactory, UserFactory, conversation_document
 
 pytestmark = pytest.mark.django_db

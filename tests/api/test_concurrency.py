@@ -12,8 +12,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from conversations.models import Conversation, EnrichmentStatus
 from core.tokens import create_token
-from enrichment.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.run import enrich_conversations
 from tests.factories import ConversationFactory, UserFactory
 

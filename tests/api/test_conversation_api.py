@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from enrichment.models import EnrichmentStatus
+from conversations.models import EnrichmentStatus
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from batches.models import BatchJob
+from conversations.models import BatchJob
 from enrichment.models import EnrichmentRun
 from tests.factories import BatchJobFactory, ConversationFactory, UserFactory, a_run
 from training.models import TrainingFile

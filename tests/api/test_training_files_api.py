@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

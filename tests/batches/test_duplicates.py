@@ -8,9 +8,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from batches.models import BatchJob
+from conversations.models import BatchJob, Conversation
 from enrichment.fingerprints import content_hash
-from enrichment.models import Conversation
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 
 pytestmark = pytest.mark.django_db

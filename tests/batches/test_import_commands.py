@@ -5,8 +5,11 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from batches.models import BatchItem, BatchItemStatus, BatchJob, BatchJobStatus
-from enrichment.models import (
+from conversations.models import (
+    BatchItem,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
     Conversation,
     EmotionalArc,
     EnrichmentStatus,
@@ -190,7 +193,7 @@ def test_import_conversations_removes_written_files_when_the_import_fails(
         path = tmp_path / f"c{n}.json"
         path.write_text(json.dumps(conversation_document(session_context=f"Case {n}.")))
         paths.append(path)
-    from batches.models import BatchItem as Item
+    from conversations.models import BatchItem as Item
 
     original = Item.objects.create
     calls = {"n": 0}

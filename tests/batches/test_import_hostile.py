@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from batches.models import BatchItem, BatchJob
+from conversations.models import BatchItem, BatchJob, Conversation, Persona, ProcessingStatus
 from enrichment import imports
-from enrichment.models import Conversation, Persona, ProcessingStatus
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,14 @@ import urllib.request
 
 import pytest
 
-from batches.models import BatchItemStatus, BatchJob
+from conversations.models import (
+    BatchItemStatus,
+    BatchJob,
+    Conversation,
+    EnrichmentStatus,
+    ProcessingStatus,
+)
 from core.tokens import create_token
-from enrichment.models import Conversation, EnrichmentStatus, ProcessingStatus
 from tests.factories import (
     EmotionalArcFactory,
     PersonaFactory,

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from batches.lifecycle import finish_batch_job
-from batches.models import BatchJob, BatchJobStatus
+from conversations.models import BatchJob, BatchJobStatus
 from enrichment.models import EnrichmentRun, RunSource
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, conversation_document
 from tests.jobs import queued

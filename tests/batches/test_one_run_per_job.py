@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
 from batches.lifecycle import finish_batch_job
-from batches.models import BatchItemStatus, BatchJobStatus
 from batches.services import enrich_batch_job
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
+from conversations.models import BatchItemStatus, BatchJobStatus, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from tests.admin.helpers import BATCH_JOBS, messages_of, run_action
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, a_run
 from tests.workers import seed, wait_for

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from batches.models import BatchJob, BatchJobStatus
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from conversations.models import BatchJob, BatchJobStatus, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs import lanes
 from tests.admin.helpers import BATCH_JOBS, run_action
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, conversation_document

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conversations.models import Conversation, EnrichmentStatus
 from core.tokens import create_token
-from enrichment.models import Conversation, EnrichmentStatus
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 from tests.servers import ROOT, Server, production_env, s3_env, start_web
 

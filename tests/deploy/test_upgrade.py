@@ -76,7 +76,7 @@ def test_migrate_keeps_runs_builds_and_conversations_and_the_engine_picks_them_u
 
     migrate(latest())
 
-    from enrichment.models import Conversation as Current
+    from conversations.models import Conversation as Current
     from enrichment.models import EnrichmentRun
 
     assert Current.objects.count() == 3

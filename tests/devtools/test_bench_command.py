@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
-from batches.models import BatchItem, BatchJob
+from conversations.models import BatchItem, BatchJob, Conversation
 from devtools.management.commands.bench_scale import pages
 from devtools.scale import STAFF_USERNAME, USER_USERNAME, existing
-from enrichment.models import Conversation, EnrichmentRun
+from enrichment.models import EnrichmentRun
 from training.models import TrainingFile
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]

@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from batches.models import BatchItemStatus, BatchJob, BatchJobStatus
-from devtools.demo.seed import seed_demo
-from enrichment.models import (
+from conversations.models import (
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
     Conversation,
     EmotionalArc,
     EnrichmentStatus,
@@ -17,6 +18,7 @@ from enrichment.models import (
     PromptTemplate,
     TrainingTopic,
 )
+from devtools.demo.seed import seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,7 @@ def test_seed_demo_creates_the_demo_users():
     assert demo.user_permissions.filter(codename="enrich_conversation").exists()
     assert (analyst.is_staff, analyst.is_superuser, analyst.is_active) == (False, False, True)
     assert analyst.check_password("analyst-password")
-    assert analyst.has_perm("enrichment.enrich_conversation")
+    assert analyst.has_perm("conversations.enrich_conversation")
 
 
 def test_seed_demo_imports_the_demo_scaffolding():

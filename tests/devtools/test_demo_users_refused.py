@@ -7,9 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from batches.models import BatchJob
+from conversations.models import BatchJob, Persona
 from devtools.demo.seed import KnownPasswordsRefused, seed_demo
-from enrichment.models import Persona
 
 pytestmark = pytest.mark.django_db
 

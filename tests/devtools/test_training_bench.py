@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from training.models import TrainingFile
 
 pytestmark = [

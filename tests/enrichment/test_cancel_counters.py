@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from enrichment.models import Conversation, EnrichmentRun, ItemOutcome, RunSource, RunStatus
+from conversations.models import Conversation
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.pipeline import run as runner
 from enrichment.runs import lanes, lifecycle
 from tests.factories import ConversationFactory, UserFactory, a_run

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from conversations.models import Conversation, EnrichmentStatus
 from devtools.workers import current_database_url
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from enrichment.models import EnrichmentRun, RunSource
 from tests.factories import BatchItemFactory, BatchJobFactory, ConversationFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,7 @@ def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(beating_w
 @pytest.mark.django_db
 def test_following_a_run_while_no_worker_runs_says_so_instead_of_waiting_forever():
     from batches.lifecycle import finish_batch_job
-    from batches.models import BatchItem, BatchJob
+    from conversations.models import BatchItem, BatchJob
 
     conversation = ConversationFactory()
     job = BatchJob.objects.create(name="Nightly", status="processing")

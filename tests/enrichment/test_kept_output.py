@@ -8,7 +8,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.html import escape
 
-from enrichment.models import EnrichmentStatus, RunSource
+from conversations.models import EnrichmentStatus
+from enrichment.models import RunSource
 from enrichment.pipeline.run import enrich_conversations
 from enrichment.runs import lanes
 from tests.factories import ConversationFactory, a_run, conversation_document

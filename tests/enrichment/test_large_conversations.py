@@ -7,7 +7,7 @@ import tracemalloc
 import pytest
 from django.core.files.storage import default_storage
 
-from enrichment.models import EnrichmentStatus
+from conversations.models import EnrichmentStatus
 from enrichment.pipeline import inputs, normalize, process
 from enrichment.pipeline.enrich import EnrichmentContext, enrich_conversation
 from enrichment.pipeline.profile import DEFAULT_PROFILE

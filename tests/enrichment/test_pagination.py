@@ -4,8 +4,8 @@ that know their next one, and deep pages read on their keys."""
 import pytest
 from django.db import connection
 
+from conversations.models import Conversation
 from core.pagination import EstimatedPaginator, page_rows, planner_estimate
-from enrichment.models import Conversation
 from tests.factories import ConversationFactory, EnrichmentRunItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.inputs import _load_profile
 from enrichment.pipeline.run import enrich_conversations
 

@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, ItemOutcome
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, ItemOutcome
 from tests.factories import UserFactory
 from tests.workers import run_state, seed, start, url_through, wait_for
 

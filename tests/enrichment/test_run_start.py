@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from batches.scopes import job_ref
+from conversations.models import Conversation
 from enrichment import scopes
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunSource
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunSource
 from enrichment.runs import lifecycle
 from enrichment.selection import (
     scope_selection,

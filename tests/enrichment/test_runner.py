@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.inputs import StageFailure
 from enrichment.pipeline.process import failure_fields
 from enrichment.pipeline.run import SEQUENTIAL, Grouped, claim, enrich_conversations

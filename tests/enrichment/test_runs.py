@@ -6,14 +6,8 @@ import uuid
 import pytest
 from django.db import transaction
 
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    ItemOutcome,
-    RunSource,
-    RunStatus,
-)
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs import lanes, lifecycle
 from tests.factories import ConversationFactory, a_run, conversation_document
 from tests.jobs import queued, run_jobs

@@ -4,14 +4,8 @@ import signal
 
 import pytest
 
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    ItemOutcome,
-    RunSource,
-    RunStatus,
-)
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from tests.factories import UserFactory
 from tests.workers import run_state, seed, start, wait_for
 
@@ -82,7 +76,7 @@ def test_sigterm_finishes_the_job_in_hand_and_stops_cleanly(workers):
 
 def test_a_job_that_completes_is_enriched_automatically(workers):
     from batches.lifecycle import finish_batch_job
-    from batches.models import BatchItem, BatchJob
+    from conversations.models import BatchItem, BatchJob
 
     owner = UserFactory()
     conversations = seed(owner, 30, invalid_every=10)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from batches.models import BatchItemStatus, BatchJob, BatchJobStatus
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from tests.factories import (
     TRUNCATED_REPLY,
     BatchItemFactory,

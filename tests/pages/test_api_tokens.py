@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
 from core.tokens import create_token, hash_key
-from enrichment.models import ApiToken
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from batches import counts
-from batches.models import BatchJob, CountsSweep
 from batches.services import current_job
 from batches.tasks import refresh_batch_job_counts
-from enrichment.models import Conversation, EnrichmentStatus, RunSource
+from conversations.models import BatchJob, Conversation, CountsSweep, EnrichmentStatus
+from enrichment.models import RunSource
 from enrichment.runs import lanes
 from enrichment.selection import select_ids
 from enrichment.services import enrich

@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 
 from batches import counts
-from batches.models import BatchJobStatus
 from batches.services import enrich_batch_job
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, RunStatus
+from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.runs import lanes
 from tests.counting import COUNT_QUERIES
 from tests.factories import BatchJobFactory, UserFactory, a_run

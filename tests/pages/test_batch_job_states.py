@@ -5,8 +5,7 @@ the items table shows why an enrichment failed."""
 import pytest
 
 from batches.intake import NewItem, add_items, create_batch_job
-from batches.models import BatchJobStatus
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
 from tests.factories import conversation_document
 
 pytestmark = pytest.mark.django_db

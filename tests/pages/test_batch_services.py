@@ -6,7 +6,6 @@ import threading
 import pytest
 from django.db import connection
 
-from batches.models import BatchJob
 from batches.services import (
     cancel_job_run,
     current_job,
@@ -16,13 +15,8 @@ from batches.services import (
     latest_job_run,
     list_batch_jobs,
 )
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    RunSource,
-    RunStatus,
-)
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.runs import lanes, lifecycle
 from enrichment.runs.lifecycle import RunStarted
 from enrichment.services import BulkResult

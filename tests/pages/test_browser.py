@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Route, expect
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,8 +5,8 @@ test-artifacts/pages/<test name>/."""
 import pytest
 from playwright.sync_api import expect
 
-from batches.models import BatchJobStatus
-from enrichment.models import EnrichmentStatus, RunSource, RunStatus
+from conversations.models import BatchJobStatus, EnrichmentStatus
+from enrichment.models import RunSource, RunStatus
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LONG_JOB = "Demo: financial-planning conversations generated overnight for the Q3 review #12"
 LISTS = {
-    "conversations": "/admin/enrichment/conversation/",
+    "conversations": "/admin/conversations/conversation/",
     "runs": "/admin/enrichment/enrichmentrun/",
-    "batch-jobs": "/admin/batches/batchjob/",
+    "batch-jobs": "/admin/conversations/batchjob/",
 }
 
 

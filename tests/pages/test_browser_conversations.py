@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from batches.intake import NewItem, add_items, create_batch_job, finish_job
-from batches.models import BatchJob
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun
 from enrichment.runs import lanes
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 

@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from enrichment.models import EnrichmentRun, EnrichmentStatus
+from conversations.models import EnrichmentStatus
+from enrichment.models import EnrichmentRun
 from enrichment.runs import lanes
 from tests.factories import UserFactory
 from tests.pages.conftest import open_page
@@ -106,7 +107,7 @@ def test_every_page_is_styled_and_scripted_in_production_mode(prod, log_in, make
     expect(prod.locator("#header")).to_be_visible()
     header = prod.evaluate("() => getComputedStyle(document.querySelector('#header')).display")
     assert header == "flex"  # the admin's stylesheet, not the browser's block default
-    prod.goto("/admin/enrichment/conversation/")
+    prod.goto("/admin/conversations/conversation/")
     expect(prod.locator("#result_list tbody tr")).to_have_count(3)
     screenshot(prod, "3-admin")
 

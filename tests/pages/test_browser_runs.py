@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunStatus
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunStatus
 from enrichment.runs import lanes
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory
 

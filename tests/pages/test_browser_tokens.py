@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from core.models import ApiToken
 from core.tokens import hash_key
-from enrichment.models import ApiToken
 from tests.factories import ConversationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

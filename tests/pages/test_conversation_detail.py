@@ -6,7 +6,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource
+from conversations.models import Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs import lanes
 from enrichment.services import enrich_one
 from tests.factories import (

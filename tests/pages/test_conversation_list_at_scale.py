@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from batches.scopes import BatchJobScope
-from enrichment.models import Conversation, EnrichmentStatus
+from conversations.models import Conversation, EnrichmentStatus
 from tests.counting import COUNT_QUERIES
 from tests.factories import (
     BatchItemFactory,

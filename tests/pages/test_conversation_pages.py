@@ -3,7 +3,8 @@ validation report panel."""
 
 import pytest
 
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentStatus, RunSource, Tier
+from conversations.models import Conversation, EnrichmentStatus, Tier
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs import lanes
 from tests.counting import COUNT_QUERIES
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, PersonaFactory, UserFactory

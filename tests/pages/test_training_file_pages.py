@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from tests.counting import COUNT_QUERIES
 from tests.factories import (
     BatchItemFactory,

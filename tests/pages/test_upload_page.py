@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from batches.models import BatchItemStatus, BatchJob
-from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus
+from conversations.models import BatchItemStatus, BatchJob, Conversation, ProcessingStatus
+from enrichment.models import EnrichmentRun
 from tests.factories import TRUNCATED_REPLY, conversation_document
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from tests.factories import UserFactory
 
 SAMPLE = (

@@ -2,7 +2,7 @@
 
 from django.core.files.storage import default_storage
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from enrichment.pipeline.run import enrich_conversations
 
 

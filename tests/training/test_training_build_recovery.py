@@ -11,8 +11,8 @@ import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
+from conversations.models import Conversation
 from devtools.management.commands.bench_training_file import seed_enriched
-from enrichment.models import Conversation
 from tests.factories import UserFactory
 from tests.training.helpers import create_through_api, stored
 from tests.workers import wait_for

@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from rest_framework.test import APIClient
 
+from conversations.models import Conversation, EnrichmentStatus
 from devtools.demo.seed import seed_demo
-from enrichment.models import Conversation, EnrichmentStatus
 from enrichment.pipeline.inputs import _load_profile, current_profile
 from enrichment.pipeline.run import enrich_conversations
 from tests.factories import PersonaFactory, enriched_conversation

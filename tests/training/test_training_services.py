@@ -7,7 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from enrichment.models import Conversation
+from conversations.models import Conversation
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

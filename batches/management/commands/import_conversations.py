@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from batches.imports import import_conversations
+from conversations.models import Tier
 from enrichment.imports import ImportFailed
-from enrichment.models import Tier
 
 
 class Command(BaseCommand):

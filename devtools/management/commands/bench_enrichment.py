@@ -35,23 +35,22 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conversations.models import (
+    Conversation,
+    EmotionalArc,
+    EnrichmentStatus,
+    Persona,
+    ProcessingStatus,
+    PromptTemplate,
+    TrainingTopic,
+)
 from core import storage
 from core.tokens import create_token
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
 from devtools.phases import describe, timed_phases
 from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_worker
 from enrichment.imports import import_scaffolding
-from enrichment.models import (
-    Conversation,
-    EmotionalArc,
-    EnrichmentRun,
-    EnrichmentStatus,
-    Persona,
-    ProcessingStatus,
-    PromptTemplate,
-    RunSource,
-    TrainingTopic,
-)
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.pipeline.enrich import build_document
 from enrichment.pipeline.inputs import current_profile, snapshot
 from enrichment.pipeline.normalize import prepare_document

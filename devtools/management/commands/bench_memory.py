@@ -35,10 +35,11 @@ from django.core.management.base import BaseCommand
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
+from conversations.models import Conversation, ProcessingStatus
 from core import storage
 from core.tokens import create_token
 from devtools.workers import current_database_url, peak_rss_kb, start_worker
-from enrichment.models import Conversation, EnrichmentRun, ProcessingStatus, RunSource
+from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs.lifecycle import start_run
 
 

@@ -20,13 +20,8 @@ from django.db import connection
 from django.db.models import Count
 from rest_framework.test import APIClient
 
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentRunItem,
-    EnrichmentStatus,
-    ProcessingStatus,
-)
+from conversations.models import Conversation, EnrichmentStatus, ProcessingStatus
+from enrichment.models import EnrichmentRun, EnrichmentRunItem
 
 SEED_BATCH = 10_000
 

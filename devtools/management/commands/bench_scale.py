@@ -23,9 +23,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from batches import counts
-from batches.models import BatchItem, BatchJob
+from conversations.models import BatchItem, BatchJob, Conversation
 from devtools import scale as dataset
-from enrichment.models import Conversation, EnrichmentRun, EnrichmentRunItem
+from enrichment.models import EnrichmentRun, EnrichmentRunItem
 from training.models import TrainingFile, TrainingFileConversation
 
 
@@ -136,14 +136,14 @@ def pages(data: dataset.ScaleData) -> list[Page]:
         ),
         both("  status=archived", "/api/training-files?status=archived"),
         Page("  one file", *(f"/api/training-files/{f}" for f in (big_file, my_file))),
-        Page("/admin/enrichment/conversation/", "/admin/enrichment/conversation/"),
+        Page("/admin/conversations/conversation/", "/admin/conversations/conversation/"),
         Page(
             "  status filter",
-            "/admin/enrichment/conversation/?enrichment_status__exact=validation_failed",
+            "/admin/conversations/conversation/?enrichment_status__exact=validation_failed",
         ),
-        Page("  search Priya", "/admin/enrichment/conversation/?q=Priya"),
-        Page(f"  p={deep}", f"/admin/enrichment/conversation/?p={deep}"),
-        Page("/admin/batches/batchjob/", "/admin/batches/batchjob/"),
+        Page("  search Priya", "/admin/conversations/conversation/?q=Priya"),
+        Page(f"  p={deep}", f"/admin/conversations/conversation/?p={deep}"),
+        Page("/admin/conversations/batchjob/", "/admin/conversations/batchjob/"),
         Page("/admin/enrichment/enrichmentrun/", "/admin/enrichment/enrichmentrun/"),
         Page("/admin/training/trainingfile/", "/admin/training/trainingfile/"),
         Page("  status filter (archived)", "/admin/training/trainingfile/?status__exact=archived"),

@@ -23,6 +23,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.models import (
+    Conversation,
+    EmotionalArc,
+    EnrichmentStatus,
+    Persona,
+    ProcessingStatus,
+    PromptTemplate,
+    TrainingTopic,
+)
 from core import storage
 from devtools.demo.generator import (
     generate_conversation,
@@ -32,15 +41,6 @@ from devtools.demo.generator import (
 )
 from devtools.workers import start_worker
 from enrichment.imports import import_scaffolding
-from enrichment.models import (
-    Conversation,
-    EmotionalArc,
-    EnrichmentStatus,
-    Persona,
-    ProcessingStatus,
-    PromptTemplate,
-    TrainingTopic,
-)
 from enrichment.pipeline.enrich import enrich_conversation
 from enrichment.pipeline.inputs import current_profile
 from enrichment.pipeline.inputs import snapshot as _snapshot

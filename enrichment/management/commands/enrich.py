@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from conversations.models import Conversation, EnrichmentStatus
 from core.background import live_workers
 from enrichment import scopes
 from enrichment.management.display import (
@@ -13,14 +14,7 @@ from enrichment.management.display import (
     ProgressDisplay,
     failure_lines,
 )
-from enrichment.models import (
-    Conversation,
-    EnrichmentRun,
-    EnrichmentStatus,
-    ItemOutcome,
-    RunSource,
-    RunStatus,
-)
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs.lifecycle import NothingToEnrich, RunStarted
 from enrichment.selection import (
     ConversationsNotFound,

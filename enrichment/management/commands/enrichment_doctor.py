@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from conversations.models import Conversation
 from core.background import live_workers
-from enrichment.models import Conversation
 from enrichment.runs.lifecycle import repair, unattended_runs
 
 

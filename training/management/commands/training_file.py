@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.utils.text import slugify
 
+from conversations.models import Conversation
 from core.background import live_workers
-from enrichment.models import Conversation
 from enrichment.selection import ConversationsNotFound
 from training import builds, services, tasks
 from training.api import EXTENSIONS

@@ -36,6 +36,7 @@ class ApiToken(models.Model):
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
+        db_table = "api_tokens"
         ordering = ["-created_at", "-pk"]
         verbose_name = "API token"
 

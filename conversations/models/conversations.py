@@ -15,7 +15,8 @@ from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
 
-from ._checks import check_choices
+from core.constraints import check_choices
+
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, TrainingTopic
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from enrichment.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+from conversations.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
 
 
 @admin.register(Persona)

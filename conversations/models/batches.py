@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from enrichment.models import Conversation, Tier
+from .conversations import Conversation, Tier
 
 
 class BatchJobStatus(models.TextChoices):

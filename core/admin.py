@@ -3,7 +3,7 @@ created only where they can be shown once (the tokens page, ``create_api_token``
 
 from django.contrib import admin
 
-from enrichment.models import ApiToken
+from core.models import ApiToken
 
 
 @admin.register(ApiToken)
