@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "enrichment",
     "axes",
     "batches",
+    "intake",
     "training",
     "devtools",
 ]

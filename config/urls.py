@@ -6,9 +6,6 @@ from django.urls import path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from batches import api as batches_api
-from batches import api_intake
-from batches import views as batches_views
 from config import health
 from config import views as config_views
 from core import token_views
@@ -17,6 +14,9 @@ from enrichment import conversation_views
 from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
+from intake import api as api_intake
+from intake import items_api as batches_api
+from intake import views as batches_views
 from training import api as training_api
 from training import views as training_views
 

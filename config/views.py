@@ -10,7 +10,7 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from batches.views import too_many_files
+from intake.views import too_many_files
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -14,7 +14,7 @@ What it makes, for ``scale`` = 1,000,000:
 - training files: the staff user's 2,000 and the normal user's 200, of 100 completed
   conversations each (every tenth archived), and the staff user's big one holding the big
   job's completed conversations (68,600);
-- every job's conversation counts taken (``batches.counts``), as a running service has.
+- every job's conversation counts taken (``intake.counts``), as a running service has.
 
 Conversations are spread over two years, 70% completed, 24% not started, 6% failed. No
 conversation files are written: the list pages and list APIs never read them (paths are
@@ -29,10 +29,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F
 
-from batches import counts
 from conversations.models import BatchJob, BatchJobStatus, Persona
 from enrichment.imports import import_scaffolding
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
+from intake import counts
 from training.models import TrainingFile
 
 from .demo.generator import scaffolding_paths

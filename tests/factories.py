@@ -197,8 +197,8 @@ class EnrichmentRunItemFactory(factory.django.DjangoModelFactory):
 def a_run(conversation_pks, *, job: BatchJob | None = None, **kwargs) -> EnrichmentRun:
     """A background run stored the way every entry point stores one (not processed);
     ``job`` makes it a run over that batch job."""
-    from batches.scopes import job_ref
     from enrichment.runs.lifecycle import start_run
+    from intake.scopes import job_ref
 
     scope = job_ref(job.pk, job.name) if job is not None else None
     kwargs.setdefault("user", None)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from batches.services import job_conversations
 from conversations.models import BatchJob, Conversation
 from enrichment.selection import resolve_conversations
+from intake.services import job_conversations
 
 # Rows per query when a selection is looked up.
 CHUNK = 500

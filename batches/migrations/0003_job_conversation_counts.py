@@ -1,4 +1,4 @@
-"""Batch jobs keep their conversations' counts (see ``batches.counts``); every job starts
+"""Batch jobs keep their conversations' counts (see ``intake.counts``); every job starts
 uncounted and is counted when first shown."""
 
 from django.db import migrations, models

@@ -81,7 +81,7 @@ class BatchJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The job's successful conversations (active ones, each once) by enrichment state,
-    # counted by ``batches.counts`` and kept current there, so that no page counts a
+    # counted by ``intake.counts`` and kept current there, so that no page counts a
     # big job's rows per request.
     conversations_total = models.PositiveIntegerField(default=0, editable=False)
     conversations_enriched = models.PositiveIntegerField(default=0, editable=False)

@@ -13,9 +13,9 @@ from django.contrib.auth.models import AbstractUser, Permission
 from django.db import transaction
 from django.utils.text import slugify
 
-from batches.imports import ConversationImport, import_conversations
 from conversations.models import BatchJob, EmotionalArc, Persona, TrainingTopic
 from enrichment.imports import ImportCounts, import_scaffolding
+from intake.files import ConversationImport, import_conversations
 
 from .generator import (
     generate_conversation,

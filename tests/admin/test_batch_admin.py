@@ -93,7 +93,7 @@ def test_batch_job_detail_lists_its_items_read_only(admin_client):
 
 
 def test_batch_job_detail_shows_a_limited_number_of_items(admin_client, monkeypatch):
-    monkeypatch.setattr("batches.admin.ITEMS_SHOWN", 2)
+    monkeypatch.setattr("intake.admin.ITEMS_SHOWN", 2)
     job = BatchJobFactory()
     for position in (1, 2, 3):
         BatchItemFactory(batch_job=job, position=position, topic=f"Topic {position}")

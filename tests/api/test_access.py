@@ -264,9 +264,9 @@ def test_keys_made_with_drf_authtoken_keep_working_after_the_migration():
 
     # The migration's own view of the models: ApiToken was enrichment's then.
     historical = SimpleNamespace(
-        get_model=lambda app, name: ApiToken
-        if (app, name) == ("enrichment", "ApiToken")
-        else apps.get_model(app, name)
+        get_model=lambda app, name: (
+            ApiToken if (app, name) == ("enrichment", "ApiToken") else apps.get_model(app, name)
+        )
     )
     migration.copy_authtoken_keys(historical, SimpleNamespace(connection=connection))
 

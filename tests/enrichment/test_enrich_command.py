@@ -127,8 +127,8 @@ def test_ctrl_c_stops_following_a_background_run_without_cancelling_it(beating_w
 
 @pytest.mark.django_db
 def test_following_a_run_while_no_worker_runs_says_so_instead_of_waiting_forever():
-    from batches.lifecycle import finish_batch_job
     from conversations.models import BatchItem, BatchJob
+    from intake.lifecycle import finish_batch_job
 
     conversation = ConversationFactory()
     job = BatchJob.objects.create(name="Nightly", status="processing")

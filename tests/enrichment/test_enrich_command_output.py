@@ -120,7 +120,7 @@ def test_following_a_background_run_ends_with_its_failures(beating_worker):
 
 
 @pytest.mark.parametrize(
-    ("app", "name"), [("enrichment", "enrich"), ("batches", "import_conversations")]
+    ("app", "name"), [("enrichment", "enrich"), ("intake", "import_conversations")]
 )
 def test_every_argument_has_help(app, name):
     parser = load_command_class(app, name).create_parser("manage.py", name)

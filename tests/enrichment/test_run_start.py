@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from batches.scopes import job_ref
 from conversations.models import Conversation
 from enrichment import scopes
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunSource
@@ -20,6 +19,7 @@ from enrichment.selection import (
     select_statuses,
 )
 from enrichment.services import BulkResult, enrich
+from intake.scopes import job_ref
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,

@@ -7,9 +7,9 @@ import pytest
 from botocore.response import StreamingBody
 from django.core.files.storage import default_storage
 
-from batches.imports import import_conversations
 from conversations.models import Conversation, EnrichmentStatus, ErrorCategory
 from core import storage
+from intake.files import import_conversations
 from tests.factories import ConversationFactory, UserFactory, conversation_document
 from tests.servers import files_under
 

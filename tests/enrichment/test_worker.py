@@ -75,8 +75,8 @@ def test_sigterm_finishes_the_job_in_hand_and_stops_cleanly(workers):
 
 
 def test_a_job_that_completes_is_enriched_automatically(workers):
-    from batches.lifecycle import finish_batch_job
     from conversations.models import BatchItem, BatchJob
+    from intake.lifecycle import finish_batch_job
 
     owner = UserFactory()
     conversations = seed(owner, 30, invalid_every=10)

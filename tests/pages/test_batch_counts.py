@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from batches import counts
-from batches.services import current_job
-from batches.tasks import refresh_batch_job_counts
 from conversations.models import BatchJob, Conversation, CountsSweep, EnrichmentStatus
 from enrichment.models import RunSource
 from enrichment.runs import lanes
 from enrichment.selection import select_ids
 from enrichment.services import enrich
+from intake import counts
+from intake.services import current_job
+from intake.tasks import refresh_batch_job_counts
 from tests.factories import BatchItemFactory, a_run
 from tests.jobs import queued
 

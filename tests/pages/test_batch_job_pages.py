@@ -7,11 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from batches import counts
-from batches.services import enrich_batch_job
 from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.runs import lanes
+from intake import counts
+from intake.services import enrich_batch_job
 from tests.counting import COUNT_QUERIES
 from tests.factories import BatchJobFactory, UserFactory, a_run
 

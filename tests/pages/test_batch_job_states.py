@@ -4,8 +4,8 @@ the items table shows why an enrichment failed."""
 
 import pytest
 
-from batches.intake import NewItem, add_items, create_batch_job
 from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
+from intake.items import NewItem, add_items, create_batch_job
 from tests.factories import conversation_document
 
 pytestmark = pytest.mark.django_db

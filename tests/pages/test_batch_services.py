@@ -6,7 +6,12 @@ import threading
 import pytest
 from django.db import connection
 
-from batches.services import (
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
+from enrichment.models import EnrichmentRun, RunSource, RunStatus
+from enrichment.runs import lanes, lifecycle
+from enrichment.runs.lifecycle import RunStarted
+from enrichment.services import BulkResult
+from intake.services import (
     cancel_job_run,
     current_job,
     enrich_batch_job,
@@ -15,11 +20,6 @@ from batches.services import (
     latest_job_run,
     list_batch_jobs,
 )
-from conversations.models import BatchJob, Conversation, EnrichmentStatus
-from enrichment.models import EnrichmentRun, RunSource, RunStatus
-from enrichment.runs import lanes, lifecycle
-from enrichment.runs.lifecycle import RunStarted
-from enrichment.services import BulkResult
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

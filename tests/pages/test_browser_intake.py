@@ -9,10 +9,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from batches.intake import NewItem, add_items, create_batch_job, finish_job
 from conversations.models import BatchJob, Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun
 from enrichment.runs import lanes
+from intake.items import NewItem, add_items, create_batch_job, finish_job
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

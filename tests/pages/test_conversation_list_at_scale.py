@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from batches.scopes import BatchJobScope
 from conversations.models import Conversation, EnrichmentStatus
+from intake.scopes import BatchJobScope
 from tests.counting import COUNT_QUERIES
 from tests.factories import (
     BatchItemFactory,

@@ -22,10 +22,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from batches import counts
 from conversations.models import BatchItem, BatchJob, Conversation
 from devtools import scale as dataset
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
+from intake import counts
 from training.models import TrainingFile, TrainingFileConversation
 
 

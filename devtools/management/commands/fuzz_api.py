@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from batches.imports import import_conversations
 from core.tokens import create_token
 from devtools.demo.generator import (
     generate_conversation,
@@ -32,6 +31,7 @@ from enrichment.imports import import_scaffolding
 from enrichment.models import RunSource
 from enrichment.selection import select_ids
 from enrichment.services import enrich
+from intake.files import import_conversations
 from training import selection as training_selection
 from training.services import create_training_file
 

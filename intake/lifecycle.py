@@ -8,8 +8,7 @@ from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs.lifecycle import NothingToEnrich
 from enrichment.services import enrich
-
-from .services import batch_job_selection
+from intake.services import batch_job_selection
 
 
 def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentRun | None:

@@ -11,8 +11,7 @@ from enrichment.serializers import (
     StrictBooleanField,
     StrictCharField,
 )
-
-from .intake_schema import NAME_PATTERN
+from intake.schema import NAME_PATTERN
 
 
 class ItemSummarySerializer(serializers.Serializer):

@@ -12,13 +12,12 @@ from conversations.models import BatchItemStatus, BatchJob
 from core.api.errors import ERROR_RESPONSES, INVALID, NOT_FOUND, not_found
 from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
 from core.pagination import page_rows
-
-from .serializers import (
+from intake.serializers import (
     BatchItemSerializer,
     BatchItemsResponseSerializer,
     BatchStatusResponseSerializer,
 )
-from .services import current_job
+from intake.services import current_job
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 1000

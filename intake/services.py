@@ -14,10 +14,9 @@ from enrichment.models import EnrichmentRun, RunSource
 from enrichment.runs.lifecycle import RunStarted, cancel_run
 from enrichment.selection import Selection, scope_selection
 from enrichment.services import BulkResult, enrich
-
-from .counts import refresh_stale, sweep_for_request
-from .scopes import BATCH_JOB, BatchJobScope, completed_item_conversations, job_ref
-from .tasks import request_count_refresh
+from intake.counts import refresh_stale, sweep_for_request
+from intake.scopes import BATCH_JOB, BatchJobScope, completed_item_conversations, job_ref
+from intake.tasks import request_count_refresh
 
 # How many failed conversations the batch page lists with their reason.
 FAILURES_SHOWN = 50
@@ -30,7 +29,7 @@ def list_batch_jobs(user) -> QuerySet[BatchJob]:
 
 def jobs_page(user, number: str | None, *, per_page: int) -> Page:
     """A page of the jobs ``user`` may see, with their conversation counts current (see
-    ``batches.counts``: small jobs counted again here, big ones in the background)."""
+    ``intake.counts``: small jobs counted again here, big ones in the background)."""
     swept = sweep_for_request()
     page = EstimatedPaginator(list_batch_jobs(user), per_page).get_page(number)
     _settle_counts(page.object_list, swept=swept)

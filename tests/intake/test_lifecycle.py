@@ -4,9 +4,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from batches.lifecycle import finish_batch_job
 from conversations.models import BatchJob, BatchJobStatus
 from enrichment.models import EnrichmentRun, RunSource
+from intake.lifecycle import finish_batch_job
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, conversation_document
 from tests.jobs import queued
 

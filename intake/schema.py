@@ -2,8 +2,7 @@
 one of three kinds, which a serializer cannot tell the schema generator."""
 
 from conversations.models import Priority, Tier
-
-from .intake import MAX_ITEMS_PER_CALL, PARAMETER_KEYS
+from intake.items import MAX_ITEMS_PER_CALL, PARAMETER_KEYS
 
 # Text that fits a text column: anything but NUL.
 _NO_NUL = r"^[^\u0000]*$"

@@ -20,10 +20,9 @@ from core.pagination import EstimatedPaginator
 from enrichment.models import EnrichmentRun
 from enrichment.runs.lifecycle import RunNotCancellable, RunStarted
 from enrichment.views import ENRICHMENT_DONE, run_progress_text, summary_text
-
-from .forms import UploadForm
-from .imports import ConversationImport
-from .services import (
+from intake.files import ConversationImport
+from intake.forms import UploadForm
+from intake.services import (
     cancel_job_run,
     current_job,
     enrich_batch_job,
@@ -31,7 +30,7 @@ from .services import (
     jobs_page,
     latest_job_run,
 )
-from .upload import Upload, import_upload, read_upload
+from intake.upload import Upload, import_upload, read_upload
 
 JOBS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50

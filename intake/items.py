@@ -2,7 +2,7 @@
 model produces them (a conversation document, the model's raw text, or the error of a
 generation that failed), then finish the job, which auto-enriches it like any other.
 
-Items are stored as ``import_conversations`` stores files (``batches.imports``): the raw
+Items are stored as ``import_conversations`` stores files (``intake.files``): the raw
 content as it came, the parsed document beside it, scaffolding linked by key. What differs
 is that text that is not valid JSON makes its item ``failed`` (the conversation is kept, and
 enriching it ends ``validation_failed`` with ``INVALID_JSON_SYNTAX``), and that a call adds
@@ -28,10 +28,9 @@ from conversations.models import (
 )
 from core import storage
 from enrichment.models import EnrichmentRun
-
-from .duplicates import Duplicate, split_duplicates
-from .imports import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
-from .lifecycle import finish_batch_job
+from intake.duplicates import Duplicate, split_duplicates
+from intake.files import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
+from intake.lifecycle import finish_batch_job
 
 # Items one call may add.
 MAX_ITEMS_PER_CALL = 100

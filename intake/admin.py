@@ -22,9 +22,8 @@ from enrichment.admin import (
     truncated,
 )
 from enrichment.selection import select_queryset
-
-from .scopes import BATCH_JOB
-from .services import batch_job_selection
+from intake.scopes import BATCH_JOB
+from intake.services import batch_job_selection
 
 # Items shown on a job's page; the rest are one click away in the paginated item list.
 ITEMS_SHOWN = 50

@@ -5,9 +5,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from batches.imports import import_conversations
 from conversations.models import Tier
 from enrichment.imports import ImportFailed
+from intake.files import import_conversations
 
 
 class Command(BaseCommand):

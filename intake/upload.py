@@ -8,9 +8,8 @@ from pathlib import Path
 from django.core.files.uploadedfile import UploadedFile
 
 from enrichment.imports import ImportFailed
-
-from .duplicates import Duplicate, split_duplicates
-from .imports import ConversationImport, SourceFile, import_sources, parse_source
+from intake.duplicates import Duplicate, split_duplicates
+from intake.files import ConversationImport, SourceFile, import_sources, parse_source
 
 
 @dataclass

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
-from batches.lifecycle import finish_batch_job
-from batches.services import enrich_batch_job
 from conversations.models import BatchItemStatus, BatchJobStatus, Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
+from intake.lifecycle import finish_batch_job
+from intake.services import enrich_batch_job
 from tests.admin.helpers import BATCH_JOBS, messages_of, run_action
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, a_run
 from tests.workers import seed, wait_for

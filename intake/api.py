@@ -20,9 +20,7 @@ from core.api.errors import (
 )
 from core.api.params import MAX_WHOLE_NUMBER, whole_number
 from enrichment.imports import ImportFailed
-
-from .api import visible_job
-from .intake import (
+from intake.items import (
     COMPLETED,
     FAILED,
     SKIPPED,
@@ -32,8 +30,9 @@ from .intake import (
     create_batch_job,
     finish_job,
 )
-from .intake_schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
-from .serializers import (
+from intake.items_api import visible_job
+from intake.schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
+from intake.serializers import (
     AddItemsRequestSerializer,
     AddItemsResponseSerializer,
     BatchJobListSerializer,

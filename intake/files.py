@@ -33,9 +33,8 @@ from enrichment.imports import (
     read_bounded,
 )
 from enrichment.models import EnrichmentRun
-
-from .duplicates import Duplicate, split_duplicates
-from .lifecycle import finish_batch_job
+from intake.duplicates import Duplicate, split_duplicates
+from intake.lifecycle import finish_batch_job
 
 
 @dataclass

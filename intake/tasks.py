@@ -4,8 +4,7 @@ their deferring."""
 from procrastinate.contrib.django import app
 
 from core.background import defer
-
-from .counts import claim_refresh, refresh_all
+from intake.counts import claim_refresh, refresh_all
 
 
 @app.task(queueing_lock="refresh_batch_job_counts")
