@@ -50,7 +50,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["workers"] = "ok" if workers else "none"
     if failures:
         return JsonResponse(
-            {"success": False, "error": "; ".join(failures), "checks": checks, "workers": workers},
+            {
+                "success": False,
+                "error": "; ".join(failures),
+                "code": "unavailable",
+                "checks": checks,
+                "workers": workers,
+            },
             status=503,
         )
     return JsonResponse({"success": True, "checks": checks, "workers": workers})

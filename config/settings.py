@@ -290,11 +290,6 @@ ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 # Lists at scale ------------------------------------------------------------
 # Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.
 LIST_EXACT_COUNT_LIMIT = env_int("LIST_EXACT_COUNT_LIMIT", 10_000)
-# Batch-job counts: a request counts again the jobs it shows, up to this many items in all
-# (the rest are counted by a background task), and looks for up to this many changed
-# conversations itself (more are left to that task too).
-BATCH_COUNTS_INLINE_LIMIT = env_int("BATCH_COUNTS_INLINE_LIMIT", 2000)
-BATCH_COUNTS_SWEEP_LIMIT = env_int("BATCH_COUNTS_SWEEP_LIMIT", 2000)
 
 # Throttling and lockout ----------------------------------------------------
 # API calls per user (token or session), per address without credentials, and wrong tokens

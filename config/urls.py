@@ -10,15 +10,14 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
-from enrichment import conversation_views
-from enrichment import views as enrichment_views
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
-from intake import api as api_intake
-from intake import items_api as batches_api
-from intake import views as batches_views
-from training import api as training_api
+from enrichment.views import conversation_detail, conversation_list, jobs, runs
+from intake import views as intake_views
+from intake.api import items as intake_items_api
+from intake.api import jobs as intake_jobs_api
 from training import views as training_views
+from training.api import files as training_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -32,59 +31,61 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Pages (HTMX; every interaction also works as a plain form post).
-    path("batch-jobs/", batches_views.batch_job_list, name="batch-job-list"),
-    path("batch-jobs/new/", batches_views.batch_job_new, name="batch-job-new"),
+    path("batch-jobs/", intake_views.batch_job_list, name="batch-job-list"),
+    path("batch-jobs/new/", intake_views.batch_job_new, name="batch-job-new"),
     path(
         "batch-jobs/new/preview/",
-        batches_views.batch_job_new_preview,
+        intake_views.batch_job_new_preview,
         name="batch-job-new-preview",
     ),
-    path("batch-jobs/<uuid:pk>/", batches_views.batch_job_detail, name="batch-job-detail"),
+    path("batch-jobs/<uuid:pk>/", intake_views.batch_job_detail, name="batch-job-detail"),
     path(
         "batch-jobs/<uuid:pk>/progress/",
-        batches_views.batch_job_progress,
+        intake_views.batch_job_progress,
         name="batch-job-progress",
     ),
-    path("batch-jobs/<uuid:pk>/enrich/", batches_views.batch_job_enrich, name="batch-job-enrich"),
+    path("batch-jobs/<uuid:pk>/enrich/", jobs.batch_job_enrich, name="batch-job-enrich"),
     path(
         "batch-jobs/<uuid:pk>/enrichment/",
-        batches_views.batch_job_enrichment,
+        jobs.batch_job_enrichment,
         name="batch-job-enrichment",
     ),
     path(
         "batch-jobs/<uuid:pk>/cancel-run/",
-        batches_views.batch_job_cancel_run,
+        jobs.batch_job_cancel_run,
         name="batch-job-cancel-run",
     ),
-    path("conversations/", enrichment_views.conversation_list, name="conversation-list"),
-    path("conversations/enrich/", enrichment_views.conversation_enrich, name="conversation-enrich"),
+    path("conversations/", conversation_list.conversation_list, name="conversation-list"),
+    path(
+        "conversations/enrich/", conversation_list.conversation_enrich, name="conversation-enrich"
+    ),
     path(
         "conversations/enrich-matching/",
-        enrichment_views.conversation_enrich_matching,
+        conversation_list.conversation_enrich_matching,
         name="conversation-enrich-matching",
     ),
     path(
         "conversations/<uuid:pk>/",
-        conversation_views.conversation_detail,
+        conversation_detail.conversation_detail,
         name="conversation-detail",
     ),
     path(
         "conversations/<uuid:pk>/actions/",
-        conversation_views.conversation_action,
+        conversation_detail.conversation_action,
         name="conversation-action",
     ),
     path(
         "conversations/<uuid:pk>/validation-report/",
-        enrichment_views.conversation_report,
+        conversation_list.conversation_report,
         name="conversation-report",
     ),
-    path("runs/", enrichment_views.run_list, name="run-list"),
-    path("runs/<uuid:pk>/", enrichment_views.run_detail, name="run-detail"),
-    path("runs/<uuid:pk>/progress/", enrichment_views.run_progress, name="run-progress"),
-    path("runs/<uuid:pk>/cancel/", enrichment_views.run_cancel, name="run-cancel"),
+    path("runs/", runs.run_list, name="run-list"),
+    path("runs/<uuid:pk>/", runs.run_detail, name="run-detail"),
+    path("runs/<uuid:pk>/progress/", runs.run_progress, name="run-progress"),
+    path("runs/<uuid:pk>/cancel/", runs.run_cancel, name="run-cancel"),
     path(
         "runs/<uuid:pk>/retry-failed/",
-        enrichment_views.run_retry_failed,
+        runs.run_retry_failed,
         name="run-retry-failed",
     ),
     path("training-files/", training_views.training_file_list, name="training-file-list"),
@@ -134,26 +135,26 @@ urlpatterns = [
     # REST API (a public contract: the paths are pinned by tests).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/batch-jobs", api_intake.batch_jobs_view, name="api-batch-jobs"),
-    path("api/batch-jobs/<uuid:job_id>", api_intake.batch_job_view, name="api-batch-job"),
+    path("api/batch-jobs", intake_jobs_api.batch_jobs_view, name="api-batch-jobs"),
+    path("api/batch-jobs/<uuid:job_id>", intake_jobs_api.batch_job_view, name="api-batch-job"),
     path(
         "api/batch-jobs/<uuid:job_id>/items",
-        api_intake.batch_job_items_view,
+        intake_jobs_api.batch_job_items_view,
         name="api-batch-job-items",
     ),
     path(
         "api/batch-jobs/<uuid:job_id>/complete",
-        api_intake.complete_batch_job_view,
+        intake_jobs_api.complete_batch_job_view,
         name="api-batch-job-complete",
     ),
     path(
         "api/batch-jobs/<uuid:job_id>/fail",
-        api_intake.fail_batch_job_view,
+        intake_jobs_api.fail_batch_job_view,
         name="api-batch-job-fail",
     ),
     path(
         "api/batch-jobs/<uuid:job_id>/cancel",
-        api_intake.cancel_batch_job_view,
+        intake_jobs_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
     ),
     path(
@@ -163,12 +164,12 @@ urlpatterns = [
     ),
     path(
         "api/conversations/batch/<uuid:job_id>/items",
-        batches_api.batch_items_view,
+        intake_items_api.batch_items_view,
         name="api-batch-items",
     ),
     path(
         "api/conversations/batch/<uuid:job_id>/status",
-        batches_api.batch_status_view,
+        intake_items_api.batch_status_view,
         name="api-batch-status",
     ),
     path(

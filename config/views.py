@@ -10,6 +10,7 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from core.api.errors import INVALID_CODE, error_body
 from intake.views import too_many_files
 
 
@@ -19,9 +20,9 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         # DATA_UPLOAD_MAX_MEMORY_SIZE read by something other than the API's parser).
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse(
-                {"success": False, "error": "The request body is too large."}, status=413
+                error_body("The request body is too large.", "too_large"), status=413
             )
-        return JsonResponse({"success": False, "error": "Bad request."}, status=400)
+        return JsonResponse(error_body("Bad request.", INVALID_CODE), status=400)
     upload_pages = {reverse("batch-job-new"), reverse("batch-job-new-preview")}
     if (
         isinstance(exception, TooManyFilesSent)
@@ -36,13 +37,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         # An id that is not even a UUID never matches a route; say so as the API does.
-        return JsonResponse({"success": False, "error": "Not found."}, status=404)
+        return JsonResponse(error_body("Not found.", "not_found"), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"success": False, "error": "Internal server error."}, status=500)
+        return JsonResponse(error_body("Internal server error.", "server_error"), status=500)
     return defaults.server_error(request)
 
 

@@ -14,7 +14,8 @@ What it makes, for ``scale`` = 1,000,000:
 - training files: the staff user's 2,000 and the normal user's 200, of 100 completed
   conversations each (every tenth archived), and the staff user's big one holding the big
   job's completed conversations (68,600);
-- every job's conversation counts taken (``intake.counts``), as a running service has.
+- every job's conversation counts taken (``conversations.counts``), as a running service
+  keeps them.
 
 Conversations are spread over two years, 70% completed, 24% not started, 6% failed. No
 conversation files are written: the list pages and list APIs never read them (paths are
@@ -29,10 +30,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F
 
+from conversations import counts
+from conversations.imports import import_scaffolding
 from conversations.models import BatchJob, BatchJobStatus, Persona
-from enrichment.imports import import_scaffolding
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
-from intake import counts
 from training.models import TrainingFile
 
 from .demo.generator import scaffolding_paths
@@ -118,8 +119,9 @@ def create(scale: int, *, say=print) -> ScaleData:
     _runs(sql, plan, staff, user, say)
     _training_files(sql, plan, staff, user, say)
     started = datetime.now()
-    counted = counts.refresh_all(every_job=True)
-    say(f"counted the conversations of {counted:,} batch jobs in {_since(started)}")
+    jobs = list(BatchJob.objects.only("pk"))
+    counts.recount(jobs)
+    say(f"counted the conversations of {len(jobs):,} batch jobs in {_since(started)}")
     say("analyzing the tables")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -188,8 +190,7 @@ def _runs(sql: Dialect, plan: Plan, staff, user, say) -> None:
             id=run_id,
             created_by=owner,
             source=RunSource.PAGE,
-            scope_kind="batch_job",
-            scope_id=job_id,
+            batch_job_id=job_id,
             description=f"Enrich All: {job_id}",
             status=RunStatus.COMPLETED,
             created_at=finished,

@@ -8,9 +8,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from conversations.models import Conversation, EnrichmentStatus, Persona
-
-from . import scopes
+from conversations.models import BatchItem, BatchJob, Conversation, EnrichmentStatus, Persona
 
 ANY_FAILURE = "failed"
 
@@ -24,8 +22,8 @@ ORDERINGS = {
     "turns": "turn_count",
 }
 DEFAULT_ORDERING = "-created"
-# Groups (batch jobs) offered in a scope's drop-down.
-SCOPE_CHOICES = 100
+# Batch jobs offered in the filter's drop-down.
+JOB_CHOICES = 100
 # A group (batch job) of up to this many conversations is listed by sorting just its rows.
 # The planner cannot know that a group's rows sit together in time: it would walk the
 # newest-first index expecting to meet them early, and for an old job walk the whole table.
@@ -55,6 +53,7 @@ class ConversationFilterForm(forms.Form):
         required=False,
         choices=[("", "Any status"), (ANY_FAILURE, "Any failure"), *EnrichmentStatus.choices],
     )
+    batch = forms.UUIDField(label="Batch job", required=False, widget=forms.Select)
     persona = forms.ChoiceField(label="Persona", required=False)
     q = forms.CharField(
         label="Search",
@@ -66,22 +65,20 @@ class ConversationFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        # A filter per registered scope (batch job). Any id filters (a link from a job's
-        # page must never fall back to "all"); the choices only feed the drop-down.
-        self.scopes = {scope.param: scope for scope in scopes.registered()}
-        for name, scope in self.scopes.items():
-            choices = [(str(ref.id), ref.name) for ref in scope.recent(user, limit=SCOPE_CHOICES)]
-            selected = str(self.data.get(name) or "")
-            if selected and selected not in dict(choices):
-                with contextlib.suppress(ValueError):  # a malformed id is ignored
-                    choices.append(
-                        (str(uuid.UUID(selected)), f"The selected {scope.label.lower()}")
-                    )
-            self.fields[name] = forms.UUIDField(
-                label=scope.label,
-                required=False,
-                widget=forms.Select(choices=[("", f"Any {scope.label.lower()}"), *choices]),
-            )
+        # Any job id filters (a link from a job's page must never fall back to "all");
+        # the choices only feed the drop-down.
+        jobs = (
+            BatchJob.objects.visible_to(user)
+            .holding_conversations_of(user)
+            .order_by("-created_at", "-id")
+            .values_list("pk", "name")[:JOB_CHOICES]
+        )
+        choices = [(str(pk), name) for pk, name in jobs]
+        selected = str(self.data.get("batch") or "")
+        if selected and selected not in dict(choices):
+            with contextlib.suppress(ValueError):  # a malformed id is ignored
+                choices.append((str(uuid.UUID(selected)), "The selected batch job"))
+        self.fields["batch"].widget.choices = [("", "Any batch job"), *choices]
         self.fields["persona"].choices = [
             ("", "Any persona"),
             *((str(pk), name) for pk, name in Persona.objects.values_list("pk", "name")),
@@ -90,10 +87,7 @@ class ConversationFilterForm(forms.Form):
     @property
     def filters(self) -> tuple[str, ...]:
         """The fields that narrow the list (the rest only order or page it)."""
-        return ("status", *self.scopes, "persona", "q")
-
-    def scope_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.scopes]
+        return ("status", "batch", "persona", "q")
 
     def filter(self, conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
         """Apply the valid filters; an invalid one is ignored like an empty one."""
@@ -105,10 +99,14 @@ class ConversationFilterForm(forms.Form):
         elif status:
             conversations = conversations.filter(enrichment_status=status)
         sort_found_rows = False
-        for name, scope in self.scopes.items():
-            if data.get(name):
-                conversations = conversations.filter(pk__in=scope.members(data[name]).values("pk"))
-                sort_found_rows = sort_found_rows or scope.holds_at_most(data[name], SMALL_GROUP)
+        if job_id := data.get("batch"):
+            conversations = conversations.filter(
+                pk__in=Conversation.objects.in_batch_job(job_id).values("pk")
+            )
+            # Counting the job's items reads one index; counting its conversations would
+            # join them all first.
+            items = BatchItem.objects.filter(batch_job_id=job_id, conversation__isnull=False)
+            sort_found_rows = items.order_by()[: SMALL_GROUP + 1].count() <= SMALL_GROUP
         if data.get("persona"):
             conversations = conversations.filter(persona_id=data["persona"])
         if text := (data.get("q") or "").strip():

@@ -8,35 +8,24 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import QuerySet
 
-from conversations.models import Conversation, EnrichmentStatus
+from conversations.lookups import find_batch_job
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
+from core.errors import NotFound
 
-from . import scopes
-from .scopes import ScopeRef
 
-
-class ConversationsNotFound(Exception):
+class ConversationsNotFound(NotFound):
     """Some ids are unknown or not visible to the caller; nothing was processed."""
 
     def __init__(self, missing: list[str]) -> None:
-        super().__init__(f"Conversations not found: {', '.join(missing)}")
-        self.missing = missing
-
-
-class ScopeNotFound(Exception):
-    """The group (a batch job) is unknown or not visible to the caller."""
-
-    def __init__(self, scope: scopes.Scope, scope_id: str) -> None:
-        super().__init__(f"{scope.label} not found.")
-        self.scope = scope
-        self.missing = [scope_id]
+        super().__init__("Some conversations were not found.", missing=missing)
 
 
 @dataclass(frozen=True)
 class Selection:
     conversations: QuerySet[Conversation]  # ordered as they should be processed
     description: str
-    # The group it is "all of" (a batch job): at most one unfinished run per group.
-    scope: ScopeRef | None = None
+    # The batch job it is "all of": at most one unfinished run per job.
+    batch_job: BatchJob | None = None
     # The id form each conversation was sent as, by row id (echoed by the API).
     sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)
     # Row ids in the caller's order, when the caller chose them one by one.
@@ -80,12 +69,12 @@ class Selection:
 
     def narrowed_to(self, other: "Selection") -> "Selection":
         """Only the conversations also in ``other``, in this one's order. No longer "all
-        of" a scope, so it keeps none."""
+        of" a batch job, so it keeps none."""
         return replace(
             self,
             conversations=self.conversations.filter(pk__in=other.conversations.values("pk")),
             description=f"{self.description}, {other.description}",
-            scope=None,
+            batch_job=None,
             narrowed=True,
         )
 
@@ -143,27 +132,16 @@ def select_ids(ids: Sequence[str | uuid.UUID], *, user) -> Selection:
     )
 
 
-def select_scope(kind: str, scope_id: uuid.UUID | str, *, user) -> Selection:
-    """Every conversation of a group (a batch job) that enrichment acts on; raises
-    ScopeNotFound when the group is unknown or invisible to ``user``."""
-    scope = scopes.get(kind)
-    if scope is None:
-        raise LookupError(f"No conversation scope {kind!r} is registered.")
-    try:
-        ref = scope.find(uuid.UUID(str(scope_id)), user=user)
-    except ValueError:
-        ref = None
-    if ref is None:
-        raise ScopeNotFound(scope, str(scope_id))
-    return scope_selection(scope, ref, user=user)
-
-
-def scope_selection(scope: scopes.Scope, ref: ScopeRef, *, user) -> Selection:
-    """The selection of a group the caller already found (and may see)."""
-    conversations = scope.enrichable(ref.id)
+def select_batch_job(job: BatchJob | uuid.UUID | str, *, user) -> Selection:
+    """Every conversation of a batch job that enrichment acts on (its successful items',
+    in item order); raises ``BatchJobNotFound`` when the job is unknown or invisible to
+    ``user``."""
+    if not isinstance(job, BatchJob):
+        job = find_batch_job(job, user=user)
+    conversations = Conversation.objects.of_completed_items(job.pk)
     if user is not None:
         conversations = conversations.visible_to(user)
-    return Selection(conversations, f"{scope.label} “{ref.name}”", scope=ref)
+    return Selection(conversations, f"Batch job “{job.name}”", batch_job=job)
 
 
 def select_statuses(statuses: Sequence[str], *, user) -> Selection:

@@ -9,9 +9,9 @@ from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
 from conversations.models import EnrichmentStatus
+from core.api.errors import shows_subject
 
-from . import scopes
-from .models import RunStatus
+from .models import EnrichmentRun, RunStatus
 from .pipeline.outcomes import ENRICHED, FAILED, SKIP_REASONS, SKIPPED
 
 
@@ -104,9 +104,19 @@ class SingleOutcomeSerializer(OutcomeSerializer):
     answered with 422, so that it too has the API's error shape)."""
 
     success = serializers.SerializerMethodField()
+    # Not an attribute of the outcome: set below, when it failed.
+    code = serializers.CharField(
+        required=False, help_text="enrichment_failed when it failed (errorCategory says how)."
+    )
 
     def get_success(self, outcome) -> bool:
         return outcome.status != FAILED
+
+    def to_representation(self, outcome) -> dict:
+        data = super().to_representation(outcome)
+        if outcome.status == FAILED:
+            data["code"] = "enrichment_failed"
+        return data
 
 
 class BulkSummarySerializer(serializers.Serializer):
@@ -189,13 +199,10 @@ class StartRunRequestSerializer(RequestBodySerializer):
         min_length=1,
         help_text="Every visible conversation in one of these enrichment statuses.",
     )
+    batchJobId = serializers.UUIDField(  # noqa: N815
+        required=False, help_text="The conversations of the job's successful items."
+    )
     force = StrictBooleanField(required=False, default=False)
-
-    def get_fields(self) -> dict:
-        fields = super().get_fields()
-        for scope in scopes.registered():
-            fields[scope.api_field] = serializers.UUIDField(required=False)
-        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("status"), str):
@@ -203,7 +210,7 @@ class StartRunRequestSerializer(RequestBodySerializer):
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict) -> dict:
-        selectors = ["conversationIds", *(s.api_field for s in scopes.registered()), "status"]
+        selectors = ["conversationIds", "batchJobId", "status"]
         chosen = [key for key in selectors if key in attrs]
         if len(chosen) != 1:
             raise serializers.ValidationError(f"Give exactly one of {', '.join(selectors)}.")
@@ -247,13 +254,17 @@ class RunSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_scope(self, run) -> ScopeSerializer(allow_null=True):  # type: ignore[valid-type]
-        if run.scope_id is None:
+        if run.batch_job_id is None:
             return None
-        scope = scopes.get(run.scope_kind)
-        return {"kind": scope.api_name if scope else run.scope_kind, "id": str(run.scope_id)}
+        return {"kind": "batchJob", "id": str(run.batch_job_id)}
 
     def get_url(self, run) -> str:
         return f"/api/enrichment-runs/{run.pk}"
+
+
+@shows_subject(EnrichmentRun, "run")
+def run_payload(run: EnrichmentRun) -> dict:
+    return RunSerializer(run).data
 
 
 class RunItemSerializer(serializers.Serializer):
@@ -279,7 +290,7 @@ _STATUS_SCHEMA = {"type": "string", "enum": EnrichmentStatus.values}
 
 def start_run_request_schema() -> dict:
     """One selector per request: written by hand because a serializer cannot say "exactly
-    one" (built when the URLs load, once every scope is registered)."""
+    one"."""
 
     def selector(title: str, name: str, schema: dict) -> dict:
         return {
@@ -298,14 +309,7 @@ def start_run_request_schema() -> dict:
     return {
         "oneOf": [
             selector("By conversation ids", "conversationIds", ids),
-            *(
-                selector(
-                    f"By {scope.label.lower()} (what enriching it acts on)",
-                    scope.api_field,
-                    uuid_schema,
-                )
-                for scope in scopes.registered()
-            ),
+            selector("By batch job (what enriching it acts on)", "batchJobId", uuid_schema),
             selector("By enrichment status", "status", statuses),
         ]
     }

@@ -1,11 +1,11 @@
 """The front door: every entry point (API, pages, admin, command line, automatic runs)
 enriches conversations through ``enrich``.
 
-An entry point builds a ``Selection`` (``enrichment.selection``: by ids, by a scope such as
-a batch job, by status, or a filtered queryset) and says who acts and from where. The front
-door decides the rest: up to ``ENRICHMENT_BULK_LIMIT`` conversations are enriched in the
-call; more become a background run; and a scope that already has an unfinished run gets
-that run back instead of a second one.
+An entry point builds a ``Selection`` (``enrichment.selection``: by ids, by batch job, by
+status, or a filtered queryset) and says who acts and from where. The front door decides
+the rest: up to ``ENRICHMENT_BULK_LIMIT`` conversations are enriched in the call; more
+become a background run; and a batch job that already has an unfinished run gets that run
+back instead of a second one.
 """
 
 import uuid
@@ -13,14 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from conversations.models import Conversation
+from conversations import counts
+from conversations.models import BatchJob, Conversation, EnrichmentStatus
 
+from .models import EnrichmentRun, RunSource
 from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
 from .pipeline.run import PARALLEL, SEQUENTIAL, enrich_conversations
-from .runs.lifecycle import RunStarted, active_run, start_run
-from .selection import Selection
+from .runs.lifecycle import NothingToEnrich, RunStarted, active_run, cancel_run, start_run
+from .selection import Selection, select_batch_job
 
 
 @dataclass
@@ -76,7 +80,7 @@ def enrich(
     a bulk at a time. Completed conversations are skipped unless ``force``; failed ones
     too unless ``retry_failed``; ones claimed elsewhere always (see the runner).
     """
-    if selection.scope is not None and (running := active_run(selection.scope)):
+    if selection.batch_job is not None and (running := active_run(selection.batch_job)):
         return RunStarted(running, created=False)
     pks: list[uuid.UUID] | None = None
     if background is False:
@@ -90,7 +94,7 @@ def enrich(
             user=user,
             source=source,
             description=selection.description,
-            scope=selection.scope,
+            batch_job=selection.batch_job,
             force=force,
             retry_failed=retry_failed,
         )
@@ -125,7 +129,143 @@ def enrich_one(conversation: Conversation, *, user, source: str, force: bool = F
 def deactivate(conversation: Conversation) -> None:
     """Take a conversation out of every list, selection and run still to come (a soft
     delete: its files stay, and staff can make it active again in the admin)."""
-    Conversation.objects.filter(pk=conversation.pk).update(
-        is_active=False, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        row = Conversation.objects.filter(pk=conversation.pk, is_active=True)
+        if row.update(is_active=False, updated_at=timezone.now()):
+            counts.add(
+                [(conversation.pk, row.model.objects.get(pk=conversation.pk).settled_status)],
+                sign=-1,
+            )
     conversation.is_active = False
+
+
+# Batch jobs -------------------------------------------------------------------------------
+
+# How many failed conversations the batch page lists with their reason.
+FAILURES_SHOWN = 50
+
+
+def job_conversations(job: BatchJob, *, user) -> QuerySet[Conversation]:
+    """The conversations of the job's completed items that ``user`` may act on."""
+    return Conversation.objects.of_completed_items(job.pk).visible_to(user)
+
+
+@dataclass(frozen=True)
+class Failure:
+    pk: uuid.UUID
+    conversation_id: uuid.UUID
+    name: str
+    status: str
+    error: str
+
+    @property
+    def status_label(self) -> str:
+        return EnrichmentStatus(self.status).label
+
+
+@dataclass(frozen=True)
+class JobEnrichmentState:
+    """Where the job's successful conversations stand: its counts, always current (see
+    ``conversations.counts``), and its first failures."""
+
+    total: int
+    enriched: int
+    failed: int
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def not_enriched(self) -> int:
+        return self.total - self.enriched - self.failed
+
+    @property
+    def has_unenriched(self) -> bool:
+        return self.enriched < self.total
+
+    @property
+    def more_failures(self) -> int:
+        return self.failed - len(self.failures)
+
+
+def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
+    """The job's counts and its first failed conversations with their reason (one query,
+    only when some failed)."""
+    failures: list[Failure] = []
+    if job.conversations_failed:
+        rows = (
+            job_conversations(job, user=user)
+            .failed()
+            .order_by("batch_items__position")
+            .values_list(
+                "pk",
+                "conversation_id",
+                "conversation_name",
+                "enrichment_status",
+                "enrichment_error",
+            )[: FAILURES_SHOWN * 2]
+        )
+        seen: set[uuid.UUID] = set()
+        for pk, business_id, name, status, error in rows:
+            if pk in seen or len(failures) == FAILURES_SHOWN:
+                continue
+            seen.add(pk)
+            failures.append(Failure(pk, business_id, name or "Untitled", status, error or ""))
+    return JobEnrichmentState(
+        job.conversations_total,
+        job.conversations_enriched,
+        job.conversations_failed,
+        failures=failures,
+    )
+
+
+def enrich_batch_job(job: BatchJob, *, user, only_failed: bool = False) -> BulkResult | RunStarted:
+    """Enrich the conversations of the job's completed items ("Enrich All").
+
+    Completed conversations come back skipped, and so do failed ones: Enrich All never
+    spends time re-running known failures, "Retry failed" (``only_failed``) is the
+    explicit way to. The front door decides between the request and a background run,
+    and returns the job's unfinished run, if it has one, instead of starting another.
+    """
+    selection = select_batch_job(job, user=user)
+    if only_failed:
+        selection = selection.only_failed()
+    return enrich(selection, user=user, source=RunSource.PAGE, retry_failed=only_failed)
+
+
+def job_runs(job: BatchJob) -> QuerySet[EnrichmentRun]:
+    """Every run over the job's conversations, newest first, whoever started it (the
+    job's page shows automatic runs too)."""
+    return EnrichmentRun.objects.of_batch_job(job.pk).order_by("-created_at", "-pk")
+
+
+def latest_job_run(job: BatchJob) -> EnrichmentRun | None:
+    return job_runs(job).select_related("created_by").first()
+
+
+def cancel_job_run(job: BatchJob, run_id: uuid.UUID) -> EnrichmentRun:
+    """Cancel one of the job's runs; raises ``EnrichmentRun.DoesNotExist`` for a run of
+    another job and ``RunNotCancellable`` for one that has ended."""
+    return cancel_run(job_runs(job).get(pk=run_id))
+
+
+def job_enrichment_panel(job: BatchJob, *, user, run=...) -> dict:
+    """What the enrichment panel of a job's page shows: where the job's conversations stand
+    (``state``) and its latest background run (``run``; give it when known)."""
+    if run is ...:
+        run = latest_job_run(job)
+    return {"state": get_job_enrichment_state(job, user=user), "run": run}
+
+
+def enrich_finished_job(job: BatchJob) -> EnrichmentRun | None:
+    """Auto-enrichment: a background run over the successful conversations of a job that
+    just ended, if it has any (or the job's unfinished run, if one was started
+    meanwhile)."""
+    try:
+        started = enrich(
+            select_batch_job(job, user=None),
+            user=job.created_by,
+            source=RunSource.AUTO,
+            background=True,
+        )
+    except NothingToEnrich:
+        return None
+    return started.run

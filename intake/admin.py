@@ -21,9 +21,7 @@ from enrichment.admin import (
     short_datetime,
     truncated,
 )
-from enrichment.selection import select_queryset
-from intake.scopes import BATCH_JOB
-from intake.services import batch_job_selection
+from enrichment.selection import select_batch_job, select_queryset
 
 # Items shown on a job's page; the rest are one click away in the paginated item list.
 ITEMS_SHOWN = 50
@@ -58,7 +56,7 @@ def enrich_jobs_for_admin(jobs: QuerySet[BatchJob], *, user) -> AdminReport:
     as that job (it keeps at most one unfinished run); several as one selection."""
     first = list(jobs[:2])
     if len(first) == 1:
-        return enrich_for_admin(batch_job_selection(first[0], user=user), user=user)
+        return enrich_for_admin(select_batch_job(first[0], user=user), user=user)
     items = BatchItem.objects.filter(batch_job__in=jobs, status=BatchItemStatus.COMPLETED)
     selection = select_queryset(
         Conversation.objects.filter(pk__in=items.values("conversation"), is_active=True),
@@ -189,7 +187,7 @@ class BatchJobAdmin(admin.ModelAdmin):
             _items_url(obj),
             total,
             pluralize(total),
-            reverse("admin:conversations_conversation_changelist") + f"?{BATCH_JOB}={obj.pk}",
+            reverse("admin:conversations_conversation_changelist") + f"?batch_job={obj.pk}",
         )
 
     @admin.action(description="Enrich completed items of selected jobs", permissions=["enrich"])

@@ -8,10 +8,3 @@ class IntakeConfig(AppConfig):
     name = "intake"
     verbose_name = "Intake"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from enrichment import scopes
-
-        from .scopes import BatchJobScope
-
-        scopes.register(BatchJobScope())

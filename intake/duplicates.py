@@ -1,5 +1,5 @@
 """Duplicates: content its owner imported before (same bytes, or the same parsed document
-however formatted; see ``enrichment.fingerprints``) is reported and left out of an import
+however formatted; see ``conversations.fingerprints``) is reported and left out of an import
 unless asked for, so that re-running an import never silently doubles everything."""
 
 import uuid

@@ -10,6 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.fingerprints import content_hash
+from conversations.imports import (
+    MAX_FILE_BYTES,
+    ImportFailed,
+    UnusableJSON,
+    load_json,
+    read_bounded,
+)
 from conversations.models import (
     BatchItem,
     BatchItemStatus,
@@ -24,14 +32,6 @@ from conversations.models import (
     TrainingTopic,
 )
 from core import storage
-from enrichment.fingerprints import content_hash
-from enrichment.imports import (
-    MAX_FILE_BYTES,
-    ImportFailed,
-    UnusableJSON,
-    load_json,
-    read_bounded,
-)
 from enrichment.models import EnrichmentRun
 from intake.duplicates import Duplicate, split_duplicates
 from intake.lifecycle import finish_batch_job
@@ -232,6 +232,9 @@ def import_sources(
                 name=batch_name or f"Import {now:%Y-%m-%d %H:%M}",
                 status=BatchJobStatus.PROCESSING,
                 total_items=len(sources),
+                # Every file becomes a successful item with a new conversation, not
+                # enriched yet (see ``conversations.counts``).
+                conversations_total=len(sources),
                 tier=tier,
                 created_by=owner,
                 started_at=now,

@@ -27,6 +27,7 @@ from conversations.models import (
     Tier,
 )
 from core import storage
+from core.errors import Conflict
 from enrichment.models import EnrichmentRun
 from intake.duplicates import Duplicate, split_duplicates
 from intake.files import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
@@ -49,12 +50,13 @@ SKIPPED = "skipped"
 DUPLICATE = "duplicate"
 
 
-class JobNotOpen(Exception):
+class JobNotOpen(Conflict):
     """The job has finished: it takes no more items and cannot be finished again."""
 
+    code = "job_not_open"
+
     def __init__(self, job: BatchJob) -> None:
-        super().__init__(f"The batch job is {job.get_status_display().lower()}.")
-        self.job = job
+        super().__init__(f"The batch job is {job.get_status_display().lower()}.", subject=job)
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,9 @@ def _count(job: BatchJob, results: list[ItemResult]) -> None:
         "completed_items": F("completed_items") + len(added),
         "successful_items": F("successful_items") + sum(r.status == COMPLETED for r in added),
         "failed_items": F("failed_items") + sum(r.status == FAILED for r in added),
+        # Each successful item brings a new conversation, not enriched yet (see
+        # ``conversations.counts``).
+        "conversations_total": F("conversations_total") + sum(r.status == COMPLETED for r in added),
         "duplicate_items": F("duplicate_items") + (len(results) - len(added)),
         "updated_at": now,
     }

@@ -5,10 +5,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
-from enrichment.models import EnrichmentRun, RunSource
-from enrichment.runs.lifecycle import NothingToEnrich
-from enrichment.services import enrich
-from intake.services import batch_job_selection
+from enrichment.models import EnrichmentRun
+from enrichment.services import enrich_finished_job
 
 
 def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentRun | None:
@@ -47,19 +45,4 @@ def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentR
         job.refresh_from_db()
         if not finished or not job.auto_enrich:
             return None
-        return start_auto_enrichment(job)
-
-
-def start_auto_enrichment(job: BatchJob) -> EnrichmentRun | None:
-    """A background run over the job's successful conversations, if it has any (or the
-    job's unfinished run, if one was started meanwhile)."""
-    try:
-        started = enrich(
-            batch_job_selection(job, user=None),
-            user=job.created_by,
-            source=RunSource.AUTO,
-            background=True,
-        )
-    except NothingToEnrich:
-        return None
-    return started.run
+        return enrich_finished_job(job)

@@ -4,7 +4,8 @@ from django.core.validators import ProhibitNullCharactersValidator, RegexValidat
 from django.urls import reverse
 from rest_framework import serializers
 
-from conversations.models import BatchItemStatus, BatchJobStatus, Priority, Tier
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus, Priority, Tier
+from core.api.errors import shows_subject
 from enrichment.serializers import (
     RequestBodySerializer,
     RunSerializer,
@@ -63,22 +64,10 @@ class EnrichmentCountsSerializer(serializers.Serializer):
     conversations = serializers.IntegerField(source="conversations_total")
     completed = serializers.IntegerField(source="conversations_enriched")
     failed = serializers.IntegerField(source="conversations_failed")
-    inProgress = serializers.IntegerField(source="conversations_in_progress")  # noqa: N815
     notEnriched = serializers.SerializerMethodField()  # noqa: N815
-    countedAt = serializers.DateTimeField(  # noqa: N815
-        source="conversations_counted_at", allow_null=True
-    )
-    current = serializers.BooleanField(
-        source="counts_are_current", help_text="False while they are being counted again."
-    )
 
     def get_notEnriched(self, job) -> int:  # noqa: N802
-        return (
-            job.conversations_total
-            - job.conversations_enriched
-            - job.conversations_failed
-            - job.conversations_in_progress
-        )
+        return job.conversations_total - job.conversations_enriched - job.conversations_failed
 
 
 class BatchStatusResponseSerializer(serializers.Serializer):
@@ -215,6 +204,11 @@ class BatchJobSerializer(serializers.Serializer):
 
     def get_pageUrl(self, job) -> str:  # noqa: N802
         return reverse("batch-job-detail", args=[job.pk])
+
+
+@shows_subject(BatchJob, "job")
+def batch_job_payload(job: BatchJob) -> dict:
+    return BatchJobSerializer(job).data
 
 
 class BatchJobListSerializer(serializers.Serializer):

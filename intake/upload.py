@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 
-from enrichment.imports import ImportFailed
+from conversations.imports import ImportFailed
 from intake.duplicates import Duplicate, split_duplicates
 from intake.files import ConversationImport, SourceFile, import_sources, parse_source
 

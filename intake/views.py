@@ -1,5 +1,5 @@
-"""The batch-job pages: the list, one job with its progress and items, and "Enrich All"
-(in the request, or as a background run whose progress the page polls)."""
+"""The batch-job pages: the list, one job with its progress and items (its enrichment panel
+is enrichment's: ``enrichment.views.jobs``), and the "New batch job" upload."""
 
 import uuid
 
@@ -17,25 +17,16 @@ from django.views.decorators.vary import vary_on_headers
 from conversations.models import BatchJob
 from core.pages import HtmxHttpRequest, is_partial_request
 from core.pagination import EstimatedPaginator
-from enrichment.models import EnrichmentRun
-from enrichment.runs.lifecycle import RunNotCancellable, RunStarted
-from enrichment.views import ENRICHMENT_DONE, run_progress_text, summary_text
+from enrichment.services import job_enrichment_panel
 from intake.files import ConversationImport
 from intake.forms import UploadForm
-from intake.services import (
-    cancel_job_run,
-    current_job,
-    enrich_batch_job,
-    get_job_enrichment_state,
-    jobs_page,
-    latest_job_run,
-)
+from intake.services import jobs_page
 from intake.upload import Upload, import_upload, read_upload
 
 JOBS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
-DETAIL = "batches/batch_job_detail.html"
-NEW = "batches/batch_job_new.html"
+DETAIL = "intake/batch_job_detail.html"
+NEW = "intake/batch_job_new.html"
 # Tells the job's items table to reload: items arrived while the page was open.
 ITEMS_ADDED = "items-added"
 
@@ -45,7 +36,7 @@ ITEMS_ADDED = "items-added"
 @vary_on_headers("HX-Request")
 def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
     page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE)
-    template = "batches/batch_job_list.html"
+    template = "intake/batch_job_list.html"
     if is_partial_request(request):
         template += "#jobs"
     return render(request, template, {"page": page})
@@ -56,37 +47,23 @@ def _items_page(job: BatchJob, number: str | None):
     return EstimatedPaginator(items, ITEMS_PER_PAGE, key="position").get_page(number)
 
 
-def _visible_job(request: HtmxHttpRequest, pk: uuid.UUID, *, counted: bool = False) -> BatchJob:
-    """The job, if the user may see it; ``counted``: with its conversation counts
-    brought up to date (what the enrichment panel shows)."""
-    jobs = BatchJob.objects.visible_to(request.user)
-    job = current_job(jobs, pk) if counted else jobs.filter(pk=pk).first()
+def _visible_job(request: HtmxHttpRequest, pk: uuid.UUID) -> BatchJob:
+    job = BatchJob.objects.visible_to(request.user).filter(pk=pk).first()
     if job is None:
         raise Http404("No such batch job.")
     return job
-
-
-def _enrichment_context(
-    request: HtmxHttpRequest, job: BatchJob, run: EnrichmentRun | None, **extra
-) -> dict:
-    """What the enrichment panel shows: the stored state of the job's conversations (the
-    job loaded ``counted``) and a background run of the job (polled while unfinished)."""
-    state = get_job_enrichment_state(job, user=request.user)
-    return {"job": job, "state": state, "run": run, **extra}
 
 
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
 def batch_job_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = _visible_job(request, pk, counted=not is_partial_request(request))
+    job = _visible_job(request, pk)
     items = _items_page(job, request.GET.get("page"))
     if is_partial_request(request):
-        response = render(request, f"{DETAIL}#items", {"job": job, "items": items})
-    else:
-        context = _enrichment_context(request, job, latest_job_run(job), items=items)
-        response = render(request, DETAIL, context)
-    return response
+        return render(request, f"{DETAIL}#items", {"job": job, "items": items})
+    panel = job_enrichment_panel(job, user=request.user)
+    return render(request, DETAIL, {"job": job, "items": items, **panel})
 
 
 @require_GET
@@ -103,80 +80,6 @@ def batch_job_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
         # Items arrived since the last poll: the items table reloads.
         response["HX-Trigger"] = ITEMS_ADDED
     return response
-
-
-@require_GET
-@login_required
-def batch_job_enrichment(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """The enrichment panel alone: what the page polls while a background run goes on."""
-    if not is_partial_request(request):
-        return redirect("batch-job-detail", pk=_visible_job(request, pk).pk)
-    job = _visible_job(request, pk, counted=True)
-    run = latest_job_run(job)
-    response = render(request, f"{DETAIL}#enrichment", _enrichment_context(request, job, run))
-    if run is not None and run.is_finished and job.counts_are_current:
-        # The last poll: the items table reloads its badges.
-        response["HX-Trigger"] = ENRICHMENT_DONE
-    return response
-
-
-@require_POST
-@login_required
-def batch_job_enrich(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    job = _visible_job(request, pk)
-    only_failed = request.POST.get("only_failed") == "1"
-    result = enrich_batch_job(job, user=request.user, only_failed=only_failed)
-    if is_partial_request(request):
-        job = _visible_job(request, pk, counted=True)  # counted after the enrichment
-    if isinstance(result, RunStarted):
-        if is_partial_request(request):
-            context = _enrichment_context(request, job, result.run)
-            return render(request, f"{DETAIL}#enrichment", context)
-        messages.info(
-            request, f"Enrichment runs in the background: {run_progress_text(result.run)}."
-        )
-        return redirect("batch-job-detail", pk=job.pk)
-    if is_partial_request(request):
-        # The synchronous summary takes the place of an older run's.
-        context = _enrichment_context(request, job, None, result=result, only_failed=only_failed)
-        response = render(request, f"{DETAIL}#enrichment", context)
-        response["HX-Trigger"] = ENRICHMENT_DONE
-        return response
-    if not result.outcomes:
-        messages.info(request, "There was nothing to enrich.")
-    else:
-        level = messages.SUCCESS if result.success else messages.WARNING
-        messages.add_message(request, level, summary_text(result) + ".")
-    return redirect("batch-job-detail", pk=job.pk)
-
-
-@require_POST
-@login_required
-def batch_job_cancel_run(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """Cancel the job's background run, whoever started it (an automatic run too)."""
-    job = _visible_job(request, pk)
-    try:
-        run_id = uuid.UUID(request.POST.get("run", ""))
-    except ValueError:
-        raise Http404("No such run of this job.") from None
-    try:
-        run, notice = cancel_job_run(job, run_id), None
-    except EnrichmentRun.DoesNotExist:
-        raise Http404("No such run of this job.") from None
-    except RunNotCancellable as exc:
-        run, notice = latest_job_run(job), str(exc)
-    if is_partial_request(request):
-        job = _visible_job(request, pk, counted=True)
-        context = _enrichment_context(request, job, run, notice=notice)
-        response = render(request, f"{DETAIL}#enrichment", context)
-        if notice is None:
-            response["HX-Trigger"] = ENRICHMENT_DONE
-        return response
-    if notice:
-        messages.warning(request, notice)
-    else:
-        messages.success(request, f"Enrichment cancelled: {run_progress_text(run)}.")
-    return redirect("batch-job-detail", pk=job.pk)
 
 
 # New batch job: files uploaded in the browser ------------------------------------------

@@ -5,6 +5,15 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
+from tests.factories import (
+    TRUNCATED_REPLY,
+    BatchItemFactory,
+    BatchJobFactory,
+    UserFactory,
+    conversation_document,
+)
+
 SHARED_DATA = Path(
     os.environ.get("SHARED_DATA_DIR")
     or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -138,6 +147,82 @@ def static_root(tmp_path_factory):
 def test_database(django_db_setup):
     """The test database exists (for a server in another process, started once for a
     module)."""
+
+
+# Users and batch jobs ---------------------------------------------------------------
+
+PASSWORD = "password"
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="dana")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="mallory")
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def _make_job(
+    owner,
+    *,
+    valid: int = 2,
+    invalid: int = 0,
+    status: str = BatchJobStatus.COMPLETED,
+    name: str = "March windfall batch",
+) -> BatchJob:
+    """A finished job whose items produced ``valid`` good and ``invalid`` unparseable
+    conversations (in that order), all not enriched yet."""
+    total = valid + invalid
+    job = BatchJobFactory(
+        created_by=owner,
+        name=name,
+        status=status,
+        total_items=total,
+        completed_items=total,
+        successful_items=total,
+    )
+    for n in range(valid):
+        BatchItemFactory(
+            batch_job=job,
+            position=n + 1,
+            conversation__conversation_name=f"Valid chat {n + 1}",
+            conversation__document=conversation_document(),
+        )
+    for n in range(invalid):
+        BatchItemFactory(
+            batch_job=job,
+            position=valid + n + 1,
+            conversation__conversation_name=f"Truncated chat {n + 1}",
+            conversation__document=TRUNCATED_REPLY,
+        )
+    return job
+
+
+@pytest.fixture
+def make_job(db):
+    return _make_job
+
+
+@pytest.fixture
+def failed_item_factory():
+    def make(job: BatchJob, position: int, error: str = "The model timed out."):
+        return BatchItemFactory(
+            batch_job=job,
+            position=position,
+            status=BatchItemStatus.FAILED,
+            conversation=None,
+            error_message=error,
+        )
+
+    return make
 
 
 @pytest.fixture

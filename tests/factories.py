@@ -173,6 +173,23 @@ class BatchItemFactory(factory.django.DjangoModelFactory):
         ConversationFactory, created_by=factory.SelfAttribute("..batch_job.created_by")
     )
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """As intake stores one: a successful item's conversation joins the job's counts."""
+        from conversations import counts
+
+        item = super()._create(model_class, *args, **kwargs)
+        conversation = item.conversation
+        if item.status == BatchItemStatus.COMPLETED and conversation and conversation.is_active:
+            already = BatchItem.objects.filter(
+                batch_job=item.batch_job,
+                conversation=conversation,
+                status=BatchItemStatus.COMPLETED,
+            ).exclude(pk=item.pk)
+            if not already.exists():
+                counts.join(item.batch_job, [conversation.settled_status])
+        return item
+
 
 class EnrichmentRunFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -198,12 +215,10 @@ def a_run(conversation_pks, *, job: BatchJob | None = None, **kwargs) -> Enrichm
     """A background run stored the way every entry point stores one (not processed);
     ``job`` makes it a run over that batch job."""
     from enrichment.runs.lifecycle import start_run
-    from intake.scopes import job_ref
 
-    scope = job_ref(job.pk, job.name) if job is not None else None
     kwargs.setdefault("user", None)
     kwargs.setdefault("source", "cli")
-    return start_run(list(conversation_pks), scope=scope, **kwargs).run
+    return start_run(list(conversation_pks), batch_job=job, **kwargs).run
 
 
 def enriched_conversation(**fields) -> Conversation:

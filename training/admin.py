@@ -21,8 +21,8 @@ from enrichment.admin import ConversationAdmin as EnrichmentConversationAdmin
 from enrichment.admin import badge
 
 from . import services
+from .eligibility import select_matching
 from .models import FileFormat, TrainingFile, TrainingFileStatus
-from .selection import select_matching
 
 CHANGE_PERMISSION = "training.change_trainingfile"
 # Members listed on a training file's admin page; the rest are counted.

@@ -10,8 +10,8 @@ from django import forms
 from conversations.models import BatchJob, Conversation
 from enrichment.forms import ConversationFilterForm, UUIDListField
 
+from .eligibility import Selection, select_batch_job, select_ids, select_matching
 from .models import TrainingFile, TrainingFileStatus
-from .selection import Selection, select_batch_job, select_ids, select_matching
 
 MATCHING = "matching"
 _SEPARATORS = re.compile(r"[\s,;]+")

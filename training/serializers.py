@@ -8,7 +8,12 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
-from core.api.errors import ErrorSerializer, InvalidRequestSerializer, NotFoundSerializer
+from core.api.errors import (
+    ErrorSerializer,
+    InvalidRequestSerializer,
+    NotFoundSerializer,
+    shows_subject,
+)
 from enrichment.serializers import RequestBodySerializer
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus
@@ -57,6 +62,7 @@ class RemoveRequestSerializer(RequestBodySerializer):
     conversationIds = _conversation_ids()  # noqa: N815
 
 
+@shows_subject(TrainingFile, "trainingFile")
 def training_file_payload(training_file: TrainingFile, *, member_count: int | None = None) -> dict:
     """The file as the API shows it. ``conversationCount`` and the quality figures
     describe the stored files; ``memberCount`` the members now."""

@@ -22,32 +22,41 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conversations.models import Conversation
+from core.errors import Conflict
 
 from .builds import build_now, record_build_failure
+from .eligibility import Selection, chunks
 from .files import BuildError, delete_folder
 from .models import TrainingFile, TrainingFileConversation, TrainingFileStatus
-from .selection import Selection, chunks
 from .tasks import enqueue_build
 
 
-class TrainingFileError(Exception):
+class TrainingFileError(Conflict):
     """A change the training file cannot take; the message says why (shown to users)."""
 
 
 class NameTaken(TrainingFileError):
-    pass
+    code = "name_taken"
 
 
 class NothingSelected(TrainingFileError):
-    pass
+    code = "nothing_selected"
 
 
 class NotChangeable(TrainingFileError):
-    pass
+    code = "not_changeable"
 
 
 class BuildFailed(TrainingFileError):
-    pass
+    """The build in the request failed: the file keeps its previous build (shown in the
+    API's answer)."""
+
+    code = "build_failed"
+
+    def __init__(self, message: str, training_file: TrainingFile | None = None) -> None:
+        if training_file is not None:
+            training_file.refresh_from_db()  # as the failed build left it
+        super().__init__(message, subject=training_file)
 
 
 @dataclass
@@ -177,7 +186,7 @@ def rebuild_training_file(
             queued = _rebuild(training_file, background=background, enqueue=enqueue)
     except BuildFailed as exc:
         record_build_failure(training_file.pk, None, str(exc))
-        raise
+        raise BuildFailed(exc.message, training_file) from None
     return Change(training_file, queued)
 
 

@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from conversations.lookups import BatchJobNotFound
 from conversations.models import BatchJob
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
@@ -22,7 +23,6 @@ from . import services
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
 from .models import FileFormat, TrainingFile, count_members, note_workers
-from .selection import BatchJobNotFound
 
 FILES_PER_PAGE = 25
 MEMBERS_PER_PAGE = 50

@@ -2,13 +2,14 @@
 emotional arcs, training topics, prompt templates) and the batch jobs that bring them in."""
 
 from .batches import (
+    COUNT_FIELDS,
     BatchItem,
     BatchItemStatus,
     BatchJob,
     BatchJobQuerySet,
     BatchJobStatus,
-    CountsSweep,
     Priority,
+    jobs_of,
 )
 from .conversations import (
     Conversation,
@@ -22,6 +23,7 @@ from .conversations import (
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
 
 __all__ = [
+    "COUNT_FIELDS",
     "BatchItem",
     "BatchItemStatus",
     "BatchJob",
@@ -29,7 +31,6 @@ __all__ = [
     "BatchJobStatus",
     "Conversation",
     "ConversationQuerySet",
-    "CountsSweep",
     "EmotionalArc",
     "EnrichmentStatus",
     "ErrorCategory",
@@ -40,5 +41,6 @@ __all__ = [
     "ScaffoldingRow",
     "Tier",
     "TrainingTopic",
+    "jobs_of",
     "lease_expiry",
 ]

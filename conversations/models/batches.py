@@ -1,10 +1,11 @@
 """Batch jobs: sets of conversations generated together (DOMAIN.md §7)."""
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .conversations import Conversation, Tier
 
@@ -40,6 +41,33 @@ class BatchJobQuerySet(models.QuerySet["BatchJob"]):
         if user.is_staff:
             return self.all()
         return self.filter(created_by=user)
+
+    def holding_conversations_of(self, user) -> "BatchJobQuerySet":
+        """Jobs with at least one conversation ``user`` may see (a few index probes per job,
+        where a join from the conversations would read all of them)."""
+        visible = Conversation.objects.visible_to(user).filter(pk=OuterRef("conversation_id"))
+        holding = BatchItem.objects.filter(batch_job=OuterRef("pk")).filter(Exists(visible))
+        return self.filter(Exists(holding))
+
+
+def jobs_of(conversation_pks: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[tuple]]:
+    """The batch jobs each conversation belongs to, ``(id, name)`` oldest first, in one
+    query."""
+    rows = (
+        BatchItem.objects.filter(conversation_id__in=list(conversation_pks))
+        .order_by("batch_job__created_at", "position")
+        .values_list("conversation_id", "batch_job_id", "batch_job__name")
+    )
+    jobs: dict[uuid.UUID, list[tuple]] = {}
+    for conversation_id, job_id, name in rows:
+        listed = jobs.setdefault(conversation_id, [])
+        if all(job[0] != job_id for job in listed):
+            listed.append((job_id, name))
+    return jobs
+
+
+# A job's conversation counts (see the fields).
+COUNT_FIELDS = ("conversations_total", "conversations_enriched", "conversations_failed")
 
 
 class BatchJob(models.Model):
@@ -81,16 +109,11 @@ class BatchJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The job's successful conversations (active ones, each once) by enrichment state,
-    # counted by ``intake.counts`` and kept current there, so that no page counts a
-    # big job's rows per request.
+    # changed in the same transaction as whatever changes them (``conversations.counts``),
+    # so that no page counts a big job's rows.
     conversations_total = models.PositiveIntegerField(default=0, editable=False)
     conversations_enriched = models.PositiveIntegerField(default=0, editable=False)
     conversations_failed = models.PositiveIntegerField(default=0, editable=False)
-    conversations_in_progress = models.PositiveIntegerField(default=0, editable=False)
-    # When they were counted (empty: never), and when a change to one of the job's
-    # conversations was last found: later than the count means the count is stale.
-    conversations_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    conversations_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = BatchJobQuerySet.as_manager()
 
@@ -116,6 +139,17 @@ class BatchJob(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, update_fields=None, **kwargs):
+        """Only ``conversations.counts`` writes the counts, in SQL: saving a job read before
+        they changed leaves them alone instead of writing its old ones back."""
+        if update_fields is None and not self._state.adding:
+            update_fields = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in COUNT_FIELDS
+            ]
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     @property
     def remaining_items(self) -> int:
         return max(self.total_items - self.completed_items, 0)
@@ -129,11 +163,6 @@ class BatchJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in BatchJobStatus.finished()
-
-    @property
-    def counts_are_current(self) -> bool:
-        counted, changed = self.conversations_counted_at, self.conversations_changed_at
-        return counted is not None and (changed is None or changed <= counted)
 
 
 class BatchItem(models.Model):
@@ -178,18 +207,3 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_job} #{self.position}"
-
-
-class CountsSweep(models.Model):
-    """How far changes to conversations have been looked for (one row): the jobs of the
-    conversations changed since are marked, so that their counts are taken again."""
-
-    swept_until = models.DateTimeField()
-    # When a background recount was asked for (cleared when it has run): one at a time.
-    refresh_requested_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        db_table = "batch_counts_sweep"
-
-    def __str__(self) -> str:
-        return f"Counts swept until {self.swept_until:%Y-%m-%d %H:%M:%S}"

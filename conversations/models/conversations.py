@@ -87,6 +87,20 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
         tens of KB each, read only by a conversation's own page) left out."""
         return self.select_related("persona").defer("validation_report", "normalization_report")
 
+    def in_batch_job(self, job_id: uuid.UUID) -> "ConversationQuerySet":
+        """Every conversation of one of the job's items."""
+        return self.filter(batch_items__batch_job_id=job_id).distinct()
+
+    def of_completed_items(self, job_id: uuid.UUID) -> "ConversationQuerySet":
+        """The active conversations of the job's successful items, in item order: what
+        "enrich this job" acts on (a conversation in two items comes twice; callers keep
+        the first)."""
+        return self.filter(
+            is_active=True,
+            batch_items__batch_job_id=job_id,
+            batch_items__status="completed",
+        ).order_by("batch_items__position")
+
     def failed(self) -> "ConversationQuerySet":
         return self.filter(enrichment_status__in=EnrichmentStatus.failed())
 
@@ -199,7 +213,7 @@ class Conversation(models.Model):
     # unprocessed restores exactly what was there.
     enrichment_status_before_claim = models.CharField(max_length=30, blank=True, editable=False)
     enriched_at = models.DateTimeField(null=True, blank=True)
-    # SHA-256 of the imported content (``enrichment.fingerprints``): finds re-imports.
+    # SHA-256 of the imported content (``conversations.fingerprints``): finds re-imports.
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
     enrichment_version = models.CharField(max_length=20, blank=True)
     # The latest failed attempt since the latest success. A completed conversation whose
@@ -285,6 +299,14 @@ class Conversation(models.Model):
     def owner_segment(self) -> str:
         """The ``<owner>`` part of storage paths: owner id, nil UUID for system rows."""
         return str(self.created_by_id) if self.created_by_id else str(uuid.UUID(int=0))
+
+    @property
+    def settled_status(self) -> str:
+        """The status it counts in (``conversations.counts``): while claimed, the one the
+        claim found."""
+        if self.enrichment_status == EnrichmentStatus.IN_PROGRESS:
+            return self.enrichment_status_before_claim or EnrichmentStatus.NOT_STARTED
+        return self.enrichment_status
 
     @property
     def is_completed(self) -> bool:

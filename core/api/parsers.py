@@ -8,6 +8,7 @@ from rest_framework import exceptions, parsers
 class RequestTooLarge(exceptions.APIException):
     status_code = 413
     default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class InvalidBody(exceptions.ParseError):

@@ -14,7 +14,11 @@ def acting_user(request: Request, user_id: str | None):
     if user_id is None or user_id in {str(user.pk), user.get_username()}:
         return user
     if not user.is_staff:
-        raise ApiError(403, "userId names another user; only staff may act for others.")
+        raise ApiError(
+            403,
+            "userId names another user; only staff may act for others.",
+            code="permission_denied",
+        )
     missing = not_found("No such user.", missing=[user_id])
     if "\x00" in user_id:
         raise missing  # no username can hold it, and PostgreSQL refuses to compare it

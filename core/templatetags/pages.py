@@ -5,9 +5,6 @@ from datetime import datetime
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from conversations.models import ErrorCategory
-from enrichment import scopes
-
 register = template.Library()
 
 
@@ -54,21 +51,3 @@ def duration(seconds: int | float | None) -> str:
     if minutes:
         return f"{minutes} min {secs} s"
     return f"{secs} s"
-
-
-@register.filter
-def error_category_label(value: str | None) -> str:
-    """The label of an error category stored as a plain string (a run item's)."""
-    if not value:
-        return ""
-    try:
-        return ErrorCategory(value).label
-    except ValueError:
-        return value
-
-
-@register.filter
-def scope_param(kind: str) -> str:
-    """The query parameter the conversations list filters a scope kind by (``batch``)."""
-    scope = scopes.get(kind)
-    return scope.param if scope else kind

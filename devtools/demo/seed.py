@@ -13,8 +13,8 @@ from django.contrib.auth.models import AbstractUser, Permission
 from django.db import transaction
 from django.utils.text import slugify
 
+from conversations.imports import ImportCounts, import_scaffolding
 from conversations.models import BatchJob, EmotionalArc, Persona, TrainingTopic
-from enrichment.imports import ImportCounts, import_scaffolding
 from intake.files import ConversationImport, import_conversations
 
 from .generator import (

@@ -10,13 +10,12 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.functional import lazy
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from conversations.models import Conversation
+from conversations.models import BatchJob, Conversation, jobs_of
 from core.pagination import EstimatedPaginator
-from enrichment import scopes
 from enrichment.selection import select_queryset
 
 from .display import (
@@ -34,55 +33,53 @@ from .reports import enrich_for_admin, force_preview
 ENRICH_PERMISSION = "conversations.enrich_conversation"
 
 
-def scope_filter(scope: scopes.Scope) -> type[admin.SimpleListFilter]:
-    """A sidebar filter by a registered scope (batch job): recent ones listed, any id
-    accepted in the URL (links from a job)."""
+class BatchJobFilter(admin.SimpleListFilter):
+    """The sidebar filter by batch job: recent ones listed, any id accepted in the URL
+    (links from a job)."""
 
-    class ScopeFilter(admin.SimpleListFilter):
-        title = scope.label.lower()
-        parameter_name = scope.kind
-        shown = 30
+    title = "batch job"
+    parameter_name = "batch_job"
+    shown = 30
 
-        def lookups(self, request, model_admin):
-            return [(str(ref.id), ref.name) for ref in scope.recent(request.user, limit=self.shown)]
+    def lookups(self, request, model_admin):
+        jobs = (
+            BatchJob.objects.visible_to(request.user)
+            .holding_conversations_of(request.user)
+            .order_by("-created_at", "-id")
+            .values_list("pk", "name")[: self.shown]
+        )
+        return [(str(pk), name) for pk, name in jobs]
 
-        def queryset(self, request, queryset):
-            if not self.value():
-                return queryset
-            try:
-                scope_id = uuid.UUID(self.value())
-            except ValueError:
-                return queryset.none()
-            return queryset.filter(pk__in=scope.members(scope_id).values("pk"))
-
-    return ScopeFilter
-
-
-def scope_labels() -> str:
-    """What the groups column is called: the labels of the registered scopes."""
-    return " / ".join(scope.label for scope in scopes.registered()) or "Groups"
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            job_id = uuid.UUID(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(pk__in=Conversation.objects.in_batch_job(job_id).values("pk"))
 
 
-def _scope_links(refs: list[scopes.ScopeRef]) -> str:
-    if not refs:
+def _job_links(jobs: list[tuple]) -> str:
+    if not jobs:
         return "-"
     return format_html_join(
         ", ",
         '<a href="{}" class="truncate" title="{}">{}</a>',
-        ((r.admin_url, r.name, r.name) for r in refs),
+        (
+            (reverse("admin:conversations_batchjob_change", args=[pk]), name, name)
+            for pk, name in jobs
+        ),
     )
 
 
 class ConversationChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        # The groups (batch jobs) of the page's rows: one query per scope, not per row.
-        pks = [conversation.pk for conversation in self.result_list]
-        by_kind = {scope.kind: scope.refs_of(pks) for scope in scopes.registered()}
+        # The batch jobs of the page's rows: one query, not one per row.
+        jobs = jobs_of([conversation.pk for conversation in self.result_list])
         for conversation in self.result_list:
-            conversation.scope_refs = [
-                ref for refs in by_kind.values() for ref in refs.get(conversation.pk, [])
-            ]
+            conversation.batch_jobs = jobs.get(conversation.pk, [])
 
 
 @admin.register(Conversation)
@@ -186,7 +183,7 @@ class ConversationAdmin(admin.ModelAdmin):
         return [
             "enrichment_status",
             "tier",
-            *(scope_filter(scope) for scope in scopes.registered()),
+            BatchJobFilter,
             "persona",
             "enrichment_error_category",
             "is_active",
@@ -230,16 +227,12 @@ class ConversationAdmin(admin.ModelAdmin):
     def owner(self, obj: Conversation) -> str:
         return truncated(str(obj.created_by)) if obj.created_by else "-"
 
-    @admin.display(description=lazy(scope_labels, str)())
+    @admin.display(description="Batch job")
     def groups(self, obj: Conversation) -> str:
-        refs = getattr(obj, "scope_refs", None)
-        if refs is None:  # the detail page
-            refs = [
-                ref
-                for scope in scopes.registered()
-                for ref in scope.refs_of([obj.pk]).get(obj.pk, [])
-            ]
-        return _scope_links(refs)
+        jobs = getattr(obj, "batch_jobs", None)
+        if jobs is None:  # the detail page
+            jobs = jobs_of([obj.pk]).get(obj.pk, [])
+        return _job_links(jobs)
 
     @admin.display(description="Enrichment", ordering="enrichment_status")
     def status_badge(self, obj: Conversation) -> SafeString:

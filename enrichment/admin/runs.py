@@ -8,7 +8,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from conversations.models import Conversation
-from enrichment import scopes
 from enrichment.models import EnrichmentRun, ItemOutcome
 
 from .conversations import ENRICH_PERMISSION
@@ -174,11 +173,10 @@ class EnrichmentRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Over")
     def scope(self, obj: EnrichmentRun) -> str:
-        ref = scopes.ref_for(obj.scope_kind, obj.scope_id)
-        if ref is None:
+        if obj.batch_job is None:
             return "-"
-        label = scopes.get(ref.kind).label
-        return format_html('{} <a href="{}">{}</a>', label, ref.admin_url, ref.name)
+        url = reverse("admin:conversations_batchjob_change", args=[obj.batch_job_id])
+        return format_html('Batch job <a href="{}">{}</a>', url, obj.batch_job.name)
 
     @admin.display(description="Retry of")
     def retry_of_link(self, obj: EnrichmentRun) -> str:

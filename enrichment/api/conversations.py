@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
@@ -10,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.models import Conversation
+from core.api.downloads import stored_file_response
 from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
@@ -129,20 +129,6 @@ def validation_report_view(request: Request, conversation_id: uuid.UUID) -> Resp
     return Response(ValidationReportSerializer(conversation).data)
 
 
-def _file_response(path: str, filename: str) -> FileResponse:
-    try:
-        handle = default_storage.open(path, "rb")
-    except FileNotFoundError:
-        raise not_found(f"The file {path} is missing from storage.") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type="application/json"
-    )
-    if not response.has_header("Content-Length"):
-        # A stream from object storage: the size comes from the storage, not a seek.
-        response["Content-Length"] = handle.size
-    return response
-
-
 @extend_schema(
     operation_id="download_raw_conversation",
     responses={200: FILE_RESPONSE, **ERROR_RESPONSES, 404: NOT_FOUND},
@@ -153,7 +139,9 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
     path = conversation.raw_response_path or conversation.file_path
     if not path:
         raise not_found("This conversation has no stored file.")
-    return _file_response(path, f"{conversation.conversation_id}.raw.json")
+    return stored_file_response(
+        path, f"{conversation.conversation_id}.raw.json", "application/json"
+    )
 
 
 @extend_schema(
@@ -172,8 +160,11 @@ def download_enriched_view(request: Request, conversation_id: uuid.UUID) -> File
         raise ApiError(
             409,
             f"The conversation is not enriched (status: {conversation.enrichment_status}).",
+            code="not_enriched",
             enrichmentStatus=conversation.enrichment_status,
         )
-    return _file_response(
-        conversation.enriched_file_path, f"{conversation.conversation_id}.enriched.json"
+    return stored_file_response(
+        conversation.enriched_file_path,
+        f"{conversation.conversation_id}.enriched.json",
+        "application/json",
     )

@@ -18,10 +18,9 @@ from core.api.errors import (
 )
 from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
 from core.pagination import page_rows
-from enrichment import scopes
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
-from enrichment.selection import Selection, select_ids, select_scope, select_statuses
+from enrichment.selection import Selection, select_batch_job, select_ids, select_statuses
 from enrichment.serializers import (
     RunItemSerializer,
     RunItemsResponseSerializer,
@@ -53,9 +52,8 @@ def run_response(started: RunStarted) -> Response:
 def _selection(data: dict, *, user) -> Selection:
     if "conversationIds" in data:
         return select_ids(data["conversationIds"], user=user)
-    for scope in scopes.registered():
-        if scope.api_field in data:
-            return select_scope(scope.kind, data[scope.api_field], user=user)
+    if "batchJobId" in data:
+        return select_batch_job(data["batchJobId"], user=user)
     return select_statuses(data["status"], user=user)
 
 

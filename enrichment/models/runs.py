@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations.models import Conversation
+from conversations.models import BatchJob, Conversation, ErrorCategory
 from core.background import live_workers
 from core.constraints import check_choices
 
@@ -49,8 +49,8 @@ class EnrichmentRunQuerySet(models.QuerySet["EnrichmentRun"]):
     def unfinished(self) -> "EnrichmentRunQuerySet":
         return self.exclude(status__in=RunStatus.finished())
 
-    def for_scope(self, kind: str, scope_id: uuid.UUID) -> "EnrichmentRunQuerySet":
-        return self.filter(scope_kind=kind, scope_id=scope_id)
+    def of_batch_job(self, job_id: uuid.UUID) -> "EnrichmentRunQuerySet":
+        return self.filter(batch_job_id=job_id)
 
 
 class EnrichmentRun(models.Model):
@@ -65,11 +65,15 @@ class EnrichmentRun(models.Model):
         related_name="enrichment_runs",
     )
     source = models.CharField(max_length=10, choices=RunSource.choices)
-    # The group of conversations the run is over, when it is one that another app defines
-    # (``batch_job``; see ``enrichment.scopes``): a kind and a plain id, not a foreign key.
-    # At most one unfinished run per scope.
-    scope_kind = models.CharField(max_length=30, blank=True)
-    scope_id = models.UUIDField(null=True, blank=True)
+    # The batch job the run enriches, when it is over one ("Enrich All", auto-enrich): at
+    # most one unfinished run per job. Runs outlive the jobs they were over.
+    batch_job = models.ForeignKey(
+        BatchJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrichment_runs",
+    )
     description = models.CharField(max_length=255, blank=True)
     force = models.BooleanField(default=False)
     retry_failed = models.BooleanField(
@@ -96,19 +100,17 @@ class EnrichmentRun(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="enrichment_run_status_idx"),
-            models.Index(
-                fields=["scope_kind", "scope_id", "-created_at"], name="enrichment_run_scope_idx"
-            ),
+            models.Index(fields=["batch_job", "-created_at"], name="enrichment_run_job_idx"),
         ]
         constraints = [
             # A second "enrich this batch job" while one runs finds this one instead, from
             # whichever entry point and however the two requests race.
             models.UniqueConstraint(
-                fields=["scope_kind", "scope_id"],
+                fields=["batch_job"],
                 condition=Q(
-                    status__in=[RunStatus.QUEUED, RunStatus.RUNNING], scope_id__isnull=False
+                    status__in=[RunStatus.QUEUED, RunStatus.RUNNING], batch_job__isnull=False
                 ),
-                name="enrichment_runs_one_active_per_scope",
+                name="enrichment_runs_one_active_per_job",
             ),
             models.CheckConstraint(
                 condition=check_choices("status", RunStatus), name="enrichment_runs_status_valid"
@@ -184,7 +186,9 @@ class EnrichmentRunItem(models.Model):
     )
     enrichment_status = models.CharField(max_length=30, blank=True)
     error = models.TextField(null=True, blank=True)
-    error_category = models.CharField(max_length=20, null=True, blank=True)
+    error_category = models.CharField(
+        max_length=20, choices=ErrorCategory.choices, null=True, blank=True
+    )
     reason = models.CharField(max_length=30, null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     # The try of the job working on the item (``core.background.attempt_token``): the next

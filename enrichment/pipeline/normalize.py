@@ -49,12 +49,15 @@ from typing import Any
 
 import orjson
 
+from conversations.imports import MAX_FILE_BYTES
+
 from .enrich import HISTORY_KEY, EnrichedDocument
 
 __all__ = ["NormalizationError", "Prepared", "normalize_document", "prepare_document"]
 
 MIN_SIZE_BYTES = 1_000
-MAX_SIZE_BYTES = 100 * 1024 * 1024
+# The largest document anything stores or reads (files bigger are refused at import).
+MAX_SIZE_BYTES = MAX_FILE_BYTES
 INDENT = "  "
 PAIRS_KEY = "training_pairs"
 

@@ -1,15 +1,16 @@
 """Recording outcomes: each conversation's outcome and status written conditionally on the
 claim that holds it, so a caller whose lease expired and was taken over can never
-overwrite the newer outcome."""
+overwrite the newer outcome; the counts of the batch jobs holding it follow in the same
+transaction."""
 
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations import counts
 from conversations.models import Conversation, EnrichmentStatus
 from core.sql import update_rows_statement, update_statement
 
@@ -82,24 +83,36 @@ def record_one(
 ) -> Outcome:
     """Write one outcome and status in one UPDATE, conditional on our claim.
 
-    Without callbacks the statement commits on its own (or joins the caller's
-    transaction). The callbacks run in the same transaction, so what a caller records
-    about the outcome (a run's item) is committed together with the conversation's
-    status or not at all: a crash in between can never leave one without the other.
+    The batch jobs' counts and the callbacks go in the same transaction, so what a caller
+    records about the outcome (a run's item) is committed together with the
+    conversation's status or not at all: a crash in between can never leave one without
+    the other.
     """
     sql, params = update_statement(
         Conversation,
         processed.values(timezone.now()),
         {"id": processed.conversation.pk, "enrichment_claim_token": token},
     )
-    callbacks = on_outcome or on_outcomes
     # savepoint=False: inside a caller's transaction this joins it for free.
-    with transaction.atomic(savepoint=False) if callbacks else nullcontext():
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            outcome = processed.outcome(cursor.rowcount > 0)
+            written = cursor.rowcount > 0
+        if written:
+            counts.move([_move(processed)])
+        outcome = processed.outcome(written)
         report([outcome], on_outcome, on_outcomes)
     return outcome
+
+
+def _move(processed: Processed) -> tuple:
+    """The settled status the outcome changes (see ``conversations.counts``)."""
+    conversation = processed.conversation
+    return (
+        conversation.pk,
+        conversation.enrichment_status_before_claim,
+        processed.fields["enrichment_status"],
+    )
 
 
 def record_many(
@@ -139,6 +152,7 @@ def record_many(
                 )
                 cursor.execute(sql, params)
                 written.update(to_python(pk) for (pk,) in cursor.fetchall())
+        counts.move(_move(p) for p in batch if p.conversation.pk in written)
         outcomes = [p.outcome(p.conversation.pk in written) for p in batch]
         report(outcomes, on_outcome, on_outcomes)
     return outcomes

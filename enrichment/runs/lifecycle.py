@@ -8,43 +8,37 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from conversations.models import Conversation
+from conversations.models import BatchJob, Conversation
 from core.background import waiting_jobs
+from core.errors import Conflict
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunStatus
 from enrichment.pipeline.run import release_expired_leases
-from enrichment.scopes import ScopeRef
 from enrichment.tasks import enqueue_run, enrich_run_lane
 
 from .items import store_items
 from .lanes import give_back, refresh_counts
 
 
-class NothingToEnrich(ValueError):
+class NothingToEnrich(Conflict):
     """The selection is empty."""
 
 
-class RunNotCancellable(ValueError):
+class RunNotCancellable(Conflict):
     def __init__(self, run: EnrichmentRun) -> None:
-        super().__init__(f"The run is already {run.get_status_display().lower()}.")
-        self.run = run
+        super().__init__(f"The run is already {run.get_status_display().lower()}.", subject=run)
 
 
 @dataclass(frozen=True)
 class RunStarted:
     """A background run over a selection: a new one, or (``created`` false) the unfinished
-    run that was already going over the same scope."""
+    run that was already going over the same batch job."""
 
     run: EnrichmentRun
     created: bool = True
 
 
-def active_run(scope: ScopeRef) -> EnrichmentRun | None:
-    return (
-        EnrichmentRun.objects.for_scope(scope.kind, scope.id)
-        .unfinished()
-        .order_by("-created_at")
-        .first()
-    )
+def active_run(job: BatchJob) -> EnrichmentRun | None:
+    return EnrichmentRun.objects.of_batch_job(job.pk).unfinished().order_by("-created_at").first()
 
 
 def start_run(
@@ -53,7 +47,7 @@ def start_run(
     user,
     source: str,
     description: str = "",
-    scope: ScopeRef | None = None,
+    batch_job: BatchJob | None = None,
     force: bool = False,
     retry_failed: bool = True,
     retry_of: EnrichmentRun | None = None,
@@ -62,15 +56,14 @@ def start_run(
     order, stored without being read here) and queue its work, in one transaction (a
     rolled-back run queues nothing).
 
-    Over a ``scope`` (a batch job) that already has an unfinished run, that run is
-    returned instead: the database holds at most one, so two racing callers cannot both
-    start one.
+    Over a ``batch_job`` that already has an unfinished run, that run is returned
+    instead: the database holds at most one, so two racing callers cannot both start one.
     """
     if not isinstance(conversations, QuerySet):
         conversations = list(dict.fromkeys(conversations))
         if not conversations:
             raise NothingToEnrich("There are no conversations to enrich.")
-    if scope is not None and (running := active_run(scope)):
+    if batch_job is not None and (running := active_run(batch_job)):
         return RunStarted(running, created=False)
     try:
         with transaction.atomic():
@@ -78,8 +71,7 @@ def start_run(
                 created_by=user if user is not None and user.is_authenticated else None,
                 source=source,
                 description=description[:255],
-                scope_kind=scope.kind if scope else "",
-                scope_id=scope.id if scope else None,
+                batch_job=batch_job,
                 force=force,
                 retry_failed=retry_failed,
                 retry_of=retry_of,
@@ -91,7 +83,7 @@ def start_run(
             EnrichmentRun.objects.filter(pk=run.pk).update(total=run.total)
             enqueue_run(run.pk, run.total)
     except IntegrityError:
-        running = active_run(scope) if scope is not None else None
+        running = active_run(batch_job) if batch_job is not None else None
         if running is None:
             raise
         return RunStarted(running, created=False)
@@ -105,15 +97,12 @@ def retry_failed(run: EnrichmentRun, *, user, source: str) -> RunStarted:
     failed = Conversation.objects.filter(
         run_items__run=run, run_items__outcome=ItemOutcome.FAILED
     ).order_by("run_items__position")
-    scope = None
-    if run.scope_id is not None:
-        scope = ScopeRef(run.scope_kind, run.scope_id, name="", url="")
     return start_run(
         failed,
         user=user,
         source=source,
         description=f"Retry of failed: {run.description or run.pk}",
-        scope=scope,
+        batch_job=run.batch_job,
         force=run.force,
         retry_of=run,
     )

@@ -208,7 +208,7 @@ def test_enrich_completed_items_of_one_job_above_the_limit_queues_a_run_for_the_
         run.status,
         run.description,
         run.force,
-        (run.scope_kind, run.scope_id),
+        run.batch_job_id,
         run.created_by,
         run.total,
     ) == (
@@ -216,7 +216,7 @@ def test_enrich_completed_items_of_one_job_above_the_limit_queues_a_run_for_the_
         RunStatus.QUEUED,
         "Batch job “March batch”",
         False,
-        ("batch_job", job.pk),
+        job.pk,
         response.wsgi_request.user,
         4,
     )
@@ -249,7 +249,7 @@ def test_enrich_completed_items_of_several_jobs_above_the_limit_queues_one_run(
     )
 
     run = EnrichmentRun.objects.get()
-    assert (run.description, run.scope_id, run.total) == (
+    assert (run.description, run.batch_job_id, run.total) == (
         "Enrich completed items of 3 batch jobs",
         None,
         5,

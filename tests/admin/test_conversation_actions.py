@@ -29,7 +29,7 @@ def run_fields(run: EnrichmentRun) -> dict:
         "status": run.status,
         "description": run.description,
         "force": run.force,
-        "scope": (run.scope_kind, run.scope_id),
+        "batch_job": run.batch_job_id,
         "created_by": run.created_by,
         "total": run.total,
     }
@@ -180,7 +180,7 @@ def test_enrich_selected_queues_a_run_for_select_all_above_the_limit(
         "status": RunStatus.QUEUED,
         "description": "Enrich selected conversations",
         "force": False,
-        "scope": ("", None),
+        "batch_job": None,
         "created_by": response.wsgi_request.user,
         "total": 4,
     }
@@ -325,7 +325,7 @@ def test_retry_failed_queues_a_run_over_only_the_failed_rows_above_the_limit(
         "status": RunStatus.QUEUED,
         "description": "Retry failed enrichments",
         "force": False,
-        "scope": ("", None),
+        "batch_job": None,
         "created_by": response.wsgi_request.user,
         "total": 4,
     }
@@ -485,7 +485,7 @@ def test_force_reenrich_confirmed_above_the_limit_queues_a_forced_run(
         "status": RunStatus.QUEUED,
         "description": "Re-enrich (force)",
         "force": True,
-        "scope": ("", None),
+        "batch_job": None,
         "created_by": response.wsgi_request.user,
         "total": 4,
     }

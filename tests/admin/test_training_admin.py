@@ -10,8 +10,8 @@ from conversations.models import Conversation
 from tests.admin.helpers import CONVERSATIONS, action_choices, messages_of, run_action
 from tests.factories import ConversationFactory, UserFactory, enriched_conversation
 from training import services
+from training.eligibility import select_ids
 from training.models import TrainingFile
-from training.selection import select_ids
 
 pytestmark = pytest.mark.django_db
 

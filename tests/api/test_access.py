@@ -65,7 +65,11 @@ def test_an_expired_token_is_refused():
     response = token_client(key).get(status_url(conversation))
 
     assert response.status_code == 401
-    assert response.json() == {"success": False, "error": "Token expired."}
+    assert response.json() == {
+        "success": False,
+        "error": "Token expired.",
+        "code": "authentication_failed",
+    }
     assert response["WWW-Authenticate"] == "Token"
 
 
@@ -86,7 +90,11 @@ def test_a_revoked_token_is_refused():
     response = token_client(key).get(status_url(conversation))
 
     assert response.status_code == 401
-    assert response.json() == {"success": False, "error": "Invalid token."}
+    assert response.json() == {
+        "success": False,
+        "error": "Invalid token.",
+        "code": "authentication_failed",
+    }
     assert not ApiToken.objects.filter(pk=token.pk).exists()
 
 
@@ -179,7 +187,8 @@ def test_wrong_tokens_from_one_address_are_throttled_before_any_lookup(settings)
     retry_after = int(blocked["Retry-After"])
     assert 55 <= retry_after <= 60
     body = blocked.json()
-    assert list(body) == ["success", "error"] and body["success"] is False
+    assert list(body) == ["success", "error", "code"] and body["success"] is False
+    assert body["code"] == "throttled"
     message = re.fullmatch(
         r"Too many wrong tokens from your address\. Expected available in (\d+) seconds\.",
         body["error"],

@@ -115,14 +115,9 @@ def test_batch_status_reports_progress_and_enrichment_counts(api, user):
     assert body["status"] == "completed"
     assert (body["totalItems"], body["completedItems"], body["remainingItems"]) == (3, 3, 0)
     assert body["progressPercent"] == 100
-    counted_at = body["enrichment"].pop("countedAt")
     assert body["enrichment"] == {
         "conversations": 3,
         "completed": 1,
         "failed": 0,
-        "inProgress": 0,
         "notEnriched": 2,
-        "current": True,
     }
-    job.refresh_from_db()
-    assert counted_at == job.conversations_counted_at.isoformat().replace("+00:00", "Z")

@@ -294,7 +294,12 @@ def test_adding_items_refuses_a_bad_body_and_stores_nothing(api, media_root, ite
     response = add(api, job["id"], items)
 
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "Invalid request", "details": details}
+    body = response.json()
+    # Content no import takes is the import's refusal (with its code); the rest, the body's.
+    expected = {"success": False, "error": "Invalid request", "code": "invalid", "details": details}
+    if isinstance(details["items"], list):
+        expected["code"] = "unreadable"
+    assert body == expected
     assert BatchItem.objects.count() == 0
     assert stored_files(media_root) == []
 
@@ -428,6 +433,7 @@ def test_another_users_job_is_not_found_and_staff_may_feed_it(api, staff_api):
         assert response.json() == {
             "success": False,
             "error": "Batch job not found.",
+            "code": "not_found",
             "missing": [str(job.pk)],
         }
     assert staff.status_code == 200

@@ -111,6 +111,7 @@ def test_401_without_credentials_keeps_the_authenticate_header():
     assert error_body(response) == {
         "success": False,
         "error": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
     }
 
 
@@ -166,7 +167,7 @@ def test_404_for_malformed_ids_and_unknown_paths(api, path):
     response = api.get(path)
 
     assert response.status_code == 404
-    assert error_body(response) == {"success": False, "error": "Not found."}
+    assert error_body(response) == {"success": False, "error": "Not found.", "code": "not_found"}
 
 
 def test_404_for_a_batch_job_the_caller_cannot_see(api):
@@ -236,9 +237,9 @@ def test_the_schema_documents_the_error_shape_for_every_error_status(api):
                     continue
                 ref = response.get("content", {}).get("application/json", {}).get("schema", {})
                 shape = components.get(ref.get("$ref", "").rsplit("/", 1)[-1], {})
-                if not {"success", "error"} <= set(shape.get("properties", {})):
+                if not {"success", "error", "code"} <= set(shape.get("properties", {})):
                     undocumented.append(f"{method.upper()} {path} {status}")
             assert "405" in operation["responses"] or method == "get" or path == "/api/schema/"
 
     assert undocumented == []
-    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"error"}
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"error", "code"}

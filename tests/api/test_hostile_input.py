@@ -37,6 +37,7 @@ def refused(response, name: str, message: str) -> None:
     assert response.json() == {
         "success": False,
         "error": "Invalid request",
+        "code": "invalid",
         "details": {name: [message]},
     }
 
@@ -159,6 +160,7 @@ def test_a_body_over_the_limit_answers_413_in_the_api_shape(api, settings, url):
     assert response.json() == {
         "success": False,
         "error": "The request body is larger than 1000 bytes.",
+        "code": "too_large",
     }
 
 
@@ -174,18 +176,18 @@ def test_a_body_over_djangos_form_limit_but_within_ours_is_read(api, user, setti
 
 
 @pytest.mark.parametrize(
-    ("exception", "status", "error"),
+    ("exception", "status", "error", "code"),
     [
-        (RequestDataTooBig(), 413, "The request body is too large."),
-        (SuspiciousOperation(), 400, "Bad request."),
+        (RequestDataTooBig(), 413, "The request body is too large.", "too_large"),
+        (SuspiciousOperation(), 400, "Bad request.", "invalid"),
     ],
 )
-def test_djangos_own_refusals_under_api_answer_in_the_api_shape(exception, status, error):
+def test_djangos_own_refusals_under_api_answer_in_the_api_shape(exception, status, error, code):
     response = bad_request(RequestFactory().post(BULK), exception)
 
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
-    assert json.loads(response.content) == {"success": False, "error": error}
+    assert json.loads(response.content) == {"success": False, "error": error, "code": code}
 
 
 def test_djangos_own_refusals_of_pages_stay_html():
@@ -216,4 +218,9 @@ def test_a_whitespace_user_id_named_by_staff_is_not_found(staff_api):
     )
 
     assert response.status_code == 404
-    assert response.json() == {"success": False, "error": "No such user.", "missing": [" "]}
+    assert response.json() == {
+        "success": False,
+        "error": "No such user.",
+        "code": "not_found",
+        "missing": [" "],
+    }

@@ -57,7 +57,7 @@ def test_starting_a_run_for_a_batch_job_takes_its_completed_items(api, user):
     assert response.status_code == 202
     body = response.json()
     run = EnrichmentRun.objects.get(pk=body["id"])
-    assert (run.scope_kind, run.scope_id) == ("batch_job", job.pk)
+    assert run.batch_job_id == job.pk
     assert body["scope"] == {"kind": "batchJob", "id": str(job.pk)}
     assert body["description"] == f"Batch job “{job.name}”"
     assert list(run.items.values_list("conversation_id", flat=True)) == [done.conversation_id]
@@ -97,6 +97,7 @@ def test_an_empty_selection_is_409(api):
     assert response.json() == {
         "success": False,
         "error": "There are no conversations to enrich.",
+        "code": "conflict",
     }
 
 

@@ -255,6 +255,7 @@ def test_unknown_or_invisible_conversations_are_404_listing_them(api, user):
     assert response.json() == {
         "success": False,
         "error": "Some conversations were not found.",
+        "code": "not_found",
         "missing": [str(theirs.pk), str(unknown)],
     }
     assert not TrainingFile.objects.exists()
@@ -269,6 +270,7 @@ def test_an_invisible_batch_job_is_404(api, user):
     assert response.json() == {
         "success": False,
         "error": "Batch job not found.",
+        "code": "not_found",
         "missing": [str(job.pk)],
     }
 
@@ -283,6 +285,7 @@ def test_a_batch_job_without_completed_conversations_is_409(api, user):
     assert response.json() == {
         "success": False,
         "error": "There are no completed conversations to put in a training file.",
+        "code": "nothing_selected",
     }
     assert not TrainingFile.objects.exists()
 
@@ -301,6 +304,7 @@ def test_a_name_is_unique_per_owner(api, user):
     assert again.json() == {
         "success": False,
         "error": "You already have a training file named “Same”.",
+        "code": "name_taken",
     }
     assert theirs.status_code == 201
     assert TrainingFile.objects.filter(name="Same").count() == 2
@@ -348,6 +352,7 @@ def test_the_api_needs_a_login(client):
     assert response.json() == {
         "success": False,
         "error": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
     }
     assert TrainingFile.objects.count() == 0
 
@@ -432,6 +437,7 @@ def test_another_users_file_is_404_for_every_operation(api):
         assert response.json() == {
             "success": False,
             "error": "Training file not found.",
+            "code": "not_found",
             "missing": [str(training_file.pk)],
         }
     assert TrainingFile.objects.filter(pk=training_file.pk, status="active").exists()
@@ -548,6 +554,7 @@ def test_a_failed_build_in_the_request_changes_nothing(api, user):
             f"{second.conversation_id} ({second.enriched_file_path}) is missing from storage. "
             "Enrich it again (force), or remove it, then rebuild."
         ),
+        "code": "build_failed",
     }
     training_file.refresh_from_db()
     assert members(training_file) == [first.conversation_id]
@@ -644,6 +651,7 @@ def test_archived_files_take_no_changes_until_unarchived(api, user):
     assert refused.json() == {
         "success": False,
         "error": "The training file is archived; unarchive it to change it.",
+        "code": "not_changeable",
     }
     assert download.status_code == 200
     assert (unarchived.status_code, unarchived.json()["status"]) == (200, "active")
@@ -721,6 +729,7 @@ def test_download_defaults_to_json_and_refuses_unknown_formats(api, user):
     assert unknown.json() == {
         "success": False,
         "error": "Invalid request",
+        "code": "invalid",
         "details": {"format": ["Must be one of: json, jsonl, chat-jsonl."]},
     }
 
@@ -734,5 +743,6 @@ def test_a_file_not_built_yet_has_nothing_to_download(api, user):
     assert response.json() == {
         "success": False,
         "error": "The training file has not been built yet.",
+        "code": "not_built",
         "trainingFileStatus": "processing",
     }

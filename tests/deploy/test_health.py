@@ -45,6 +45,7 @@ def test_healthz_answers_503_when_the_storage_root_cannot_hold_files(client, set
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (NotADirectoryError)",
+        "code": "unavailable",
         "checks": {"database": "ok", "storage": "error", "workers": "none"},
         "workers": 0,
     }
@@ -64,6 +65,7 @@ def test_healthz_checks_the_bucket_with_object_storage(client, s3_storage):
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (ClientError)",
+        "code": "unavailable",
         "checks": {"database": "ok", "storage": "error", "workers": "none"},
         "workers": 0,
     }
@@ -98,6 +100,7 @@ def test_healthz_answers_503_when_the_object_storage_is_unreachable(client, s3_s
     assert response.json() == {
         "success": False,
         "error": "storage unavailable (EndpointConnectionError)",
+        "code": "unavailable",
         "checks": {"database": "ok", "storage": "error", "workers": "none"},
         "workers": 0,
     }

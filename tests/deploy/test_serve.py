@@ -183,6 +183,7 @@ def test_healthz_answers_503_while_the_database_is_down_and_200_once_it_is_back(
     assert json.loads(down.body) == {
         "success": False,
         "error": "database unavailable (OperationalError)",
+        "code": "unavailable",
         "checks": {"database": "error", "storage": "ok"},
         "workers": None,
     }

@@ -11,12 +11,17 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from conversations.models import COUNT_FIELDS
 from tests.factories import conversation_document
 from tests.jobs import queued, run_jobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
-BEFORE = [("enrichment", "0010_last_failure_and_run_lanes"), ("training", "0002_build_heartbeat")]
+BEFORE = [
+    ("enrichment", "0010_last_failure_and_run_lanes"),
+    ("training", "0002_build_heartbeat"),
+    ("batches", "0003_job_conversation_counts"),
+]
 
 
 def migrate(targets) -> object:
@@ -27,10 +32,8 @@ def migrate(targets) -> object:
 
 
 def latest() -> list[tuple[str, str]]:
-    executor = MigrationExecutor(connection)
-    return [
-        key for key in executor.loader.graph.leaf_nodes() if key[0] in ("enrichment", "training")
-    ]
+    """Every app's last migration: the database as the other tests expect it."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def test_migrate_keeps_runs_builds_and_conversations_and_the_engine_picks_them_up():
@@ -69,6 +72,11 @@ def test_migrate_keeps_runs_builds_and_conversations_and_the_engine_picks_them_u
         enrichment_claim_token=lane.pk,
         enrichment_lease_expires_at=now,
     )
+    # A job holding all three, with counts its old sweep never took.
+    Job = old.get_model("batches", "BatchJob")
+    job = Job.objects.create(name="Old job", created_by=owner, status="completed")
+    for position, conversation in enumerate(conversations, start=1):
+        job.items.create(position=position, status="completed", conversation=conversation)
     building = TrainingFile.objects.create(
         name="Half built", created_by=owner, status="processing", build_generation=1
     )
@@ -90,10 +98,16 @@ def test_migrate_keeps_runs_builds_and_conversations_and_the_engine_picks_them_u
         ),
     }
 
+    from conversations.models import BatchJob
+
+    assert BatchJob.objects.filter(pk=job.pk).values_list(*COUNT_FIELDS).get() == (3, 0, 0)
+
     run_jobs()
 
     upgraded = EnrichmentRun.objects.get(pk=run.pk)
     assert (upgraded.status, upgraded.enriched) == ("completed", 3)
+    # From then on the counts move with the outcomes.
+    assert BatchJob.objects.filter(pk=job.pk).values_list(*COUNT_FIELDS).get() == (3, 3, 0)
     from training.models import TrainingFile as CurrentFile
 
     assert CurrentFile.objects.get(pk=building.pk).status == "active"

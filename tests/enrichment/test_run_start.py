@@ -9,17 +9,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations.models import Conversation
-from enrichment import scopes
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, ItemOutcome, RunSource
 from enrichment.runs import lifecycle
 from enrichment.selection import (
-    scope_selection,
+    select_batch_job,
     select_ids,
     select_queryset,
     select_statuses,
 )
 from enrichment.services import BulkResult, enrich
-from intake.scopes import job_ref
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
@@ -132,15 +130,13 @@ def test_a_batch_job_run_keeps_item_order_and_a_conversation_once(settings):
     for position, conversation in enumerate([third, first, third, second], start=1):
         BatchItemFactory(batch_job=job, position=position, conversation=conversation)
     BatchItemFactory(batch_job=job, position=5, status="failed")
-    selection = scope_selection(
-        scopes.get("batch_job"), job_ref(job.pk, job.name), user=job.created_by
-    )
+    selection = select_batch_job(job, user=job.created_by)
 
     started = enrich(selection, user=job.created_by, source=RunSource.PAGE, background=True)
 
     run = started.run
     run.refresh_from_db()
-    assert (run.total, run.scope_id) == (3, job.pk)
+    assert (run.total, run.batch_job_id) == (3, job.pk)
     assert stored(run) == [(1, third.pk), (2, first.pk), (3, second.pk)]
 
 
@@ -152,9 +148,7 @@ def test_a_batch_job_with_a_conversation_twice_counts_it_once_against_the_limit(
     )
     for position, conversation in enumerate([first, second, first, third], start=1):
         BatchItemFactory(batch_job=job, position=position, conversation=conversation)
-    selection = scope_selection(
-        scopes.get("batch_job"), job_ref(job.pk, job.name), user=job.created_by
-    )
+    selection = select_batch_job(job, user=job.created_by)
 
     result = enrich(selection, user=job.created_by, source=RunSource.PAGE)
 

@@ -90,6 +90,6 @@ def test_a_job_that_completes_is_enriched_automatically(workers):
     run = finish_batch_job(job)
     wait_for(lambda: run_state(run).is_finished, timeout=120, what="the automatic run")
 
-    assert (run.source, run.scope_id) == (RunSource.AUTO, job.pk)
+    assert (run.source, run.batch_job_id) == (RunSource.AUTO, job.pk)
     assert (run.enriched, run.failed, run.skipped) == (27, 3, 0)
     assert Conversation.objects.filter(enrichment_status="completed").count() == 27

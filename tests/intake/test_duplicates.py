@@ -8,8 +8,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
+from conversations.fingerprints import content_hash
 from conversations.models import BatchJob, Conversation
-from enrichment.fingerprints import content_hash
 from tests.factories import TRUNCATED_REPLY, UserFactory, conversation_document
 
 pytestmark = pytest.mark.django_db

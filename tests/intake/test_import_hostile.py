@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from conversations import imports
 from conversations.models import BatchItem, BatchJob, Conversation, Persona, ProcessingStatus
-from enrichment import imports
 from tests.factories import UserFactory, conversation_document
 
 pytestmark = pytest.mark.django_db

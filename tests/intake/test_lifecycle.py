@@ -48,7 +48,7 @@ def test_a_finished_job_with_auto_enrich_starts_a_run_over_its_successful_conver
     )
     assert job.completed_at is not None
     assert run.source == RunSource.AUTO
-    assert (run.scope_kind, run.scope_id) == ("batch_job", job.pk)
+    assert run.batch_job_id == job.pk
     assert run.created_by == job.created_by
     assert list(run.items.order_by("position").values_list("conversation_id", flat=True)) == (
         wanted
@@ -121,7 +121,7 @@ def test_import_conversations_auto_enriches_unless_told_not_to(tmp_path):
     manual_summary = json.loads(manual.getvalue().splitlines()[-1])
     run = EnrichmentRun.objects.get()
     assert auto_summary["enrichmentRunId"] == str(run.pk)
-    assert run.scope_id == BatchJob.objects.get(pk=auto_summary["batchJobId"]).pk
+    assert run.batch_job_id == BatchJob.objects.get(pk=auto_summary["batchJobId"]).pk
     assert "Auto-enrich: run" in auto.getvalue()
     assert manual_summary["enrichmentRunId"] is None
     assert BatchJob.objects.get(pk=manual_summary["batchJobId"]).auto_enrich is False

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from conversations.models import BatchItemStatus, BatchJobStatus, Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
+from enrichment.services import enrich_batch_job
 from intake.lifecycle import finish_batch_job
-from intake.services import enrich_batch_job
 from tests.admin.helpers import BATCH_JOBS, messages_of, run_action
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory, a_run
 from tests.workers import seed, wait_for
@@ -133,18 +133,15 @@ def test_a_new_run_starts_once_the_last_one_ended(owner, job, running):
 
 def test_the_database_refuses_a_second_unfinished_run_over_a_job(job, running):
     with pytest.raises(IntegrityError), transaction.atomic():
-        EnrichmentRun.objects.create(
-            source=RunSource.API, scope_kind="batch_job", scope_id=job.pk, total=1
-        )
+        EnrichmentRun.objects.create(source=RunSource.API, batch_job=job, total=1)
 
     EnrichmentRun.objects.create(
         source=RunSource.API,
-        scope_kind="batch_job",
-        scope_id=job.pk,
+        batch_job=job,
         total=1,
         status=RunStatus.CANCELLED,
     )
-    assert EnrichmentRun.objects.for_scope("batch_job", job.pk).count() == 2
+    assert EnrichmentRun.objects.of_batch_job(job.pk).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)

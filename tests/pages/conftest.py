@@ -1,5 +1,5 @@
-"""Fixtures of the page tests: users, a logged-in client, batch jobs with conversations,
-and a headless Chromium for the browser tests."""
+"""Fixtures of the page tests: a headless Chromium for the browser tests (users and batch
+jobs with conversations are the suite's, in tests/conftest.py)."""
 
 import os
 import shutil
@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
-from tests.factories import (
-    TRUNCATED_REPLY,
-    BatchItemFactory,
-    BatchJobFactory,
-    UserFactory,
-    conversation_document,
-)
+from tests.conftest import PASSWORD  # noqa: F401 (the browser tests log in with it)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -29,78 +22,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
-PASSWORD = "password"
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory(username="dana")
-
-
-@pytest.fixture
-def other_user(db):
-    return UserFactory(username="mallory")
-
-
-@pytest.fixture
-def user_client(client, user):
-    client.force_login(user)
-    return client
-
-
-def _make_job(
-    owner,
-    *,
-    valid: int = 2,
-    invalid: int = 0,
-    status: str = BatchJobStatus.COMPLETED,
-    name: str = "March windfall batch",
-) -> BatchJob:
-    """A finished job whose items produced ``valid`` good and ``invalid`` unparseable
-    conversations (in that order), all not enriched yet."""
-    total = valid + invalid
-    job = BatchJobFactory(
-        created_by=owner,
-        name=name,
-        status=status,
-        total_items=total,
-        completed_items=total,
-        successful_items=total,
-    )
-    for n in range(valid):
-        BatchItemFactory(
-            batch_job=job,
-            position=n + 1,
-            conversation__conversation_name=f"Valid chat {n + 1}",
-            conversation__document=conversation_document(),
-        )
-    for n in range(invalid):
-        BatchItemFactory(
-            batch_job=job,
-            position=valid + n + 1,
-            conversation__conversation_name=f"Truncated chat {n + 1}",
-            conversation__document=TRUNCATED_REPLY,
-        )
-    return job
-
-
-@pytest.fixture
-def make_job(db):
-    return _make_job
-
-
-@pytest.fixture
-def failed_item_factory():
-    def make(job: BatchJob, position: int, error: str = "The model timed out."):
-        return BatchItemFactory(
-            batch_job=job,
-            position=position,
-            status=BatchItemStatus.FAILED,
-            conversation=None,
-            error_message=error,
-        )
-
-    return make
 
 
 # Browser -------------------------------------------------------------------------

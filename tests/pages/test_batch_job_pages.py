@@ -1,29 +1,19 @@
 """The batch-job pages: list, detail, progress polling, "Enrich All" (in the request, or
 as a background run the page polls) and cancelling that run."""
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.runs import lanes
-from intake import counts
-from intake.services import enrich_batch_job
+from enrichment.services import enrich_batch_job, enrich_one
 from tests.counting import COUNT_QUERIES
 from tests.factories import BatchJobFactory, UserFactory, a_run
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def quiet_since_counted() -> None:
-    """Every job counted, and no conversation changed since (a quiet moment)."""
-    Conversation.objects.update(updated_at=timezone.now() - timedelta(hours=1))
-    counts.refresh_all()
 
 
 def statuses(job) -> dict[str, str]:
@@ -50,8 +40,7 @@ def test_batch_job_list_shows_own_jobs_newest_first_with_counts(
     newer = make_job(user, valid=1, invalid=1, name="Newer batch")
     make_job(other_user, valid=1, name="Someone else's batch")
     first = older.items.get(position=1).conversation
-    first.enrichment_status = EnrichmentStatus.COMPLETED
-    first.save()
+    enrich_one(first, user=user, source=RunSource.PAGE)
 
     response = user_client.get("/batch-jobs/")
 
@@ -104,36 +93,20 @@ def test_batch_job_list_paginates_25_jobs_per_page(user_client, user):
 
 
 @pytest.mark.parametrize("jobs", [1, 3])
-def test_batch_job_list_query_count_does_not_grow_with_jobs(
+def test_batch_job_list_takes_constant_queries(
     make_job, jobs, user_client, user, django_assert_num_queries
 ):
     for n in range(jobs):
-        make_job(user, valid=1, name=f"Batch {n}")
-    quiet_since_counted()
+        job = make_job(user, valid=1, name=f"Batch {n}")
+        enrich_batch_job(job, user=user)
 
-    # session, user, where the last sweep stopped, changes since (none), page count, page
-    with django_assert_num_queries(5 + COUNT_QUERIES):
-        response = user_client.get("/batch-jobs/")
-
-    assert len(response.context["page"].object_list) == jobs
-
-
-@pytest.mark.parametrize("jobs", [1, 3])
-def test_batch_job_list_after_changes_counts_again_in_constant_queries(
-    make_job, jobs, user_client, user, django_assert_num_queries
-):
-    counts.sweep()
-    for n in range(jobs):
-        make_job(user, valid=1, name=f"Batch {n}")
-
-    # session, user, where the last sweep stopped, changes since, mark their jobs, move
-    # the sweep on, page count, page, count the page's jobs again, store the counts
-    with django_assert_num_queries(9 + COUNT_QUERIES):
+    # session, user, page count, page: the jobs' counts are stored with them, always true
+    with django_assert_num_queries(3 + COUNT_QUERIES):
         response = user_client.get("/batch-jobs/")
 
     listed = response.context["page"].object_list
-    assert [(job.conversations_total, job.counts_are_current) for job in listed] == [
-        (1, True)
+    assert [(job.conversations_total, job.conversations_enriched) for job in listed] == [
+        (1, 1)
     ] * jobs
 
 
@@ -218,15 +191,13 @@ def test_batch_job_detail_paginates_items_50_per_page(
 
 
 @pytest.mark.parametrize("items", [1, 3])
-def test_batch_job_detail_query_count_does_not_grow_with_items(
+def test_batch_job_detail_takes_constant_queries(
     make_job, items, user_client, user, django_assert_num_queries
 ):
     job = make_job(user, valid=items)
-    quiet_since_counted()
 
-    # session, user, where the last sweep stopped, changes since (none), job, items
-    # count, items page, latest run
-    with django_assert_num_queries(7 + COUNT_QUERIES):
+    # session, user, job, items count, items page, latest run
+    with django_assert_num_queries(5 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     assert len(response.context["items"].object_list) == items
@@ -234,20 +205,18 @@ def test_batch_job_detail_query_count_does_not_grow_with_items(
 
 
 @pytest.mark.parametrize("items", [1, 3])
-def test_batch_job_detail_after_changes_counts_again_in_constant_queries(
+def test_batch_job_detail_with_failures_takes_constant_queries(
     make_job, items, user_client, user, django_assert_num_queries
 ):
-    counts.sweep()
     job = make_job(user, valid=items, invalid=1)
     enrich_batch_job(job, user=user)
 
-    # as above, and: mark the changed jobs, move the sweep on, count the job again,
-    # store the counts, its failed conversations
-    with django_assert_num_queries(12 + COUNT_QUERIES):
+    # as above, and its failed conversations
+    with django_assert_num_queries(6 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     state = response.context["state"]
-    assert (state.total, state.enriched, state.failed, state.current) == (items + 1, items, 1, True)
+    assert (state.total, state.enriched, state.failed) == (items + 1, items, 1)
     assert [failure.name for failure in state.failures] == ["Truncated chat 1"]
 
 
@@ -291,9 +260,7 @@ def test_enrich_all_is_not_offered_while_the_job_is_processing(make_job, user_cl
 
 def test_enrich_all_is_not_offered_when_every_conversation_is_enriched(make_job, user_client, user):
     job = make_job(user, valid=2)
-    Conversation.objects.filter(batch_items__batch_job=job).update(
-        enrichment_status=EnrichmentStatus.COMPLETED
-    )
+    enrich_batch_job(job, user=user)
 
     response = user_client.get(f"/batch-jobs/{job.pk}/")
 
@@ -493,7 +460,7 @@ def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
     second = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
 
     run = EnrichmentRun.objects.get()
-    assert (run.total, run.scope_id, run.source) == (101, job.pk, RunSource.PAGE)
+    assert (run.total, run.batch_job_id, run.source) == (101, job.pk, RunSource.PAGE)
     assert run.description == "Batch job “Big batch”"
     for response in (first, second):
         assert response.status_code == 200

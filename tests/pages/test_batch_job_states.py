@@ -4,7 +4,9 @@ the items table shows why an enrichment failed."""
 
 import pytest
 
+from conversations import counts
 from conversations.models import BatchJobStatus, Conversation, EnrichmentStatus
+from enrichment.services import enrich_batch_job
 from intake.items import NewItem, add_items, create_batch_job
 from tests.factories import conversation_document
 
@@ -15,9 +17,12 @@ PRIMARY = 'class="button button--primary"'
 
 
 def mark(job, name: str, status: str, error: str | None = None) -> None:
+    """A conversation of the job left in ``status`` (as an earlier enrichment left it),
+    the job's counts with it."""
     Conversation.objects.filter(batch_items__batch_job=job, conversation_name=name).update(
         enrichment_status=status, enrichment_error=error
     )
+    counts.recount([job])
 
 
 def enrichment_panel(client, job) -> str:
@@ -60,7 +65,7 @@ def test_a_fully_enriched_job_offers_a_training_file_instead_of_enrichment(
     make_job, user_client, user
 ):
     job = make_job(user, valid=2)
-    Conversation.objects.update(enrichment_status=EnrichmentStatus.COMPLETED)
+    enrich_batch_job(job, user=user)
 
     body = enrichment_panel(user_client, job)
 

@@ -6,20 +6,22 @@ import threading
 import pytest
 from django.db import connection
 
-from conversations.models import BatchJob, Conversation, EnrichmentStatus
+from conversations import counts
+from conversations.models import Conversation, EnrichmentStatus
 from enrichment.models import EnrichmentRun, RunSource, RunStatus
 from enrichment.runs import lanes, lifecycle
 from enrichment.runs.lifecycle import RunStarted
-from enrichment.services import BulkResult
-from intake.services import (
+from enrichment.selection import select_ids
+from enrichment.services import (
+    BulkResult,
     cancel_job_run,
-    current_job,
+    deactivate,
+    enrich,
     enrich_batch_job,
     get_job_enrichment_state,
-    jobs_page,
     latest_job_run,
-    list_batch_jobs,
 )
+from intake.services import jobs_page, list_batch_jobs
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +36,8 @@ def test_enrich_batch_job_over_the_bulk_limit_starts_a_background_run(make_job, 
     assert isinstance(started, RunStarted) and started.created
     run = started.run
     assert (run.status, run.source, run.total) == (RunStatus.QUEUED, RunSource.PAGE, 3)
-    assert (run.description, run.scope_kind, run.scope_id, run.created_by) == (
+    assert (run.description, run.batch_job_id, run.created_by) == (
         "Batch job “June batch”",
-        "batch_job",
         job.pk,
         user,
     )
@@ -183,14 +184,15 @@ def test_job_enrichment_state_counts_by_status_and_lists_failures(
     Conversation.objects.filter(conversation_name="Valid chat 2").update(
         enrichment_status=EnrichmentStatus.NOT_STARTED
     )
-    job = current_job(BatchJob.objects.all(), job.pk)
+    counts.recount([job])
+    job.refresh_from_db()
 
     # the counts are the job's own; the failures are read
     with django_assert_num_queries(1):
         state = get_job_enrichment_state(job, user=user)
 
     assert (state.total, state.enriched, state.failed, state.not_enriched) == (3, 1, 1, 1)
-    assert (state.has_unenriched, state.current) == (True, True)
+    assert state.has_unenriched is True
     assert [(f.name, f.status_label) for f in state.failures] == [
         ("Truncated chat 1", "Validation failed")
     ]
@@ -202,7 +204,8 @@ def test_job_enrichment_state_of_a_fully_enriched_job_needs_no_query(
 ):
     job = make_job(user, valid=2)
     Conversation.objects.update(enrichment_status=EnrichmentStatus.COMPLETED)
-    job = current_job(BatchJob.objects.all(), job.pk)
+    counts.recount([job])
+    job.refresh_from_db()
 
     with django_assert_num_queries(0):
         state = get_job_enrichment_state(job, user=user)
@@ -211,20 +214,16 @@ def test_job_enrichment_state_of_a_fully_enriched_job_needs_no_query(
     assert state.has_unenriched is False
 
 
-def test_jobs_page_counts_active_conversations_and_enriched_ones(make_job, user):
+def test_jobs_page_shows_the_counts_kept_with_each_change(make_job, user):
     job = make_job(user, valid=3)
-    Conversation.objects.filter(conversation_name="Valid chat 1").update(
-        enrichment_status=EnrichmentStatus.COMPLETED
-    )
-    Conversation.objects.filter(conversation_name="Valid chat 3").update(is_active=False)
+    first, _, third = job.items.order_by("position").values_list("conversation_id", flat=True)
+    enrich(select_ids([first], user=user), user=user, source=RunSource.API)
+    deactivate(Conversation.objects.get(pk=third))
 
     [listed] = jobs_page(user, None, per_page=25).object_list
 
     assert listed == job
     assert (listed.conversations_total, listed.conversations_enriched) == (2, 1)
-    job.refresh_from_db()
-    assert (job.conversations_total, job.conversations_enriched) == (2, 1)
-    assert job.counts_are_current
 
 
 def test_list_batch_jobs_hides_other_users_jobs_but_not_from_staff(make_job, user):

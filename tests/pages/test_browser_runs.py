@@ -37,7 +37,7 @@ def test_enrich_all_over_the_limit_polls_a_background_run_to_its_summary(
     expect(page.locator("#items .badge--not_started")).to_have_count(5)
     screenshot(page, "1-run-started")
     run = EnrichmentRun.objects.get()
-    assert (run.total, run.scope_id) == (5, job.pk)
+    assert (run.total, run.batch_job_id) == (5, job.pk)
 
     lanes.process_run(run.pk)
 

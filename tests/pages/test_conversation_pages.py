@@ -138,7 +138,7 @@ def test_conversation_list_filters_by_batch_job_and_persona(make_job, user_clien
 def test_conversation_list_filters_by_a_batch_job_missing_from_the_drop_down(
     make_job, user_client, user, monkeypatch
 ):
-    monkeypatch.setattr("enrichment.forms.SCOPE_CHOICES", 1)
+    monkeypatch.setattr("enrichment.forms.JOB_CHOICES", 1)
     older = make_job(user, valid=1, name="Older batch")
     make_job(user, valid=1, name="Newer batch")
 
@@ -501,7 +501,7 @@ def test_enrich_all_matching_starts_a_run_over_exactly_the_filtered_conversation
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"/runs/{run.pk}/"
     assert sorted(run_members(run)) == ["Valid chat 2"]
-    assert (run.source, run.created_by, run.scope_id, run.force) == (
+    assert (run.source, run.created_by, run.batch_job_id, run.force) == (
         RunSource.PAGE,
         user,
         None,

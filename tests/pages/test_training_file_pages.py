@@ -24,8 +24,8 @@ from tests.factories import (
     enriched_conversation,
 )
 from training import services
+from training.eligibility import select_ids
 from training.models import TrainingFile
-from training.selection import select_ids
 from training.views import FILES_PER_PAGE
 
 pytestmark = pytest.mark.django_db

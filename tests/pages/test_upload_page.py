@@ -83,7 +83,7 @@ def test_importing_files_creates_a_completed_job_and_opens_it(user_client, user,
     assert [i.status for i in items] == [BatchItemStatus.COMPLETED] * 3
     assert items[1].conversation.processing_status == ProcessingStatus.PARSE_FAILED
     run = EnrichmentRun.objects.get()
-    assert (run.scope_id, run.total) == (job.pk, 3)
+    assert (run.batch_job_id, run.total) == (job.pk, 3)
     assert len(stored_files(media_root)) == 5
 
 

@@ -35,7 +35,7 @@ def queued(owner, conversations, *, name: str = "Queued", **kwargs):
     """A file of ``conversations`` whose background build is queued but left to the test
     (``training.builds.run_build``)."""
     from training import services
-    from training.selection import Selection
+    from training.eligibility import Selection
 
     return services.create_training_file(
         name=name,

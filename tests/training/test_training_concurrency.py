@@ -87,6 +87,13 @@ def test_racing_creations_of_one_name_make_one_file(live_server):
     refused = [body for status, body in answers if status == 409]
     assert (
         refused
-        == [{"success": False, "error": "You already have a training file named “Once”."}] * 2
+        == [
+            {
+                "success": False,
+                "error": "You already have a training file named “Once”.",
+                "code": "name_taken",
+            }
+        ]
+        * 2
     )
     assert TrainingFile.objects.count() == 1

@@ -16,8 +16,8 @@ from tests.factories import PersonaFactory, enriched_conversation
 from tests.training.helpers import enrich, stored
 from training import services
 from training.builders import iso_timestamp
+from training.eligibility import NotEligible, select_ids
 from training.models import TrainingFile
-from training.selection import NotEligible, select_ids
 
 pytestmark = pytest.mark.django_db
 

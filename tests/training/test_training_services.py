@@ -7,6 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from conversations.lookups import BatchJobNotFound
 from conversations.models import Conversation
 from tests.factories import (
     BatchItemFactory,
@@ -21,8 +22,8 @@ from tests.jobs import queued as queued_jobs
 from tests.jobs import run_jobs
 from tests.training.helpers import queued
 from training import builds, services
+from training.eligibility import Selection, select_batch_job, select_matching
 from training.models import TrainingFile
-from training.selection import BatchJobNotFound, Selection, select_batch_job, select_matching
 
 pytestmark = pytest.mark.django_db
 

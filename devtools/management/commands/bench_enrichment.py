@@ -35,6 +35,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from conversations.imports import import_scaffolding
 from conversations.models import (
     Conversation,
     EmotionalArc,
@@ -49,7 +50,6 @@ from core.tokens import create_token
 from devtools.demo.generator import generate_conversation, load_demo_scaffolding, pick_scaffolding
 from devtools.phases import describe, timed_phases
 from devtools.workers import cpu_seconds, peak_rss_kb, sample_database_cpu, start_worker
-from enrichment.imports import import_scaffolding
 from enrichment.models import EnrichmentRun, RunSource
 from enrichment.pipeline.enrich import build_document
 from enrichment.pipeline.inputs import current_profile, snapshot

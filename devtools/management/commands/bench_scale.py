@@ -25,7 +25,6 @@ from django.utils import timezone
 from conversations.models import BatchItem, BatchJob, Conversation
 from devtools import scale as dataset
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
-from intake import counts
 from training.models import TrainingFile, TrainingFileConversation
 
 
@@ -173,9 +172,6 @@ class Command(BaseCommand):
             self.out(f"made in {time.perf_counter() - started:.0f} s")
         else:
             self.out(f"reusing the data set of scale {scale:,} already in the database")
-            # As a running service's worker would have (after a migration, say).
-            if counted := counts.refresh_all():
-                self.out(f"counted the conversations of {counted:,} batch jobs first")
         self.describe(data)
         clients = {}
         for role in ("staff", "user"):

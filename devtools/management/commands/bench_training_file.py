@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.imports import import_scaffolding
 from conversations.models import (
     Conversation,
     EmotionalArc,
@@ -40,16 +41,15 @@ from devtools.demo.generator import (
     scaffolding_paths,
 )
 from devtools.workers import start_worker
-from enrichment.imports import import_scaffolding
 from enrichment.pipeline.enrich import enrich_conversation
 from enrichment.pipeline.inputs import current_profile
 from enrichment.pipeline.inputs import snapshot as _snapshot
 from enrichment.pipeline.normalize import normalize_document
 from enrichment.pipeline.validate import validate_conversation
 from training import services
+from training.eligibility import Selection
 from training.files import delete_files, delete_folder
 from training.models import TrainingFile
-from training.selection import Selection
 
 BULK = 2000
 

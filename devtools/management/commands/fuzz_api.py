@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from conversations.imports import import_scaffolding
 from core.tokens import create_token
 from devtools.demo.generator import (
     generate_conversation,
@@ -27,12 +28,11 @@ from devtools.demo.generator import (
     pick_scaffolding,
     scaffolding_paths,
 )
-from enrichment.imports import import_scaffolding
 from enrichment.models import RunSource
 from enrichment.selection import select_ids
 from enrichment.services import enrich
 from intake.files import import_conversations
-from training import selection as training_selection
+from training import eligibility as training_selection
 from training.services import create_training_file
 
 # The throttles are part of what is tested (429 is documented), but at the production

@@ -5,9 +5,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from conversations.lookups import BatchJobNotFound
 from conversations.models import Conversation, EnrichmentStatus
 from core.background import live_workers
-from enrichment import scopes
 from enrichment.management.display import (
     FAILURES_LISTED,
     FailureLine,
@@ -18,10 +18,9 @@ from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs.lifecycle import NothingToEnrich, RunStarted
 from enrichment.selection import (
     ConversationsNotFound,
-    ScopeNotFound,
     Selection,
+    select_batch_job,
     select_ids,
-    select_scope,
     select_statuses,
 )
 from enrichment.services import BulkResult, enrich
@@ -48,12 +47,11 @@ class Command(BaseCommand):
             metavar="ID",
             help="conversations by id: the row id or the business conversation_id",
         )
-        for scope in scopes.registered():
-            parser.add_argument(
-                f"--{scope.param}",
-                metavar=f"{scope.kind.upper()}_ID",
-                help=f"the conversations enriching this {scope.label.lower()} acts on",
-            )
+        parser.add_argument(
+            "--batch",
+            metavar="BATCH_JOB_ID",
+            help="the conversations enriching this batch job acts on",
+        )
         parser.add_argument(
             "--status",
             choices=EnrichmentStatus.values,
@@ -78,7 +76,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, ids, status, force, no_progress, background, detach, **options):
-        selection = self._select(ids, status, options)
+        selection = self._select(ids, status, options.get("batch"))
         if background:
             try:
                 started = enrich(
@@ -121,28 +119,24 @@ class Command(BaseCommand):
         without the error style Django gives everything written to stderr)."""
         return getattr(self.stderr, "_out", sys.stderr)
 
-    def _select(self, ids: list[str], status: list[str] | None, options: dict) -> Selection:
+    def _select(self, ids: list[str], status: list[str] | None, batch: str | None) -> Selection:
         """One selection from the arguments; several narrow each other."""
         chosen: list[Selection] = []
         try:
             if ids:
                 chosen.append(select_ids(ids, user=None))
-            for scope in scopes.registered():
-                if (value := options.get(scope.param)) is not None:
-                    chosen.append(select_scope(scope.kind, value, user=None))
+            if batch is not None:
+                chosen.append(select_batch_job(batch, user=None))
             if status:
                 chosen.append(select_statuses(status, user=None))
         except ValueError as exc:
             raise CommandError(f"Not a conversation id: {exc}") from None
         except ConversationsNotFound as exc:
             raise CommandError(f"Unknown conversation ids: {', '.join(exc.missing)}") from None
-        except ScopeNotFound as exc:
-            raise CommandError(
-                f"--{exc.scope.param} {exc.missing[0]}: no such {exc.scope.label.lower()}"
-            ) from None
+        except BatchJobNotFound:
+            raise CommandError(f"--batch {batch}: no such batch job") from None
         if not chosen:
-            options = ", ".join(f"--{scope.param} ID" for scope in scopes.registered())
-            raise CommandError(f"Choose conversations: ids, {options} or --status STATUS.")
+            raise CommandError("Choose conversations: ids, --batch ID or --status STATUS.")
         selection, *others = chosen
         for other in others:
             selection = selection.narrowed_to(other)

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from conversations.imports import ImportFailed
 from conversations.models import Tier
-from enrichment.imports import ImportFailed
 from intake.files import import_conversations
 
 

@@ -12,19 +12,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.utils.text import slugify
 
+from conversations.lookups import BatchJobNotFound
 from conversations.models import Conversation
 from core.background import live_workers
 from enrichment.selection import ConversationsNotFound
 from training import builds, services, tasks
-from training.api import EXTENSIONS
-from training.models import FileFormat, TrainingFile
-from training.selection import (
-    BatchJobNotFound,
+from training.api.files import EXTENSIONS
+from training.eligibility import (
     NotEligible,
     select_batch_job,
     select_ids,
     select_matching,
 )
+from training.models import FileFormat, TrainingFile
 
 
 class Everyone:
@@ -245,10 +245,10 @@ class Command(BaseCommand):
                     .order_by("created_at", "pk")
                 )
             return select_ids(ids, user=user, strict=True)
+        except NotEligible as exc:
+            lines = [f"{item.sent_id}: {item.message}" for item in exc.ineligible]
+            raise CommandError("\n".join([str(exc), *lines])) from None
         except ValueError as exc:
-            if isinstance(exc, NotEligible):
-                lines = [f"{item.sent_id}: {item.message}" for item in exc.ineligible]
-                raise CommandError("\n".join([str(exc), *lines])) from None
             raise CommandError(f"Not an id: {exc}") from None
         except ConversationsNotFound as exc:
             raise CommandError(f"Unknown conversation ids: {', '.join(exc.missing)}") from None

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrichment.imports import ImportFailed, import_scaffolding
+from conversations.imports import ImportFailed, import_scaffolding
 
 
 class Command(BaseCommand):

@@ -1,59 +1,41 @@
-"""The conversations page (list with filters, bulk and per-row enrichment, "Enrich all
-matching this filter", the validation report panel) and the background-run pages (list,
-one run with its progress and failures, cancel, retry failed)."""
+"""The conversations page: the list with its filters, bulk and per-row enrichment,
+"Enrich all matching this filter", and the validation report panel."""
 
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from conversations.models import Conversation
+from conversations.models import Conversation, jobs_of
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 
-from . import scopes
-from .forms import ConversationFilterForm, EnrichSelectionForm
-from .models import EnrichmentRun, ItemOutcome, RunSource
-from .runs.lifecycle import NothingToEnrich, RunNotCancellable, RunStarted, cancel_run, retry_failed
-from .selection import ConversationsNotFound, select_ids, select_queryset
-from .services import BulkResult, enrich
+from ..forms import ConversationFilterForm, EnrichSelectionForm
+from ..models import RunSource
+from ..runs.lifecycle import (
+    NothingToEnrich,
+    RunStarted,
+)
+from ..selection import ConversationsNotFound, select_ids, select_queryset
+from ..services import BulkResult, enrich
+from .runs import ENRICHMENT_DONE, summary_text
 
 PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100, 200)
-RUNS_PER_PAGE = 25
-FAILURES_PER_PAGE = 50
-RUN_DETAIL = "enrichment/run_detail.html"
-# Tells the page's tables to reload their rows (and so their badges) after an enrichment.
-ENRICHMENT_DONE = "enrichment-done"
 
 
-def summary_text(result: BulkResult) -> str:
-    summary = result.summary
-    return (
-        f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
-        f"Skipped: {summary['skipped']}"
-    )
-
-
-def run_progress_text(run: EnrichmentRun) -> str:
-    return f"{run.processed} of {conversations_text(run.total)} processed"
-
-
-def with_scope_refs(conversations: list[Conversation]) -> list[Conversation]:
-    """Attach ``scope_refs`` (the batch jobs each row belongs to): one query per scope."""
-    pks = [conversation.pk for conversation in conversations]
-    found = [scope.refs_of(pks) for scope in scopes.registered()]
+def with_batch_jobs(conversations: list[Conversation]) -> list[Conversation]:
+    """Attach ``batch_jobs`` (``(id, name)`` of the jobs each row belongs to): one query."""
+    found = jobs_of([conversation.pk for conversation in conversations])
     for conversation in conversations:
-        conversation.scope_refs = [ref for refs in found for ref in refs.get(conversation.pk, [])]
+        conversation.batch_jobs = found.get(conversation.pk, [])
     return conversations
 
 
@@ -65,7 +47,7 @@ def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
     conversations = form.filter(Conversation.objects.visible_to(request.user).for_list())
     size = page_size(request.GET.get("size"))
     page = EstimatedPaginator(conversations, size).get_page(request.GET.get("page"))
-    with_scope_refs(page.object_list)
+    with_batch_jobs(page.object_list)
     template = "enrichment/conversation_list.html"
     if is_partial_request(request):
         template += "#table"
@@ -73,7 +55,6 @@ def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "ordering": form.ordering,
-        "scopes": scopes.registered(),
         "page_size": size,
         "page_sizes": PAGE_SIZES,
         "default_page_size": PAGE_SIZE,
@@ -184,107 +165,3 @@ def conversation_enrich_matching(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # Background runs -------------------------------------------------------------------
-
-
-def _visible_run(request: HtmxHttpRequest, pk: uuid.UUID) -> EnrichmentRun:
-    visible = EnrichmentRun.objects.visible_to(request.user).select_related("created_by")
-    return get_object_or_404(visible, pk=pk)
-
-
-@require_GET
-@login_required
-@vary_on_headers("HX-Request")
-def run_list(request: HtmxHttpRequest) -> HttpResponse:
-    visible = (
-        EnrichmentRun.objects.visible_to(request.user)
-        .select_related("created_by")
-        .order_by("-created_at", "-pk")
-    )
-    page = EstimatedPaginator(visible, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    template = "enrichment/run_list.html"
-    if is_partial_request(request):
-        template += "#runs"
-    polling = any(not run.is_finished for run in page.object_list)
-    return render(request, template, {"page": page, "polling": polling})
-
-
-def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
-    failed = (
-        run.items.filter(outcome=ItemOutcome.FAILED)
-        .select_related("conversation")
-        .only(
-            "position",
-            "error",
-            "error_category",
-            "enrichment_status",
-            "conversation__id",
-            "conversation__conversation_id",
-            "conversation__conversation_name",
-        )
-        .order_by("position")
-    )
-    return EstimatedPaginator(failed, FAILURES_PER_PAGE, key="position").get_page(number)
-
-
-@require_GET
-@login_required
-@vary_on_headers("HX-Request")
-def run_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    run = _visible_run(request, pk)
-    failures = _failures_page(run, request.GET.get("page"))
-    template = RUN_DETAIL
-    if is_partial_request(request):
-        template += "#failures"
-    scope = scopes.ref_for(run.scope_kind, run.scope_id)
-    return render(request, template, {"run": run, "failures": failures, "scope": scope})
-
-
-@require_GET
-@login_required
-def run_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """The run's status and progress, polled by its page until the run ends."""
-    run = _visible_run(request, pk)
-    if not is_partial_request(request):
-        return redirect("run-detail", pk=run.pk)
-    response = render(request, f"{RUN_DETAIL}#run", {"run": run})
-    if run.is_finished:
-        # The last poll: the failures list reloads, and so do the retry actions.
-        response["HX-Trigger"] = ENRICHMENT_DONE
-    return response
-
-
-@require_POST
-@login_required
-def run_cancel(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    run = _visible_run(request, pk)
-    try:
-        cancel_run(run)
-        notice = None
-    except RunNotCancellable as exc:
-        notice = str(exc)
-    if is_partial_request(request):
-        response = render(request, f"{RUN_DETAIL}#run", {"run": run, "notice": notice})
-        if notice is None:
-            response["HX-Trigger"] = ENRICHMENT_DONE
-        return response
-    if notice:
-        messages.warning(request, notice)
-    else:
-        messages.success(request, f"Run cancelled: {run_progress_text(run)}.")
-    return redirect("run-detail", pk=run.pk)
-
-
-@require_POST
-@login_required
-def run_retry_failed(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    run = _visible_run(request, pk)
-    try:
-        retry = retry_failed(run, user=request.user, source=RunSource.PAGE).run
-    except NothingToEnrich as exc:
-        messages.info(request, str(exc))
-        return redirect_to(request, reverse("run-detail", args=[run.pk]))
-    messages.success(
-        request,
-        f"Retrying {retry.total} failed conversation{pluralize(retry.total)} in the background.",
-    )
-    return redirect_to(request, reverse("run-detail", args=[retry.pk]))

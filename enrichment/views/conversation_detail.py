@@ -14,12 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 from conversations.models import Conversation
 from core.pages import HtmxHttpRequest, redirect_to
 
-from . import scopes
-from .models import RunSource
-from .pipeline.outcomes import ENRICHED, FAILED, Outcome
-from .services import deactivate, enrich_one
-from .transcripts import read_enriched, read_transcript
-from .views import with_scope_refs
+from ..models import RunSource
+from ..pipeline.outcomes import ENRICHED, FAILED, Outcome
+from ..services import deactivate, enrich_one
+from ..transcripts import read_enriched, read_transcript
+from .conversation_list import with_batch_jobs
 
 DETAIL = "enrichment/conversation_detail.html"
 SKIP_MESSAGES = {
@@ -41,12 +40,11 @@ def visible_conversation(request: HtmxHttpRequest, pk: uuid.UUID) -> Conversatio
 @login_required
 def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     conversation = visible_conversation(request, pk)
-    with_scope_refs([conversation])
+    with_batch_jobs([conversation])
     context = {
         "conversation": conversation,
         "transcript": read_transcript(conversation),
         "enriched": read_enriched(conversation),
-        "scopes": scopes.registered(),
     }
     return render(request, DETAIL, context)
 

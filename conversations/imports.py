@@ -9,13 +9,12 @@ import orjson
 from django.db import models, transaction
 
 from conversations.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
-
-from .pipeline.normalize import MAX_SIZE_BYTES
+from core.errors import DomainError
 
 # An input at least as large as the largest document enrichment writes could never be
 # enriched (the document holds every turn at least once), so it is refused at the door,
 # before it is read into memory.
-MAX_FILE_BYTES = MAX_SIZE_BYTES
+MAX_FILE_BYTES = 100 * 1024 * 1024
 
 _REASONS = {
     "depth limit exceeded": "nested deeper than 1,024 levels",
@@ -25,8 +24,14 @@ _REASONS = {
 }
 
 
-class ImportFailed(Exception):
+class ImportFailed(DomainError):
     """Bad input for an import; the message names the file (and line)."""
+
+    code = "unreadable"
+    summary = "Invalid request"
+
+    def fields(self) -> dict:
+        return {"details": {"items": [self.message]}}
 
 
 class UnusableJSON(ValueError):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from enrichment.fingerprints import fill_content_hashes
+from conversations.fingerprints import fill_content_hashes
 
 
 class Command(BaseCommand):

@@ -17,7 +17,6 @@ from intake.serializers import (
     BatchItemsResponseSerializer,
     BatchStatusResponseSerializer,
 )
-from intake.services import current_job
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 1000
@@ -107,13 +106,9 @@ def batch_items_view(request: Request, job_id: uuid.UUID) -> Response:
     operation_id="get_batch_status",
     responses={200: BatchStatusResponseSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
     description="A job's progress, and its successful conversations (active ones, each "
-    "once) by enrichment state. Those counts are kept by the service: a big job's are "
-    "counted again in the background after a change (`enrichment.countedAt`, "
-    "`enrichment.current`).",
+    "once) by enrichment state, current with every enrichment recorded.",
 )
 @api_view(["GET"])
 def batch_status_view(request: Request, job_id: uuid.UUID) -> Response:
-    job = current_job(BatchJob.objects.visible_to(request.user), job_id)
-    if job is None:
-        raise not_found("Batch job not found.", missing=[str(job_id)])
+    job = visible_job(request, job_id)
     return Response(BatchStatusResponseSerializer(job).data)

@@ -14,23 +14,19 @@ from core.api.errors import (
     INVALID,
     NOT_FOUND,
     TOO_LARGE,
-    ApiError,
     error_response,
     invalid,
 )
 from core.api.params import MAX_WHOLE_NUMBER, whole_number
-from enrichment.imports import ImportFailed
 from intake.items import (
     COMPLETED,
     FAILED,
     SKIPPED,
-    JobNotOpen,
     NewItem,
     add_items,
     create_batch_job,
     finish_job,
 )
-from intake.items_api import visible_job
 from intake.schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
 from intake.serializers import (
     AddItemsRequestSerializer,
@@ -42,6 +38,8 @@ from intake.serializers import (
     ItemResultSerializer,
 )
 
+from .items import visible_job
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 NOT_OPEN = error_response("The job has finished: it takes no more items.")
@@ -49,10 +47,6 @@ NOT_OPEN = error_response("The job has finished: it takes no more items.")
 
 def _job_data(job: BatchJob) -> dict:
     return BatchJobSerializer(job).data
-
-
-def _not_open(exc: JobNotOpen) -> ApiError:
-    return ApiError(409, str(exc), job=_job_data(exc.job))
 
 
 @extend_schema(
@@ -161,12 +155,7 @@ def batch_job_items_view(request: Request, job_id: uuid.UUID) -> Response:
         )
         for item in data["items"]
     ]
-    try:
-        added = add_items(job, items, allow_duplicates=data["allowDuplicates"])
-    except JobNotOpen as exc:
-        raise _not_open(exc) from None
-    except ImportFailed as exc:  # content beyond what any import takes; nothing was stored
-        raise invalid({"items": [str(exc)]}) from None
+    added = add_items(job, items, allow_duplicates=data["allowDuplicates"])
     return Response(
         {
             "success": True,
@@ -184,10 +173,7 @@ def batch_job_items_view(request: Request, job_id: uuid.UUID) -> Response:
 
 def _finish(request: Request, job_id: uuid.UUID, status: str) -> Response:
     job = visible_job(request, job_id)
-    try:
-        job, run = finish_job(job, status=status)
-    except JobNotOpen as exc:
-        raise _not_open(exc) from None
+    job, run = finish_job(job, status=status)
     return Response(
         FinishBatchJobResponseSerializer({"success": True, "job": job, "enrichmentRun": run}).data
     )

@@ -2,10 +2,7 @@
 files not visible to the caller answer 404)."""
 
 import uuid
-from contextlib import contextmanager
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,15 +11,16 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.downloads import stored_file_response
 from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
 from core.api.errors import ApiError, ErrorSerializer, InvalidRequestSerializer, invalid, not_found
 from core.api.params import whole_number, whole_number_parameter
 from core.pagination import page_rows
 
-from . import services
-from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
-from .selection import BatchJobNotFound, NotEligible, Selection, select_batch_job, select_ids
-from .serializers import (
+from .. import services
+from ..eligibility import Selection, select_batch_job, select_ids
+from ..models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
+from ..serializers import (
     ADD_REQUEST_SCHEMA,
     BAD_BODY,
     CHANGED,
@@ -87,40 +85,6 @@ def _select(request: Request, data: dict) -> Selection:
     return select_ids(data["conversationIds"], user=request.user, strict=True)
 
 
-@contextmanager
-def training_errors(training_file: TrainingFile | None = None):
-    """The training files' own errors as the API's: unknown ids 404; conversations whose
-    state keeps them out (ineligible) 409, as a change the file's state refuses (a failed
-    build of ``training_file`` with the file as recorded)."""
-    try:
-        yield
-    except BatchJobNotFound as exc:
-        raise not_found("Batch job not found.", missing=[str(exc)]) from None
-    except NotEligible as exc:
-        raise ApiError(
-            409,
-            str(exc),
-            details={"conversationIds": [f"{i.sent_id}: {i.message}" for i in exc.ineligible]},
-            ineligible=[
-                {
-                    "conversationId": item.sent_id,
-                    "businessConversationId": str(item.conversation_id),
-                    "enrichmentStatus": item.enrichment_status,
-                    "reason": item.reason,
-                    "message": item.message,
-                }
-                for item in exc.ineligible
-            ],
-        ) from None
-    except services.BuildFailed as exc:
-        if training_file is None:
-            raise ApiError(409, str(exc)) from None
-        training_file.refresh_from_db()
-        raise ApiError(409, str(exc), trainingFile=training_file_payload(training_file)) from None
-    except services.TrainingFileError as exc:
-        raise ApiError(409, str(exc)) from None
-
-
 def _changed(change: services.Change, *, created: bool = False) -> Response:
     status = 202 if change.background else (201 if created else 200)
     response = Response(change_payload(change), status=status)
@@ -159,13 +123,12 @@ def training_files_view(request: Request) -> Response:
     if request.method == "GET":
         return _list(request)
     data = _body(request, CreateRequestSerializer)
-    with training_errors():
-        change = services.create_training_file(
-            name=data["name"],
-            description=data["description"],
-            user=request.user,
-            selection=_select(request, data),
-        )
+    change = services.create_training_file(
+        name=data["name"],
+        description=data["description"],
+        user=request.user,
+        selection=_select(request, data),
+    )
     return _changed(change, created=True)
 
 
@@ -230,10 +193,7 @@ def training_file_view(request: Request, training_file_id: uuid.UUID) -> Respons
 def add_conversations_view(request: Request, training_file_id: uuid.UUID) -> Response:
     training_file = _visible_or_404(request, training_file_id)
     data = _body(request, SelectionSerializer)
-    with training_errors():
-        change = services.add_conversations(
-            training_file, _select(request, data), user=request.user
-        )
+    change = services.add_conversations(training_file, _select(request, data), user=request.user)
     return _changed(change)
 
 
@@ -255,8 +215,7 @@ def add_conversations_view(request: Request, training_file_id: uuid.UUID) -> Res
 def remove_conversations_view(request: Request, training_file_id: uuid.UUID) -> Response:
     training_file = _visible_or_404(request, training_file_id)
     data = _body(request, RemoveRequestSerializer)
-    with training_errors():
-        change = services.remove_conversations(training_file, data["conversationIds"])
+    change = services.remove_conversations(training_file, data["conversationIds"])
     return _changed(change)
 
 
@@ -279,8 +238,7 @@ def remove_conversations_view(request: Request, training_file_id: uuid.UUID) -> 
 @api_view(["POST"])
 def rebuild_view(request: Request, training_file_id: uuid.UUID) -> Response:
     training_file = _visible_or_404(request, training_file_id)
-    with training_errors(training_file):
-        change = services.rebuild_training_file(training_file)
+    change = services.rebuild_training_file(training_file)
     return _changed(change)
 
 
@@ -294,8 +252,7 @@ def _status_change(action):
     @api_view(["POST"])
     def view(request: Request, training_file_id: uuid.UUID) -> Response:
         training_file = _visible_or_404(request, training_file_id)
-        with training_errors():
-            training_file = action(training_file)
+        training_file = action(training_file)
         return Response(training_file_payload(training_file))
 
     return view
@@ -352,13 +309,8 @@ def download_view(request: Request, training_file_id: uuid.UUID):
         raise ApiError(
             409,
             "The training file has not been built yet.",
+            code="not_built",
             trainingFileStatus=training_file.status,
         )
-    try:
-        handle = default_storage.open(path, "rb")
-    except FileNotFoundError:
-        raise not_found(f"The file {path} is missing from storage.") from None
     filename = (slugify(training_file.name) or "training-file") + EXTENSIONS[file_format]
-    return FileResponse(
-        handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[file_format]
-    )
+    return stored_file_response(path, filename, CONTENT_TYPES[file_format])

@@ -8,16 +8,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from conversations.models import BatchJob, Conversation
+from conversations.lookups import find_batch_job
+from conversations.models import Conversation
+from core.errors import Conflict
 from enrichment.selection import resolve_conversations
-from intake.services import job_conversations
 
 # Rows per query when a selection is looked up.
 CHUNK = 500
-
-
-class BatchJobNotFound(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,11 @@ class Ineligible:
         return "It has no enriched file."
 
 
-class NotEligible(ValueError):
+class NotEligible(Conflict):
+    """Conversations whose state keeps them out of a training file; nothing was changed."""
+
+    code = "not_eligible"
+
     def __init__(self, ineligible: list[Ineligible]) -> None:
         count = len(ineligible)
         super().__init__(
@@ -49,6 +50,21 @@ class NotEligible(ValueError):
             "enriched file; nothing was changed."
         )
         self.ineligible = ineligible
+
+    def fields(self) -> dict:
+        return {
+            "details": {"conversationIds": [f"{i.sent_id}: {i.message}" for i in self.ineligible]},
+            "ineligible": [
+                {
+                    "conversationId": item.sent_id,
+                    "businessConversationId": str(item.conversation_id),
+                    "enrichmentStatus": item.enrichment_status,
+                    "reason": item.reason,
+                    "message": item.message,
+                }
+                for item in self.ineligible
+            ],
+        }
 
 
 @dataclass
@@ -101,7 +117,5 @@ def select_matching(conversations: QuerySet[Conversation]) -> Selection:
 
 def select_batch_job(job_id: uuid.UUID, *, user) -> Selection:
     """The eligible conversations of a batch job's completed items, in item order."""
-    job = BatchJob.objects.visible_to(user).filter(pk=job_id).first()
-    if job is None:
-        raise BatchJobNotFound(str(job_id))
-    return select_matching(job_conversations(job, user=user).order_by("batch_items__position"))
+    job = find_batch_job(job_id, user=user)
+    return select_matching(Conversation.objects.of_completed_items(job.pk).visible_to(user))

@@ -1,0 +1,21 @@
+"""One way to send a stored file: as an attachment, streamed from the storage (local
+disk or object storage), with its length, or a 404 in the API's shape when it is gone."""
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+
+from .errors import not_found
+
+
+def stored_file_response(path: str, filename: str, content_type: str) -> FileResponse:
+    try:
+        handle = default_storage.open(path, "rb")
+    except FileNotFoundError:
+        raise not_found(f"The file {path} is missing from storage.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=content_type
+    )
+    if not response.has_header("Content-Length"):
+        # A stream from object storage: the size comes from the storage, not a seek.
+        response["Content-Length"] = handle.size
+    return response
