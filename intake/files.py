@@ -1,8 +1,8 @@
-"""Importing generated conversation files as one completed batch job."""
+"""Importing conversation files (the command, the upload page) as one completed batch job:
+a job is created, the files are added as its items (``intake.items``) and it is finished,
+all in one transaction."""
 
 import contextlib
-import json
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,43 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.fingerprints import content_hash
-from conversations.imports import (
-    MAX_FILE_BYTES,
-    ImportFailed,
-    UnusableJSON,
-    load_json,
-    read_bounded,
-)
-from conversations.models import (
-    BatchItem,
-    BatchItemStatus,
-    BatchJob,
-    BatchJobStatus,
-    Conversation,
-    EmotionalArc,
-    Persona,
-    ProcessingStatus,
-    PromptTemplate,
-    Tier,
-    TrainingTopic,
-)
+from conversations.imports import ImportFailed
+from conversations.models import BatchJob, BatchJobStatus, Conversation, ProcessingStatus, Tier
 from core import storage
 from enrichment.models import EnrichmentRun
-from intake.duplicates import Duplicate, split_duplicates
-from intake.lifecycle import finish_batch_job
-
-
-@dataclass
-class SourceFile:
-    path: Path
-    content: bytes
-    data: dict | None  # None when the file is not parseable JSON (kept anyway)
-    parse_error: str = ""  # why ``data`` is None
-
-    @property
-    def content_hash(self) -> str:
-        return content_hash(self.content, self.data)
+from intake.duplicates import Duplicate
+from intake.items import SKIPPED, NewItem, add_items, create_batch_job, finish_job
+from intake.sources import SourceFile, read_source
 
 
 @dataclass
@@ -73,99 +43,9 @@ class ConversationImport:
         }
 
 
-def read_source(path: Path) -> SourceFile:
-    return parse_source(path, read_bounded(path))
-
-
-def parse_source(path: Path, content: bytes) -> SourceFile:
-    """One conversation file's content, parsed (an upload's too: ``path`` names it)."""
-    if len(content) > MAX_FILE_BYTES:
-        raise ImportFailed(
-            f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most enrichment can take"
-        )
-    if not content.strip():
-        raise ImportFailed(f"{path}: is empty (a generation that produced nothing)")
-    try:
-        data = load_json(content)
-    except UnusableJSON as exc:
-        if not _is_broken_json(content):
-            # Valid JSON only for a lenient parser (a 100,000-deep array, a 5,000-digit
-            # number, a lone surrogate): nothing downstream could use it.
-            raise ImportFailed(f"{path}: cannot be imported: {exc}") from None
-        # A truncated model reply is real output: it is imported and fails validation later.
-        return SourceFile(path, content, None, f"not valid JSON ({exc})")
-    if not isinstance(data, dict):
-        return SourceFile(path, content, None, f"not a JSON object (a {type(data).__name__})")
-    return SourceFile(path, content, data)
-
-
-def _is_broken_json(content: bytes) -> bool:
-    """Not JSON at all (truncated, not text), as opposed to JSON beyond our limits."""
-    try:
-        json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return True
-    except (RecursionError, ValueError):
-        return False
-    return False
-
-
 def _name_from_path(path: Path) -> str:
     stem = path.name.split(".", 1)[0]
     return stem.replace("-", " ").replace("_", " ").strip().capitalize()[:255]
-
-
-class Scaffolding:
-    """Every scaffolding row an import may link to, loaded once."""
-
-    def __init__(self) -> None:
-        self.personas = {p.persona_key: p for p in Persona.objects.all()}
-        self.arcs = {a.arc_key: a for a in EmotionalArc.objects.all()}
-        self.topics = {t.topic_key: t for t in TrainingTopic.objects.all()}
-        self.templates = list(PromptTemplate.objects.filter(is_active=True).order_by("name"))
-        self.templates_by_name = {t.name: t for t in PromptTemplate.objects.all()}
-        self.by_id = {
-            str(row.pk): row
-            for rows in (self.personas, self.arcs, self.topics)
-            for row in rows.values()
-        }
-
-    def _lookup(self, params: dict, prefix: str, by_key: dict, warnings: list[str], path: Path):
-        key = params.get(f"{prefix}_key")
-        if isinstance(key, str) and key:
-            if key in by_key:
-                return by_key[key]
-            row = self.by_id.get(str(params.get(f"{prefix}_id")))
-            if row is not None:
-                return row
-            warnings.append(f"{path.name}: unknown {prefix.replace('_', ' ')} {key!r}, not linked")
-        return None
-
-    def template_for(self, params: dict, arc: EmotionalArc | None, warnings, path: Path):
-        name = params.get("template_name")
-        if isinstance(name, str) and name:
-            if name in self.templates_by_name:
-                return self.templates_by_name[name]
-            warnings.append(f"{path.name}: unknown template {name!r}, chosen by emotional arc")
-        if arc is None:
-            return None
-        # As the original did: the first active template written for the conversation's arc.
-        return next((t for t in self.templates if t.emotional_arc_type == arc.arc_key), None)
-
-    def link(self, data: dict | None, warnings: list[str], path: Path) -> dict:
-        params = data.get("input_parameters") if data else None
-        if not isinstance(params, dict):
-            return {}
-        persona = self._lookup(params, "persona", self.personas, warnings, path)
-        arc = self._lookup(params, "emotional_arc", self.arcs, warnings, path)
-        topic = self._lookup(params, "training_topic", self.topics, warnings, path)
-        template = self.template_for(params, arc, warnings, path)
-        return {
-            "persona": persona,
-            "emotional_arc": arc,
-            "training_topic": topic,
-            "template": template,
-        }
 
 
 def import_conversations(
@@ -209,143 +89,50 @@ def import_sources(
 
     Content imported before by the same owner (or twice in ``sources``) is left out and
     reported in ``duplicates`` unless ``allow_duplicates``; when nothing is left, no
-    batch job is created.
+    batch job is created. A file that is not a JSON object becomes a failed item whose
+    conversation is kept (enriching it ends ``validation_failed``).
     """
-    duplicates: list[Duplicate] = []
-    if not allow_duplicates:
-        kept, duplicates = split_duplicates(
-            [source.content_hash for source in sources],
-            [source.path.name for source in sources],
-            owner=owner,
-        )
-        sources = [sources[index] for index in kept]
-        if not sources:
-            return ConversationImport(None, [], duplicates=duplicates)
-    scaffolding = Scaffolding()
-    warnings: list[str] = []
     now = timezone.now()
-    written: list[str] = []
-    committed = False
+    items = [NewItem(source=source, name=_name_from_path(source.path)) for source in sources]
+    added = None
     try:
         with transaction.atomic():
-            job = BatchJob.objects.create(
+            job = create_batch_job(
+                owner=owner,
                 name=batch_name or f"Import {now:%Y-%m-%d %H:%M}",
-                status=BatchJobStatus.PROCESSING,
-                total_items=len(sources),
-                # Every file becomes a successful item with a new conversation, not
-                # enriched yet (see ``conversations.counts``).
-                conversations_total=len(sources),
-                tier=tier,
-                created_by=owner,
-                started_at=now,
                 auto_enrich=auto_enrich,
-                duplicate_items=len(duplicates),
+                tier=tier,
             )
-            conversations = [
-                _import_one(source, job, position, owner, scaffolding, warnings, written, tier)
-                for position, source in enumerate(sources, start=1)
-            ]
-            run = finish_batch_job(job)
-        committed = True
+            added = add_items(job, items, allow_duplicates=allow_duplicates)
+            if added.count(SKIPPED) == len(items):
+                raise _NothingNew
+            job, run = finish_job(job, status=BatchJobStatus.COMPLETED)
+    except _NothingNew:
+        return ConversationImport(None, [], duplicates=_duplicates(added))
     except BaseException:
-        # Only a rolled-back import loses its files; a failure after the commit (in an
-        # on-commit callback) must not delete files of rows that now exist.
-        if not committed:
-            for path in written:
-                # Storage that refused a write may refuse the clean-up too; the import's
-                # own error is the one to report.
-                with contextlib.suppress(OSError):
-                    storage.default_storage.delete(path)
+        # The rows are rolled back: their stored files go too (storage that refused a
+        # write may refuse the clean-up; the import's own error is the one to report).
+        for conversation in _conversations(added):
+            for path in (conversation.raw_response_path, conversation.file_path):
+                if path:
+                    with contextlib.suppress(OSError):
+                        storage.default_storage.delete(path)
         raise
-    return ConversationImport(job, conversations, warnings, run, duplicates)
+    warnings = [warning for result in added.results for warning in result.warnings]
+    return ConversationImport(job, _conversations(added), warnings, run, _duplicates(added))
 
 
-def build_conversation(
-    source: SourceFile,
-    *,
-    owner,
-    name: str,
-    tier: str,
-    links: dict,
-    written: list[str],
-    fingerprint: str | None = None,
-) -> Conversation:
-    """A new conversation for ``source``, its files stored (their paths added to
-    ``written``), not saved yet. ``links`` are its scaffolding rows (``Scaffolding.link``)."""
-    conversation = Conversation(
-        conversation_id=uuid.uuid4(),
-        created_by=owner,
-        conversation_name=name[:255],
-        tier=tier,
-        content_hash=fingerprint or source.content_hash,
-        **links,
-    )
-    owner_segment = conversation.owner_segment
-    business_id = str(conversation.conversation_id)
-    conversation.raw_response_path = storage.raw_path(owner_segment, business_id)
-    conversation.raw_response_size = _store(source, conversation.raw_response_path, source.content)
-    written.append(conversation.raw_response_path)
-    if source.data is None:
-        conversation.processing_status = ProcessingStatus.PARSE_FAILED
-    else:
-        turns = source.data.get("turns")
-        conversation.turn_count = len(turns) if isinstance(turns, list) else 0
-        parsed = json.dumps(source.data, indent=2, ensure_ascii=False).encode()
-        conversation.file_path = storage.parsed_path(owner_segment, business_id)
-        conversation.file_size = _store(source, conversation.file_path, parsed)
-        written.append(conversation.file_path)
-        conversation.processing_status = ProcessingStatus.COMPLETED
-    return conversation
+class _NothingNew(Exception):
+    """Every file was a duplicate: the job made for them is rolled back."""
 
 
-def _store(source: SourceFile, path: str, content: bytes) -> int:
-    try:
-        return storage.write_file(path, content)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
+def _conversations(added) -> list[Conversation]:
+    if added is None:
+        return []
+    return [
+        r.conversation for r in added.results if r.conversation is not None and r.status != SKIPPED
+    ]
 
 
-def item_parameters(conversation: Conversation) -> dict:
-    """A batch item's ``parameters``: the scaffolding its conversation was generated from."""
-
-    def text(pk) -> str | None:
-        return str(pk) if pk else None
-
-    return {
-        "templateId": text(conversation.template_id),
-        "persona_id": text(conversation.persona_id),
-        "emotional_arc_id": text(conversation.emotional_arc_id),
-        "training_topic_id": text(conversation.training_topic_id),
-    }
-
-
-def _import_one(
-    source: SourceFile,
-    job: BatchJob,
-    position: int,
-    owner,
-    scaffolding: Scaffolding,
-    warnings: list[str],
-    written: list[str],
-    tier: str,
-) -> Conversation:
-    conversation = build_conversation(
-        source,
-        owner=owner,
-        name=_name_from_path(source.path),
-        tier=tier,
-        links=scaffolding.link(source.data, warnings, source.path),
-        written=written,
-    )
-    conversation.save(force_insert=True)
-    BatchItem.objects.create(
-        batch_job=job,
-        position=position,
-        topic=conversation.training_topic.name if conversation.training_topic else "",
-        tier=tier,
-        parameters=item_parameters(conversation),
-        status=BatchItemStatus.COMPLETED,
-        conversation=conversation,
-    )
-    return conversation
+def _duplicates(added) -> list[Duplicate]:
+    return [r.duplicate for r in added.results if r.duplicate is not None]

@@ -2,11 +2,11 @@
 model produces them (a conversation document, the model's raw text, or the error of a
 generation that failed), then finish the job, which auto-enriches it like any other.
 
-Items are stored as ``import_conversations`` stores files (``intake.files``): the raw
-content as it came, the parsed document beside it, scaffolding linked by key. What differs
-is that text that is not valid JSON makes its item ``failed`` (the conversation is kept, and
-enriching it ends ``validation_failed`` with ``INVALID_JSON_SYNTAX``), and that a call adds
-to a job that stays open until its generator finishes it.
+Each item is stored as ``intake.sources`` stores a conversation: the raw content as it
+came, the parsed document beside it, scaffolding linked by key. Text that is not a JSON
+object makes its item ``failed`` (the conversation is kept, and enriching it ends
+``validation_failed`` with ``INVALID_JSON_SYNTAX``). The file import (``intake.files``) is
+this too: a job, its files as items, finished at once.
 """
 
 import json
@@ -30,8 +30,14 @@ from core import storage
 from core.errors import Conflict
 from enrichment.models import EnrichmentRun
 from intake.duplicates import Duplicate, split_duplicates
-from intake.files import Scaffolding, SourceFile, build_conversation, item_parameters, parse_source
 from intake.lifecycle import finish_batch_job
+from intake.sources import (
+    Scaffolding,
+    SourceFile,
+    build_conversation,
+    item_parameters,
+    parse_source,
+)
 
 # Items one call may add.
 MAX_ITEMS_PER_CALL = 100
@@ -62,10 +68,12 @@ class JobNotOpen(Conflict):
 @dataclass(frozen=True)
 class NewItem:
     """One item as a caller sends it: exactly one of ``conversation`` (a parsed or raw
-    document), ``raw`` (the model's text as it came) or ``error`` (why generation failed)."""
+    document), ``raw`` (the model's text as it came), ``source`` (a file already read,
+    ``intake.sources``) or ``error`` (why generation failed)."""
 
     conversation: dict | None = None
     raw: str | None = None
+    source: SourceFile | None = None
     error: str | None = None
     topic: str = ""
     name: str = ""
@@ -166,6 +174,8 @@ def _prepare(new: NewItem, index: int, scaffolding: Scaffolding) -> _Prepared:
     label = Path(f"item-{index + 1}")
     if new.error is not None:
         return _Prepared(new)
+    if new.source is not None:
+        return _Prepared(new, new.source)
     if new.conversation is not None:
         content = json.dumps(new.conversation, indent=2, ensure_ascii=False).encode()
         source = SourceFile(label, content, new.conversation)
@@ -224,7 +234,7 @@ def _store(job: BatchJob, prepared: list[_Prepared], *, allow_duplicates: bool) 
     skipped: dict[int, Duplicate] = {}
     if not allow_duplicates:
         hashes = [prepared[i].conversation.content_hash for i in with_content]
-        labels = [f"item {i + 1}" for i in with_content]
+        labels = [_label(prepared[i], i) for i in with_content]
         _, duplicates = split_duplicates(hashes, labels, owner=locked.created_by)
         skipped = {with_content[d.index]: d for d in duplicates}
     last = locked.items.aggregate(last=Max("position"))["last"] or 0
@@ -251,6 +261,11 @@ def _store(job: BatchJob, prepared: list[_Prepared], *, allow_duplicates: bool) 
     return results
 
 
+def _label(entry: _Prepared, index: int) -> str:
+    """How a duplicate names the item: its file's name, else its place in the call."""
+    return entry.new.source.path.name if entry.new.source is not None else f"item {index + 1}"
+
+
 def _item(job: BatchJob, entry: _Prepared, index: int, position: int) -> ItemResult:
     new, conversation = entry.new, entry.conversation
     if conversation is None:
@@ -268,7 +283,9 @@ def _item(job: BatchJob, entry: _Prepared, index: int, position: int) -> ItemRes
     )
     if not conversation.conversation_name:
         conversation.conversation_name = (topic or f"{job.name} #{position}")[:255]
-    parse_error = entry.source.parse_error
+    # A model's reply that is not a JSON object fails its item; a file that is not is
+    # imported as it is, and its enrichment reports why (INVALID_JSON_SYNTAX).
+    parse_error = entry.source.parse_error if new.source is None else ""
     item = BatchItem(
         batch_job=job,
         position=position,

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import UploadedFile
 
 from conversations.imports import ImportFailed
 from intake.duplicates import Duplicate, split_duplicates
-from intake.files import ConversationImport, SourceFile, import_sources, parse_source
+from intake.files import ConversationImport, import_sources
+from intake.sources import SourceFile, parse_source
 
 
 @dataclass

@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection
 
 from conversations.models import (
     BatchItem,
@@ -184,29 +185,23 @@ def test_import_conversations_requires_a_known_owner(tmp_path):
         run("import_conversations", tmp_path / "x.json", "--owner", "nobody")
 
 
-def test_import_conversations_removes_written_files_when_the_import_fails(
-    tmp_path, media_root, monkeypatch
-):
+def test_import_conversations_removes_written_files_when_the_import_fails(tmp_path, media_root):
     UserFactory(username="owner")
     paths = []
     for n in range(2):
         path = tmp_path / f"c{n}.json"
         path.write_text(json.dumps(conversation_document(session_context=f"Case {n}.")))
         paths.append(path)
-    from conversations.models import BatchItem as Item
+    # The database refuses the items after both files were stored.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'database went away'; END $$; "
+            "CREATE TRIGGER refuse_items BEFORE INSERT ON batch_items "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_items()"
+        )
 
-    original = Item.objects.create
-    calls = {"n": 0}
-
-    def fail_on_second(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("database went away")
-        return original(**kwargs)
-
-    monkeypatch.setattr(Item.objects, "create", fail_on_second)
-
-    with pytest.raises(RuntimeError):
+    with pytest.raises(DatabaseError, match="database went away"):
         run("import_conversations", *paths, "--owner", "owner")
 
     assert Conversation.objects.count() == 0
