@@ -68,8 +68,8 @@ class Selection:
         return self.pks() if self.order is not None else self.conversations
 
     def narrowed_to(self, other: "Selection") -> "Selection":
-        """Only the conversations also in ``other``, in this one's order. No longer "all
-        of" a batch job, so it keeps none."""
+        """Only the conversations also in ``other``, in this one's order: not "all of" a
+        batch job any more, so it names none."""
         return replace(
             self,
             conversations=self.conversations.filter(pk__in=other.conversations.values("pk")),

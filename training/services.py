@@ -8,7 +8,7 @@ build then changes nothing), else in the background (``processing`` with progres
 ``active``, or ``failed`` with the reason and the previous files left in place). A build
 records its files only if its generation is still current, so a build overtaken by a
 newer change never overwrites the newer files. A background build whose worker stops is
-restarted by its watchdog (``recovery``), a few times, then failed with the reason.
+taken up again by the engine (``core.tasks``: stalled jobs are retried).
 """
 
 import uuid

@@ -1,9 +1,8 @@
 """Storing a run's items: one statement for a selection of any size.
 
-Starting a run over a million conversations used to read every row id into the web
-process and write them back 2,000 at a time (minutes, past the web server's timeout). A
-selection that is a queryset is now stored by one ``INSERT … SELECT`` that numbers the
-rows in the database; ids a caller sent one by one go in as one parameter.
+A selection that is a queryset is stored by one ``INSERT … SELECT`` that numbers the rows
+in the database (a million conversations never pass through the web process); ids a
+caller sent one by one go in as one parameter.
 """
 
 import uuid
