@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from conversations.models import EnrichmentStatus
 from core.api.errors import shows_subject
+from core.api.pages import PaginationSerializer
 
 from .models import EnrichmentRun, RunStatus
 from .pipeline.outcomes import ENRICHED, FAILED, SKIP_REASONS, SKIPPED
@@ -279,9 +280,10 @@ class RunItemSerializer(serializers.Serializer):
 
 
 class RunItemsResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
     run = RunSerializer()
     data = RunItemSerializer(many=True)
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
+    pagination = PaginationSerializer()
 
 
 _FORCE_SCHEMA = {"type": "boolean", "default": False, "description": "Re-enrich completed ones."}

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus, Priority, Tier
 from core.api.errors import shows_subject
+from core.api.pages import PaginationSerializer
 from enrichment.serializers import (
     RequestBodySerializer,
     RunSerializer,
@@ -42,12 +43,6 @@ class BatchItemSerializer(serializers.Serializer):
 
     def get_error_message(self, item) -> str | None:
         return item.error_message or None
-
-
-class PaginationSerializer(serializers.Serializer):
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
 
 
 class BatchItemsResponseSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from core.api.errors import (
     NotFoundSerializer,
     shows_subject,
 )
+from core.api.pages import PaginationSerializer
 from enrichment.serializers import RequestBodySerializer
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus
@@ -196,9 +197,8 @@ class TrainingFileSerializer(serializers.Serializer):
 
 class TrainingFileListSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    count = serializers.IntegerField()
     data = TrainingFileSerializer(many=True)
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
+    pagination = PaginationSerializer()
 
 
 class ChangeSerializer(serializers.Serializer):

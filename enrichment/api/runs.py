@@ -16,8 +16,8 @@ from core.api.errors import (
     error_response,
     not_found,
 )
-from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
-from core.pagination import page_rows
+from core.api.pages import PageSize, paginate
+from core.api.params import choice, choice_parameter
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_batch_job, select_ids, select_statuses
@@ -30,7 +30,7 @@ from enrichment.serializers import (
 )
 from enrichment.services import enrich
 
-ITEMS_PAGE_SIZE = 500
+ITEM_PAGE = PageSize(default=500, maximum=1000)
 STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")
 ALREADY_RUNNING = OpenApiResponse(
     RunSerializer, description="An unfinished run over the same scope, returned instead."
@@ -102,16 +102,15 @@ def run_view(request: Request, run_id: uuid.UUID) -> Response:
     operation_id="list_enrichment_run_items",
     parameters=[
         choice_parameter("outcome", ItemOutcome.values),
-        whole_number_parameter("offset"),
+        *ITEM_PAGE.parameters(),
     ],
     responses={200: RunItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
-    description=f"The run's conversations and their outcomes, {ITEMS_PAGE_SIZE} at a time.",
+    description="The run's conversations and their outcomes in position order, a page at a time.",
 )
 @api_view(["GET"])
 def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     run = visible_run(request, run_id)
     outcome = choice(request, "outcome", ItemOutcome.values)
-    start = whole_number(request, "offset", default=0)
     items = (
         run.items.select_related("conversation")
         .only(
@@ -128,12 +127,13 @@ def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     )
     if outcome:
         items = items.filter(outcome=outcome)
-    page = page_rows(items, start, start + ITEMS_PAGE_SIZE + 1, key="position")
+    page = paginate(request, items, ITEM_PAGE, key="position")
     return Response(
         {
+            "success": True,
             "run": RunSerializer(run).data,
-            "data": RunItemSerializer(page[:ITEMS_PAGE_SIZE], many=True).data,
-            "nextOffset": start + ITEMS_PAGE_SIZE if len(page) > ITEMS_PAGE_SIZE else None,
+            "data": RunItemSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
         }
     )
 

@@ -14,8 +14,7 @@ from rest_framework.response import Response
 from core.api.downloads import stored_file_response
 from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
 from core.api.errors import ApiError, ErrorSerializer, InvalidRequestSerializer, invalid, not_found
-from core.api.params import whole_number, whole_number_parameter
-from core.pagination import page_rows
+from core.api.pages import PageSize, paginate
 
 from .. import services
 from ..eligibility import Selection, select_batch_job, select_ids
@@ -40,8 +39,7 @@ from ..serializers import (
     training_file_payload,
 )
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+FILE_PAGE = PageSize(default=50, maximum=200)
 CONTENT_TYPES = {
     FileFormat.JSON: "application/json",
     FileFormat.JSONL: "application/x-ndjson",
@@ -98,8 +96,7 @@ def _changed(change: services.Change, *, created: bool = False) -> Response:
     operation_id="list_training_files",
     parameters=[
         OpenApiParameter("status", OpenApiTypes.STR, enum=TrainingFileStatus.values),
-        whole_number_parameter("offset"),
-        whole_number_parameter("limit", minimum=1, maximum=MAX_PAGE_SIZE),
+        *FILE_PAGE.parameters(),
     ],
     responses={
         200: TrainingFileListSerializer,
@@ -136,27 +133,19 @@ def _list(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in TrainingFileStatus.values:
         raise invalid({"status": [f"Must be one of: {', '.join(TrainingFileStatus.values)}."]})
-    start = whole_number(request, "offset", default=0)
-    size = whole_number(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     files = TrainingFile.objects.visible_to(request.user)
     if status:
         files = files.filter(status=status)
-    count = files.count()
-    page = []
-    if start < count:  # (an offset past the end is an empty page, however large)
-        page = page_rows(
-            files.select_related("created_by").order_by("-created_at", "-pk"),
-            start,
-            start + size + 1,
-        )
-        count_members(page)
-        note_workers(page[:size])
+    page = paginate(
+        request, files.select_related("created_by").order_by("-created_at", "-pk"), FILE_PAGE
+    )
+    count_members(page.rows)
+    note_workers(page.rows)
     return Response(
         {
             "success": True,
-            "count": count,
-            "data": [training_file_payload(item) for item in page[:size]],
-            "nextOffset": start + size if len(page) > size else None,
+            "data": [training_file_payload(item) for item in page.rows],
+            "pagination": page.pagination,
         }
     )
 
