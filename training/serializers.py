@@ -195,6 +195,10 @@ class TrainingFileSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class NotBuiltSerializer(ErrorSerializer):
+    trainingFileStatus = serializers.CharField(help_text="The file's status now.")  # noqa: N815
+
+
 class TrainingFileListSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     data = TrainingFileSerializer(many=True)

@@ -22,6 +22,7 @@ from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_batch_job, select_ids, select_statuses
 from enrichment.serializers import (
+    RunConflictSerializer,
     RunItemSerializer,
     RunItemsResponseSerializer,
     RunSerializer,
@@ -145,7 +146,7 @@ def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
         200: RunSerializer,
         **ERROR_RESPONSES,
         404: NOT_FOUND,
-        409: error_response("The run has already ended."),
+        409: OpenApiResponse(RunConflictSerializer, description="The run has already ended."),
     },
 )
 @api_view(["POST"])

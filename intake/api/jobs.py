@@ -14,7 +14,6 @@ from core.api.errors import (
     INVALID,
     NOT_FOUND,
     TOO_LARGE,
-    error_response,
     invalid,
 )
 from core.api.pages import PageSize, paginate
@@ -36,12 +35,15 @@ from intake.serializers import (
     CreateBatchJobRequestSerializer,
     FinishBatchJobResponseSerializer,
     ItemResultSerializer,
+    JobConflictSerializer,
 )
 
 from .items import visible_job
 
 JOB_PAGE = PageSize(default=50, maximum=500)
-NOT_OPEN = error_response("The job has finished: it takes no more items.")
+NOT_OPEN = OpenApiResponse(
+    JobConflictSerializer, description="The job has finished: it takes no more items."
+)
 
 
 def _job_data(job: BatchJob) -> dict:
@@ -176,7 +178,9 @@ def _finish_schema(operation_id: str, description: str):
             200: FinishBatchJobResponseSerializer,
             **ERROR_RESPONSES,
             404: NOT_FOUND,
-            409: error_response("The job has already ended in another state."),
+            409: OpenApiResponse(
+                JobConflictSerializer, description="The job has already ended in another state."
+            ),
         },
         description=description
         + " With `autoEnrich`, its conversations are enriched in the background "

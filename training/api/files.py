@@ -11,9 +11,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.downloads import stored_file_response
+from core.api.downloads import file_responses, stored_file_response
 from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
-from core.api.errors import ApiError, ErrorSerializer, InvalidRequestSerializer, invalid, not_found
+from core.api.errors import ApiError, InvalidRequestSerializer, invalid, not_found
 from core.api.pages import PageSize, paginate
 
 from .. import services
@@ -31,6 +31,7 @@ from ..serializers import (
     SELECTION_ERRORS,
     CreateRequestSerializer,
     FailedBuildSerializer,
+    NotBuiltSerializer,
     RemoveRequestSerializer,
     SelectionSerializer,
     TrainingFileListSerializer,
@@ -270,19 +271,17 @@ def _format_names_the_file(view):
         )
     ],
     responses={
-        # The lines formats first: a client generated from the schema then reads every
-        # format as the file's bytes (the json format is one JSON object besides).
-        (200, "application/x-ndjson"): OpenApiResponse(
-            OpenApiTypes.BINARY, description="The file (jsonl, chat-jsonl)."
-        ),
-        (200, "application/json"): OpenApiResponse(
-            {"type": "object", "additionalProperties": True},
-            description="The file (json: the whole training file, one JSON object).",
+        **file_responses(
+            "The file: one JSON object (json), or one JSON object a line (jsonl, chat-jsonl).",
+            {
+                "application/json": {"type": "object", "additionalProperties": True},
+                "application/x-ndjson": {"type": "string", "format": "binary"},
+            },
         ),
         400: OpenApiResponse(InvalidRequestSerializer, description="Unknown format."),
         **AUTH_RESPONSES,
         404: NOT_FOUND,
-        409: OpenApiResponse(ErrorSerializer, description="Not built yet."),
+        409: OpenApiResponse(NotBuiltSerializer, description="Not built yet."),
     },
     description="The stored file itself, streamed, as an attachment.",
 )
