@@ -192,7 +192,7 @@ urlpatterns = [
         conversations_api.download_enriched_view,
         name="api-download-enriched",
     ),
-    path("api/enrichment-runs", runs_api.start_run_view, name="api-runs"),
+    path("api/enrichment-runs", runs_api.runs_view, name="api-runs"),
     path("api/enrichment-runs/<uuid:run_id>", runs_api.run_view, name="api-run"),
     path(
         "api/enrichment-runs/<uuid:run_id>/items",

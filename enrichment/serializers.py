@@ -270,6 +270,12 @@ def run_payload(run: EnrichmentRun) -> dict:
     return RunSerializer(run).data
 
 
+class RunListSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = RunSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
 class RunConflictSerializer(ErrorSerializer):
     """A 409 about a run: the error, and the run as it is now."""
 

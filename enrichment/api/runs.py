@@ -18,13 +18,14 @@ from core.api.errors import (
 )
 from core.api.pages import PageSize, paginate
 from core.api.params import choice, choice_parameter
-from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_batch_job, select_ids, select_statuses
 from enrichment.serializers import (
     RunConflictSerializer,
     RunItemSerializer,
     RunItemsResponseSerializer,
+    RunListSerializer,
     RunSerializer,
     StartRunRequestSerializer,
     start_run_request_schema,
@@ -32,6 +33,7 @@ from enrichment.serializers import (
 from enrichment.services import enrich
 
 ITEM_PAGE = PageSize(default=500, maximum=1000)
+RUN_PAGE = PageSize(default=50, maximum=500)
 STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")
 ALREADY_RUNNING = OpenApiResponse(
     RunSerializer, description="An unfinished run over the same scope, returned instead."
@@ -59,6 +61,14 @@ def _selection(data: dict, *, user) -> Selection:
 
 
 @extend_schema(
+    methods=["GET"],
+    operation_id="list_enrichment_runs",
+    parameters=[choice_parameter("status", RunStatus.values), *RUN_PAGE.parameters()],
+    responses={200: RunListSerializer, 400: INVALID, **ERROR_RESPONSES},
+    description="Your runs (staff: everyone's), newest first, a page at a time.",
+)
+@extend_schema(
+    methods=["POST"],
     operation_id="start_enrichment_run",
     request={"application/json": start_run_request_schema()},
     responses={
@@ -74,8 +84,10 @@ def _selection(data: dict, *, user) -> Selection:
     "by batch job (its completed items), or by enrichment status. Poll the run's URL. "
     "A batch job that already has an unfinished run gets that run back (200).",
 )
-@api_view(["POST"])
-def start_run_view(request: Request) -> Response:
+@api_view(["GET", "POST"])
+def runs_view(request: Request) -> Response:
+    if request.method == "GET":
+        return _list_runs(request)
     serializer = StartRunRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
@@ -88,6 +100,21 @@ def start_run_view(request: Request) -> Response:
         background=True,
     )
     return run_response(started)
+
+
+def _list_runs(request: Request) -> Response:
+    status = choice(request, "status", RunStatus.values)
+    runs = EnrichmentRun.objects.visible_to(request.user).order_by("-created_at", "-pk")
+    if status:
+        runs = runs.filter(status=status)
+    page = paginate(request, runs, RUN_PAGE)
+    return Response(
+        {
+            "success": True,
+            "data": RunSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
+        }
+    )
 
 
 @extend_schema(

@@ -206,6 +206,10 @@ def run_operations(runs, models, owner) -> None:
     assert again.status_code == 409
     assert isinstance(again.parsed, models.RunConflict)
     assert (again.parsed.run.id, again.parsed.run.status.value) == (run_id, "cancelled")
+    listed = runs.list_enrichment_runs(status=models.ListEnrichmentRunsStatus.CANCELLED)
+    assert isinstance(listed.parsed, models.RunList)
+    assert [run.id for run in listed.parsed.data] == [run_id]
+    assert listed.parsed.pagination.limit == 50
 
     bad = ConversationFactory(created_by=owner, document={"turns": []})
     by_ids = runs.start_enrichment_run(

@@ -12,6 +12,7 @@ from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
     ConversationFactory,
+    EnrichmentRunFactory,
     TrainingFileFactory,
     a_run,
 )
@@ -43,7 +44,19 @@ def three_training_files(user) -> str:
     return "/api/training-files"
 
 
-LISTS = [three_batch_jobs, three_batch_items, three_run_items, three_training_files]
+def three_runs(user) -> str:
+    for _ in range(3):
+        EnrichmentRunFactory(created_by=user)
+    return "/api/enrichment-runs"
+
+
+LISTS = [
+    three_batch_jobs,
+    three_batch_items,
+    three_run_items,
+    three_training_files,
+    three_runs,
+]
 
 
 @pytest.mark.parametrize("make", LISTS, ids=lambda make: make.__name__)
@@ -96,6 +109,7 @@ def test_the_schema_documents_one_pagination_for_every_list():
         "get /api/conversations/batch/{job_id}/items",
         "get /api/enrichment-runs/{run_id}/items",
         "get /api/training-files",
+        "get /api/enrichment-runs",
     }
     for name, (operation, body) in lists.items():
         assert body["properties"]["pagination"] == {"$ref": "#/components/schemas/Pagination"}
