@@ -10,6 +10,7 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
+from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
@@ -156,6 +157,11 @@ urlpatterns = [
         "api/batch-jobs/<uuid:job_id>/cancel",
         intake_jobs_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
+    ),
+    path(
+        "api/conversations",
+        conversation_list_api.conversation_list_view,
+        name="api-conversations",
     ),
     path(
         "api/conversations/bulk-enrich",

@@ -171,6 +171,14 @@ def conversation_operations(conversations, models, types, owner) -> None:
     assert isinstance(items.parsed, models.BatchItemsResponse)
     assert [row.conversation_id for row in items.parsed.data] == [good.pk]
     assert items.parsed.pagination.limit == 10
+    listed = conversations.list_conversations(
+        batch_job_id=job.pk, status=models.ListConversationsStatus.COMPLETED, limit=5
+    )
+    assert isinstance(listed.parsed, models.ConversationList)
+    assert [row.id for row in listed.parsed.data] == [good.pk]
+    assert [job_ref.id for job_ref in listed.parsed.data[0].batch_jobs] == [job.pk]
+    found = conversations.list_conversations(search=good.conversation_name)
+    assert [row.conversation_id for row in found.parsed.data] == [good.conversation_id]
     job_status = conversations.get_batch_status(job.pk)
     assert isinstance(job_status.parsed, models.BatchStatusResponse)
     assert job_status.parsed.enrichment.completed == 1

@@ -50,7 +50,14 @@ def three_runs(user) -> str:
     return "/api/enrichment-runs"
 
 
+def three_conversations(user) -> str:
+    for _ in range(3):
+        ConversationFactory(created_by=user)
+    return "/api/conversations"
+
+
 LISTS = [
+    three_conversations,
     three_batch_jobs,
     three_batch_items,
     three_run_items,
@@ -110,6 +117,7 @@ def test_the_schema_documents_one_pagination_for_every_list():
         "get /api/enrichment-runs/{run_id}/items",
         "get /api/training-files",
         "get /api/enrichment-runs",
+        "get /api/conversations",
     }
     for name, (operation, body) in lists.items():
         assert body["properties"]["pagination"] == {"$ref": "#/components/schemas/Pagination"}
