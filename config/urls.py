@@ -10,6 +10,7 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
+from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
@@ -158,6 +159,11 @@ urlpatterns = [
         name="api-batch-job-cancel",
     ),
     path(
+        "api/conversations",
+        conversation_list_api.conversation_list_view,
+        name="api-conversations",
+    ),
+    path(
         "api/conversations/bulk-enrich",
         conversations_api.bulk_enrich_view,
         name="api-bulk-enrich",
@@ -192,7 +198,7 @@ urlpatterns = [
         conversations_api.download_enriched_view,
         name="api-download-enriched",
     ),
-    path("api/enrichment-runs", runs_api.start_run_view, name="api-runs"),
+    path("api/enrichment-runs", runs_api.runs_view, name="api-runs"),
     path("api/enrichment-runs/<uuid:run_id>", runs_api.run_view, name="api-run"),
     path(
         "api/enrichment-runs/<uuid:run_id>/items",

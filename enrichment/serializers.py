@@ -6,13 +6,15 @@ camelCase keys everywhere.
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations.models import EnrichmentStatus
-from core.api.errors import shows_subject
+from core.api.errors import ErrorSerializer, shows_subject
+from core.api.pages import PaginationSerializer
 
 from .models import EnrichmentRun, RunStatus
-from .pipeline.outcomes import ENRICHED, FAILED, SKIP_REASONS, SKIPPED
+from .pipeline.outcomes import FAILED, OUTCOME_STATUSES, SKIP_REASONS
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -84,7 +86,7 @@ class OutcomeSerializer(serializers.Serializer):
 
     conversationId = serializers.SerializerMethodField(help_text="The id as you sent it.")  # noqa: N815
     businessConversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
-    status = serializers.ChoiceField(choices=[ENRICHED, FAILED, SKIPPED])
+    status = serializers.ChoiceField(choices=OUTCOME_STATUSES)
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     error = serializers.CharField(required=False)
     errorCategory = serializers.CharField(source="error_category", required=False)  # noqa: N815
@@ -131,6 +133,7 @@ class BulkResultSerializer(serializers.Serializer):
     summary = BulkSummarySerializer()
     results = serializers.SerializerMethodField()
 
+    @extend_schema_field(OutcomeSerializer(many=True))
     def get_results(self, result) -> list[dict]:
         context = {"sent_ids": result.sent_ids}
         return OutcomeSerializer(result.outcomes, many=True, context=context).data
@@ -267,6 +270,22 @@ def run_payload(run: EnrichmentRun) -> dict:
     return RunSerializer(run).data
 
 
+class RunListSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = RunSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class RunConflictSerializer(ErrorSerializer):
+    """A 409 about a run: the error, and the run as it is now."""
+
+    run = RunSerializer(help_text="The run as it is now.")
+
+
+class NotEnrichedSerializer(ErrorSerializer):
+    enrichmentStatus = serializers.CharField(help_text="The conversation's status now.")  # noqa: N815
+
+
 class RunItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     conversationId = serializers.UUIDField(source="conversation.conversation_id")  # noqa: N815
@@ -279,9 +298,10 @@ class RunItemSerializer(serializers.Serializer):
 
 
 class RunItemsResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
     run = RunSerializer()
     data = RunItemSerializer(many=True)
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
+    pagination = PaginationSerializer()
 
 
 _FORCE_SCHEMA = {"type": "boolean", "default": False, "description": "Re-enrich completed ones."}

@@ -5,7 +5,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus, Priority, Tier
-from core.api.errors import shows_subject
+from core.api.errors import ErrorSerializer, shows_subject
+from core.api.pages import PaginationSerializer
 from enrichment.serializers import (
     RequestBodySerializer,
     RunSerializer,
@@ -42,12 +43,6 @@ class BatchItemSerializer(serializers.Serializer):
 
     def get_error_message(self, item) -> str | None:
         return item.error_message or None
-
-
-class PaginationSerializer(serializers.Serializer):
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
 
 
 class BatchItemsResponseSerializer(serializers.Serializer):
@@ -209,6 +204,12 @@ class BatchJobSerializer(serializers.Serializer):
 @shows_subject(BatchJob, "job")
 def batch_job_payload(job: BatchJob) -> dict:
     return BatchJobSerializer(job).data
+
+
+class JobConflictSerializer(ErrorSerializer):
+    """A 409 about a batch job: the error, and the job as it is now."""
+
+    job = BatchJobSerializer(help_text="The job as it is now.")
 
 
 class BatchJobListSerializer(serializers.Serializer):

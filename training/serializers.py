@@ -14,6 +14,7 @@ from core.api.errors import (
     NotFoundSerializer,
     shows_subject,
 )
+from core.api.pages import PaginationSerializer
 from enrichment.serializers import RequestBodySerializer
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus
@@ -194,11 +195,14 @@ class TrainingFileSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class NotBuiltSerializer(ErrorSerializer):
+    trainingFileStatus = serializers.CharField(help_text="The file's status now.")  # noqa: N815
+
+
 class TrainingFileListSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    count = serializers.IntegerField()
     data = TrainingFileSerializer(many=True)
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
+    pagination = PaginationSerializer()
 
 
 class ChangeSerializer(serializers.Serializer):

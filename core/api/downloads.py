@@ -3,6 +3,7 @@ disk or object storage), with its length, or a 404 in the API's shape when it is
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse
 
 from .errors import not_found
 
@@ -19,3 +20,17 @@ def stored_file_response(path: str, filename: str, content_type: str) -> FileRes
         # A stream from object storage: the size comes from the storage, not a seek.
         response["Content-Length"] = handle.size
     return response
+
+
+def file_responses(description: str, media_types: dict[str, dict]) -> dict:
+    """A download's 200 answer for the schema: ``application/octet-stream`` first (any
+    answer read as its bytes, which is how a generated client then reads it: a file that
+    is not one JSON document cannot break its parser), then each media type the file is
+    served as (the Content-Type header says which) with its own schema."""
+    binary = {"type": "string", "format": "binary"}
+    responses = {
+        (200, "application/octet-stream"): OpenApiResponse(binary, description=description)
+    }
+    for media_type, schema in media_types.items():
+        responses[(200, media_type)] = OpenApiResponse(schema, description=description)
+    return responses

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.models import Conversation
-from core.api.downloads import stored_file_response
+from core.api.downloads import file_responses, stored_file_response
 from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
@@ -27,14 +27,20 @@ from enrichment.serializers import (
     BulkEnrichRequestSerializer,
     BulkResultSerializer,
     ConversationStatusSerializer,
+    NotEnrichedSerializer,
     SingleOutcomeSerializer,
     ValidationReportSerializer,
 )
 from enrichment.services import BulkResult, enrich, enrich_one
 
-FILE_RESPONSE = OpenApiResponse(
+ENRICHED_FILE = OpenApiResponse(
     {"type": "object", "additionalProperties": True},
-    description="The JSON file itself, as an attachment.",
+    description="The enriched JSON file itself, as an attachment.",
+)
+RAW_FILE = file_responses(
+    "The file as the model wrote it, as an attachment: JSON when it parsed, else the text "
+    "as it came (read it as bytes).",
+    {"application/json": {"type": "object", "additionalProperties": True}},
 )
 
 
@@ -131,7 +137,7 @@ def validation_report_view(request: Request, conversation_id: uuid.UUID) -> Resp
 
 @extend_schema(
     operation_id="download_raw_conversation",
-    responses={200: FILE_RESPONSE, **ERROR_RESPONSES, 404: NOT_FOUND},
+    responses={**RAW_FILE, **ERROR_RESPONSES, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileResponse:
@@ -147,10 +153,10 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
 @extend_schema(
     operation_id="download_enriched_conversation",
     responses={
-        200: FILE_RESPONSE,
+        200: ENRICHED_FILE,
         **ERROR_RESPONSES,
         404: NOT_FOUND,
-        409: error_response("Not enriched (yet)."),
+        409: OpenApiResponse(NotEnrichedSerializer, description="Not enriched (yet)."),
     },
 )
 @api_view(["GET"])

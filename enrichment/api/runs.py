@@ -16,21 +16,24 @@ from core.api.errors import (
     error_response,
     not_found,
 )
-from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
-from core.pagination import page_rows
-from enrichment.models import EnrichmentRun, ItemOutcome, RunSource
+from core.api.pages import PageSize, paginate
+from core.api.params import choice, choice_parameter
+from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs.lifecycle import RunStarted, cancel_run, retry_failed
 from enrichment.selection import Selection, select_batch_job, select_ids, select_statuses
 from enrichment.serializers import (
+    RunConflictSerializer,
     RunItemSerializer,
     RunItemsResponseSerializer,
+    RunListSerializer,
     RunSerializer,
     StartRunRequestSerializer,
     start_run_request_schema,
 )
 from enrichment.services import enrich
 
-ITEMS_PAGE_SIZE = 500
+ITEM_PAGE = PageSize(default=500, maximum=1000)
+RUN_PAGE = PageSize(default=50, maximum=500)
 STARTED = OpenApiResponse(RunSerializer, description="The run is queued.")
 ALREADY_RUNNING = OpenApiResponse(
     RunSerializer, description="An unfinished run over the same scope, returned instead."
@@ -58,6 +61,14 @@ def _selection(data: dict, *, user) -> Selection:
 
 
 @extend_schema(
+    methods=["GET"],
+    operation_id="list_enrichment_runs",
+    parameters=[choice_parameter("status", RunStatus.values), *RUN_PAGE.parameters()],
+    responses={200: RunListSerializer, 400: INVALID, **ERROR_RESPONSES},
+    description="Your runs (staff: everyone's), newest first, a page at a time.",
+)
+@extend_schema(
+    methods=["POST"],
     operation_id="start_enrichment_run",
     request={"application/json": start_run_request_schema()},
     responses={
@@ -73,8 +84,10 @@ def _selection(data: dict, *, user) -> Selection:
     "by batch job (its completed items), or by enrichment status. Poll the run's URL. "
     "A batch job that already has an unfinished run gets that run back (200).",
 )
-@api_view(["POST"])
-def start_run_view(request: Request) -> Response:
+@api_view(["GET", "POST"])
+def runs_view(request: Request) -> Response:
+    if request.method == "GET":
+        return _list_runs(request)
     serializer = StartRunRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
@@ -87,6 +100,21 @@ def start_run_view(request: Request) -> Response:
         background=True,
     )
     return run_response(started)
+
+
+def _list_runs(request: Request) -> Response:
+    status = choice(request, "status", RunStatus.values)
+    runs = EnrichmentRun.objects.visible_to(request.user).order_by("-created_at", "-pk")
+    if status:
+        runs = runs.filter(status=status)
+    page = paginate(request, runs, RUN_PAGE)
+    return Response(
+        {
+            "success": True,
+            "data": RunSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
+        }
+    )
 
 
 @extend_schema(
@@ -102,16 +130,15 @@ def run_view(request: Request, run_id: uuid.UUID) -> Response:
     operation_id="list_enrichment_run_items",
     parameters=[
         choice_parameter("outcome", ItemOutcome.values),
-        whole_number_parameter("offset"),
+        *ITEM_PAGE.parameters(),
     ],
     responses={200: RunItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
-    description=f"The run's conversations and their outcomes, {ITEMS_PAGE_SIZE} at a time.",
+    description="The run's conversations and their outcomes in position order, a page at a time.",
 )
 @api_view(["GET"])
 def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     run = visible_run(request, run_id)
     outcome = choice(request, "outcome", ItemOutcome.values)
-    start = whole_number(request, "offset", default=0)
     items = (
         run.items.select_related("conversation")
         .only(
@@ -128,12 +155,13 @@ def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
     )
     if outcome:
         items = items.filter(outcome=outcome)
-    page = page_rows(items, start, start + ITEMS_PAGE_SIZE + 1, key="position")
+    page = paginate(request, items, ITEM_PAGE, key="position")
     return Response(
         {
+            "success": True,
             "run": RunSerializer(run).data,
-            "data": RunItemSerializer(page[:ITEMS_PAGE_SIZE], many=True).data,
-            "nextOffset": start + ITEMS_PAGE_SIZE if len(page) > ITEMS_PAGE_SIZE else None,
+            "data": RunItemSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
         }
     )
 
@@ -145,7 +173,7 @@ def run_items_view(request: Request, run_id: uuid.UUID) -> Response:
         200: RunSerializer,
         **ERROR_RESPONSES,
         404: NOT_FOUND,
-        409: error_response("The run has already ended."),
+        409: OpenApiResponse(RunConflictSerializer, description="The run has already ended."),
     },
 )
 @api_view(["POST"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ENRICHED = "enriched"
 FAILED = "failed"
 SKIPPED = "skipped"
+OUTCOME_STATUSES = (ENRICHED, FAILED, SKIPPED)
 
 # Skip reasons.
 ALREADY_ENRICHED = "already_enriched"

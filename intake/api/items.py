@@ -10,16 +10,15 @@ from rest_framework.response import Response
 
 from conversations.models import BatchItemStatus, BatchJob
 from core.api.errors import ERROR_RESPONSES, INVALID, NOT_FOUND, not_found
-from core.api.params import choice, choice_parameter, whole_number, whole_number_parameter
-from core.pagination import page_rows
+from core.api.pages import PageSize, paginate
+from core.api.params import choice, choice_parameter
 from intake.serializers import (
     BatchItemSerializer,
     BatchItemsResponseSerializer,
     BatchStatusResponseSerializer,
 )
 
-DEFAULT_PAGE_SIZE = 500
-MAX_PAGE_SIZE = 1000
+ITEM_PAGE = PageSize(default=500, maximum=1000)
 # What an item row of the API shows (a page of 500 reads nothing else).
 ITEM_FIELDS = ("id", "position", "topic", "status", "conversation_id", "error_message")
 
@@ -61,8 +60,7 @@ def _item_counts(job: BatchJob) -> dict:
     operation_id="list_batch_items",
     parameters=[
         choice_parameter("status", BatchItemStatus.values),
-        whole_number_parameter("limit", minimum=1, maximum=MAX_PAGE_SIZE),
-        whole_number_parameter("offset"),
+        *ITEM_PAGE.parameters(),
     ],
     responses={200: BatchItemsResponseSerializer, 400: INVALID, **ERROR_RESPONSES, 404: NOT_FOUND},
     description="The job's items in position order, a page at a time (`limit`, `offset`); "
@@ -73,10 +71,6 @@ def _item_counts(job: BatchJob) -> dict:
 def batch_items_view(request: Request, job_id: uuid.UUID) -> Response:
     job = visible_job(request, job_id)
     status = choice(request, "status", BatchItemStatus.values)
-    limit = whole_number(
-        request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
-    )
-    offset = whole_number(request, "offset", default=0)
     items = (
         job.items.select_related("conversation")
         .only(*ITEM_FIELDS, "conversation__conversation_id", "conversation__enrichment_status")
@@ -84,20 +78,14 @@ def batch_items_view(request: Request, job_id: uuid.UUID) -> Response:
     )
     if status:
         items = items.filter(status=status)
-    # One row beyond the page tells whether there is a next page without a COUNT.
-    page = page_rows(items, offset, offset + limit + 1, key="position")
-    has_more = len(page) > limit
+    page = paginate(request, items, ITEM_PAGE, key="position")
     return Response(
         {
             "success": True,
             "jobId": str(job.pk),
             "summary": _item_counts(job),
-            "data": BatchItemSerializer(page[:limit], many=True).data,
-            "pagination": {
-                "limit": limit,
-                "offset": offset,
-                "nextOffset": offset + limit if has_more else None,
-            },
+            "data": BatchItemSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
         }
     )
 

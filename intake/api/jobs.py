@@ -14,10 +14,9 @@ from core.api.errors import (
     INVALID,
     NOT_FOUND,
     TOO_LARGE,
-    error_response,
     invalid,
 )
-from core.api.params import MAX_WHOLE_NUMBER, whole_number
+from core.api.pages import PageSize, paginate
 from intake.items import (
     COMPLETED,
     FAILED,
@@ -36,13 +35,15 @@ from intake.serializers import (
     CreateBatchJobRequestSerializer,
     FinishBatchJobResponseSerializer,
     ItemResultSerializer,
+    JobConflictSerializer,
 )
 
 from .items import visible_job
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
-NOT_OPEN = error_response("The job has finished: it takes no more items.")
+JOB_PAGE = PageSize(default=50, maximum=500)
+NOT_OPEN = OpenApiResponse(
+    JobConflictSerializer, description="The job has finished: it takes no more items."
+)
 
 
 def _job_data(job: BatchJob) -> dict:
@@ -54,8 +55,7 @@ def _job_data(job: BatchJob) -> dict:
     operation_id="list_batch_jobs",
     parameters=[
         OpenApiParameter("status", {"type": "string", "enum": BatchJobStatus.values}),
-        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-        OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE_NUMBER}),
+        *JOB_PAGE.parameters(),
     ],
     responses={200: BatchJobListSerializer, 400: INVALID, **ERROR_RESPONSES},
     description="Your batch jobs (staff: everyone's), newest first, a page at a time.",
@@ -90,24 +90,15 @@ def batch_jobs_view(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in BatchJobStatus.values:
         raise invalid({"status": [f"Must be one of: {', '.join(BatchJobStatus.values)}."]})
-    limit = whole_number(
-        request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
-    )
-    offset = whole_number(request, "offset", default=0)
     jobs = BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
     if status:
         jobs = jobs.filter(status=status)
-    # One row beyond the page tells whether there is a next page without a COUNT.
-    page = list(jobs[offset : offset + limit + 1])
+    page = paginate(request, jobs, JOB_PAGE)
     return Response(
         {
             "success": True,
-            "data": BatchJobSerializer(page[:limit], many=True).data,
-            "pagination": {
-                "limit": limit,
-                "offset": offset,
-                "nextOffset": offset + limit if len(page) > limit else None,
-            },
+            "data": BatchJobSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
         }
     )
 
@@ -187,7 +178,9 @@ def _finish_schema(operation_id: str, description: str):
             200: FinishBatchJobResponseSerializer,
             **ERROR_RESPONSES,
             404: NOT_FOUND,
-            409: error_response("The job has already ended in another state."),
+            409: OpenApiResponse(
+                JobConflictSerializer, description="The job has already ended in another state."
+            ),
         },
         description=description
         + " With `autoEnrich`, its conversations are enriched in the background "

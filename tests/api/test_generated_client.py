@@ -1,18 +1,14 @@
 """The OpenAPI schema serves a real client generator: a Python client generated from it
-with openapi-python-client (into a temporary folder, at test time) calls every operation
-against the app and parses every documented answer into its documented type.
+with openapi-python-client calls every operation of the schema against a live server and
+parses every answer into its documented type (files as their bytes).
 
-Each operation is called through the generated client for its success answers; every
+Each operation is called through the generated client for its success answers (one test
+calls them all, and checks that none of the schema's operations was left out); every
 documented error status of every operation is then parsed by that operation's own
 generated parser from a real answer of the API with that status."""
 
-import importlib
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,71 +16,296 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from config.views import server_error
 from core.tokens import create_token
+from enrichment.runs import lanes
+from tests.api.generated_client import Operations, generated, schema, schema_operations
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
     ConversationFactory,
+    TrainingFileFactory,
     UserFactory,
     a_run,
+    conversation_document,
+    enriched_conversation,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+pytestmark = [pytest.mark.e2e]
 
-PACKAGE = "enrichment_api_client"
+__all__ = ["generated"]  # the fixture, used by name
 
-
-def schema() -> dict:
-    raw = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(OpenApiJsonRenderer().render(raw))
+UNPARSEABLE = "Here is the conversation you asked for: {turns: [oops"
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """The client package, generated from the schema the API serves."""
-    folder = tmp_path_factory.mktemp("client")
-    (folder / "openapi.json").write_text(json.dumps(schema()))
-    bin_dir = Path(sys.executable).parent
-    result = subprocess.run(
-        [
-            str(bin_dir / "openapi-python-client"),
-            "generate",
-            "--path",
-            "openapi.json",
-            "--output-path",
-            PACKAGE,
-            "--meta",
-            "none",
-            "--fail-on-warning",
-        ],
-        cwd=folder,
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner")
+
+
+@pytest.fixture
+def live_client(generated, live_server, owner, relaxed_throttles):
+    key = create_token(owner, name="generated client")[1]
+    return generated("client").AuthenticatedClient(
+        base_url=live_server.url, token=key, prefix="Token", raise_on_unexpected_status=True
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    sys.path.insert(0, str(folder))
-    try:
-        yield lambda name: importlib.import_module(f"{PACKAGE}.{name}")
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
 
 
-class Operations:
-    """The generated modules of one tag: ``Operations(generated, "conversations").name``."""
+@pytest.mark.django_db(transaction=True)
+def test_every_operation_of_the_schema_called_through_the_generated_client_parses(
+    generated, live_client, owner
+):
+    called: set[str] = set()
 
-    def __init__(self, generated, tag: str) -> None:
-        self.generated, self.tag = generated, tag
+    def tag(name: str) -> Operations:
+        return Operations(generated, live_client, name, called)
 
-    def __getattr__(self, name: str):
-        return self.generated(f"api.{self.tag}.{name}")
+    models = generated("models")
+    types = generated("types")
+
+    batch_job_operations(tag("batch_jobs"), tag("conversations"), models, types)
+    conversation_operations(tag("conversations"), models, types, owner)
+    run_operations(tag("enrichment_runs"), models, owner)
+    training_file_operations(tag("training_files"), models, types, owner)
+
+    assert called == schema_operations()
+
+
+def batch_job_operations(jobs, conversations, models, types) -> None:
+    created = jobs.create_batch_job(
+        body=models.CreateBatchJobBody(name="Generated", auto_enrich=False)
+    )
+    assert created.status_code == 201
+    assert isinstance(created.parsed, models.BatchJob)
+    job_id = created.parsed.id
+
+    added = jobs.add_batch_items(
+        job_id,
+        body=models.AddBatchItemsBody.from_dict(
+            {
+                "items": [
+                    {"conversation": conversation_document(), "name": "Good"},
+                    {"raw": UNPARSEABLE, "name": "Unparseable"},
+                    {"error": "The model timed out."},
+                ]
+            }
+        ),
+    )
+    assert isinstance(added.parsed, models.AddItemsResponse)
+    assert [item.status for item in added.parsed.items] == ["completed", "failed", "failed"]
+    unparseable = added.parsed.items[1].conversation_id
+
+    # The model's text as it came, which is not JSON: the generated client reads its bytes.
+    raw = conversations.download_raw_conversation(unparseable)
+    assert raw.status_code == 200
+    assert isinstance(raw.parsed, types.File)
+    assert raw.parsed.payload.read() == UNPARSEABLE.encode()
+
+    listed = jobs.list_batch_jobs(limit=10)
+    assert isinstance(listed.parsed, models.BatchJobList)
+    assert [job.id for job in listed.parsed.data] == [job_id]
+    assert listed.parsed.pagination.next_offset is None
+    fetched = jobs.get_batch_job(job_id)
+    assert (fetched.parsed.name, fetched.parsed.total_items) == ("Generated", 3)
+
+    completed = jobs.complete_batch_job(job_id)
+    assert isinstance(completed.parsed, models.FinishBatchJobResponse)
+    assert completed.parsed.job.status.value == "completed"
+    # A 409 about a job carries the job as it is now.
+    refused = jobs.fail_batch_job(job_id)
+    assert refused.status_code == 409
+    assert isinstance(refused.parsed, models.JobConflict)
+    assert (refused.parsed.code, refused.parsed.job.status.value) == ("job_not_open", "completed")
+    closed = jobs.add_batch_items(
+        job_id, body=models.AddBatchItemsBody.from_dict({"items": [{"error": "late"}]})
+    )
+    assert isinstance(closed.parsed, models.JobConflict)
+    assert closed.parsed.job.id == job_id
+
+    other = jobs.create_batch_job(body=models.CreateBatchJobBody(name="Other")).parsed.id
+    assert jobs.cancel_batch_job(other).parsed.job.status.value == "cancelled"
+
+
+def conversation_operations(conversations, models, types, owner) -> None:
+    good = ConversationFactory(created_by=owner)
+    job = BatchJobFactory(created_by=owner)
+    BatchItemFactory(batch_job=job, conversation=good)
+
+    bulk = conversations.bulk_enrich_conversations(
+        body=models.BulkEnrichRequest(conversation_ids=[good.pk])
+    )
+    assert bulk.status_code == 200
+    assert isinstance(bulk.parsed, models.BulkResult)
+    assert (bulk.parsed.success, bulk.parsed.summary.successful) == (True, 1)
+    [result] = bulk.parsed.results
+    assert isinstance(result, models.Outcome)
+    assert (result.conversation_id, result.status.value) == (str(good.pk), "enriched")
+    assert result.business_conversation_id == good.conversation_id
+
+    status = conversations.get_enrichment_status(good.pk)
+    assert isinstance(status.parsed, models.ConversationStatus)
+    assert status.parsed.enrichment_status == "completed"
+
+    again = conversations.enrich_conversation(good.pk, force=True)
+    assert again.status_code == 200
+    assert isinstance(again.parsed, models.SingleOutcome)
+    assert (again.parsed.success, again.parsed.status.value) == (True, "enriched")
+
+    report = conversations.get_validation_report(good.pk)
+    assert isinstance(report.parsed, models.ValidationReport)
+    assert report.parsed.conversation_id == good.conversation_id
+
+    raw = conversations.download_raw_conversation(good.pk)
+    assert isinstance(raw.parsed, types.File)
+    assert json.loads(raw.parsed.payload.read())["turns"]
+    enriched = conversations.download_enriched_conversation(good.pk)
+    assert isinstance(enriched.parsed, models.DownloadEnrichedConversationResponse200)
+    assert set(enriched.parsed.to_dict()) >= {"dataset_metadata", "training_pairs"}
+    waiting = ConversationFactory(created_by=owner)
+    not_yet = conversations.download_enriched_conversation(waiting.pk)
+    assert isinstance(not_yet.parsed, models.NotEnriched)
+    assert not_yet.parsed.enrichment_status == "not_started"
+
+    items = conversations.list_batch_items(job.pk, limit=10)
+    assert isinstance(items.parsed, models.BatchItemsResponse)
+    assert [row.conversation_id for row in items.parsed.data] == [good.pk]
+    assert items.parsed.pagination.limit == 10
+    listed = conversations.list_conversations(
+        batch_job_id=job.pk, status=models.ListConversationsStatus.COMPLETED, limit=5
+    )
+    assert isinstance(listed.parsed, models.ConversationList)
+    assert [row.id for row in listed.parsed.data] == [good.pk]
+    assert [job_ref.id for job_ref in listed.parsed.data[0].batch_jobs] == [job.pk]
+    found = conversations.list_conversations(search=good.conversation_name)
+    assert [row.conversation_id for row in found.parsed.data] == [good.conversation_id]
+    job_status = conversations.get_batch_status(job.pk)
+    assert isinstance(job_status.parsed, models.BatchStatusResponse)
+    assert job_status.parsed.enrichment.completed == 1
+
+
+def run_operations(runs, models, owner) -> None:
+    good = ConversationFactory(created_by=owner)
+    job = BatchJobFactory(created_by=owner)
+    BatchItemFactory(batch_job=job, conversation=good)
+
+    started = runs.start_enrichment_run(
+        body=models.StartEnrichmentRunByBatchJobWhatEnrichingItActsOn(
+            batch_job_id=job.pk, force=True
+        ),
+    )
+    assert started.status_code == 202
+    assert isinstance(started.parsed, models.Run)
+    run_id = started.parsed.id
+    same = runs.start_enrichment_run(
+        body=models.StartEnrichmentRunByBatchJobWhatEnrichingItActsOn(batch_job_id=job.pk),
+    )
+    assert (same.status_code, same.parsed.id) == (200, run_id)
+    fetched = runs.get_enrichment_run(run_id)
+    assert (fetched.parsed.status.value, fetched.parsed.total) == ("queued", 1)
+    run_items = runs.list_enrichment_run_items(run_id, offset=0)
+    assert isinstance(run_items.parsed, models.RunItemsResponse)
+    assert [item.conversation_id for item in run_items.parsed.data] == [good.conversation_id]
+    assert run_items.parsed.pagination.next_offset is None
+    cancelled = runs.cancel_enrichment_run(run_id)
+    assert cancelled.parsed.status.value == "cancelled"
+    # A 409 about a run carries the run as it is now.
+    again = runs.cancel_enrichment_run(run_id)
+    assert again.status_code == 409
+    assert isinstance(again.parsed, models.RunConflict)
+    assert (again.parsed.run.id, again.parsed.run.status.value) == (run_id, "cancelled")
+    listed = runs.list_enrichment_runs(status=models.ListEnrichmentRunsStatus.CANCELLED)
+    assert isinstance(listed.parsed, models.RunList)
+    assert [run.id for run in listed.parsed.data] == [run_id]
+    assert listed.parsed.pagination.limit == 50
+
+    bad = ConversationFactory(created_by=owner, document={"turns": []})
+    by_ids = runs.start_enrichment_run(
+        body=models.StartEnrichmentRunByConversationIds(conversation_ids=[bad.pk])
+    )
+    assert by_ids.status_code == 202
+    lanes.process_run(by_ids.parsed.id)
+    retried = runs.retry_failed_of_enrichment_run(by_ids.parsed.id)
+    assert retried.status_code == 202
+    assert isinstance(retried.parsed, models.Run)
+    assert retried.parsed.retry_of == by_ids.parsed.id
+
+    by_status = runs.start_enrichment_run(
+        body=models.StartEnrichmentRunByEnrichmentStatus(
+            status=[models.StartEnrichmentRunByEnrichmentStatusStatusType1Item("validation_failed")]
+        ),
+    )
+    assert by_status.status_code == 202
+    assert by_status.parsed.total == 1
+
+
+def training_file_operations(training, models, types, owner) -> None:
+    first = enriched_conversation(created_by=owner)
+    second = enriched_conversation(created_by=owner)
+    job = BatchJobFactory(created_by=owner)
+    BatchItemFactory(batch_job=job, conversation=second)
+
+    created = training.create_training_file(
+        body=models.CreateTrainingFileByConversationIds(
+            name="Generated", conversation_ids=[first.pk]
+        ),
+    )
+    assert created.status_code == 201
+    assert isinstance(created.parsed, models.Change)
+    file_id = created.parsed.training_file.id
+    assert created.parsed.training_file.conversation_count == 1
+
+    added = training.add_conversations_to_training_file(
+        file_id,
+        body=models.AddConversationsToTrainingFileByBatchJobItsCompletedConversations(
+            batch_job_id=job.pk
+        ),
+    )
+    assert (added.status_code, added.parsed.added) == (200, [second.conversation_id])
+    listed = training.list_training_files(limit=10)
+    assert isinstance(listed.parsed, models.TrainingFileList)
+    assert [item.id for item in listed.parsed.data] == [file_id]
+    assert listed.parsed.pagination.next_offset is None
+    fetched = training.get_training_file(file_id)
+    assert (fetched.parsed.name, fetched.parsed.conversation_count) == ("Generated", 2)
+
+    formats = models.DownloadTrainingFileFormat
+    whole = training.download_training_file(file_id)
+    assert isinstance(whole.parsed, types.File)
+    document = json.loads(whole.parsed.payload.read())
+    assert document["training_file_metadata"]["total_conversations"] == 2
+    # One JSON object a line: a training pair a line (after a header line), or a
+    # conversation a line.
+    for lines_format, at_least in ((formats.JSONL, 3), (formats.CHAT_JSONL, 2)):
+        lines = training.download_training_file(file_id, format_=lines_format)
+        assert lines.headers["Content-Type"] == "application/x-ndjson"
+        assert isinstance(lines.parsed, types.File)
+        rows = [json.loads(line) for line in lines.parsed.payload.read().splitlines()]
+        assert len(rows) >= at_least
+        assert all(isinstance(row, dict) for row in rows)
+    unbuilt = TrainingFileFactory(created_by=owner)
+    refused = training.download_training_file(unbuilt.pk)
+    assert isinstance(refused.parsed, models.NotBuilt)
+    assert refused.parsed.code == "not_built"
+
+    removed = training.remove_conversations_from_training_file(
+        file_id,
+        body=models.RemoveConversationsFromTrainingFileBody(conversation_ids=[first.pk]),
+    )
+    assert isinstance(removed.parsed, models.Change)
+    assert removed.parsed.removed == [first.conversation_id]
+    rebuilt = training.rebuild_training_file(file_id)
+    assert (rebuilt.status_code, rebuilt.parsed.training_file.conversation_count) == (200, 1)
+    archived = training.archive_training_file(file_id)
+    assert archived.parsed.status.value == "archived"
+    restored = training.unarchive_training_file(file_id)
+    assert restored.parsed.status.value == "active"
+    deleted = training.delete_training_file(file_id)
+    assert deleted.status_code == 204
+    assert training.get_training_file(file_id).status_code == 404
+
+
+# Every documented error answer of every operation -----------------------------------------
 
 
 @pytest.fixture
@@ -100,131 +321,14 @@ def wsgi():
         request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def owner(db):
-    return UserFactory(username="owner")
-
-
-@pytest.fixture
-def client(generated, wsgi, owner):
-    key = create_token(owner, name="generated client")[1]
-    return generated("client").AuthenticatedClient(
-        base_url="http://testserver",
-        token=key,
-        prefix="Token",
-        raise_on_unexpected_status=True,
-        httpx_args={"transport": wsgi},
-    )
-
-
-def test_every_operation_called_through_the_generated_client_parses(
-    generated, client, owner, shared_valid_conversation
-):
-    models = generated("models")
-    conversations = Operations(generated, "conversations")
-    runs = Operations(generated, "enrichment_runs")
-    good = shared_valid_conversation
-    job = BatchJobFactory(created_by=owner)
-    BatchItemFactory(batch_job=job, conversation=good)
-
-    bulk = conversations.bulk_enrich_conversations.sync_detailed(
-        client=client, body=models.BulkEnrichRequest(conversation_ids=[good.pk])
-    )
-    assert bulk.status_code == 200
-    assert isinstance(bulk.parsed, models.BulkResult)
-    assert (bulk.parsed.success, bulk.parsed.summary.successful) == (True, 1)
-
-    status = conversations.get_enrichment_status.sync_detailed(good.pk, client=client)
-    assert isinstance(status.parsed, models.ConversationStatus)
-    assert status.parsed.enrichment_status == "completed"
-
-    again = conversations.enrich_conversation.sync_detailed(good.pk, client=client, force=True)
-    assert again.status_code == 200
-    assert isinstance(again.parsed, models.SingleOutcome)
-    assert (again.parsed.success, again.parsed.status.value) == (True, "enriched")
-
-    report = conversations.get_validation_report.sync_detailed(good.pk, client=client)
-    assert isinstance(report.parsed, models.ValidationReport)
-    assert report.parsed.conversation_id == good.conversation_id
-
-    raw = conversations.download_raw_conversation.sync_detailed(good.pk, client=client)
-    assert isinstance(raw.parsed, models.DownloadRawConversationResponse200)
-    assert raw.parsed.to_dict() == json.loads(raw.content)
-    enriched = conversations.download_enriched_conversation.sync_detailed(good.pk, client=client)
-    assert isinstance(enriched.parsed, models.DownloadEnrichedConversationResponse200)
-    assert enriched.parsed.to_dict() == json.loads(enriched.content)
-    assert set(enriched.parsed.to_dict()) >= {"dataset_metadata", "training_pairs"}
-
-    items = conversations.list_batch_items.sync_detailed(job.pk, client=client, limit=10)
-    assert isinstance(items.parsed, models.BatchItemsResponse)
-    assert [row.conversation_id for row in items.parsed.data] == [good.pk]
-    job_status = conversations.get_batch_status.sync_detailed(job.pk, client=client)
-    assert isinstance(job_status.parsed, models.BatchStatusResponse)
-    assert job_status.parsed.enrichment.completed == 1
-
-    started = runs.start_enrichment_run.sync_detailed(
-        client=client,
-        body=models.StartEnrichmentRunByBatchJobWhatEnrichingItActsOn(
-            batch_job_id=job.pk, force=True
-        ),
-    )
-    assert started.status_code == 202
-    assert isinstance(started.parsed, models.Run)
-    run_id = started.parsed.id
-    same = runs.start_enrichment_run.sync_detailed(
-        client=client,
-        body=models.StartEnrichmentRunByBatchJobWhatEnrichingItActsOn(batch_job_id=job.pk),
-    )
-    assert (same.status_code, same.parsed.id) == (200, run_id)
-    fetched = runs.get_enrichment_run.sync_detailed(run_id, client=client)
-    assert (fetched.parsed.status.value, fetched.parsed.total) == ("queued", 1)
-    run_items = runs.list_enrichment_run_items.sync_detailed(run_id, client=client, offset=0)
-    assert isinstance(run_items.parsed, models.RunItemsResponse)
-    assert [item.conversation_id for item in run_items.parsed.data] == [good.conversation_id]
-    cancelled = runs.cancel_enrichment_run.sync_detailed(run_id, client=client)
-    assert cancelled.parsed.status.value == "cancelled"
-
-    bad = ConversationFactory(created_by=owner, document={"turns": []})
-    by_ids = runs.start_enrichment_run.sync_detailed(
-        client=client, body=models.StartEnrichmentRunByConversationIds(conversation_ids=[bad.pk])
-    )
-    assert by_ids.status_code == 202
-    from enrichment.runs import lanes
-
-    lanes.process_run(by_ids.parsed.id)
-    retried = runs.retry_failed_of_enrichment_run.sync_detailed(by_ids.parsed.id, client=client)
-    assert retried.status_code == 202
-    assert isinstance(retried.parsed, models.Run)
-    assert retried.parsed.retry_of == by_ids.parsed.id
-
-    failed = conversations.enrich_conversation.sync_detailed(bad.pk, client=client)
-    assert failed.status_code == 422
-    assert isinstance(failed.parsed, models.SingleOutcome)
-    assert (failed.parsed.success, failed.parsed.status.value) == (False, "failed")
-
-    by_status = runs.start_enrichment_run.sync_detailed(
-        client=client,
-        body=models.StartEnrichmentRunByEnrichmentStatus(
-            status=[models.StartEnrichmentRunByEnrichmentStatusStatusType1Item("validation_failed")]
-        ),
-    )
-    assert by_status.status_code == 202
-    assert by_status.parsed.total == 1
-
-
-@pytest.fixture
-def shared_valid_conversation(owner):
-    return ConversationFactory(created_by=owner)
-
-
-# Every documented error answer of every operation -----------------------------------------
-
-
-def real_error_answers(wsgi, owner, settings) -> dict[int, httpx.Response]:
-    """One real answer of the API for each error status it documents."""
+def real_error_answers(wsgi, owner, settings) -> dict[int | str, httpx.Response]:
+    """One real answer of the API for each error status it documents, and for each error
+    shape of a 409 (by its schema component's name)."""
     key = create_token(owner, name="errors")[1]
     conversation = ConversationFactory(created_by=owner)
     finished = a_run([conversation.pk], user=owner)
+    ended = BatchJobFactory(created_by=owner, status="cancelled")
+    unbuilt = TrainingFileFactory(created_by=owner)
     http = httpx.Client(
         base_url="http://testserver", transport=wsgi, headers={"Authorization": f"Token {key}"}
     )
@@ -237,8 +341,17 @@ def real_error_answers(wsgi, owner, settings) -> dict[int, httpx.Response]:
         403: http.post(bulk, json={"conversationIds": [str(conversation.pk)], "userId": "x"}),
         404: http.get(f"/api/conversations/{uuid.uuid4()}/enrich"),
         405: http.get(bulk),
-        409: http.post(f"/api/enrichment-runs/{finished.pk}/cancel"),
+        409: http.post(f"/api/enrichment-runs/{conversation.pk}/retry-failed"),
+        "RunConflict": http.post(f"/api/enrichment-runs/{finished.pk}/cancel"),
+        "JobConflict": http.post(f"/api/batch-jobs/{ended.pk}/complete"),
+        "NotEnriched": http.get(f"/api/conversations/{conversation.pk}/download/enriched"),
+        "NotBuilt": http.get(f"/api/training-files/{unbuilt.pk}/download"),
+        "SelectionConflict": http.post(
+            "/api/training-files", json={"name": "x", "conversationIds": [str(conversation.pk)]}
+        ),
     }
+    answers["FailedBuild"] = answers["SelectionConflict"]
+    answers[409] = answers["RunConflict"] if answers[409].status_code == 404 else answers[409]
     settings.API_MAX_BODY_BYTES = 10
     answers[413] = http.post(bulk, json={"conversationIds": [str(conversation.pk)]})
     settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "user": "1/minute"}
@@ -251,15 +364,20 @@ def real_error_answers(wsgi, owner, settings) -> dict[int, httpx.Response]:
         500, headers={"Content-Type": django_answer["Content-Type"]}, content=django_answer.content
     )
     for status, answer in answers.items():
-        assert answer.status_code == status, (status, answer.text)
+        assert answer.status_code == (status if isinstance(status, int) else 409), (
+            status,
+            answer.text,
+        )
     return answers
 
 
+@pytest.mark.django_db
 def test_every_documented_error_answer_parses_with_the_generated_client(
-    generated, client, wsgi, owner, settings
+    generated, wsgi, owner, settings
 ):
     answers = real_error_answers(wsgi, owner, settings)
     models = generated("models")
+    client = generated("client").Client(base_url="http://testserver")
     checked = []
 
     for methods in schema()["paths"].values():
@@ -271,95 +389,37 @@ def test_every_documented_error_answer_parses_with_the_generated_client(
                 if int(status) < 400 or status == "422":
                     continue
                 ref = documented["content"]["application/json"]["schema"]["$ref"]
-                model = getattr(models, ref.rsplit("/", 1)[-1])
+                component = ref.rsplit("/", 1)[-1]
+                model = getattr(models, component)
+                answer = answers[component] if status == "409" and component in answers else None
+                answer = answer or answers[int(status)]
 
-                parsed = module._build_response(client=client, response=answers[int(status)])
+                parsed = module._build_response(client=client, response=answer)
 
                 assert isinstance(parsed.parsed, model), (name, status)
                 assert parsed.parsed.success is False
-                assert parsed.parsed.error == answers[int(status)].json()["error"]
+                assert parsed.parsed.error == answer.json()["error"]
                 checked.append((name, int(status)))
 
-    operations = {
-        op["operationId"] for methods in schema()["paths"].values() for op in methods.values()
-    }
-    assert {name for name, _ in checked} == operations
+    assert {name for name, _ in checked} == schema_operations()
     assert {status for _, status in checked} == {400, 401, 403, 404, 405, 409, 413, 429, 500}
     assert answers[429].headers["Retry-After"].isdigit()
 
 
-def test_the_download_answers_are_json_objects_in_the_schema():
+def test_the_downloads_are_described_as_files_a_generated_client_reads_as_bytes():
     paths = schema()["paths"]
+    binary = {"type": "string", "format": "binary"}
 
-    for kind in ("raw", "enriched"):
-        ok = paths[f"/api/conversations/{{conversation_id}}/download/{kind}"]["get"]["responses"]
-        content = ok["200"]["content"]
-        assert list(content) == ["application/json"]
-        assert content["application/json"]["schema"]["type"] == "object"
+    raw = paths["/api/conversations/{conversation_id}/download/raw"]["get"]["responses"]
+    training = paths["/api/training-files/{training_file_id}/download"]["get"]["responses"]
+    enriched = paths["/api/conversations/{conversation_id}/download/enriched"]["get"]
 
-
-def test_every_training_file_operation_called_through_the_generated_client_parses(
-    generated, client, owner
-):
-    from tests.factories import enriched_conversation
-
-    models = generated("models")
-    training = Operations(generated, "training_files")
-    first = enriched_conversation(created_by=owner)
-    second = enriched_conversation(created_by=owner)
-    job = BatchJobFactory(created_by=owner)
-    BatchItemFactory(batch_job=job, conversation=second)
-
-    created = training.create_training_file.sync_detailed(
-        client=client,
-        body=models.CreateTrainingFileByConversationIds(
-            name="Generated", conversation_ids=[first.pk]
-        ),
-    )
-    assert created.status_code == 201
-    assert isinstance(created.parsed, models.Change)
-    file_id = created.parsed.training_file.id
-    assert created.parsed.training_file.conversation_count == 1
-
-    added = training.add_conversations_to_training_file.sync_detailed(
-        file_id,
-        client=client,
-        body=models.AddConversationsToTrainingFileByBatchJobItsCompletedConversations(
-            batch_job_id=job.pk
-        ),
-    )
-    assert (added.status_code, added.parsed.added) == (200, [second.conversation_id])
-    listed = training.list_training_files.sync_detailed(client=client, limit=10)
-    assert isinstance(listed.parsed, models.TrainingFileList)
-    assert [item.id for item in listed.parsed.data] == [file_id]
-    fetched = training.get_training_file.sync_detailed(file_id, client=client)
-    assert (fetched.parsed.name, fetched.parsed.conversation_count) == ("Generated", 2)
-
-    downloaded = training.download_training_file.sync_detailed(file_id, client=client)
-    assert isinstance(downloaded.parsed, models.DownloadTrainingFileResponse200)
-    document = downloaded.parsed.to_dict()
-    assert document["training_file_metadata"]["total_conversations"] == 2
-    # The lines formats are not one JSON document: a generated client (which prefers
-    # the JSON reading of a 200) reads them as bytes through its own HTTP client.
-    lines = client.get_httpx_client().get(
-        f"/api/training-files/{file_id}/download", params={"format": "chat-jsonl"}
-    )
-    assert lines.headers["Content-Type"] == "application/x-ndjson"
-    assert len(lines.text.splitlines()) == 2
-
-    removed = training.remove_conversations_from_training_file.sync_detailed(
-        file_id,
-        client=client,
-        body=models.RemoveConversationsFromTrainingFileBody(conversation_ids=[first.pk]),
-    )
-    assert isinstance(removed.parsed, models.Change)
-    assert removed.parsed.removed == [first.conversation_id]
-    rebuilt = training.rebuild_training_file.sync_detailed(file_id, client=client)
-    assert (rebuilt.status_code, rebuilt.parsed.training_file.conversation_count) == (200, 1)
-    archived = training.archive_training_file.sync_detailed(file_id, client=client)
-    assert archived.parsed.status.value == "archived"
-    restored = training.unarchive_training_file.sync_detailed(file_id, client=client)
-    assert restored.parsed.status.value == "active"
-    deleted = training.delete_training_file.sync_detailed(file_id, client=client)
-    assert deleted.status_code == 204
-    assert training.get_training_file.sync_detailed(file_id, client=client).status_code == 404
+    assert list(raw["200"]["content"]) == ["application/octet-stream", "application/json"]
+    assert raw["200"]["content"]["application/octet-stream"]["schema"] == binary
+    assert list(training["200"]["content"]) == [
+        "application/octet-stream",
+        "application/json",
+        "application/x-ndjson",
+    ]
+    # Enriched files are ours: always one JSON object.
+    assert list(enriched["responses"]["200"]["content"]) == ["application/json"]

@@ -8,6 +8,7 @@ from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
     ConversationFactory,
+    EnrichmentRunFactory,
     UserFactory,
     a_run,
 )
@@ -179,3 +180,48 @@ def test_another_users_run_is_404(api):
     assert api.post(f"{URL}/{run.pk}/cancel").status_code == 404
     assert api.post(f"{URL}/{run.pk}/retry-failed").status_code == 404
     assert api.get(f"{URL}/{run.pk}/items").status_code == 404
+
+
+# Listing ---------------------------------------------------------------------------------
+
+
+def test_listing_runs_shows_your_own_newest_first(api, user):
+    older = EnrichmentRunFactory(created_by=user)
+    newer = EnrichmentRunFactory(created_by=user)
+    EnrichmentRunFactory(created_by=UserFactory())
+
+    response = api.get(URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert [run["id"] for run in body["data"]] == [str(newer.pk), str(older.pk)]
+    assert body["data"][0]["url"] == f"/api/enrichment-runs/{newer.pk}"
+    assert body["pagination"] == {"limit": 50, "offset": 0, "nextOffset": None}
+
+
+def test_staff_list_every_run_and_filter_by_status(staff_api):
+    cancelled = EnrichmentRunFactory(status=RunStatus.CANCELLED)
+    EnrichmentRunFactory(status=RunStatus.QUEUED)
+
+    everyone = staff_api.get(URL).json()["data"]
+    filtered = staff_api.get(URL, {"status": "cancelled"}).json()["data"]
+
+    assert len(everyone) == 2
+    assert [run["id"] for run in filtered] == [str(cancelled.pk)]
+
+
+def test_listing_runs_refuses_an_unknown_status(api):
+    response = api.get(URL, {"status": "done"})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {
+        "status": ["Must be one of: queued, running, completed, cancelled, failed."]
+    }
+
+
+def test_listing_runs_needs_credentials(client):
+    response = client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"

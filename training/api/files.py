@@ -11,11 +11,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.downloads import stored_file_response
+from core.api.downloads import file_responses, stored_file_response
 from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
-from core.api.errors import ApiError, ErrorSerializer, InvalidRequestSerializer, invalid, not_found
-from core.api.params import whole_number, whole_number_parameter
-from core.pagination import page_rows
+from core.api.errors import ApiError, InvalidRequestSerializer, invalid, not_found
+from core.api.pages import PageSize, paginate
 
 from .. import services
 from ..eligibility import Selection, select_batch_job, select_ids
@@ -32,6 +31,7 @@ from ..serializers import (
     SELECTION_ERRORS,
     CreateRequestSerializer,
     FailedBuildSerializer,
+    NotBuiltSerializer,
     RemoveRequestSerializer,
     SelectionSerializer,
     TrainingFileListSerializer,
@@ -40,8 +40,7 @@ from ..serializers import (
     training_file_payload,
 )
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+FILE_PAGE = PageSize(default=50, maximum=200)
 CONTENT_TYPES = {
     FileFormat.JSON: "application/json",
     FileFormat.JSONL: "application/x-ndjson",
@@ -98,8 +97,7 @@ def _changed(change: services.Change, *, created: bool = False) -> Response:
     operation_id="list_training_files",
     parameters=[
         OpenApiParameter("status", OpenApiTypes.STR, enum=TrainingFileStatus.values),
-        whole_number_parameter("offset"),
-        whole_number_parameter("limit", minimum=1, maximum=MAX_PAGE_SIZE),
+        *FILE_PAGE.parameters(),
     ],
     responses={
         200: TrainingFileListSerializer,
@@ -136,27 +134,19 @@ def _list(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in TrainingFileStatus.values:
         raise invalid({"status": [f"Must be one of: {', '.join(TrainingFileStatus.values)}."]})
-    start = whole_number(request, "offset", default=0)
-    size = whole_number(request, "limit", default=PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
     files = TrainingFile.objects.visible_to(request.user)
     if status:
         files = files.filter(status=status)
-    count = files.count()
-    page = []
-    if start < count:  # (an offset past the end is an empty page, however large)
-        page = page_rows(
-            files.select_related("created_by").order_by("-created_at", "-pk"),
-            start,
-            start + size + 1,
-        )
-        count_members(page)
-        note_workers(page[:size])
+    page = paginate(
+        request, files.select_related("created_by").order_by("-created_at", "-pk"), FILE_PAGE
+    )
+    count_members(page.rows)
+    note_workers(page.rows)
     return Response(
         {
             "success": True,
-            "count": count,
-            "data": [training_file_payload(item) for item in page[:size]],
-            "nextOffset": start + size if len(page) > size else None,
+            "data": [training_file_payload(item) for item in page.rows],
+            "pagination": page.pagination,
         }
     )
 
@@ -281,19 +271,17 @@ def _format_names_the_file(view):
         )
     ],
     responses={
-        # The lines formats first: a client generated from the schema then reads every
-        # format as the file's bytes (the json format is one JSON object besides).
-        (200, "application/x-ndjson"): OpenApiResponse(
-            OpenApiTypes.BINARY, description="The file (jsonl, chat-jsonl)."
-        ),
-        (200, "application/json"): OpenApiResponse(
-            {"type": "object", "additionalProperties": True},
-            description="The file (json: the whole training file, one JSON object).",
+        **file_responses(
+            "The file: one JSON object (json), or one JSON object a line (jsonl, chat-jsonl).",
+            {
+                "application/json": {"type": "object", "additionalProperties": True},
+                "application/x-ndjson": {"type": "string", "format": "binary"},
+            },
         ),
         400: OpenApiResponse(InvalidRequestSerializer, description="Unknown format."),
         **AUTH_RESPONSES,
         404: NOT_FOUND,
-        409: OpenApiResponse(ErrorSerializer, description="Not built yet."),
+        409: OpenApiResponse(NotBuiltSerializer, description="Not built yet."),
     },
     description="The stored file itself, streamed, as an attachment.",
 )
