@@ -132,7 +132,8 @@ def test_prices_are_exact_and_batch_mode_costs_half(settings):
 
 def test_the_setting_adds_and_replaces_prices(settings):
     settings.GENERATION_PRICES = pricing.parse_prices(
-        '{"my-model": {"input": 0.25, "output": 1.25}, "claude-sonnet-5-5": {"input": 3, "output": 15}}'
+        '{"my-model": {"input": 0.25, "output": 1.25},'
+        ' "claude-sonnet-5-5": {"input": 3, "output": 15}}'
     )
 
     assert pricing.cost("my-model", 1000, 1000, batch=False) == Decimal("0.0015")
