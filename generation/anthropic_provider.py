@@ -50,8 +50,11 @@ class AnthropicProvider:
 
     def create_message(self, request: Request) -> Answer:
         body = request_body(request)
+        # The SDK has no sampling parameters any more (current models refuse a non-default
+        # one): a temperature asked for goes in the body as it is, and the provider judges.
+        extra = {"temperature": body.pop("temperature")} if "temperature" in body else None
         with self._errors():
-            message = self.client.messages.create(**body)
+            message = self.client.messages.create(**body, extra_body=extra)
         return _answer(message)
 
     # Batches ------------------------------------------------------------------------
@@ -65,9 +68,11 @@ class AnthropicProvider:
         with self._errors():
             return _batch(self.client.messages.batches.retrieve(batch_id))
 
-    def list_batches(self, *, created_after: datetime | None = None) -> Iterator[Batch]:
+    def list_batches(
+        self, *, created_after: datetime | None = None, page_size: int = BATCH_PAGE_SIZE
+    ) -> Iterator[Batch]:
         with self._errors():
-            for found in self.client.messages.batches.list(limit=BATCH_PAGE_SIZE):
+            for found in self.client.messages.batches.list(limit=page_size):
                 batch = _batch(found)
                 if created_after is not None and batch.created_at < created_after:
                     return
