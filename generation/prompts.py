@@ -262,6 +262,7 @@ class Plan:
 
     prompts: list[Prompt] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    requested: int = 0  # persona × arc × topic × repeat, whether or not they all build
 
     @property
     def items(self) -> int:
@@ -295,8 +296,8 @@ def plan(
     """Build every prompt of a generation request; problems are listed once per
     combination and placeholder, in request order. More than ``max_items`` items is a
     problem of its own (nothing is built)."""
-    result = Plan()
     count = len(set(persona_keys)) * len(set(arc_keys)) * len(set(topic_keys)) * repeat
+    result = Plan(requested=max(count, 0))
     if repeat < 1:
         result.problems.append(Problem(f"repeat must be at least 1, not {repeat}."))
         return result
