@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "batches",
     "intake",
     "training",
+    "generation",
     "devtools",
 ]
 
@@ -290,6 +291,28 @@ ENRICHMENT_RUN_CHUNK_SIZE = env_int("ENRICHMENT_RUN_CHUNK_SIZE", 500)
 ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 100)
 # Lanes per run: how many workers can share one run at once.
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
+
+# Generation ----------------------------------------------------------------
+# The provider's key is read from ANTHROPIC_API_KEY by the provider itself (never a
+# setting, never stored); ANTHROPIC_BASE_URL points it elsewhere (a proxy, our fake).
+GENERATION_MODEL = os.environ.get("GENERATION_MODEL", "claude-sonnet-5-5")
+GENERATION_MODE = env_choice("GENERATION_MODE", "batch", ("batch", "realtime"))
+GENERATION_MAX_TOKENS = env_int("GENERATION_MAX_TOKENS", 24_576)
+# Realtime calls in flight across all workers.
+GENERATION_CONCURRENCY = env_int("GENERATION_CONCURRENCY", 4)
+# How often open provider batches are looked at.
+GENERATION_POLL_SECONDS = env_int("GENERATION_POLL_SECONDS", 60)
+GENERATION_MAX_ITEMS = env_int("GENERATION_MAX_ITEMS", 10_000)
+# Prices per model in USD per million tokens, adding to or replacing the defaults
+# (generation/pricing.py), e.g. {"claude-sonnet-5-5": {"input": 2, "output": 10}}.
+GENERATION_PRICES = {}
+if os.environ.get("GENERATION_PRICES"):
+    from generation.pricing import parse_prices
+
+    try:
+        GENERATION_PRICES = parse_prices(os.environ["GENERATION_PRICES"])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"GENERATION_PRICES: {exc}") from None
 
 # Lists at scale ------------------------------------------------------------
 # Lists count their rows exactly up to this many; above, they show PostgreSQL's estimate.

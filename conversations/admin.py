@@ -33,5 +33,35 @@ class TrainingTopicAdmin(admin.ModelAdmin):
 class PromptTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "tier", "emotional_arc_type", "is_active"]
     list_filter = ["is_active", "tier", "category"]
-    search_fields = ["name", "category", "emotional_arc_type"]
+    search_fields = ["name", "category", "emotional_arc_type", "description"]
     readonly_fields = ["id", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "emotional_arc_type", "category", "tier", "is_active"]}),
+        (
+            "Prompt",
+            {
+                "fields": ["template_text", "variables"],
+                "description": "{{placeholder}} variables come from the generation catalogue "
+                "(persona_…, emotional_arc_…/starting_…/ending_…, topic_…, target_turn_count); "
+                "an unknown or empty one stops generation with its name.",
+            },
+        ),
+        (
+            "Guidance",
+            {
+                "fields": [
+                    "description",
+                    "structure",
+                    "tone",
+                    "style_notes",
+                    "quality_threshold",
+                    "required_elements",
+                    "methodology_principles",
+                    "complexity_baseline",
+                    "suitable_personas",
+                    "suitable_topics",
+                ]
+            },
+        ),
+        ("Other columns", {"fields": ["data", "id", "created_at", "updated_at"]}),
+    ]

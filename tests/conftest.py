@@ -134,6 +134,35 @@ def s3_storage(s3_bucket, settings):
     return s3_bucket
 
 
+# The LLM provider ---------------------------------------------------------------------
+
+FAKE_ANTHROPIC_KEY = "sk-ant-fake-test-key"
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic_server(tmp_path_factory):
+    """Our fake provider as a process, one for the whole run (each test resets it)."""
+    from tests.servers import start_fake_anthropic
+
+    server = start_fake_anthropic(
+        tmp_path_factory.mktemp("fake-anthropic") / "fake.log", api_key=FAKE_ANTHROPIC_KEY
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_anthropic(fake_anthropic_server, monkeypatch):
+    """The fake provider, emptied, with the SDK's environment pointing at it."""
+    from tests.servers import FakeAnthropic
+
+    fake = FakeAnthropic(fake_anthropic_server.url)
+    fake.reset()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic_server.url)
+    return fake
+
+
 # Production mode ---------------------------------------------------------------------
 
 
@@ -285,7 +314,11 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in _BY_PROCESS):
             item.add_marker(pytest.mark.e2e)
-        elif item.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(item.fixturenames):
+        elif (
+            item.get_closest_marker("integration")
+            or item.get_closest_marker("django_db")
+            or _DATABASE_FIXTURES & set(item.fixturenames)
+        ):
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)

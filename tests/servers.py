@@ -155,3 +155,54 @@ def give_password(user, password: str = "password") -> None:
     hashers): PBKDF2 with few rounds, which Django verifies and upgrades on login."""
     user.password = _QuickPBKDF2().encode(password, _QuickPBKDF2().salt())
     user.save(update_fields=["password"])
+
+
+def start_fake_anthropic(log: Path, *, api_key: str | None = None) -> Server:
+    """Our fake provider (devtools/fake_anthropic) as a process; the SDK reaches it through
+    ANTHROPIC_BASE_URL = ``server.url``."""
+    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "devtools.fake_anthropic"]
+    return Server(
+        [*command, "--port", "0", *(["--api-key", api_key] if api_key else [])],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        log=log,
+        announce=r"listening on (http://127\.0\.0\.1:\d+)",
+    )
+
+
+class FakeAnthropic:
+    """Talks to the fake provider's control endpoints (``/_fake/...``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        import json
+
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self._call("POST", "/_fake/reset", {})
+
+    def fail(self, status: int, *, times: int = 1, retry_after=None, path: str | None = None):
+        body = {"status": status, "times": times, "retry_after": retry_after, "path": path}
+        self._call("POST", "/_fake/fail", {k: v for k, v in body.items() if v is not None})
+
+    def configure(self, **options) -> None:
+        self._call("POST", "/_fake/config", options)
+
+    def requests(self) -> list[dict]:
+        return self._call("GET", "/_fake/requests")["requests"]
+
+    def batches(self) -> list[dict]:
+        return self._call("GET", "/_fake/batches")["batches"]
+
+    def end(self, batch_id: str) -> dict:
+        return self._call("POST", f"/_fake/batches/{batch_id}/end", {})

@@ -61,6 +61,20 @@ class PromptTemplate(ScaffoldingRow):
     emotional_arc_type = models.CharField(max_length=100, blank=True, db_index=True)
     suitable_personas = models.JSONField(default=list, blank=True)
     suitable_topics = models.JSONField(default=list, blank=True)
+    # The prompt, with ``{{placeholder}}`` variables from the generation catalogue
+    # (generation/catalogue.py), and what the original kept beside it.
+    template_text = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    variables = models.JSONField(
+        default=dict, blank=True, help_text='As declared: {"required": [...], "optional": [...]}'
+    )
+    structure = models.TextField(blank=True)
+    tone = models.TextField(blank=True)
+    style_notes = models.TextField(blank=True)
+    quality_threshold = models.FloatField(null=True, blank=True)
+    required_elements = models.JSONField(default=list, blank=True)
+    methodology_principles = models.JSONField(default=list, blank=True)
+    complexity_baseline = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "prompt_templates"

@@ -1,0 +1,179 @@
+"""The HTTP side of the fake provider: the Messages API and the Message Batches API
+(create, retrieve, list, cancel, delete, results as JSONL) as the official SDK calls them,
+in memory, plus ``/_fake/...`` control endpoints for tests:
+
+- ``POST /_fake/fail`` ``{"status": 429, "times": 1, "retry_after": 2, "path": "/v1/..."}``:
+  the next ``times`` calls (to paths starting with ``path``, default any ``/v1/`` path)
+  answer that status with the provider's error body (and ``retry-after`` when given);
+- ``POST /_fake/config`` ``{"batch_polls": N}``: a batch answers ``in_progress`` to N
+  retrievals before it ends (default 1);
+- ``POST /_fake/batches/<id>/end``: end a batch now;
+- ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, auth kind);
+- ``GET /_fake/batches``: the batches with their ``custom_id`` s; ``POST /_fake/reset``.
+
+Batches read markers in each request's prompt: ``[[fake:errored]]`` and
+``[[fake:expired]]`` give that result (``-once``: only the first time that prompt is seen),
+``[[fake:slow]]`` is still running when the batch is cancelled (so it ends ``canceled``).
+"""
+
+import json
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .state import ERROR_TYPES, MAX_BODY_BYTES, Failure, State
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "FakeAnthropic/1"
+    protocol_version = "HTTP/1.1"
+    state: State  # set by make_server
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base's name)
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path, query = parts.path.rstrip("/"), parse_qs(parts.query)
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY_BYTES:
+                raise Failure(413, "Request body too large")
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else {}
+            with self.state.lock:
+                if path.startswith("/_fake"):
+                    status, payload = self._control(method, path, body)
+                else:
+                    status, payload = self._api(method, path, query, body)
+        except Failure as failure:
+            self._error(failure)
+            return
+        except (ValueError, KeyError, TypeError) as exc:
+            self._error(Failure(400, f"Bad request: {exc}"))
+            return
+        if isinstance(payload, bytes):
+            self._send(status, payload, "application/binary")
+        else:
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.headers.get('host') or '127.0.0.1'}"
+
+    def _api(self, method: str, path: str, query: dict, body: dict):
+        state = self.state
+        auth = self._authenticate()
+        state.requests.append({"method": method, "path": path, "body": body, "auth": auth})
+        failure = state.take_failure(path)
+        if failure is not None:
+            raise Failure(failure["status"], failure.get("message") or "Scripted failure",
+                          failure.get("retry_after"))  # fmt: skip
+        if not self.headers.get("anthropic-version"):
+            raise Failure(400, "anthropic-version: header is required")
+        if method == "POST" and path == "/v1/messages":
+            return 200, state.message(body)
+        if path == "/v1/messages/batches":
+            if method == "POST":
+                return 200, state.view(state.create_batch(body), self.base_url)
+            return 200, state.listing(query, self.base_url)
+        segments = path.split("/")
+        if len(segments) < 5 or segments[1:4] != ["v1", "messages", "batches"]:
+            raise Failure(404, f"Not found: {method} {path}")
+        batch = state.find(segments[4])
+        tail = segments[5:]
+        if method == "GET" and not tail:
+            state.poll(batch)
+            return 200, state.view(batch, self.base_url)
+        if method == "POST" and tail == ["cancel"]:
+            state.cancel(batch)
+            return 200, state.view(batch, self.base_url)
+        if method == "GET" and tail == ["results"]:
+            if batch["status"] != "ended":
+                raise Failure(400, "Batch has not ended yet")
+            lines = (json.dumps(line) + "\n" for line in batch["results"])
+            return 200, "".join(lines).encode()
+        if method == "DELETE" and not tail:
+            if batch["status"] != "ended":
+                raise Failure(400, "Only an ended batch can be deleted; cancel it first")
+            del state.batches[batch["id"]]
+            return 200, {"id": batch["id"], "type": "message_batch_deleted"}
+        raise Failure(404, f"Not found: {method} {path}")
+
+    def _authenticate(self) -> str:
+        key, kind = self.headers.get("x-api-key"), "x-api-key"
+        bearer = self.headers.get("authorization") or ""
+        if not key and bearer.lower().startswith("bearer "):
+            key, kind = bearer[7:].strip(), "bearer"
+        if not key or (self.state.api_key is not None and key != self.state.api_key):
+            raise Failure(401, "invalid x-api-key")
+        return kind
+
+    def _control(self, method: str, path: str, body: dict):
+        state = self.state
+        if method == "POST" and path == "/_fake/fail":
+            state.failures.append({**body, "times": int(body.get("times", 1))})
+            return 200, {"failures": len(state.failures)}
+        if method == "POST" and path == "/_fake/config":
+            state.batch_polls = int(body.get("batch_polls", state.batch_polls))
+            return 200, {"batch_polls": state.batch_polls}
+        if method == "POST" and path == "/_fake/reset":
+            state.reset()
+            return 200, {}
+        if method == "GET" and path == "/_fake/requests":
+            return 200, {"requests": state.requests}
+        if method == "GET" and path == "/_fake/batches":
+            return 200, {
+                "batches": [
+                    {**state.view(b, self.base_url), "custom_ids": _custom_ids(b)}
+                    for b in state.batches.values()
+                ]
+            }  # fmt: skip
+        if method == "POST" and path.startswith("/_fake/batches/") and path.endswith("/end"):
+            state.end(state.find(path.split("/")[3]))
+            return 200, state.view(state.batches[path.split("/")[3]], self.base_url)
+        raise Failure(404, f"Not found: {method} {path}")
+
+    def _error(self, failure: Failure) -> None:
+        body = {
+            "type": "error",
+            "error": {"type": ERROR_TYPES.get(failure.status, "api_error"),
+                      "message": failure.message},
+            "request_id": f"req_fake_{uuid.uuid4().hex[:16]}",
+        }  # fmt: skip
+        headers = {"request-id": body["request_id"]}
+        if failure.retry_after is not None:
+            headers["retry-after"] = str(failure.retry_after)
+        self._send(failure.status, json.dumps(body).encode(), "application/json", headers)
+
+    def _send(self, status: int, payload: bytes, content_type: str, headers=None) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _custom_ids(batch: dict) -> list[str]:
+    return [entry["custom_id"] for entry in batch["requests"]]
+
+
+def make_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):
+    """A threading HTTP server with its own state (``server.state``)."""
+    state = State(api_key)
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.state = state
+    return server

@@ -1,0 +1,66 @@
+"""Attempts' names at the provider, and their usage added to the job's cost exactly once.
+
+A result can be taken in twice (a poll repeated after a crash): ``bill`` locks the attempt
+and adds its usage to the job's totals only the first time, in one transaction.
+"""
+
+import re
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from . import pricing
+from .models import GenerationAttempt, GenerationSettings, Mode
+from .provider import Answer
+
+_CUSTOM_ID = re.compile(r"^item-([0-9a-f]{32})-a([1-9][0-9]{0,3})$")
+
+
+def custom_id(item_id: uuid.UUID, number: int) -> str:
+    """``item-<item id hex>-a<attempt number>``: within the provider's 64 characters."""
+    return f"item-{item_id.hex}-a{number}"
+
+
+def parse_custom_id(value: str) -> tuple[uuid.UUID, int] | None:
+    """The item id and attempt number a ``custom_id`` names, or None if it is not ours."""
+    found = _CUSTOM_ID.match(value)
+    if found is None:
+        return None
+    return uuid.UUID(found.group(1)), int(found.group(2))
+
+
+def bill(attempt_id: uuid.UUID, answer: Answer) -> Decimal | None:
+    """Record an answered attempt's tokens and cost and add them to its job's totals; the
+    cost, or None when the attempt was billed before (nothing changes then)."""
+    with transaction.atomic():
+        attempt = (
+            GenerationAttempt.objects.select_for_update().select_related("item").get(pk=attempt_id)
+        )
+        if attempt.billed:
+            return None
+        cost = pricing.cost(
+            attempt.model,
+            answer.input_tokens,
+            answer.output_tokens,
+            batch=attempt.mode == Mode.BATCH,
+        )
+        attempt.input_tokens = answer.input_tokens
+        attempt.output_tokens = answer.output_tokens
+        attempt.cost_usd = cost
+        attempt.billed = True
+        attempt.save(update_fields=["input_tokens", "output_tokens", "cost_usd", "billed"])
+        GenerationSettings.objects.filter(batch_job_id=attempt.item.batch_job_id).update(
+            cost_usd=F("cost_usd") + cost,
+            input_tokens=F("input_tokens") + answer.input_tokens,
+            output_tokens=F("output_tokens") + answer.output_tokens,
+        )
+    return cost
+
+
+def budget_left(settings: GenerationSettings) -> Decimal | None:
+    """USD the job may still spend (never below 0), None without a budget."""
+    if settings.budget_usd is None:
+        return None
+    return max(settings.budget_usd - settings.cost_usd, Decimal(0))
