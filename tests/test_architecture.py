@@ -1,4 +1,4 @@
-"""The structure the README promises, checked on the source: which app may import which,
+"""The structure docs/architecture.md describes, checked on the source: which app may import which,
 no import circles, and no module too big to read."""
 
 import ast

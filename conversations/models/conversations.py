@@ -238,7 +238,7 @@ class Conversation(models.Model):
         # in order as they come), and the filter on that column in the newest-first order
         # too. The newest-first ones hold the id and end with ``is_active``, so that a
         # deep page is an index-only walk. Each index costs every status change a write
-        # (see the scale benchmark's notes in the README): no more than these. (A trigram
+        # (see the scale benchmark in docs/benchmarks.md): no more than these. (A trigram
         # index on the name, for searching, is PostgreSQL's alone: see the migration
         # ``0009_list_indexes``.)
         indexes = [

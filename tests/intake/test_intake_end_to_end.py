@@ -1,6 +1,6 @@
 """What a generator does, end to end, as a script would over HTTP: create a batch job, push
 200 items (some of them the model's broken JSON) 100 at a time, complete the job, and watch
-a real `db_worker` enrich it (PostgreSQL)."""
+a real worker enrich it (PostgreSQL)."""
 
 import json
 import time

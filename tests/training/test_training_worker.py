@@ -1,4 +1,4 @@
-"""Background builds end to end: the API queues them, a real ``manage.py db_worker``
+"""Background builds end to end: the API queues them, a real worker (``bin/worker``)
 builds them on PostgreSQL; a failed build keeps the previous files."""
 
 import json

@@ -8,7 +8,7 @@ characters), then measures, in one run:
 - the same 100 through the single-conversation endpoint, one request each;
 - SQL queries per bulk call at 2, 10 and 100 conversations, sequential and parallel;
 - with ``--runs N``: a background run of N conversations processed by 1 and by 2 real
-  ``db_worker`` processes (conversations per second, the workers' peak memory).
+  worker processes (conversations per second, the workers' peak memory).
 
 Everything it creates belongs to a throwaway user and is deleted at the end.
 """

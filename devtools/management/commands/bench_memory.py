@@ -6,7 +6,7 @@ Creates ``--ids`` conversations of ``--turns`` turns of ``--turn-bytes`` charact
 - starts a web server in a child process, sends it one ``POST
   /api/conversations/bulk-enrich`` with all the ids and ``sequential: false``, and prints
   the answer, its time and the server process's peak RSS;
-- starts a run over the same conversations, processed by a real ``db_worker``, and prints
+- starts a run over the same conversations, processed by a real worker, and prints
   its outcome, its time and the worker's peak RSS.
 
 Peak RSS is the kernel's high-water mark (``VmHWM``) of the process, start-up included.

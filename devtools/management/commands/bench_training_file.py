@@ -4,7 +4,7 @@ numbers; asserts nothing.
 Seeds N enriched conversations fast (our demo generator, 6–10 turns each, run through the
 pure pipeline validate → enrich → normalize in this process and stored with one bulk
 insert), then builds a training file of them in the background with a real
-``db_worker`` and reports the build time and the worker's peak memory (VmHWM). With
+worker and reports the build time and the worker's peak memory (VmHWM). With
 ``--compare M`` it first builds one of M conversations with a fresh worker, so that the
 two peaks side by side show whether memory stays flat as the file grows.
 

@@ -93,6 +93,6 @@ class Command(BaseCommand):
         if result.enrichment_run:
             self.stdout.write(
                 f"Auto-enrich: run {result.enrichment_run.pk} queued "
-                f"({result.enrichment_run.total} conversations; a db_worker processes it)."
+                f"({result.enrichment_run.total} conversations; bin/worker processes it)."
             )
         self.stdout.write(json.dumps(result.summary()))
