@@ -22,6 +22,8 @@ READ_BY_LIBRARIES = {
     "GUNICORN_CMD_ARGS": "gunicorn.config",
     "AWS_ACCESS_KEY_ID": "storages.backends.s3",
     "AWS_SECRET_ACCESS_KEY": "storages.backends.s3",
+    "ANTHROPIC_API_KEY": "anthropic._client",
+    "ANTHROPIC_BASE_URL": "anthropic._client",
 }
 # Names in the scripts that are not configuration: bash's clock, and the mark bin/fuzz-api
 # sets on itself when it runs again inside the project's own PostgreSQL.
