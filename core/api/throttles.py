@@ -46,13 +46,14 @@ class UserThrottle(_FromSettings, UserRateThrottle):
 
 
 class FailedTokenThrottle(_FromSettings, AnonRateThrottle):
-    """Wrong API tokens, per address: past the rate, token calls from that address answer
-    429 before the key is even looked at."""
+    """Wrong API tokens, per address (the key is checked before, so valid keys never count
+    and are never refused): past the rate, each further wrong key answers 429."""
 
     scope = "failed_token"
 
-    def wait_if_blocked(self, request) -> float | None:
-        """Seconds until this address may try a token again; None when it may now."""
+    def record_failure(self, request) -> float | None:
+        """Count one wrong key from this address; the seconds it must wait when that one
+        went past the rate, else None."""
         if self.rate is None:
             return None
         self.key = self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -60,14 +61,8 @@ class FailedTokenThrottle(_FromSettings, AnonRateThrottle):
         self.now = self.timer()
         while self.history and self.history[-1] <= self.now - self.duration:
             self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return self.wait()
-        return None
-
-    def record_failure(self, request) -> None:
-        if self.rate is None:
-            return
-        if not hasattr(self, "key"):
-            self.wait_if_blocked(request)
         self.history.insert(0, self.now)
         self.cache.set(self.key, self.history, self.duration)
+        if len(self.history) > self.num_requests:
+            return self.wait()
+        return None
