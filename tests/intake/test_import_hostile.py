@@ -18,7 +18,7 @@ from tests.factories import UserFactory, conversation_document
 pytestmark = pytest.mark.django_db
 
 HOSTILE = {
-    "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 1,024 levels"),
+    "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 100 levels"),
     "5000-digit-integer": (
         b'{"turns": [], "n": 1' + b"0" * 5000 + b"}",
         "a number too large to store",
@@ -166,7 +166,7 @@ PERSONA = {"persona_key": "p1", "name": "Dana"}
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 1,024 levels"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 100 levels"),
         (b'{"persona_key": "p2", "name": "X", "n": 1' + b"0" * 5000 + b"}", "a number too"),
         (b'{"persona_key": "p2", "name": "\\ud800"}', "a lone surrogate (such as \\ud800)"),
     ],
