@@ -8,7 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.models import Conversation
+from conversations.models import Conversation, ProcessingStatus
 from core.api.downloads import stored_file_response
 from core.api.errors import (
     ERROR_RESPONSES,
@@ -35,6 +35,11 @@ from enrichment.services import BulkResult, enrich, enrich_one
 FILE_RESPONSE = OpenApiResponse(
     {"type": "object", "additionalProperties": True},
     description="The JSON file itself, as an attachment.",
+)
+RAW_FILE_RESPONSE = OpenApiResponse(
+    {"type": "object", "additionalProperties": True},
+    description="The conversation as it was sent, as an attachment: JSON (`.raw.json`), or "
+    "`text/plain` (`.raw.txt`) when the text is not a JSON document.",
 )
 
 
@@ -131,7 +136,7 @@ def validation_report_view(request: Request, conversation_id: uuid.UUID) -> Resp
 
 @extend_schema(
     operation_id="download_raw_conversation",
-    responses={200: FILE_RESPONSE, **ERROR_RESPONSES, 404: NOT_FOUND},
+    responses={200: RAW_FILE_RESPONSE, **ERROR_RESPONSES, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileResponse:
@@ -139,6 +144,11 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
     path = conversation.raw_response_path or conversation.file_path
     if not path:
         raise not_found("This conversation has no stored file.")
+    if conversation.processing_status == ProcessingStatus.PARSE_FAILED:
+        # The model's text as it came, which is not a JSON document: plain text.
+        return stored_file_response(
+            path, f"{conversation.conversation_id}.raw.txt", "text/plain; charset=utf-8"
+        )
     return stored_file_response(
         path, f"{conversation.conversation_id}.raw.json", "application/json"
     )
