@@ -177,10 +177,10 @@ def read_scaffolding_file(path: Path) -> tuple[str, list[dict]]:
     """Parse and check every line of one export; errors name the file and line."""
     kind_name = kind_for_path(path)
     kind = KINDS[kind_name]
-    try:
-        text = read_bounded(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from None
+    content = read_bounded(path)
+    if problem := strict_json.utf8_problem(content):
+        raise ImportFailed(f"{path}: {problem}")
+    text = content.decode("utf-8")
     rows: list[dict] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):

@@ -19,6 +19,16 @@ class TooDeep(ValueError):
         super().__init__(TOO_DEEP)
 
 
+def utf8_problem(content: bytes) -> str | None:
+    """Why ``content`` is not UTF-8 text, naming the first bad byte and where it is
+    (``not UTF-8 text: byte 0xe9 at position 17``), or None when it is."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text: byte 0x{content[exc.start]:02x} at position {exc.start:,}"
+    return None
+
+
 def loads(content: bytes | str) -> Any:
     """Parse ``content``; ``JSONDecodeError`` when it is not JSON orjson takes (nesting past
     1,024, numbers out of range, lone surrogates, NaN, bytes that are not UTF-8),

@@ -31,7 +31,7 @@ from conversations.models import (
     Tier,
     TrainingTopic,
 )
-from core import storage
+from core import storage, strict_json
 from enrichment.models import EnrichmentRun
 from intake.duplicates import Duplicate, split_duplicates
 from intake.lifecycle import finish_batch_job
@@ -85,6 +85,9 @@ def parse_source(path: Path, content: bytes) -> SourceFile:
         )
     if not content.strip():
         raise ImportFailed(f"{path}: is empty (a generation that produced nothing)")
+    if problem := strict_json.utf8_problem(content):
+        # Not text at all (another encoding, binary): nothing to keep for validation.
+        raise ImportFailed(f"{path}: {problem}")
     try:
         data = load_json(content)
     except UnusableJSON as exc:

@@ -72,6 +72,35 @@ def test_hostile_conversation_files_fail_naming_the_file_and_the_reason(
     nothing_written(media_root)
 
 
+NOT_UTF8 = {
+    # A conversation saved as Latin-1: "é" is the one byte 0xe9.
+    "latin-1": (
+        json.dumps(conversation_document(session_context="Café talk."), ensure_ascii=False).encode(
+            "latin-1"
+        ),
+        0xE9,
+    ),
+    "random-bytes": (bytes([0x7B, 0x22, 0xC3, 0x28, 0x00, 0xFF]), 0xC3),
+}
+
+
+@pytest.mark.parametrize(("content", "byte"), NOT_UTF8.values(), ids=NOT_UTF8.keys())
+def test_a_file_that_is_not_utf8_fails_naming_the_file_the_byte_and_where(
+    tmp_path, media_root, owner, content, byte
+):
+    path = tmp_path / "encoded.json"
+    path.write_bytes(content)
+
+    with pytest.raises(CommandError) as failure:
+        import_conversations(a_good_file(tmp_path), path)
+
+    position = content.index(bytes([byte]))
+    assert str(failure.value) == (
+        f"{path}: not UTF-8 text: byte 0x{byte:02x} at position {position:,}"
+    )
+    nothing_written(media_root)
+
+
 def test_a_truncated_reply_is_still_imported_for_validation_to_report(tmp_path, media_root, owner):
     truncated = tmp_path / "truncated.json"
     truncated.write_bytes(b'{"turns": [{"role": "user", "content": "Hel')
@@ -208,7 +237,8 @@ def test_scaffolding_that_is_not_utf8_is_refused(tmp_path):
     with pytest.raises(CommandError) as failure:
         import_scaffolding(path)
 
-    assert str(failure.value).startswith(f"{path}: not UTF-8 text (")
+    position = len(json.dumps(PERSONA)) + len('\n{"persona_key": "')
+    assert str(failure.value) == f"{path}: not UTF-8 text: byte 0xff at position {position}"
     assert not Persona.objects.exists()
 
 
