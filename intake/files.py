@@ -32,6 +32,7 @@ from conversations.models import (
     TrainingTopic,
 )
 from core import storage, strict_json
+from core.errors import StorageFailed
 from enrichment.models import EnrichmentRun
 from intake.duplicates import Duplicate, split_duplicates
 from intake.lifecycle import finish_batch_job
@@ -305,8 +306,7 @@ def _store(source: SourceFile, path: str, content: bytes) -> int:
     try:
         return storage.write_file(path, content)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
+        raise StorageFailed.from_os_error(f"storing {source.path} as {path}", exc) from None
 
 
 def item_parameters(conversation: Conversation) -> dict:

@@ -5,6 +5,8 @@ from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 
+from core.errors import StorageFailed
+
 from .errors import not_found
 
 
@@ -25,6 +27,8 @@ def stored_file_response(path: str, filename: str, content_type: str) -> FileRes
         handle = default_storage.open(path, "rb")
     except FileNotFoundError:
         raise not_found(f"The file {path} is missing from storage.") from None
+    except OSError as exc:
+        raise StorageFailed.from_os_error(f"reading {path}", exc) from None
     response = StoredFileResponse(
         handle, as_attachment=True, filename=filename, content_type=content_type
     )

@@ -177,8 +177,8 @@ def test_storage_failures_fail_naming_the_file_and_leave_nothing(
         import_conversations(*files)
 
     failed_file = files[after // 2]  # two files stored per conversation: raw and parsed
-    assert str(failure.value).startswith(f"{failed_file}: cannot be stored as ")
-    assert str(failure.value).endswith(f" ({reason})")
+    assert str(failure.value).startswith(f"The file storage failed while storing {failed_file} as ")
+    assert f" ({reason}); nothing was kept." in str(failure.value)
     nothing_written(media_root)
 
 
