@@ -1,6 +1,12 @@
+"""The app as bin/serve runs it (``config.serving``)."""
+
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from config.serving import ServiceASGIHandler  # noqa: E402
+
+application = ServiceASGIHandler()

@@ -10,6 +10,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from config.logs import request_id
+from core.errors import Unavailable
 
 # An id a proxy in front already gave the request is kept, so that its log and ours match;
 # anything else that arrives in the header is replaced (it ends up in every log line).
@@ -52,3 +53,22 @@ def _forget_request_id(**kwargs) -> None:
 
 
 request_finished.connect(_forget_request_id, dispatch_uid="config.middleware.request_id")
+
+
+class UnavailablePagesMiddleware:
+    """A page whose view met a failing dependency (``core.errors.Unavailable``: the file
+    storage full or out of reach) answers 503 with ``Retry-After`` and the reason, not a
+    bare 500. The API maps the same errors itself (``core.api.errors``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, Unavailable):
+            return None
+        response = HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+        response["Retry-After"] = str(exc.retry_after)
+        return response

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.UnavailablePagesMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -109,6 +110,7 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -282,6 +284,14 @@ ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 ENRICHMENT_BULK_LIMIT = 100
 # Most files one upload on the "New batch job" page may carry (Django's default is 100).
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
+# Most bytes of files one upload may carry in all; a bigger upload answers 413. Every
+# request body is capped at this plus 1 MiB of multipart framing (config.serving), which is
+# what a proxy in front should allow (nginx: client_max_body_size 21m for the default).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Uploaded files and request bodies go to temporary files on disk past 256 KiB, so an
+# upload costs the web process about one file's read buffer, whatever its size.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 # Largest JSON body the API reads (a run over ~400,000 ids); bigger answers 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Conversations one background job of a run claims and processes (a crash re-does at most

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,6 +10,7 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
+from core.converters import AnyCaseUUIDConverter
 from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
@@ -19,6 +20,8 @@ from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
 from training import views as training_views
 from training.api import files as training_api
+
+register_converter(AnyCaseUUIDConverter, "anyuuid")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/batch-jobs/", permanent=False)),
@@ -39,20 +42,20 @@ urlpatterns = [
         intake_views.batch_job_new_preview,
         name="batch-job-new-preview",
     ),
-    path("batch-jobs/<uuid:pk>/", intake_views.batch_job_detail, name="batch-job-detail"),
+    path("batch-jobs/<anyuuid:pk>/", intake_views.batch_job_detail, name="batch-job-detail"),
     path(
-        "batch-jobs/<uuid:pk>/progress/",
+        "batch-jobs/<anyuuid:pk>/progress/",
         intake_views.batch_job_progress,
         name="batch-job-progress",
     ),
-    path("batch-jobs/<uuid:pk>/enrich/", jobs.batch_job_enrich, name="batch-job-enrich"),
+    path("batch-jobs/<anyuuid:pk>/enrich/", jobs.batch_job_enrich, name="batch-job-enrich"),
     path(
-        "batch-jobs/<uuid:pk>/enrichment/",
+        "batch-jobs/<anyuuid:pk>/enrichment/",
         jobs.batch_job_enrichment,
         name="batch-job-enrichment",
     ),
     path(
-        "batch-jobs/<uuid:pk>/cancel-run/",
+        "batch-jobs/<anyuuid:pk>/cancel-run/",
         jobs.batch_job_cancel_run,
         name="batch-job-cancel-run",
     ),
@@ -66,26 +69,26 @@ urlpatterns = [
         name="conversation-enrich-matching",
     ),
     path(
-        "conversations/<uuid:pk>/",
+        "conversations/<anyuuid:pk>/",
         conversation_detail.conversation_detail,
         name="conversation-detail",
     ),
     path(
-        "conversations/<uuid:pk>/actions/",
+        "conversations/<anyuuid:pk>/actions/",
         conversation_detail.conversation_action,
         name="conversation-action",
     ),
     path(
-        "conversations/<uuid:pk>/validation-report/",
+        "conversations/<anyuuid:pk>/validation-report/",
         conversation_list.conversation_report,
         name="conversation-report",
     ),
     path("runs/", runs.run_list, name="run-list"),
-    path("runs/<uuid:pk>/", runs.run_detail, name="run-detail"),
-    path("runs/<uuid:pk>/progress/", runs.run_progress, name="run-progress"),
-    path("runs/<uuid:pk>/cancel/", runs.run_cancel, name="run-cancel"),
+    path("runs/<anyuuid:pk>/", runs.run_detail, name="run-detail"),
+    path("runs/<anyuuid:pk>/progress/", runs.run_progress, name="run-progress"),
+    path("runs/<anyuuid:pk>/cancel/", runs.run_cancel, name="run-cancel"),
     path(
-        "runs/<uuid:pk>/retry-failed/",
+        "runs/<anyuuid:pk>/retry-failed/",
         runs.run_retry_failed,
         name="run-retry-failed",
     ),
@@ -98,32 +101,32 @@ urlpatterns = [
     ),
     path("training-files/add/", training_views.training_file_add, name="training-file-add"),
     path(
-        "training-files/<uuid:pk>/",
+        "training-files/<anyuuid:pk>/",
         training_views.training_file_detail,
         name="training-file-detail",
     ),
     path(
-        "training-files/<uuid:pk>/progress/",
+        "training-files/<anyuuid:pk>/progress/",
         training_views.training_file_progress,
         name="training-file-progress",
     ),
     path(
-        "training-files/<uuid:pk>/rebuild/",
+        "training-files/<anyuuid:pk>/rebuild/",
         training_views.training_file_rebuild,
         name="training-file-rebuild",
     ),
     path(
-        "training-files/<uuid:pk>/remove/",
+        "training-files/<anyuuid:pk>/remove/",
         training_views.training_file_remove,
         name="training-file-remove",
     ),
     path(
-        "training-files/<uuid:pk>/archive/",
+        "training-files/<anyuuid:pk>/archive/",
         training_views.training_file_archive,
         name="training-file-archive",
     ),
     path(
-        "training-files/<uuid:pk>/delete/",
+        "training-files/<anyuuid:pk>/delete/",
         training_views.training_file_delete,
         name="training-file-delete",
     ),
@@ -137,24 +140,24 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/batch-jobs", intake_jobs_api.batch_jobs_view, name="api-batch-jobs"),
-    path("api/batch-jobs/<uuid:job_id>", intake_jobs_api.batch_job_view, name="api-batch-job"),
+    path("api/batch-jobs/<anyuuid:job_id>", intake_jobs_api.batch_job_view, name="api-batch-job"),
     path(
-        "api/batch-jobs/<uuid:job_id>/items",
+        "api/batch-jobs/<anyuuid:job_id>/items",
         intake_jobs_api.batch_job_items_view,
         name="api-batch-job-items",
     ),
     path(
-        "api/batch-jobs/<uuid:job_id>/complete",
+        "api/batch-jobs/<anyuuid:job_id>/complete",
         intake_jobs_api.complete_batch_job_view,
         name="api-batch-job-complete",
     ),
     path(
-        "api/batch-jobs/<uuid:job_id>/fail",
+        "api/batch-jobs/<anyuuid:job_id>/fail",
         intake_jobs_api.fail_batch_job_view,
         name="api-batch-job-fail",
     ),
     path(
-        "api/batch-jobs/<uuid:job_id>/cancel",
+        "api/batch-jobs/<anyuuid:job_id>/cancel",
         intake_jobs_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
     ),
@@ -169,85 +172,85 @@ urlpatterns = [
         name="api-bulk-enrich",
     ),
     path(
-        "api/conversations/batch/<uuid:job_id>/items",
+        "api/conversations/batch/<anyuuid:job_id>/items",
         intake_items_api.batch_items_view,
         name="api-batch-items",
     ),
     path(
-        "api/conversations/batch/<uuid:job_id>/status",
+        "api/conversations/batch/<anyuuid:job_id>/status",
         intake_items_api.batch_status_view,
         name="api-batch-status",
     ),
     path(
-        "api/conversations/<uuid:conversation_id>/enrich",
+        "api/conversations/<anyuuid:conversation_id>/enrich",
         conversations_api.enrich_view,
         name="api-enrich",
     ),
     path(
-        "api/conversations/<uuid:conversation_id>/validation-report",
+        "api/conversations/<anyuuid:conversation_id>/validation-report",
         conversations_api.validation_report_view,
         name="api-validation-report",
     ),
     path(
-        "api/conversations/<uuid:conversation_id>/download/raw",
+        "api/conversations/<anyuuid:conversation_id>/download/raw",
         conversations_api.download_raw_view,
         name="api-download-raw",
     ),
     path(
-        "api/conversations/<uuid:conversation_id>/download/enriched",
+        "api/conversations/<anyuuid:conversation_id>/download/enriched",
         conversations_api.download_enriched_view,
         name="api-download-enriched",
     ),
     path("api/enrichment-runs", runs_api.runs_view, name="api-runs"),
-    path("api/enrichment-runs/<uuid:run_id>", runs_api.run_view, name="api-run"),
+    path("api/enrichment-runs/<anyuuid:run_id>", runs_api.run_view, name="api-run"),
     path(
-        "api/enrichment-runs/<uuid:run_id>/items",
+        "api/enrichment-runs/<anyuuid:run_id>/items",
         runs_api.run_items_view,
         name="api-run-items",
     ),
     path(
-        "api/enrichment-runs/<uuid:run_id>/cancel",
+        "api/enrichment-runs/<anyuuid:run_id>/cancel",
         runs_api.cancel_run_view,
         name="api-run-cancel",
     ),
     path(
-        "api/enrichment-runs/<uuid:run_id>/retry-failed",
+        "api/enrichment-runs/<anyuuid:run_id>/retry-failed",
         runs_api.retry_failed_run_view,
         name="api-run-retry-failed",
     ),
     path("api/training-files", training_api.training_files_view, name="api-training-files"),
     path(
-        "api/training-files/<uuid:training_file_id>",
+        "api/training-files/<anyuuid:training_file_id>",
         training_api.training_file_view,
         name="api-training-file",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/add-conversations",
+        "api/training-files/<anyuuid:training_file_id>/add-conversations",
         training_api.add_conversations_view,
         name="api-training-file-add",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/remove-conversations",
+        "api/training-files/<anyuuid:training_file_id>/remove-conversations",
         training_api.remove_conversations_view,
         name="api-training-file-remove",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/rebuild",
+        "api/training-files/<anyuuid:training_file_id>/rebuild",
         training_api.rebuild_view,
         name="api-training-file-rebuild",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/archive",
+        "api/training-files/<anyuuid:training_file_id>/archive",
         training_api.archive_view,
         name="api-training-file-archive",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/unarchive",
+        "api/training-files/<anyuuid:training_file_id>/unarchive",
         training_api.unarchive_view,
         name="api-training-file-unarchive",
     ),
     path(
-        "api/training-files/<uuid:training_file_id>/download",
+        "api/training-files/<anyuuid:training_file_id>/download",
         training_api.download_view,
         name="api-training-file-download",
     ),

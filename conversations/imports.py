@@ -9,6 +9,7 @@ import orjson
 from django.db import models, transaction
 
 from conversations.models import EmotionalArc, Persona, PromptTemplate, TrainingTopic
+from core import strict_json
 from core.errors import DomainError
 
 # An input at least as large as the largest document enrichment writes could never be
@@ -17,7 +18,7 @@ from core.errors import DomainError
 MAX_FILE_BYTES = 100 * 1024 * 1024
 
 _REASONS = {
-    "depth limit exceeded": "nested deeper than 1,024 levels",
+    "depth limit exceeded": strict_json.TOO_DEEP,
     "number is infinity": "a number too large to store",
     "surrogate": "a lone surrogate (such as \\ud800), which is not text",
     "not valid UTF-8": "not UTF-8 text",
@@ -39,14 +40,16 @@ class UnusableJSON(ValueError):
 
 
 def load_json(content: bytes | str) -> Any:
-    """Parse JSON strictly, as the API does (orjson): nesting deeper than 1,024, numbers
-    out of range, lone surrogates, text that is not UTF-8 and syntax errors raise
-    ``UnusableJSON`` with the reason, never a RecursionError or a crash later on."""
+    """Parse JSON strictly, as the API does (``core.strict_json``): nesting deeper than
+    ``MAX_DEPTH``, numbers out of range, lone surrogates, text that is not UTF-8 and syntax
+    errors raise ``UnusableJSON`` with the reason, never a RecursionError later on."""
     if isinstance(content, bytes) and content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]  # a UTF-8 byte order mark, as some editors write
     try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
+        return strict_json.loads(content)
+    except strict_json.TooDeep as exc:
+        raise UnusableJSON(str(exc)) from None
+    except strict_json.JSONDecodeError as exc:
         message = str(exc)
         reason = next((text for key, text in _REASONS.items() if key in message), None)
         raise UnusableJSON(f"{reason} ({message})" if reason else message) from None
@@ -184,10 +187,10 @@ def read_scaffolding_file(path: Path) -> tuple[str, list[dict]]:
     """Parse and check every line of one export; errors name the file and line."""
     kind_name = kind_for_path(path)
     kind = KINDS[kind_name]
-    try:
-        text = read_bounded(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from None
+    content = read_bounded(path)
+    if problem := strict_json.utf8_problem(content):
+        raise ImportFailed(f"{path}: {problem}")
+    text = content.decode("utf-8")
     rows: list[dict] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):

@@ -53,3 +53,21 @@ class Unavailable(DomainError):
     status = 503
     code = "unavailable"
     retry_after = 30
+
+
+class StorageFailed(Unavailable):
+    """The file storage refused a read or a write (a full disk, read-only storage, the
+    object store failing or out of reach): the server's fault, and one that may pass, so
+    clients are told to retry (503 with ``Retry-After``), never that their input was bad.
+    Nothing of the request is kept."""
+
+    code = "storage_unavailable"
+    retry_after = 60
+
+    @classmethod
+    def from_os_error(cls, doing: str, exc: OSError) -> "StorageFailed":
+        reason = exc.strerror or str(exc)
+        return cls(
+            f"The file storage failed while {doing} ({reason}); nothing was kept. "
+            f"Try again in {cls.retry_after} seconds."
+        )

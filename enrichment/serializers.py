@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from conversations.models import EnrichmentStatus
 from core.api.errors import ErrorSerializer, shows_subject
+from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
 
 from .models import EnrichmentRun, RunStatus
@@ -56,7 +57,7 @@ class RequestBodySerializer(serializers.Serializer):
 
 class BulkEnrichRequestSerializer(RequestBodySerializer):
     conversationIds = serializers.ListField(  # noqa: N815 (the public contract's casing)
-        child=serializers.UUIDField(format="hex_verbose"),
+        child=StrictUUIDField(),
         allow_empty=False,
         min_length=1,
         max_length=settings.ENRICHMENT_BULK_LIMIT,
@@ -85,7 +86,7 @@ class OutcomeSerializer(serializers.Serializer):
     caller used. Keys without a value (``error``, ``reason``…) are left out."""
 
     conversationId = serializers.SerializerMethodField(help_text="The id as you sent it.")  # noqa: N815
-    businessConversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
+    businessConversationId = StrictUUIDField(source="conversation_id")  # noqa: N815
     status = serializers.ChoiceField(choices=OUTCOME_STATUSES)
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     error = serializers.CharField(required=False)
@@ -154,7 +155,7 @@ def last_failure(conversation) -> dict | None:
 
 
 class ConversationStatusSerializer(serializers.Serializer):
-    conversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
+    conversationId = StrictUUIDField(source="conversation_id")  # noqa: N815
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     canEnrich = serializers.BooleanField(source="can_enrich")  # noqa: N815
     needsRetry = serializers.BooleanField(source="needs_retry")  # noqa: N815
@@ -172,7 +173,7 @@ class ConversationStatusSerializer(serializers.Serializer):
 
 
 class ValidationReportSerializer(serializers.Serializer):
-    conversationId = serializers.UUIDField(source="conversation_id")  # noqa: N815
+    conversationId = StrictUUIDField(source="conversation_id")  # noqa: N815
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     validationReport = serializers.JSONField(source="validation_report", allow_null=True)  # noqa: N815
     normalizationReport = serializers.JSONField(source="normalization_report", allow_null=True)  # noqa: N815
@@ -189,7 +190,7 @@ class StartRunRequestSerializer(RequestBodySerializer):
     (``batchJobId``)."""
 
     conversationIds = serializers.ListField(  # noqa: N815
-        child=serializers.UUIDField(format="hex_verbose"),
+        child=StrictUUIDField(),
         required=False,
         allow_empty=False,
         min_length=1,
@@ -202,7 +203,7 @@ class StartRunRequestSerializer(RequestBodySerializer):
         min_length=1,
         help_text="Every visible conversation in one of these enrichment statuses.",
     )
-    batchJobId = serializers.UUIDField(  # noqa: N815
+    batchJobId = StrictUUIDField(  # noqa: N815
         required=False, help_text="The conversations of the job's successful items."
     )
     force = StrictBooleanField(required=False, default=False)
@@ -222,18 +223,18 @@ class StartRunRequestSerializer(RequestBodySerializer):
 
 class ScopeSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="What the run is over, e.g. batchJob.")
-    id = serializers.UUIDField()
+    id = StrictUUIDField()
 
 
 class RunSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = StrictUUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     source = serializers.CharField()
     description = serializers.CharField()
     scope = serializers.SerializerMethodField()
     force = serializers.BooleanField()
     retryFailed = serializers.BooleanField(source="retry_failed")  # noqa: N815
-    retryOf = serializers.UUIDField(source="retry_of_id", allow_null=True)  # noqa: N815
+    retryOf = StrictUUIDField(source="retry_of_id", allow_null=True)  # noqa: N815
     total = serializers.IntegerField()
     processed = serializers.IntegerField(help_text="enriched + failed + skipped")
     enriched = serializers.IntegerField()
@@ -288,7 +289,7 @@ class NotEnrichedSerializer(ErrorSerializer):
 
 class RunItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
-    conversationId = serializers.UUIDField(source="conversation.conversation_id")  # noqa: N815
+    conversationId = StrictUUIDField(source="conversation.conversation_id")  # noqa: N815
     outcome = serializers.CharField()
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     error = serializers.CharField(allow_null=True)

@@ -89,8 +89,8 @@ def import_sources(
 
     Content imported before by the same owner (or twice in ``sources``) is left out and
     reported in ``duplicates`` unless ``allow_duplicates``; when nothing is left, no
-    batch job is created. A file that is not a JSON object becomes a failed item whose
-    conversation is kept (enriching it ends ``validation_failed``).
+    batch job is created. A file that is not a JSON object is imported all the same; its
+    enrichment reports why (``INVALID_JSON_SYNTAX``).
     """
     now = timezone.now()
     items = [NewItem(source=source, name=_name_from_path(source.path)) for source in sources]

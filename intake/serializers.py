@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus, Priority, Tier
 from core.api.errors import ErrorSerializer, shows_subject
+from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
 from enrichment.serializers import (
     RequestBodySerializer,
@@ -28,12 +29,12 @@ class BatchItemSerializer(serializers.Serializer):
     """One item, with the original's column names (its client reads them): the one place
     the API answers in snake_case."""
 
-    id = serializers.UUIDField()
+    id = StrictUUIDField()
     position = serializers.IntegerField()
     topic = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchItemStatus.choices)
-    conversation_id = serializers.UUIDField(allow_null=True, help_text="The conversation row id.")
-    conversation_business_id = serializers.UUIDField(
+    conversation_id = StrictUUIDField(allow_null=True, help_text="The conversation row id.")
+    conversation_business_id = StrictUUIDField(
         source="conversation.conversation_id", allow_null=True, default=None
     )
     enrichment_status = serializers.CharField(
@@ -47,7 +48,7 @@ class BatchItemSerializer(serializers.Serializer):
 
 class BatchItemsResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    jobId = serializers.UUIDField()  # noqa: N815
+    jobId = StrictUUIDField()  # noqa: N815
     summary = ItemSummarySerializer()
     data = BatchItemSerializer(many=True)
     pagination = PaginationSerializer()
@@ -69,7 +70,7 @@ class BatchStatusResponseSerializer(serializers.Serializer):
     """A job's progress and the enrichment counts of its conversations."""
 
     success = serializers.SerializerMethodField()
-    jobId = serializers.UUIDField(source="pk")  # noqa: N815
+    jobId = StrictUUIDField(source="pk")  # noqa: N815
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchJobStatus.choices)
     totalItems = serializers.IntegerField(source="total_items")  # noqa: N815
@@ -173,7 +174,7 @@ class AddItemsRequestSerializer(RequestBodySerializer):
 
 
 class BatchJobSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = StrictUUIDField()
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchJobStatus.choices)
     autoEnrich = serializers.BooleanField(source="auto_enrich")  # noqa: N815
@@ -219,21 +220,21 @@ class BatchJobListSerializer(serializers.Serializer):
 
 
 class DuplicateOfSerializer(serializers.Serializer):
-    conversationId = serializers.UUIDField(help_text="The conversation row id.")  # noqa: N815
-    businessConversationId = serializers.UUIDField()  # noqa: N815
+    conversationId = StrictUUIDField(help_text="The conversation row id.")  # noqa: N815
+    businessConversationId = StrictUUIDField()  # noqa: N815
     name = serializers.CharField()
-    batchJobId = serializers.UUIDField(allow_null=True)  # noqa: N815
+    batchJobId = StrictUUIDField(allow_null=True)  # noqa: N815
 
 
 class ItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The item's place in your list, from 0.")
     status = serializers.CharField(help_text="completed, failed or skipped.")
     position = serializers.IntegerField(source="item.position", allow_null=True, default=None)
-    itemId = serializers.UUIDField(source="item.pk", allow_null=True, default=None)  # noqa: N815
-    conversationId = serializers.UUIDField(  # noqa: N815
+    itemId = StrictUUIDField(source="item.pk", allow_null=True, default=None)  # noqa: N815
+    conversationId = StrictUUIDField(  # noqa: N815
         source="conversation.pk", allow_null=True, default=None
     )
-    businessConversationId = serializers.UUIDField(  # noqa: N815
+    businessConversationId = StrictUUIDField(  # noqa: N815
         source="conversation.conversation_id", allow_null=True, default=None
     )
     error = serializers.CharField(allow_null=True)

@@ -22,7 +22,8 @@ from conversations.models import (
     PromptTemplate,
     TrainingTopic,
 )
-from core import storage
+from core import storage, strict_json
+from core.errors import StorageFailed
 
 
 @dataclass
@@ -49,6 +50,9 @@ def parse_source(path: Path, content: bytes) -> SourceFile:
         )
     if not content.strip():
         raise ImportFailed(f"{path}: is empty (a generation that produced nothing)")
+    if problem := strict_json.utf8_problem(content):
+        # Not text at all (another encoding, binary): nothing to keep for validation.
+        raise ImportFailed(f"{path}: {problem}")
     try:
         data = load_json(content)
     except UnusableJSON as exc:
@@ -169,8 +173,7 @@ def _store(source: SourceFile, path: str, content: bytes) -> int:
     try:
         return storage.write_file(path, content)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ImportFailed(f"{source.path}: cannot be stored as {path} ({reason})") from None
+        raise StorageFailed.from_os_error(f"storing {source.path} as {path}", exc) from None
 
 
 def item_parameters(conversation: Conversation) -> dict:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from conversations.models import BatchJob
+from core.errors import DomainError
 from core.pages import HtmxHttpRequest, is_partial_request
 from core.pagination import EstimatedPaginator
 from enrichment.services import job_enrichment_panel
@@ -124,20 +125,29 @@ def batch_job_new(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, NEW, {"form": UploadForm(), **_limits()})
     form, upload, problem = _read_upload_form(request)
+    status, retry_after = 422, 0
     if upload is not None and not upload.errors and upload.importable:
         data = form.cleaned_data
-        result = import_upload(
-            upload,
-            owner=request.user,
-            batch_name=data["name"].strip() or f"Upload {timezone.now():%Y-%m-%d %H:%M}",
-            tier=data["tier"],
-            auto_enrich=data["auto_enrich"],
-            allow_duplicates=data["allow_duplicates"],
-        )
-        messages.success(request, import_summary_text(result))
-        return redirect("batch-job-detail", pk=result.batch_job.pk)
+        try:
+            result = import_upload(
+                upload,
+                owner=request.user,
+                batch_name=data["name"].strip() or f"Upload {timezone.now():%Y-%m-%d %H:%M}",
+                tier=data["tier"],
+                auto_enrich=data["auto_enrich"],
+                allow_duplicates=data["allow_duplicates"],
+            )
+        except DomainError as exc:
+            # A refused file (422), or the storage failing (503: try again later).
+            problem, status, retry_after = exc.message, exc.status, getattr(exc, "retry_after", 0)
+        else:
+            messages.success(request, import_summary_text(result))
+            return redirect("batch-job-detail", pk=result.batch_job.pk)
     context = {"form": form, "upload": upload, "problem": problem, **_limits()}
-    return render(request, NEW, context, status=422)
+    response = render(request, NEW, context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

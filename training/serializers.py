@@ -14,6 +14,7 @@ from core.api.errors import (
     NotFoundSerializer,
     shows_subject,
 )
+from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
 from enrichment.serializers import RequestBodySerializer
 
@@ -32,7 +33,7 @@ class StrictTextField(serializers.CharField):
 
 def _conversation_ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.UUIDField(format="hex_verbose"),
+        child=StrictUUIDField(),
         allow_empty=False,
         min_length=1,
         help_text="Row ids or business conversation ids (duplicates count once).",
@@ -42,7 +43,7 @@ def _conversation_ids(**kwargs) -> serializers.ListField:
 
 class SelectionSerializer(RequestBodySerializer):
     conversationIds = _conversation_ids(required=False)  # noqa: N815 (the public casing)
-    batchJobId = serializers.UUIDField(  # noqa: N815
+    batchJobId = StrictUUIDField(  # noqa: N815
         required=False, help_text="The completed conversations of this batch job."
     )
 
@@ -176,7 +177,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class TrainingFileSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = StrictUUIDField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=TrainingFileStatus.choices)
@@ -208,9 +209,9 @@ class TrainingFileListSerializer(serializers.Serializer):
 class ChangeSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     trainingFile = TrainingFileSerializer()  # noqa: N815
-    added = serializers.ListField(child=serializers.UUIDField())
+    added = serializers.ListField(child=StrictUUIDField())
     alreadyIncluded = serializers.ListField(child=serializers.CharField())  # noqa: N815
-    removed = serializers.ListField(child=serializers.UUIDField())
+    removed = serializers.ListField(child=StrictUUIDField())
     notIncluded = serializers.ListField(child=serializers.CharField())  # noqa: N815
     leftOut = serializers.IntegerField(  # noqa: N815
         help_text="Conversations of the batch job that are not completed (not added)."
@@ -219,7 +220,7 @@ class ChangeSerializer(serializers.Serializer):
 
 class IneligibleSerializer(serializers.Serializer):
     conversationId = serializers.CharField(help_text="The id as you sent it.")  # noqa: N815
-    businessConversationId = serializers.UUIDField()  # noqa: N815
+    businessConversationId = StrictUUIDField()  # noqa: N815
     enrichmentStatus = serializers.CharField()  # noqa: N815
     reason = serializers.ChoiceField(choices=["not_completed", "no_enriched_file"])
     message = serializers.CharField()

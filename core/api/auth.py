@@ -10,20 +10,24 @@ from core.tokens import find_token, record_use
 
 
 class ApiTokenAuthentication(TokenAuthentication):
+    """The key is checked first: a valid key is never refused for what other callers
+    from the same address did. Only wrong keys count; past ``failed_token`` of them an
+    address gets 429 instead of 401 for each further wrong key."""
+
     model = ApiToken
 
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None  # no token: other authentication classes may apply
-        throttle = FailedTokenThrottle()
-        wait = throttle.wait_if_blocked(request)
-        if wait is not None:
-            raise exceptions.Throttled(wait, detail="Too many wrong tokens from your address.")
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:
-            throttle.record_failure(request)
+            wait = FailedTokenThrottle().record_failure(request)
+            if wait is not None:
+                raise exceptions.Throttled(
+                    wait, detail="Too many wrong tokens from your address."
+                ) from None
             raise
 
     def authenticate_credentials(self, key: str):

@@ -1,11 +1,26 @@
 """One way to send a stored file: as an attachment, streamed from the storage (local
 disk or object storage), with its length, or a 404 in the API's shape when it is gone."""
 
+from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse
 
+from core.errors import StorageFailed
+
 from .errors import not_found
+
+
+class StoredFileResponse(FileResponse):
+    """A file response that streams under ASGI too: Django would read a file response's
+    whole content into memory before sending it from an async server (bin/serve); this
+    one reads it a block at a time, off the event loop."""
+
+    async def __aiter__(self):
+        blocks = iter(self.streaming_content)
+        next_block = sync_to_async(next, thread_sensitive=False)
+        while (block := await next_block(blocks, None)) is not None:
+            yield block
 
 
 def stored_file_response(path: str, filename: str, content_type: str) -> FileResponse:
@@ -13,7 +28,9 @@ def stored_file_response(path: str, filename: str, content_type: str) -> FileRes
         handle = default_storage.open(path, "rb")
     except FileNotFoundError:
         raise not_found(f"The file {path} is missing from storage.") from None
-    response = FileResponse(
+    except OSError as exc:
+        raise StorageFailed.from_os_error(f"reading {path}", exc) from None
+    response = StoredFileResponse(
         handle, as_attachment=True, filename=filename, content_type=content_type
     )
     if not response.has_header("Content-Length"):

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import TooDeep
 from core.errors import DomainError, Unavailable
 
 INVALID_REQUEST = "Invalid request"
@@ -78,7 +79,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(INVALID_REQUEST, INVALID_CODE, details=exc.detail)
     elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
-        body = error_body(INVALID_REQUEST, INVALID_CODE, details={"body": [str(exc.detail)]})
+        code = TooDeep.default_code if isinstance(exc, TooDeep) else INVALID_CODE
+        body = error_body(INVALID_REQUEST, code, details={"body": [str(exc.detail)]})
     elif isinstance(exc, exceptions.APIException):
         body = error_body(str(exc.detail), exc.default_code, **getattr(exc, "extra", {}))
     else:  # Django's Http404 and PermissionDenied, which DRF answers as 404 and 403

@@ -8,7 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.models import Conversation
+from conversations.models import Conversation, ProcessingStatus
 from core.api.downloads import file_responses, stored_file_response
 from core.api.errors import (
     ERROR_RESPONSES,
@@ -38,9 +38,12 @@ ENRICHED_FILE = OpenApiResponse(
     description="The enriched JSON file itself, as an attachment.",
 )
 RAW_FILE = file_responses(
-    "The file as the model wrote it, as an attachment: JSON when it parsed, else the text "
-    "as it came (read it as bytes).",
-    {"application/json": {"type": "object", "additionalProperties": True}},
+    "The conversation as it was sent, as an attachment: JSON (`.raw.json`) when it parsed, "
+    "else the text as it came, `text/plain` (`.raw.txt`); read it as bytes.",
+    {
+        "application/json": {"type": "object", "additionalProperties": True},
+        "text/plain": {"type": "string"},
+    },
 )
 
 
@@ -145,6 +148,11 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
     path = conversation.raw_response_path or conversation.file_path
     if not path:
         raise not_found("This conversation has no stored file.")
+    if conversation.processing_status == ProcessingStatus.PARSE_FAILED:
+        # The model's text as it came, which is not a JSON document: plain text.
+        return stored_file_response(
+            path, f"{conversation.conversation_id}.raw.txt", "text/plain; charset=utf-8"
+        )
     return stored_file_response(
         path, f"{conversation.conversation_id}.raw.json", "application/json"
     )

@@ -135,6 +135,24 @@ def test_download_raw_returns_the_stored_file(api, user):
     )
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["Sorry, I cannot write that conversation.", '{"conversation_metadata": {"cut'],
+    ids=["prose", "truncated-json"],
+)
+def test_the_raw_download_of_text_that_is_not_json_is_plain_text(api, raw):
+    job = api.post("/api/batch-jobs", {"name": "replies"}, format="json").json()
+    added = api.post(f"/api/batch-jobs/{job['id']}/items", {"items": [{"raw": raw}]}, format="json")
+    conversation_id = added.json()["items"][0]["conversationId"]
+
+    response = api.get(f"/api/conversations/{conversation_id}/download/raw")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"].endswith('.raw.txt"')
+    assert b"".join(response.streaming_content) == raw.encode()
+
+
 def test_download_enriched_is_409_until_completed_then_the_file(api, user):
     conversation = ConversationFactory(created_by=user)
 

@@ -18,7 +18,7 @@ from tests.factories import UserFactory, conversation_document
 pytestmark = pytest.mark.django_db
 
 HOSTILE = {
-    "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 1,024 levels"),
+    "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 100 levels"),
     "5000-digit-integer": (
         b'{"turns": [], "n": 1' + b"0" * 5000 + b"}",
         "a number too large to store",
@@ -69,6 +69,35 @@ def test_hostile_conversation_files_fail_naming_the_file_and_the_reason(
     message = str(failure.value)
     assert message.startswith(f"{hostile}: cannot be imported: {reason} (")
     assert "line 1 column" in message
+    nothing_written(media_root)
+
+
+NOT_UTF8 = {
+    # A conversation saved as Latin-1: "é" is the one byte 0xe9.
+    "latin-1": (
+        json.dumps(conversation_document(session_context="Café talk."), ensure_ascii=False).encode(
+            "latin-1"
+        ),
+        0xE9,
+    ),
+    "random-bytes": (bytes([0x7B, 0x22, 0xC3, 0x28, 0x00, 0xFF]), 0xC3),
+}
+
+
+@pytest.mark.parametrize(("content", "byte"), NOT_UTF8.values(), ids=NOT_UTF8.keys())
+def test_a_file_that_is_not_utf8_fails_naming_the_file_the_byte_and_where(
+    tmp_path, media_root, owner, content, byte
+):
+    path = tmp_path / "encoded.json"
+    path.write_bytes(content)
+
+    with pytest.raises(CommandError) as failure:
+        import_conversations(a_good_file(tmp_path), path)
+
+    position = content.index(bytes([byte]))
+    assert str(failure.value) == (
+        f"{path}: not UTF-8 text: byte 0x{byte:02x} at position {position:,}"
+    )
     nothing_written(media_root)
 
 
@@ -148,8 +177,8 @@ def test_storage_failures_fail_naming_the_file_and_leave_nothing(
         import_conversations(*files)
 
     failed_file = files[after // 2]  # two files stored per conversation: raw and parsed
-    assert str(failure.value).startswith(f"{failed_file}: cannot be stored as ")
-    assert str(failure.value).endswith(f" ({reason})")
+    assert str(failure.value).startswith(f"The file storage failed while storing {failed_file} as ")
+    assert f" ({reason}); nothing was kept." in str(failure.value)
     nothing_written(media_root)
 
 
@@ -166,7 +195,7 @@ PERSONA = {"persona_key": "p1", "name": "Dana"}
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 1,024 levels"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 100 levels"),
         (b'{"persona_key": "p2", "name": "X", "n": 1' + b"0" * 5000 + b"}", "a number too"),
         (b'{"persona_key": "p2", "name": "\\ud800"}', "a lone surrogate (such as \\ud800)"),
     ],
@@ -208,7 +237,8 @@ def test_scaffolding_that_is_not_utf8_is_refused(tmp_path):
     with pytest.raises(CommandError) as failure:
         import_scaffolding(path)
 
-    assert str(failure.value).startswith(f"{path}: not UTF-8 text (")
+    position = len(json.dumps(PERSONA)) + len('\n{"persona_key": "')
+    assert str(failure.value) == f"{path}: not UTF-8 text: byte 0xff at position {position}"
     assert not Persona.objects.exists()
 
 

@@ -147,6 +147,23 @@ def test_one_bad_file_refuses_the_whole_upload_and_names_it(user_client, media_r
     assert stored_files(media_root) == []
 
 
+def test_a_file_that_is_not_utf8_is_refused_with_the_reason(user_client, media_root):
+    latin1 = json.dumps(conversation_document(session_context="Café."), ensure_ascii=False)
+    latin1 = latin1.encode("latin-1")
+    files = [*three_files(), a_file("latin1.json", latin1)]
+
+    response = user_client.post("/batch-jobs/new/", {"files": files, "tier": "template"})
+
+    assert response.status_code == 422
+    position = latin1.index(b"\xe9")
+    assert (
+        f"latin1.json: not UTF-8 text: byte 0xe9 at position {position:,}"
+        in response.content.decode()
+    )
+    assert Conversation.objects.count() == 0
+    assert stored_files(media_root) == []
+
+
 def test_no_files_is_a_clear_error(user_client):
     response = user_client.post("/batch-jobs/new/", {"tier": "template"})
 

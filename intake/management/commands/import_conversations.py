@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from conversations.imports import ImportFailed
 from conversations.models import Tier
+from core.errors import StorageFailed
 from intake.files import import_conversations
 
 
@@ -71,7 +72,7 @@ class Command(BaseCommand):
                 auto_enrich=auto_enrich,
                 allow_duplicates=allow_duplicates,
             )
-        except ImportFailed as exc:
+        except (ImportFailed, StorageFailed) as exc:
             raise CommandError(str(exc)) from None
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
