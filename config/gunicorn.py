@@ -13,7 +13,7 @@ import os
 from config.logs import logging_config
 
 
-def _seconds(name: str, default: int) -> int:
+def env_seconds(name: str, default: int) -> int:
     raw = (os.environ.get(name) or "").strip()
     if not raw:
         return default
@@ -33,7 +33,7 @@ preload_app = False
 # The asyncio worker waits this long for more of a request body before it gives up on the
 # connection; its heartbeat runs on the event loop, which views never block (they run in
 # threads), so the same number also restarts a worker whose loop froze.
-timeout = _seconds("WEB_READ_TIMEOUT", 10)
+timeout = env_seconds("WEB_READ_TIMEOUT", 10)
 keepalive = 5
 graceful_timeout = 30
 asgi_lifespan = "off"
