@@ -12,7 +12,7 @@ from conversations.models import BatchJob, Conversation, ErrorCategory
 from core.background import live_workers
 from core.constraints import check_choices
 
-from ..pipeline.outcomes import skipped_text
+from .skips import skipped_text
 
 
 class RunStatus(models.TextChoices):
