@@ -21,7 +21,7 @@ from conversations import counts
 from conversations.models import BatchJob, Conversation, EnrichmentStatus
 
 from .models import EnrichmentRun, RunSource
-from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
+from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome, skipped_text
 from .pipeline.run import PARALLEL, SEQUENTIAL, enrich_conversations
 from .runs.lifecycle import NothingToEnrich, RunStarted, active_run, cancel_run, start_run
 from .selection import Selection, select_batch_job
@@ -50,6 +50,19 @@ class BulkResult:
     @property
     def success(self) -> bool:
         return self.summary["failed"] == 0
+
+    @property
+    def skip_reasons(self) -> dict[str | None, int]:
+        reasons: dict[str | None, int] = {}
+        for outcome in self.outcomes:
+            if outcome.status == SKIPPED:
+                reasons[outcome.reason] = reasons.get(outcome.reason, 0) + 1
+        return reasons
+
+    @property
+    def skipped_text(self) -> str:
+        """The skipped count with why: "2 (2 already enriched)"."""
+        return skipped_text(self.summary["skipped"], self.skip_reasons)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -172,6 +185,14 @@ class JobEnrichmentState:
     enriched: int
     failed: int
     failures: list[Failure] = field(default_factory=list)
+    # How many of the failed ones failed validation: a retry fails them again.
+    failed_for_good: int = 0
+
+    @property
+    def retry_is_pointless(self) -> bool:
+        """Every failure left is one a retry repeats ("Retry failed" is not offered as
+        the next step)."""
+        return bool(self.failed) and self.failed_for_good == self.failed
 
     @property
     def not_enriched(self) -> int:
@@ -190,7 +211,16 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
     """The job's counts and its first failed conversations with their reason (one query,
     only when some failed)."""
     failures: list[Failure] = []
+    failed_for_good = 0
     if job.conversations_failed:
+        failed_for_good = (
+            job_conversations(job, user=user)
+            .failed_for_good()
+            .order_by()
+            .values("pk")
+            .distinct()
+            .count()
+        )
         rows = (
             job_conversations(job, user=user)
             .failed()
@@ -214,6 +244,7 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
         job.conversations_enriched,
         job.conversations_failed,
         failures=failures,
+        failed_for_good=failed_for_good,
     )
 
 

@@ -10,18 +10,20 @@ from django.core.exceptions import TooManyFilesSent
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from conversations.models import BatchJob
 from core.errors import DomainError
-from core.pages import HtmxHttpRequest, is_partial_request
+from core.lists import read_list
+from core.pages import HtmxHttpRequest, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 from enrichment.services import job_enrichment_panel
 from intake.files import ConversationImport
 from intake.forms import UploadForm
-from intake.services import jobs_page
+from intake.services import JOB_LIST, jobs_page
 from intake.upload import Upload, import_upload, read_upload
 
 JOBS_PER_PAGE = 25
@@ -36,11 +38,12 @@ ITEMS_ADDED = "items-added"
 @login_required
 @vary_on_headers("HX-Request")
 def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
-    page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE)
+    listing = read_list(request.GET, JOB_LIST)
+    page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE, listing=listing)
     template = "intake/batch_job_list.html"
     if is_partial_request(request):
         template += "#jobs"
-    return render(request, template, {"page": page})
+    return render(request, template, {"page": page, "listing": listing})
 
 
 def _items_page(job: BatchJob, number: str | None):
@@ -142,9 +145,12 @@ def batch_job_new(request: HtmxHttpRequest) -> HttpResponse:
             problem, status, retry_after = exc.message, exc.status, getattr(exc, "retry_after", 0)
         else:
             messages.success(request, import_summary_text(result))
-            return redirect("batch-job-detail", pk=result.batch_job.pk)
+            return redirect_to(request, reverse("batch-job-detail", args=[result.batch_job.pk]))
     context = {"form": form, "upload": upload, "problem": problem, **_limits()}
-    response = render(request, NEW, context, status=status)
+    # An import posted with htmx gets the preview saying why (the page keeps the chosen
+    # files); without it, the whole page, whose file picker the browser has emptied.
+    template = f"{NEW}#preview" if is_partial_request(request) else NEW
+    response = render(request, template, context, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response

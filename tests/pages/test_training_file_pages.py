@@ -166,6 +166,10 @@ def test_the_detail_page_shows_counts_quality_distribution_downloads_and_members
         )
     for conversation in conversations:
         assert f'value="{conversation.conversation_id}" form="remove-members"' in body
+        # A member's name opens the conversation's page.
+        assert (
+            f'<a href="/conversations/{conversation.pk}/">{conversation.display_name}</a>' in body
+        )
     assert "Rebuild" in body
     assert POLL_EVERY_SECOND not in body
 
@@ -451,7 +455,8 @@ def test_adding_a_batch_job_from_the_detail_page_comes_back_to_it(user_client, u
         {"training_file": training_file.pk, "batch_job": job.pk, "next": page},
     )
 
-    assert f'<option value="{job.pk}">' in form
+    # The job with completed conversations is the one offered first.
+    assert f'<option value="{job.pk}" selected>' in form
     assert response["Location"] == page
     assert item.conversation.conversation_id in members(training_file)
 
