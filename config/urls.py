@@ -16,6 +16,7 @@ from enrichment.views import conversation_detail, conversation_list, jobs, runs
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
+from review import api as review_api
 from training import views as training_views
 from training.api import files as training_api
 
@@ -161,6 +162,13 @@ urlpatterns = [
         "api/conversations/bulk-enrich",
         conversations_api.bulk_enrich_view,
         name="api-bulk-enrich",
+    ),
+    path("api/conversations/review", review_api.bulk_review_view, name="api-bulk-review"),
+    path("api/review/queue", review_api.queue_view, name="api-review-queue"),
+    path(
+        "api/conversations/<uuid:conversation_id>/review",
+        review_api.review_view,
+        name="api-review",
     ),
     path(
         "api/conversations/batch/<uuid:job_id>/items",

@@ -136,3 +136,56 @@ def claim_is_live(conversation: Conversation, now=None) -> bool:
         and until is not None
         and (until > (now or timezone.now()))
     )
+
+
+def _quality(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 5:
+        raise ValueError
+    return value
+
+
+def filters_from(params) -> tuple[QueueFilters, dict[str, list[str]]]:
+    """The queue's filters from query parameters (``batch``, ``persona``, ``arc``,
+    ``topic``, ``qualityMin``, ``qualityMax``, ``failureCategory``, ``status``, ``sort``);
+    the errors name each bad one (and it is left out)."""
+    values: dict = {}
+    errors: dict[str, list[str]] = {}
+
+    def take(name: str, field: str, parse, message: str) -> None:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return
+        try:
+            values[field] = parse(raw)
+        except (TypeError, ValueError):
+            errors[name] = [message]
+
+    def one_of(choices):
+        def parse(raw: str) -> str:
+            if raw not in choices:
+                raise ValueError
+            return raw
+
+        return parse
+
+    take("batch", "batch_job", uuid.UUID, "Must be a batch job id (a UUID).")
+    for name, field in (("persona", "persona"), ("arc", "arc"), ("topic", "topic")):
+        take(name, field, str, "")
+    take("qualityMin", "quality_min", _quality, "Must be a number from 0 to 5.")
+    take("qualityMax", "quality_max", _quality, "Must be a number from 0 to 5.")
+    categories = FAILURE_CATEGORIES
+    take(
+        "failureCategory",
+        "failure_category",
+        one_of(categories),
+        f"Must be one of: {', '.join(categories)}.",
+    )
+    take(
+        "status",
+        "status",
+        one_of(ReviewStatus.values),
+        f"Must be one of: {', '.join(ReviewStatus.values)}.",
+    )
+    take("sort", "sort", one_of(list(SORTS)), f"Must be one of: {', '.join(SORTS)}.")
+    return QueueFilters(**values), errors
