@@ -17,6 +17,7 @@ from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
 from review import api as review_api
+from review import views as review_views
 from training import views as training_views
 from training.api import files as training_api
 
@@ -80,6 +81,10 @@ urlpatterns = [
         conversation_list.conversation_report,
         name="conversation-report",
     ),
+    path("review/", review_views.review_page, name="review"),
+    path("review/next/", review_views.review_next, name="review-next"),
+    path("review/<uuid:pk>/", review_views.review_show, name="review-show"),
+    path("review/<uuid:pk>/act/", review_views.review_act, name="review-act"),
     path("runs/", runs.run_list, name="run-list"),
     path("runs/<uuid:pk>/", runs.run_detail, name="run-detail"),
     path("runs/<uuid:pk>/progress/", runs.run_progress, name="run-progress"),
