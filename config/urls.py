@@ -83,6 +83,7 @@ urlpatterns = [
     ),
     path("review/", review_views.review_page, name="review"),
     path("review/next/", review_views.review_next, name="review-next"),
+    path("review/selected/", review_views.review_selected, name="review-selected"),
     path("review/<uuid:pk>/", review_views.review_show, name="review-show"),
     path("review/<uuid:pk>/act/", review_views.review_act, name="review-act"),
     path("runs/", runs.run_list, name="run-list"),

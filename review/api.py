@@ -100,7 +100,7 @@ QUEUE_PARAMETERS = [
 )
 @api_view(["GET"])
 def queue_view(request: Request) -> Response:
-    filters, errors = filters_from(request.query_params)
+    filters, errors = filters_from(request.query_params, strict=True)
     if errors:
         raise invalid(errors)
     limit = whole_number(

@@ -1,6 +1,7 @@
 """The review queue: which conversations a user may review, narrowed by filters, in the
 order asked, with its statistics."""
 
+import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -138,23 +139,35 @@ def claim_is_live(conversation: Conversation, now=None) -> bool:
     )
 
 
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _quality(raw: str) -> float:
+    if not _NUMBER.fullmatch(raw):
+        raise ValueError
     value = float(raw)
     if not 0 <= value <= 5:
         raise ValueError
     return value
 
 
-def filters_from(params) -> tuple[QueueFilters, dict[str, list[str]]]:
+def filters_from(params, *, strict: bool = False) -> tuple[QueueFilters, dict[str, list[str]]]:
     """The queue's filters from query parameters (``batch``, ``persona``, ``arc``,
     ``topic``, ``qualityMin``, ``qualityMax``, ``failureCategory``, ``status``, ``sort``);
-    the errors name each bad one (and it is left out)."""
+    the errors name each bad one (and it is left out). ``strict`` (the API): a value is
+    taken exactly as sent, and an empty one is an error, not "any"."""
     values: dict = {}
     errors: dict[str, list[str]] = {}
 
     def take(name: str, field: str, parse, message: str) -> None:
-        raw = (params.get(name) or "").strip()
+        raw = params.get(name)
+        if raw is None:
+            return
+        if not strict:
+            raw = raw.strip()
         if not raw:
+            if strict and message:
+                errors[name] = [message]
             return
         try:
             values[field] = parse(raw)

@@ -6,6 +6,7 @@ post comes back to the page)."""
 import uuid
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -29,8 +30,16 @@ from core.errors import DomainError
 from core.pages import HtmxHttpRequest, is_partial_request
 from enrichment.transcripts import read_transcript
 
-from .queue import SORTS, QueueFilters, claim_is_live, filters_from, reviewable, statistics
-from .services import claim, history, next_for_review, release, review
+from .queue import (
+    SORTS,
+    QueueFilters,
+    claim_is_live,
+    filters_from,
+    may_review_others,
+    reviewable,
+    statistics,
+)
+from .services import claim, history, next_for_review, release, review, review_many
 
 PAGE = "review/review.html"
 # Conversations skipped in a row that the page remembers (in its links).
@@ -191,3 +200,66 @@ def review_act(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
         return redirect(f"{reverse('review')}?{urlencode(filters.as_params())}")
     following = next_for_review(request.user, filters, skip=skipped)
     return _panel(request, _context(request, filters, following, skipped=skipped, notice=notice))
+
+
+BULK_ACTIONS = {"approved": "Approved", "rejected": "Rejected"}
+
+
+@require_POST
+@login_required
+def review_selected(request: HtmxHttpRequest) -> HttpResponse:
+    """Approve or reject the conversations ticked on the conversations page (each on its
+    own: one that cannot be reviewed is listed with why, the others are reviewed)."""
+    action = request.POST.get("review_action", "")
+    comment = request.POST.get("review_comment", "").strip()
+    reasons = request.POST.getlist("review_reasons")
+    ids = []
+    for raw in request.POST.getlist("ids"):
+        try:
+            ids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    error = ""
+    results = []
+    if action not in BULK_ACTIONS:
+        error = "Choose Approve or Reject."
+    elif not ids:
+        error = "Tick the conversations to review first."
+    elif len(ids) > settings.REVIEW_BULK_LIMIT:
+        error = f"At most {settings.REVIEW_BULK_LIMIT} conversations at once."
+    else:
+        rows = Conversation.objects.filter(is_active=True, pk__in=ids)
+        if not (request.user.is_staff or may_review_others(request.user)):
+            rows = rows.filter(created_by=request.user)
+        try:
+            results = review_many(
+                [(row, str(row.pk)) for row in rows.order_by("created_at", "pk")],
+                request.user,
+                action,
+                comment,
+                reasons,
+            )
+        except DomainError as exc:
+            error = exc.message
+    names = dict(
+        Conversation.objects.filter(pk__in=[r.pk for r in results]).values_list(
+            "pk", "conversation_name"
+        )
+    )
+    reviewed = [r for r in results if r.reviewed]
+    skipped = [(names.get(r.pk) or "Untitled", r) for r in results if not r.reviewed]
+    if not is_partial_request(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"{BULK_ACTIONS[action]}: {len(reviewed)}.")
+            for name, result in skipped:
+                messages.warning(request, f"{name}: {result.error}")
+        return redirect(reverse("conversation-list"))
+    context = {
+        "error": error,
+        "verb": BULK_ACTIONS.get(action, ""),
+        "reviewed": reviewed,
+        "skipped": skipped,
+    }
+    return render(request, "review/selected_result.html", context, status=422 if error else 200)
