@@ -48,6 +48,7 @@ _MEMBER_FIELDS = (
     "conversation__conversation_id",
     "conversation__created_at",
     "conversation__quality_score",
+    "conversation__review_status",
     "conversation__persona__persona_key",
     "conversation__persona__name",
     "conversation__emotional_arc__arc_key",
@@ -183,10 +184,13 @@ def _members(training_file: TrainingFile) -> Iterator[tuple[builders.Member, str
             .order_by("id")
             .values_list("id", *_MEMBER_FIELDS)[:CHUNK_SIZE]
         )
-        for _, path, business_id, created_at, quality_score, *scaffolding in rows:
+        for _, path, business_id, created_at, quality_score, review, *scaffolding in rows:
             # Scaffolding rows may be missing (null) or unnamed: empty strings then.
             names = (value or "" for value in scaffolding)
-            yield builders.Member(str(business_id), created_at, quality_score, *names), path
+            member = builders.Member(
+                str(business_id), created_at, quality_score, *names, review_status=review or ""
+            )
+            yield member, path
         if len(rows) < CHUNK_SIZE:
             return
         last_id = rows[-1][0]
