@@ -153,25 +153,32 @@ def build_files(
 
 
 def _check_members(training_file: TrainingFile) -> None:
-    """Every member must still be completed with an enriched file."""
-    eligible = Conversation.objects.eligible_for_training().values("conversation_id")
+    """Every member must still be completed with an enriched file (and approved, in a
+    file of approved conversations only: one enriched again waits for review)."""
+    eligible = Conversation.objects.eligible_for_training()
+    approved_only = training_file.approved_only
+    if approved_only:
+        eligible = eligible.filter(review_status="approved")
+    eligible = eligible.values("conversation_id")
+    status = "conversation__review_status" if approved_only else "conversation__enrichment_status"
     problems = list(
         training_file.memberships.exclude(conversation_id__in=eligible)
         .order_by("id")
-        .values_list("conversation_id", "conversation__enrichment_status")[: NAMED_PROBLEMS + 1]
+        .values_list("conversation_id", status)[: NAMED_PROBLEMS + 1]
     )
     if not problems:
         return
     count = training_file.memberships.exclude(conversation_id__in=eligible).count()
     named = "; ".join(
-        f"{business_id} ({status.replace('_', ' ')})"
+        f"{business_id} ({(status or 'not reviewable').replace('_', ' ')})"
         for business_id, status in problems[:NAMED_PROBLEMS]
     )
     more = f"; and {count - NAMED_PROBLEMS} more" if count > NAMED_PROBLEMS else ""
     raise BuildError(
-        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer completed "
-        f"with an enriched file: {named}{more}. Remove them or enrich them again, then "
-        "rebuild."
+        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer "
+        f"{'approved' if approved_only else 'completed with an enriched file'}: "
+        f"{named}{more}. Remove them or "
+        f"{'approve them' if approved_only else 'enrich them again'}, then rebuild."
     )
 
 
