@@ -247,7 +247,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A choice set several responses share gets a name instead of a hash.
-    "ENUM_NAME_OVERRIDES": {"BatchJobStatusEnum": "conversations.models.BatchJobStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "BatchJobStatusEnum": "conversations.models.BatchJobStatus",
+        "ReviewStatusEnum": "conversations.models.ReviewStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.require_bodies",

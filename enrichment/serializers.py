@@ -166,7 +166,7 @@ class ReviewFieldsSerializer(serializers.Serializer):
     latest reviewer's notes and the history of actions, newest first."""
 
     reviewStatus = serializers.ChoiceField(  # noqa: N815
-        source="review_status", choices=ReviewStatus.values, allow_null=True
+        source="review_status", choices=ReviewStatus.choices, allow_null=True
     )
     approvedBy = serializers.SerializerMethodField()  # noqa: N815
     approvedAt = serializers.DateTimeField(source="approved_at", allow_null=True)  # noqa: N815

@@ -29,7 +29,7 @@ class ReviewRequestSerializer(RequestBodySerializer):
         max_length=len(REASONS) * 2,
     )
     expectedStatus = serializers.ChoiceField(  # noqa: N815
-        choices=ReviewStatus.values,
+        choices=ReviewStatus.choices,
         required=False,
         help_text="The review status you saw: if it is not that any more (another "
         "reviewer acted), nothing is done and the answer is 409 review_changed.",
@@ -88,7 +88,7 @@ class StatisticsSerializer(serializers.Serializer):
     needsRevision = serializers.IntegerField(source="needs_revision")  # noqa: N815
 
 
-class PaginationSerializer(serializers.Serializer):
+class QueuePaginationSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
     nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
@@ -98,7 +98,7 @@ class QueueSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     statistics = StatisticsSerializer()
     data = QueueRowSerializer(many=True)
-    pagination = PaginationSerializer()
+    pagination = QueuePaginationSerializer()
 
 
 class ReviewResultSerializer(serializers.Serializer):
