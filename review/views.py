@@ -28,7 +28,7 @@ from conversations.models import (
 )
 from core.errors import DomainError
 from core.pages import HtmxHttpRequest, is_partial_request
-from enrichment.transcripts import read_transcript
+from enrichment.transcripts import read_enriched, read_transcript
 
 from .queue import (
     SORTS,
@@ -105,6 +105,7 @@ def _context(
         context.update(
             conversation=conversation,
             transcript=read_transcript(conversation),
+            enriched=read_enriched(conversation),
             history=history(conversation),
             held_by_other=held_by_other,
             next_url=f"{reverse('review-next')}?{urlencode({**params, 'skip': next_skip})}",

@@ -133,3 +133,18 @@ def test_bad_filters_are_named_and_the_queue_still_shows(user_client, user):
     assert response.status_code == 200
     assert "qualityMin" in response.context["errors"]
     assert response.context["conversation"] is not None
+
+
+def test_the_panel_shows_each_pairs_quality_score(user_client, user):
+    import json
+
+    from django.core.files.storage import default_storage
+
+    conversation = enriched_conversation(created_by=user)
+    document = json.loads(default_storage.open(conversation.enriched_file_path).read())
+    first = document["training_pairs"][0]["training_metadata"]
+
+    html = user_client.get("/review/").content.decode()
+
+    assert "Quality scores" in html
+    assert f'<td class="num">{first["quality_score"]}</td>' in html
