@@ -13,11 +13,12 @@ from conversations.models import Conversation, ErrorCategory, ReviewStatus
 
 REVIEW_OTHERS = "conversations.review_others_conversations"
 # ?sort= values: the column, oldest or lowest first; "-" reverses.
+# (Each order is one of the queue's indexes, walked forwards or backwards.)
 SORTS = {
-    "age": ("enriched_at", "created_at", "id"),
-    "-age": ("-enriched_at", "-created_at", "-id"),
+    "age": ("enriched_at", "id"),
+    "-age": ("-enriched_at", "-id"),
     "quality": ("quality_score", "enriched_at", "id"),
-    "-quality": ("-quality_score", "enriched_at", "id"),
+    "-quality": ("-quality_score", "-enriched_at", "-id"),
 }
 DEFAULT_SORT = "age"
 
