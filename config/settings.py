@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "intake",
     "training",
     "generation",
+    "review",
     "devtools",
 ]
 
@@ -253,6 +254,7 @@ SPECTACULAR_SETTINGS = {
         "BatchJobStatusEnum": "conversations.models.BatchJobStatus",
         "OutcomeStatusEnum": "enrichment.pipeline.outcomes.OUTCOME_STATUSES",
         "SkipReasonEnum": "enrichment.pipeline.outcomes.SKIP_REASONS",
+        "ReviewStatusEnum": "conversations.models.ReviewStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -282,6 +284,10 @@ ENRICHMENT_LEASE_SECONDS = env_int("ENRICHMENT_LEASE_SECONDS", 300)
 ENRICHMENT_MAX_PARALLEL = env_int("ENRICHMENT_MAX_PARALLEL", 4)
 # Largest synchronous bulk request; anything bigger is a background run.
 ENRICHMENT_BULK_LIMIT = 100
+# How long a reviewer's claim on a conversation keeps it from other reviewers' queues.
+REVIEW_CLAIM_SECONDS = env_int("REVIEW_CLAIM_SECONDS", 600)
+# Conversations one bulk review takes (API, conversations page).
+REVIEW_BULK_LIMIT = 100
 # Most files one upload on the "New batch job" page may carry (Django's default is 100).
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000)
 # Most bytes of files one upload may carry in all; a bigger upload answers 413. Every

@@ -18,6 +18,8 @@ from enrichment.views import conversation_detail, conversation_list, jobs, runs
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
+from review import api as review_api
+from review import views as review_views
 from training import views as training_views
 from training.api import files as training_api
 
@@ -83,6 +85,11 @@ urlpatterns = [
         conversation_list.conversation_report,
         name="conversation-report",
     ),
+    path("review/", review_views.review_page, name="review"),
+    path("review/next/", review_views.review_next, name="review-next"),
+    path("review/selected/", review_views.review_selected, name="review-selected"),
+    path("review/<uuid:pk>/", review_views.review_show, name="review-show"),
+    path("review/<uuid:pk>/act/", review_views.review_act, name="review-act"),
     path("runs/", runs.run_list, name="run-list"),
     path("runs/<anyuuid:pk>/", runs.run_detail, name="run-detail"),
     path("runs/<anyuuid:pk>/progress/", runs.run_progress, name="run-progress"),
@@ -170,6 +177,13 @@ urlpatterns = [
         "api/conversations/bulk-enrich",
         conversations_api.bulk_enrich_view,
         name="api-bulk-enrich",
+    ),
+    path("api/conversations/review", review_api.bulk_review_view, name="api-bulk-review"),
+    path("api/review/queue", review_api.queue_view, name="api-review-queue"),
+    path(
+        "api/conversations/<uuid:conversation_id>/review",
+        review_api.review_view,
+        name="api-review",
     ),
     path(
         "api/conversations/batch/<anyuuid:job_id>/items",

@@ -9,7 +9,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations.models import EnrichmentStatus
+from conversations.models import EnrichmentStatus, ReviewStatus
 from core.api.errors import ErrorSerializer, shows_subject
 from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
@@ -154,7 +154,39 @@ def last_failure(conversation) -> dict | None:
     return LastFailureSerializer(conversation).data
 
 
-class ConversationStatusSerializer(serializers.Serializer):
+class ReviewActionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    reviewer = serializers.SerializerMethodField(help_text="null for the system's actions")
+    comment = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+
+    def get_reviewer(self, action) -> str | None:
+        return action.reviewer.get_username() if action.reviewer else None
+
+
+class ReviewFieldsSerializer(serializers.Serializer):
+    """A conversation's review: its status (null until enriched), the approval, the
+    latest reviewer's notes and the history of actions, newest first."""
+
+    reviewStatus = serializers.ChoiceField(  # noqa: N815
+        source="review_status", choices=ReviewStatus.choices, allow_null=True
+    )
+    approvedBy = serializers.SerializerMethodField()  # noqa: N815
+    approvedAt = serializers.DateTimeField(source="approved_at", allow_null=True)  # noqa: N815
+    reviewerNotes = serializers.CharField(source="reviewer_notes")  # noqa: N815
+    reviewHistory = serializers.SerializerMethodField()  # noqa: N815
+
+    def get_approvedBy(self, conversation) -> str | None:  # noqa: N802
+        user = conversation.approved_by
+        return user.get_username() if user else None
+
+    def get_reviewHistory(self, conversation) -> ReviewActionSerializer(many=True):  # type: ignore[valid-type]  # noqa: N802
+        actions = conversation.review_actions.select_related("reviewer")
+        return ReviewActionSerializer(actions, many=True).data
+
+
+class ConversationStatusSerializer(ReviewFieldsSerializer):
     conversationId = StrictUUIDField(source="conversation_id")  # noqa: N815
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
     canEnrich = serializers.BooleanField(source="can_enrich")  # noqa: N815

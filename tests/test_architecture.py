@@ -15,12 +15,13 @@ APPS = [
     "intake",
     "training",
     "generation",
+    "review",
     "devtools",
     "config",
 ]
 # What each app may import from the others: core is for everyone, conversations holds the
-# data, enrichment works on it, intake and training stand on both, and generation on
-# intake (its results go through the intake code) (docs/architecture.md).
+# data, enrichment works on it, intake, training and review stand on both, and
+# generation on intake (its results go through the intake code) (docs/architecture.md).
 ALLOWED = {
     "core": set(),
     "conversations": {"core"},
@@ -28,7 +29,16 @@ ALLOWED = {
     "intake": {"core", "conversations", "enrichment"},
     "training": {"core", "conversations", "enrichment"},
     "generation": {"core", "conversations", "enrichment", "intake"},
-    "devtools": {"core", "conversations", "enrichment", "intake", "training", "generation"},
+    "review": {"core", "conversations", "enrichment"},
+    "devtools": {
+        "core",
+        "conversations",
+        "enrichment",
+        "intake",
+        "training",
+        "generation",
+        "review",
+    },
     "config": {
         "core",
         "conversations",
@@ -36,6 +46,7 @@ ALLOWED = {
         "intake",
         "training",
         "generation",
+        "review",
         "devtools",
     },
 }

@@ -63,6 +63,7 @@ class Member:
     emotional_arc: str = ""
     training_topic_key: str = ""
     training_topic: str = ""
+    review_status: str = ""  # empty: not reviewable (never enriched)
 
 
 # Numbers ----------------------------------------------------------------------------
@@ -188,9 +189,13 @@ class Summary:
     _score_count: int = 0
     _score_min: float | None = None
     _score_max: float | None = None
+    # Members a person approved (review).
+    human_reviewed: int = 0
 
     def add(self, member: Member, pairs: list[dict]) -> None:
         self.conversations += 1
+        if member.review_status == "approved":
+            self.human_reviewed += 1
         self.training_pairs += len(pairs)
         scores = [member.quality_score] if member.quality_score is not None else pair_scores(pairs)
         for score in scores:  # running totals: memory stays flat at any size
@@ -218,13 +223,20 @@ class Summary:
     def max_quality_score(self) -> float:
         return self._score_max if self._score_max is not None else 0
 
+    @property
+    def human_reviewed_percentage(self) -> float:
+        """Of the members, the percentage a person approved (two decimals)."""
+        if not self.conversations:
+            return 0
+        return round(100 * self.human_reviewed / self.conversations, 2)
+
     def quality_summary(self) -> dict:
         return {
             "avg_quality_score": self.avg_quality_score,
             "min_quality_score": self.min_quality_score,
             "max_quality_score": self.max_quality_score,
-            "human_reviewed_count": 0,
-            "human_reviewed_percentage": 0,
+            "human_reviewed_count": self.human_reviewed,
+            "human_reviewed_percentage": self.human_reviewed_percentage,
         }
 
     def distribution(self) -> dict:
@@ -265,6 +277,7 @@ def conversation_entry(member: Member, pairs: list[dict]) -> dict:
                 "training_topic_key": member.training_topic_key,
                 "training_topic": member.training_topic,
             },
+            "review_status": member.review_status or None,
         },
         "training_pairs": pairs,
     }

@@ -102,7 +102,7 @@ def record_files(training_file: TrainingFile, built: BuiltFiles) -> None:
     training_file.avg_quality_score = summary.avg_quality_score
     training_file.min_quality_score = summary.min_quality_score
     training_file.max_quality_score = summary.max_quality_score
-    training_file.human_reviewed_count = 0
+    training_file.human_reviewed_count = summary.human_reviewed
     training_file.scaffolding_distribution = summary.distribution()
     training_file.last_updated_at = built.built_at
     training_file.status = TrainingFileStatus.ACTIVE

@@ -25,13 +25,21 @@ class Ineligible:
     conversation_id: uuid.UUID
     sent_id: str
     enrichment_status: str
+    # Set when it is eligible but the file takes approved conversations only.
+    review_status: str | None = None
+    not_approved: bool = False
 
     @property
     def reason(self) -> str:
+        if self.not_approved:
+            return "not_approved"
         return "not_completed" if self.enrichment_status != "completed" else "no_enriched_file"
 
     @property
     def message(self) -> str:
+        if self.reason == "not_approved":
+            status = (self.review_status or "not reviewable").replace("_", " ")
+            return f"The training file takes approved conversations only (review: {status})."
         if self.reason == "not_completed":
             status = self.enrichment_status.replace("_", " ")
             return f"Its enrichment is not completed (status: {status})."
@@ -45,9 +53,13 @@ class NotEligible(Conflict):
 
     def __init__(self, ineligible: list[Ineligible]) -> None:
         count = len(ineligible)
+        what = "not completed with an enriched file"
+        if all(item.not_approved for item in ineligible):
+            what = "not approved"
+        elif any(item.not_approved for item in ineligible):
+            what = "not completed with an enriched file, or not approved"
         super().__init__(
-            f"{count} conversation{'s are' if count != 1 else ' is'} not completed with an "
-            "enriched file; nothing was changed."
+            f"{count} conversation{'s are' if count != 1 else ' is'} {what}; nothing was changed."
         )
         self.ineligible = ineligible
 
@@ -74,6 +86,8 @@ class Selection:
     pks: list[uuid.UUID]
     left_out: int = 0  # chosen but not eligible: counted, not taken
     sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)  # the id each was given as
+    # Chosen one by one, every one required: a conversation left out is an error.
+    strict: bool = False
 
 
 def chunks(items: Sequence, size: int = CHUNK):
@@ -105,7 +119,31 @@ def select_ids(ids: Sequence[str | uuid.UUID], *, user, strict: bool = True) -> 
     if ineligible and strict:
         raise NotEligible(ineligible)
     left_out = {item.pk for item in ineligible}
-    return Selection([pk for pk in pks if pk not in left_out], len(left_out), sent_ids)
+    return Selection([pk for pk in pks if pk not in left_out], len(left_out), sent_ids, strict)
+
+
+def only_approved(selection: Selection) -> Selection:
+    """The selection narrowed to conversations a person approved (for a training file of
+    approved conversations only): the others raise ``NotEligible`` (reason
+    ``not_approved``) when the selection is strict, else they are left out and counted."""
+    refused = []
+    for chunk in chunks(selection.pks):
+        rows = Conversation.objects.filter(pk__in=chunk).exclude(review_status="approved")
+        for pk, business_id, status, review in rows.values_list(
+            "pk", "conversation_id", "enrichment_status", "review_status"
+        ):
+            sent = selection.sent_ids.get(pk, str(business_id))
+            refused.append(Ineligible(pk, business_id, sent, status, review, not_approved=True))
+    if refused and selection.strict:
+        order = {pk: n for n, pk in enumerate(selection.pks)}
+        raise NotEligible(sorted(refused, key=lambda item: order[item.pk]))
+    out = {item.pk for item in refused}
+    return Selection(
+        [pk for pk in selection.pks if pk not in out],
+        selection.left_out + len(out),
+        selection.sent_ids,
+        selection.strict,
+    )
 
 
 def select_matching(conversations: QuerySet[Conversation]) -> Selection:

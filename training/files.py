@@ -48,6 +48,7 @@ _MEMBER_FIELDS = (
     "conversation__conversation_id",
     "conversation__created_at",
     "conversation__quality_score",
+    "conversation__review_status",
     "conversation__persona__persona_key",
     "conversation__persona__name",
     "conversation__emotional_arc__arc_key",
@@ -152,25 +153,32 @@ def build_files(
 
 
 def _check_members(training_file: TrainingFile) -> None:
-    """Every member must still be completed with an enriched file."""
-    eligible = Conversation.objects.eligible_for_training().values("conversation_id")
+    """Every member must still be completed with an enriched file (and approved, in a
+    file of approved conversations only: one enriched again waits for review)."""
+    eligible = Conversation.objects.eligible_for_training()
+    approved_only = training_file.approved_only
+    if approved_only:
+        eligible = eligible.filter(review_status="approved")
+    eligible = eligible.values("conversation_id")
+    status = "conversation__review_status" if approved_only else "conversation__enrichment_status"
     problems = list(
         training_file.memberships.exclude(conversation_id__in=eligible)
         .order_by("id")
-        .values_list("conversation_id", "conversation__enrichment_status")[: NAMED_PROBLEMS + 1]
+        .values_list("conversation_id", status)[: NAMED_PROBLEMS + 1]
     )
     if not problems:
         return
     count = training_file.memberships.exclude(conversation_id__in=eligible).count()
     named = "; ".join(
-        f"{business_id} ({status.replace('_', ' ')})"
+        f"{business_id} ({(status or 'not reviewable').replace('_', ' ')})"
         for business_id, status in problems[:NAMED_PROBLEMS]
     )
     more = f"; and {count - NAMED_PROBLEMS} more" if count > NAMED_PROBLEMS else ""
     raise BuildError(
-        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer completed "
-        f"with an enriched file: {named}{more}. Remove them or enrich them again, then "
-        "rebuild."
+        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer "
+        f"{'approved' if approved_only else 'completed with an enriched file'}: "
+        f"{named}{more}. Remove them or "
+        f"{'approve them' if approved_only else 'enrich them again'}, then rebuild."
     )
 
 
@@ -183,10 +191,13 @@ def _members(training_file: TrainingFile) -> Iterator[tuple[builders.Member, str
             .order_by("id")
             .values_list("id", *_MEMBER_FIELDS)[:CHUNK_SIZE]
         )
-        for _, path, business_id, created_at, quality_score, *scaffolding in rows:
+        for _, path, business_id, created_at, quality_score, review, *scaffolding in rows:
             # Scaffolding rows may be missing (null) or unnamed: empty strings then.
             names = (value or "" for value in scaffolding)
-            yield builders.Member(str(business_id), created_at, quality_score, *names), path
+            member = builders.Member(
+                str(business_id), created_at, quality_score, *names, review_status=review or ""
+            )
+            yield member, path
         if len(rows) < CHUNK_SIZE:
             return
         last_id = rows[-1][0]

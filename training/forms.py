@@ -111,6 +111,11 @@ class CreateForm(forms.Form):
     description = forms.CharField(
         required=False, label="Description", widget=forms.Textarea(attrs={"rows": 2})
     )
+    approved_only = forms.BooleanField(
+        required=False,
+        label="Approved conversations only",
+        help_text="Leave out conversations no one approved, now and whenever more are added.",
+    )
 
 
 class AddToForm(forms.Form):

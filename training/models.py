@@ -94,6 +94,8 @@ class TrainingFile(models.Model):
     min_quality_score = models.FloatField(null=True, blank=True)
     max_quality_score = models.FloatField(null=True, blank=True)
     human_reviewed_count = models.PositiveIntegerField(default=0)
+    # Only conversations a person approved may be members (review).
+    approved_only = models.BooleanField(default=False)
     scaffolding_distribution = models.JSONField(default=empty_distribution, blank=True)
     last_updated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the stored files were last built."

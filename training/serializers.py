@@ -16,7 +16,7 @@ from core.api.errors import (
 )
 from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
-from enrichment.serializers import RequestBodySerializer
+from enrichment.serializers import RequestBodySerializer, StrictBooleanField
 
 from .models import FileFormat, TrainingFile, TrainingFileStatus
 from .services import Change
@@ -58,6 +58,7 @@ class CreateRequestSerializer(SelectionSerializer):
     description = StrictTextField(
         required=False, allow_blank=True, default="", trim_whitespace=True
     )
+    approvedOnly = StrictBooleanField(required=False, default=False)  # noqa: N815
 
 
 class RemoveRequestSerializer(RequestBodySerializer):
@@ -91,6 +92,7 @@ def training_file_payload(training_file: TrainingFile, *, member_count: int | No
         "id": str(training_file.pk),
         "name": training_file.name,
         "description": training_file.description,
+        "approvedOnly": training_file.approved_only,
         "status": training_file.status,
         "error": training_file.error or None,
         "memberCount": member_count,
@@ -180,6 +182,9 @@ class TrainingFileSerializer(serializers.Serializer):
     id = StrictUUIDField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
+    approvedOnly = serializers.BooleanField(  # noqa: N815
+        help_text="Only conversations a person approved may be members."
+    )
     status = serializers.ChoiceField(choices=TrainingFileStatus.choices)
     error = serializers.CharField(allow_null=True, help_text="Why the last build failed.")
     memberCount = serializers.IntegerField()  # noqa: N815
@@ -272,7 +277,16 @@ def _one_selector(extra: dict, required: list[str]) -> dict:
     }
 
 
-CREATE_REQUEST_SCHEMA = _one_selector({"name": _NAME, "description": _TEXT}, ["name"])
+_APPROVED_ONLY = {
+    "type": "boolean",
+    "default": False,
+    "description": "Only conversations a person approved, now and whenever more are added: "
+    "by id, any other is refused (reason not_approved); by batch job, the others are left "
+    "out.",
+}
+CREATE_REQUEST_SCHEMA = _one_selector(
+    {"name": _NAME, "description": _TEXT, "approvedOnly": _APPROVED_ONLY}, ["name"]
+)
 ADD_REQUEST_SCHEMA = _one_selector({}, [])
 REMOVE_REQUEST_SCHEMA = {
     "type": "object",

@@ -25,7 +25,7 @@ from conversations.models import Conversation
 from core.errors import Conflict
 
 from .builds import build_now, record_build_failure
-from .eligibility import Selection, chunks
+from .eligibility import Selection, chunks, only_approved
 from .files import BuildError, delete_folder
 from .models import TrainingFile, TrainingFileConversation, TrainingFileStatus
 from .tasks import enqueue_build
@@ -89,8 +89,11 @@ def create_training_file(
     selection: Selection,
     background: bool | None = None,
     enqueue: bool = True,
+    approved_only: bool = False,
 ) -> Change:
-    """A new training file of the selected conversations, owned by ``user``.
+    """A new training file of the selected conversations, owned by ``user``; with
+    ``approved_only``, of conversations a person approved, now and whenever more are
+    added (``eligibility.only_approved``).
 
     ``background=None`` builds in this request up to ``ENRICHMENT_BULK_LIMIT``
     conversations, else queues the build; ``enqueue=False`` leaves a queued build to the
@@ -98,6 +101,8 @@ def create_training_file(
     """
     name = name.strip()
     owner = _owner(user)
+    if approved_only:
+        selection = only_approved(selection)
     if not selection.pks:
         raise NothingSelected("There are no completed conversations to put in a training file.")
     if _name_taken(name, owner):
@@ -105,7 +110,10 @@ def create_training_file(
     try:
         with transaction.atomic():
             training_file = TrainingFile.objects.create(
-                name=name, description=description.strip(), created_by=owner
+                name=name,
+                description=description.strip(),
+                created_by=owner,
+                approved_only=approved_only,
             )
             added = _insert(training_file, selection.pks, user=owner)
             queued = _rebuild(training_file, background=background, enqueue=enqueue)
@@ -126,6 +134,8 @@ def add_conversations(
 ) -> Change:
     """Add the selected conversations; ones already in the file are reported, not added
     twice. The files are rebuilt when anything was added."""
+    if training_file.approved_only:
+        selection = only_approved(selection)
     if not selection.pks:
         raise NothingSelected("There are no completed conversations to add.")
     with transaction.atomic():

@@ -223,6 +223,7 @@ def training_file_create(request: HtmxHttpRequest) -> HttpResponse:
             description=create_form.cleaned_data["description"],
             user=request.user,
             selection=chosen.selection,
+            approved_only=create_form.cleaned_data["approved_only"],
         )
     except services.TrainingFileError as exc:
         return _new_page(request, chosen, [str(exc)], create_form=create_form, status=422)

@@ -20,6 +20,13 @@ from .conversations import (
     Tier,
     lease_expiry,
 )
+from .review import (
+    STATUS_AFTER,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewReason,
+    ReviewStatus,
+)
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
 
 __all__ = [
@@ -37,6 +44,11 @@ __all__ = [
     "Persona",
     "Priority",
     "ProcessingStatus",
+    "ReviewAction",
+    "ReviewActionKind",
+    "ReviewReason",
+    "ReviewStatus",
+    "STATUS_AFTER",
     "PromptTemplate",
     "ScaffoldingRow",
     "Tier",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.constraints import check_choices
 
+from .review import ReviewStatus
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, TrainingTopic
 
 
@@ -233,6 +234,29 @@ class Conversation(models.Model):
         max_length=20, choices=ErrorCategory.choices, null=True, blank=True
     )
     last_failed_at = models.DateTimeField(null=True, blank=True)
+    # Review (``conversations.models.review``): empty until enriched, then pending.
+    review_status = models.CharField(
+        max_length=20, choices=ReviewStatus.choices, null=True, blank=True
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approved_conversations",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    reviewer_notes = models.TextField(blank=True)
+    # A reviewer's claim: the queue shows a claimed conversation to no one else until then.
+    review_claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    review_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -241,7 +265,10 @@ class Conversation(models.Model):
     class Meta:
         db_table = "conversations"
         ordering = ["-created_at", "-id"]
-        permissions = [("enrich_conversation", "Can run enrichment on conversations")]
+        permissions = [
+            ("enrich_conversation", "Can run enrichment on conversations"),
+            ("review_others_conversations", "Can review other users' conversations"),
+        ]
         # Every list order is (column, created_at, id), all one way or all the other, so
         # one index per column serves both directions (ties on created_at, rare, are put
         # in order as they come), and the filter on that column in the newest-first order
@@ -266,6 +293,23 @@ class Conversation(models.Model):
             models.Index(fields=["turn_count", "created_at"], name="conv_turns_idx"),
             # The rows changed since a given time (what counters kept elsewhere look for).
             models.Index(fields=["updated_at"], name="conv_updated_idx"),
+            # The review queue: one status, oldest or lowest quality first (partial: only
+            # enriched rows), and a reviewer's own claims (partial: only claimed rows).
+            models.Index(
+                fields=["review_status", "enriched_at", "id"],
+                name="conv_review_idx",
+                condition=Q(review_status__isnull=False),
+            ),
+            models.Index(
+                fields=["review_status", "quality_score", "enriched_at", "id"],
+                name="conv_review_quality_idx",
+                condition=Q(review_status__isnull=False),
+            ),
+            models.Index(
+                fields=["review_claimed_by"],
+                name="conv_review_claim_idx",
+                condition=Q(review_claimed_by__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -286,6 +330,10 @@ class Conversation(models.Model):
             models.CheckConstraint(
                 condition=check_choices("last_failure_category", ErrorCategory, nullable=True),
                 name="conversations_last_failure_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=check_choices("review_status", ReviewStatus, nullable=True),
+                name="conversations_review_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(quality_score__isnull=True)

@@ -52,6 +52,8 @@ INPUT_FIELDS = (
     "raw_response_path",
     # What the claim found: a completed conversation keeps its output if this attempt fails.
     "enrichment_status_before_claim",
+    # A reviewed conversation enriched again notes it in its review history.
+    "review_status",
     *SCAFFOLDING,
 )
 # Up to this many conversations, their scaffolding is joined into the one SELECT; beyond,

@@ -11,7 +11,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations import counts
-from conversations.models import Conversation, EnrichmentStatus
+from conversations.models import (
+    Conversation,
+    EnrichmentStatus,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewStatus,
+)
 from core.sql import update_rows_statement, update_statement
 
 from .outcomes import ENRICHED, FAILED, IN_PROGRESS, SKIPPED, Outcome
@@ -22,6 +28,13 @@ OnOutcomes = Callable[[list[Outcome]], None]
 
 # What the outcome UPDATE must also set, besides the outcome's own fields.
 _CLEARED_CLAIM = {"enrichment_lease_expires_at": None, "enrichment_claim_token": None}
+# What a success also sets: the new output waits for a person's review, whatever an
+# earlier output's review decided (that decision stays in the history).
+_TO_REVIEW = {
+    "review_status": ReviewStatus.PENDING.value,
+    "approved_by": None,
+    "approved_at": None,
+}
 
 
 @dataclass
@@ -39,7 +52,15 @@ class Processed:
     def values(self, now) -> dict:
         values = {**self.fields, **_CLEARED_CLAIM, "updated_at": now}
         values["enriched_at" if self.succeeded else "last_failed_at"] = now
+        if self.succeeded:
+            values.update(_TO_REVIEW)
         return values
+
+    @property
+    def back_to_review(self) -> bool:
+        """A success over output a person had already reviewed."""
+        before = self.conversation.review_status
+        return self.succeeded and before not in (None, ReviewStatus.PENDING)
 
     def outcome(self, written: bool) -> Outcome:
         conversation = self.conversation
@@ -100,6 +121,7 @@ def record_one(
             written = cursor.rowcount > 0
         if written:
             counts.move([_move(processed)])
+            _note_back_to_review([processed])
         outcome = processed.outcome(written)
         report([outcome], on_outcome, on_outcomes)
     return outcome
@@ -112,6 +134,20 @@ def _move(processed: Processed) -> tuple:
         conversation.pk,
         conversation.enrichment_status_before_claim,
         processed.fields["enrichment_status"],
+    )
+
+
+def _note_back_to_review(written: list[Processed]) -> None:
+    """The system's entry in the review history of each reviewed conversation that a new
+    output sends back to the queue."""
+    ReviewAction.objects.bulk_create(
+        ReviewAction(
+            conversation_id=p.conversation.pk,
+            action=ReviewActionKind.MOVED_TO_REVIEW,
+            comment=f"Enriched again; the earlier output was {p.conversation.review_status}.",
+        )
+        for p in written
+        if p.back_to_review
     )
 
 
@@ -153,6 +189,7 @@ def record_many(
                 cursor.execute(sql, params)
                 written.update(to_python(pk) for (pk,) in cursor.fetchall())
         counts.move(_move(p) for p in batch if p.conversation.pk in written)
+        _note_back_to_review([p for p in batch if p.conversation.pk in written])
         outcomes = [p.outcome(p.conversation.pk in written) for p in batch]
         report(outcomes, on_outcome, on_outcomes)
     return outcomes

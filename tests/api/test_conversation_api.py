@@ -78,6 +78,8 @@ def test_enrichment_status_endpoint(api, user):
     assert response.status_code == 200
     body = response.json()
     assert sorted(body) == [
+        "approvedAt",
+        "approvedBy",
         "canEnrich",
         "conversationId",
         "enrichedAt",
@@ -86,6 +88,9 @@ def test_enrichment_status_endpoint(api, user):
         "errorCategory",
         "lastFailure",
         "needsRetry",
+        "reviewHistory",
+        "reviewStatus",
+        "reviewerNotes",
     ]
     assert body["conversationId"] == str(conversation.conversation_id)
     assert body["enrichmentStatus"] == "validation_failed"

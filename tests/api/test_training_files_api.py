@@ -71,6 +71,7 @@ def test_creating_a_training_file_builds_it_in_the_request(api, user):
         "id": str(training_file.pk),
         "name": "March set",
         "description": "Two calm ones",
+        "approvedOnly": False,
         "status": "active",
         "error": None,
         "memberCount": 2,

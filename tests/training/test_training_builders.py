@@ -169,6 +169,7 @@ def test_conversation_entry_names_the_scaffolding_and_keeps_the_pairs_whole():
                 "training_topic_key": "",
                 "training_topic": "",
             },
+            "review_status": None,
         },
         "training_pairs": pairs,
     }
@@ -179,6 +180,7 @@ def test_conversation_entry_names_the_scaffolding_and_keeps_the_pairs_whole():
         "total_turns",
         "quality_tier",
         "scaffolding",
+        "review_status",
     ]
 
 

@@ -126,6 +126,7 @@ def training_files_view(request: Request) -> Response:
         description=data["description"],
         user=request.user,
         selection=_select(request, data),
+        approved_only=data["approvedOnly"],
     )
     return _changed(change, created=True)
 
