@@ -20,7 +20,7 @@ from core.api.errors import (
     invalid,
     not_found,
 )
-from core.api.params import MAX_WHOLE_NUMBER, whole_number
+from core.api.pages import PageSize, paginate
 from enrichment.selection import ConversationsNotFound
 
 from .queue import FAILURE_CATEGORIES, SORTS, filters_from, may_review_others, queue, statistics
@@ -35,8 +35,7 @@ from .serializers import (
 )
 from .services import review, review_many
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+QUEUE_PAGE = PageSize(default=50, maximum=500)
 REFUSED = {
     403: error_response(
         "Not yours, and you lack the permission to review others' conversations "
@@ -84,8 +83,7 @@ QUEUE_PARAMETERS = [
         description="age: oldest enrichment first; quality: lowest score first (unscored "
         "last); a leading - reverses.",
     ),
-    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_WHOLE_NUMBER}),
+    *QUEUE_PAGE.parameters(),
 ]
 
 
@@ -103,26 +101,17 @@ def queue_view(request: Request) -> Response:
     filters, errors = filters_from(request.query_params, strict=True)
     if errors:
         raise invalid(errors)
-    limit = whole_number(
-        request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
-    )
-    offset = whole_number(request, "offset", default=0)
     rows = queue(request.user, filters).select_related(
         "persona", "emotional_arc", "training_topic", "review_claimed_by"
     )
-    # One row beyond the page tells whether there is a next page without a COUNT.
-    page = list(rows[offset : offset + limit + 1])
+    page = paginate(request, rows, QUEUE_PAGE)
     context = {"now": timezone.now()}
     return Response(
         {
             "success": True,
             "statistics": StatisticsSerializer(statistics(request.user, filters)).data,
-            "data": QueueRowSerializer(page[:limit], many=True, context=context).data,
-            "pagination": {
-                "limit": limit,
-                "offset": offset,
-                "nextOffset": offset + limit if len(page) > limit else None,
-            },
+            "data": QueueRowSerializer(page.rows, many=True, context=context).data,
+            "pagination": page.pagination,
         }
     )
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from conversations.models import ReviewStatus
+from core.api.pages import PaginationSerializer
 from enrichment.serializers import (
     RequestBodySerializer,
     ReviewFieldsSerializer,
@@ -88,17 +89,11 @@ class StatisticsSerializer(serializers.Serializer):
     needsRevision = serializers.IntegerField(source="needs_revision")  # noqa: N815
 
 
-class QueuePaginationSerializer(serializers.Serializer):
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    nextOffset = serializers.IntegerField(allow_null=True)  # noqa: N815
-
-
 class QueueSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     statistics = StatisticsSerializer()
     data = QueueRowSerializer(many=True)
-    pagination = QueuePaginationSerializer()
+    pagination = PaginationSerializer()
 
 
 class ReviewResultSerializer(serializers.Serializer):

@@ -65,7 +65,7 @@ def test_every_operation_of_the_schema_called_through_the_generated_client_parse
     types = generated("types")
 
     batch_job_operations(tag("batch_jobs"), tag("conversations"), models, types)
-    conversation_operations(tag("conversations"), models, types, owner)
+    conversation_operations(tag("conversations"), tag("review"), models, types, owner)
     run_operations(tag("enrichment_runs"), models, owner)
     training_file_operations(tag("training_files"), models, types, owner)
 
@@ -127,7 +127,7 @@ def batch_job_operations(jobs, conversations, models, types) -> None:
     assert jobs.cancel_batch_job(other).parsed.job.status.value == "cancelled"
 
 
-def conversation_operations(conversations, models, types, owner) -> None:
+def conversation_operations(conversations, review, models, types, owner) -> None:
     good = ConversationFactory(created_by=owner)
     job = BatchJobFactory(created_by=owner)
     BatchItemFactory(batch_job=job, conversation=good)
@@ -151,6 +151,24 @@ def conversation_operations(conversations, models, types, owner) -> None:
     assert again.status_code == 200
     assert isinstance(again.parsed, models.SingleOutcome)
     assert (again.parsed.success, again.parsed.status.value) == (True, "enriched")
+
+    # Enriched, it waits for review: the queue shows it, a review approves it.
+    queue = review.get_review_queue(limit=5)
+    assert isinstance(queue.parsed, models.Queue)
+    assert [row.id for row in queue.parsed.data] == [good.pk]
+    assert queue.parsed.pagination.limit == 5
+    reviewed = conversations.review_conversation(
+        good.pk, body=models.ReviewRequest.from_dict({"action": "approved"})
+    )
+    assert reviewed.status_code == 200
+    assert reviewed.parsed.review_status.value == "approved"
+    many = conversations.review_conversations(
+        body=models.BulkReviewRequest.from_dict(
+            {"conversationIds": [str(good.pk)], "action": "approved"}
+        )
+    )
+    assert many.status_code == 200
+    assert len(many.parsed.results) == 1
 
     report = conversations.get_validation_report(good.pk)
     assert isinstance(report.parsed, models.ValidationReport)
@@ -414,7 +432,11 @@ def test_the_downloads_are_described_as_files_a_generated_client_reads_as_bytes(
     training = paths["/api/training-files/{training_file_id}/download"]["get"]["responses"]
     enriched = paths["/api/conversations/{conversation_id}/download/enriched"]["get"]
 
-    assert list(raw["200"]["content"]) == ["application/octet-stream", "application/json"]
+    assert list(raw["200"]["content"]) == [
+        "application/octet-stream",
+        "application/json",
+        "text/plain",
+    ]
     assert raw["200"]["content"]["application/octet-stream"]["schema"] == binary
     assert list(training["200"]["content"]) == [
         "application/octet-stream",
