@@ -3,9 +3,11 @@
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -44,10 +46,31 @@ class SourceFile:
     content: bytes
     data: dict | None  # None when the file is not parseable JSON (kept anyway)
     parse_error: str = ""  # why ``data`` is None
+    # Set by ``without_document()``: the document was parsed once and dropped, to be read
+    # and parsed again when the file is imported (an upload holds one at a time).
+    set_aside: bool = False
+    fingerprint: str = ""
+    reread: Callable[[], bytes] | None = None
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.content, self.data)
+        if not self.fingerprint:
+            self.fingerprint = content_hash(self.content, self.data)
+        return self.fingerprint
+
+    def without_document(self, reread: Callable[[], bytes]) -> "SourceFile":
+        """This file with its content and parsed document dropped (a parsed document takes
+        several times its file's size in memory); ``parsed()`` reads both again, with
+        ``reread`` (from the uploaded file, kept on disk)."""
+        fingerprint = self.content_hash
+        return SourceFile(self.path, b"", None, self.parse_error, True, fingerprint, reread)
+
+    def parsed(self) -> "SourceFile":
+        if not self.set_aside:
+            return self
+        again = parse_source(self.path, self.reread())
+        again.fingerprint = self.fingerprint
+        return again
 
 
 @dataclass
@@ -245,8 +268,12 @@ def import_sources(
                 auto_enrich=auto_enrich,
                 duplicate_items=len(duplicates),
             )
+            # One file at a time: a set-aside document is parsed again here and dropped
+            # once its conversation is built.
             conversations = [
-                _import_one(source, job, position, owner, scaffolding, warnings, written, tier)
+                _import_one(
+                    source.parsed(), job, position, owner, scaffolding, warnings, written, tier
+                )
                 for position, source in enumerate(sources, start=1)
             ]
             run = finish_batch_job(job)
@@ -294,7 +321,9 @@ def build_conversation(
     else:
         turns = source.data.get("turns")
         conversation.turn_count = len(turns) if isinstance(turns, list) else 0
-        parsed = json.dumps(source.data, indent=2, ensure_ascii=False).encode()
+        # orjson writes the bytes at once; json.dumps(indent=2) builds them from a list of
+        # pieces several times the file's size.
+        parsed = orjson.dumps(source.data, option=orjson.OPT_INDENT_2)
         conversation.file_path = storage.parsed_path(owner_segment, business_id)
         conversation.file_size = _store(source, conversation.file_path, parsed)
         written.append(conversation.file_path)
