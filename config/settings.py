@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.logs import logging_config
 
@@ -41,6 +42,12 @@ if not SECRET_KEY:
         )
     # Debug mode only: a fixed key is fine on a laptop and never signs anything in production.
     SECRET_KEY = "dev-insecure-enrichment-service-key-change-me-0123456789abcdef"
+elif SECRET_KEY.startswith("paste-the-output-of"):
+    # The README's example environment, copied without making a key: everyone has it.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the README's placeholder; make a key with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
 # HTTPS: on by default in production mode; DJANGO_HTTPS=false serves plain HTTP (a private
@@ -58,6 +65,21 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # always sets it, overwriting what a client sent).
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy of every response: scripts, styles, images and requests from the
+# site itself only, no plugins, no framing, forms posted to the site only. The pages carry
+# no inline script or style (htmx's indicator styles are off, the API docs load their
+# start-up script as a file).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 # Origins allowed to post forms when they differ from the Host the app sees (a proxy that
 # rewrites Host), e.g. https://enrichment.example.com.
 CSRF_TRUSTED_ORIGINS = env_origins("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -90,6 +112,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -143,6 +143,9 @@ def add_items(job: BatchJob, items: list[NewItem], *, allow_duplicates: bool = F
         for entry in prepared:
             if entry.source is None:
                 continue
+            # A file set aside (an upload's) is read again here, and dropped again once
+            # its conversation is built: one document in memory at a time.
+            entry.source = entry.source.parsed()
             # The content as it was sent, before the scaffolding keys are added to it.
             fingerprint = entry.source.content_hash
             links = _links(entry, scaffolding)
@@ -155,6 +158,8 @@ def add_items(job: BatchJob, items: list[NewItem], *, allow_duplicates: bool = F
                 written=written,
                 fingerprint=fingerprint,
             )
+            if entry.new.source is not None and entry.new.source.set_aside:
+                entry.source = entry.new.source
         with transaction.atomic():
             results = _store(job, prepared, allow_duplicates=allow_duplicates)
     except BaseException:

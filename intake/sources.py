@@ -3,8 +3,11 @@ parsed, linked to its scaffolding and stored as a new conversation."""
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
 
 from conversations.fingerprints import content_hash
 from conversations.imports import (
@@ -32,10 +35,31 @@ class SourceFile:
     content: bytes
     data: dict | None  # None when the file is not parseable JSON (kept anyway)
     parse_error: str = ""  # why ``data`` is None
+    # Set by ``without_document()``: the document was parsed once and dropped, to be read
+    # and parsed again when the file is imported (an upload holds one at a time).
+    set_aside: bool = False
+    fingerprint: str = ""
+    reread: Callable[[], bytes] | None = None
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.content, self.data)
+        if not self.fingerprint:
+            self.fingerprint = content_hash(self.content, self.data)
+        return self.fingerprint
+
+    def without_document(self, reread: Callable[[], bytes]) -> "SourceFile":
+        """This file with its content and parsed document dropped (a parsed document takes
+        several times its file's size in memory); ``parsed()`` reads both again, with
+        ``reread`` (from the uploaded file, kept on disk)."""
+        fingerprint = self.content_hash
+        return SourceFile(self.path, b"", None, self.parse_error, True, fingerprint, reread)
+
+    def parsed(self) -> "SourceFile":
+        if not self.set_aside:
+            return self
+        again = parse_source(self.path, self.reread())
+        again.fingerprint = self.fingerprint
+        return again
 
 
 def read_source(path: Path) -> SourceFile:
@@ -161,7 +185,9 @@ def build_conversation(
     else:
         turns = source.data.get("turns")
         conversation.turn_count = len(turns) if isinstance(turns, list) else 0
-        parsed = json.dumps(source.data, indent=2, ensure_ascii=False).encode()
+        # orjson writes the bytes at once; json.dumps(indent=2) builds them from a list of
+        # pieces several times the file's size.
+        parsed = orjson.dumps(source.data, option=orjson.OPT_INDENT_2)
         conversation.file_path = storage.parsed_path(owner_segment, business_id)
         conversation.file_size = _store(source, conversation.file_path, parsed)
         written.append(conversation.file_path)

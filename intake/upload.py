@@ -24,6 +24,10 @@ class UploadedConversation:
     source: SourceFile | None = None
     error: str = ""
     duplicate: Duplicate | None = None
+    # What the preview shows, taken from the document before it is set aside.
+    parseable: bool = False
+    turns: int | None = None
+    client: str = ""
 
     @property
     def status(self) -> str:
@@ -31,19 +35,25 @@ class UploadedConversation:
             return "error"
         if self.duplicate is not None:
             return "duplicate"
-        return "unparseable" if self.source.data is None else "conversation"
+        return "conversation" if self.parseable else "unparseable"
 
-    @property
-    def turns(self) -> int | None:
-        turns = self.source.data.get("turns") if self.source and self.source.data else None
-        return len(turns) if isinstance(turns, list) else None
+    def read(self, uploaded: UploadedFile) -> None:
+        """Read and parse the file; note what the preview shows of it and keep it without
+        its content and document (read again, one file at a time, when imported)."""
 
-    @property
-    def client(self) -> str:
-        data = self.source.data if self.source else None
+        def reread() -> bytes:
+            uploaded.seek(0)
+            return uploaded.read()
+
+        source = parse_source(Path(self.name), reread())
+        data = source.data
+        self.parseable = data is not None
+        turns = data.get("turns") if data else None
+        self.turns = len(turns) if isinstance(turns, list) else None
         metadata = data.get("conversation_metadata") if data else None
         persona = metadata.get("client_persona") if isinstance(metadata, dict) else None
-        return persona if isinstance(persona, str) else ""
+        self.client = persona if isinstance(persona, str) else ""
+        self.source = source.without_document(reread)
 
 
 @dataclass
@@ -78,7 +88,7 @@ def read_upload(files: Iterable[UploadedFile], *, owner, allow_duplicates: bool 
         name = Path(uploaded.name or "upload.json").name
         entry = UploadedConversation(name, uploaded.size or 0, index)
         try:
-            entry.source = parse_source(Path(name), uploaded.read())
+            entry.read(uploaded)
         except ImportFailed as exc:
             entry.error = str(exc)
         except OSError as exc:

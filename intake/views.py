@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import TooManyFilesSent
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
+from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -103,21 +103,34 @@ def too_many_files(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context, status=422)
 
 
-def _read_upload_form(request: HtmxHttpRequest) -> tuple[UploadForm, Upload | None, str]:
-    """The posted form and its files read (``None`` and why, when they cannot be)."""
+def too_large_text(total: int) -> str:
+    limit = settings.UPLOAD_MAX_BYTES
+    return (
+        f"These files add up to {filesizeformat(total)}; one upload takes at most "
+        f"{filesizeformat(limit)} ({limit:,} bytes): import them in parts."
+    )
+
+
+def _read_upload_form(request: HtmxHttpRequest) -> tuple[UploadForm, Upload | None, str, int]:
+    """The posted form and its files read (``None``, why and the status to answer, when
+    they cannot be)."""
     try:
         request.FILES  # noqa: B018 (parses the body, which may have too many files)
     except TooManyFilesSent:
-        return UploadForm(), None, too_many_files_text()
+        return UploadForm(), None, too_many_files_text(), 422
+    # The files are on disk already (temporary files): only their sizes are looked at.
+    total = sum(uploaded.size or 0 for uploaded in request.FILES.getlist("files"))
+    if total > settings.UPLOAD_MAX_BYTES:
+        return UploadForm(), None, too_large_text(total), 413
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return form, None, ""
+        return form, None, "", 422
     upload = read_upload(
         form.cleaned_data["files"],
         owner=request.user,
         allow_duplicates=form.cleaned_data["allow_duplicates"],
     )
-    return form, upload, ""
+    return form, upload, "", 422
 
 
 @require_http_methods(["GET", "POST"])
@@ -127,8 +140,8 @@ def batch_job_new(request: HtmxHttpRequest) -> HttpResponse:
     nothing, after the same checks as ``import_conversations``."""
     if request.method == "GET":
         return render(request, NEW, {"form": UploadForm(), **_limits()})
-    form, upload, problem = _read_upload_form(request)
-    status, retry_after = 422, 0
+    form, upload, problem, status = _read_upload_form(request)
+    retry_after = 0
     if upload is not None and not upload.errors and upload.importable:
         data = form.cleaned_data
         try:
@@ -162,7 +175,7 @@ def batch_job_new_preview(request: HtmxHttpRequest) -> HttpResponse:
     """What the chosen files would become (the page asks as soon as files are chosen)."""
     if not is_partial_request(request):
         return redirect("batch-job-new")
-    form, upload, problem = _read_upload_form(request)
+    form, upload, problem, _ = _read_upload_form(request)
     context = {"form": form, "upload": upload, "problem": problem}
     return render(request, f"{NEW}#preview", context)
 

@@ -69,3 +69,13 @@ def test_plain_http_mode_fails_the_checklist_on_hsts_redirect_and_cookies():
     assert result.returncode == 1
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr
+
+
+def test_the_readme_placeholder_secret_key_fails_the_checklist_and_says_why():
+    env = deploy_environment()
+    assert env["DJANGO_SECRET_KEY"].startswith("paste-the-output-of")
+
+    result = check_deploy(env)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is still the README's placeholder" in result.stderr

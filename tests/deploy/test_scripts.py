@@ -59,6 +59,17 @@ def test_production_mode_without_a_secret_key_refuses_to_start(script, empty_dat
     assert "refusing to start" in result.stderr
 
 
+@pytest.mark.parametrize("script", ["serve", "worker"])
+def test_the_readme_placeholder_secret_key_refuses_to_start(script, empty_database_env):
+    placeholder = "paste-the-output-of-python3-c-import-secrets-print-secrets-token_urlsafe-50"
+    env = {**empty_database_env, "DJANGO_SECRET_KEY": placeholder}
+
+    result = run(script, env)
+
+    assert result.returncode == 1
+    assert "DJANGO_SECRET_KEY is still the README's placeholder" in result.stderr
+
+
 def test_serve_refuses_a_worker_count_that_is_not_a_number(empty_database_env):
     result = run("serve", {**empty_database_env, "WEB_CONCURRENCY": "many"})
 

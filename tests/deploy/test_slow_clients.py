@@ -48,6 +48,7 @@ def test_two_clients_stalled_mid_body_do_not_stop_the_health_check(server):
             # would not answer before this gives up.
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:
                 assert response.status == 200
+                assert response.headers.get_all("Server") == ["enrichment"]
                 assert json.loads(response.read())["checks"]["database"] == "ok"
     finally:
         for sock in stalled:

@@ -26,7 +26,6 @@ def server(test_database, static_root, tmp_path_factory):
         DJANGO_HTTPS="false",
         API_THROTTLE_USER="30/minute",
         API_THROTTLE_FAILED_TOKENS="20/minute",
-        DATABASE_POOL_MAX_SIZE="20",
     )
     server = start_web(env, folder / "serve.log")
     yield server

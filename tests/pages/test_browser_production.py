@@ -34,14 +34,45 @@ def server(test_database, static_root, tmp_path_factory):
     web.stop()
 
 
+class PolicyWatch:
+    """What the Content-Security-Policy blocked on any page of a context: the browser's
+    console reports and the pages' own ``securitypolicyviolation`` events; and every
+    HTML page answered without the policy."""
+
+    def __init__(self, context) -> None:
+        self.violations: list[str] = []
+        self.unprotected: list[str] = []
+        context.add_init_script(
+            """document.addEventListener("securitypolicyviolation", e =>
+                 console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));"""
+        )
+        context.on("console", self._console)
+        context.on("response", self._response)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            where = message.page.url if message.page else message.location.get("url", "")
+            self.violations.append(f"{where}: {message.text}")
+
+    def _response(self, response) -> None:
+        kind = response.headers.get("content-type", "")
+        policy = response.headers.get("content-security-policy", "")
+        html = response.request.resource_type == "document" and kind.startswith("text/html")
+        if html and "default-src 'self'" not in policy:
+            self.unprotected.append(response.url)
+
+
 @pytest.fixture
 def prod(browser, server, media_root):
     """A page on the production server; this test's files go where the server reads."""
     settings.MEDIA_ROOT = server.media_root
     page, assets = open_page(browser, server.url)
+    policy = PolicyWatch(page.context)
     yield page
     page.context.close()
     assert assets.failures == {}, "stylesheets or scripts did not load"
+    assert policy.violations == [], "the Content-Security-Policy blocked something"
+    assert policy.unprotected == [], "pages answered without the Content-Security-Policy"
 
 
 def assert_styled_with_hashed_assets(page) -> None:

@@ -186,6 +186,24 @@ def test_an_import_posted_with_htmx_answers_with_the_preview_or_opens_the_job(us
     assert job.items.count() == 3
 
 
+def test_files_past_the_upload_cap_are_refused_with_413_and_the_limit(
+    user_client, settings, media_root
+):
+    settings.UPLOAD_MAX_BYTES = 2000
+    files = [
+        a_file(f"chat-{n}.json", conversation_document(session_context="x" * 400 + str(n)))
+        for n in range(3)
+    ]
+
+    response = user_client.post("/batch-jobs/new/", {"files": files, "tier": "template"})
+
+    assert response.status_code == 413
+    body = response.content.decode()
+    assert "one upload takes at most 2.0\xa0KB (2,000 bytes): import them in parts." in body
+    assert Conversation.objects.count() == 0
+    assert stored_files(media_root) == []
+
+
 def test_no_files_is_a_clear_error(user_client):
     response = user_client.post("/batch-jobs/new/", {"tier": "template"})
 
