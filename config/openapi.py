@@ -10,6 +10,7 @@ BODY_REQUIRED = {
     "create_training_file",
     "add_conversations_to_training_file",
     "remove_conversations_from_training_file",
+    "create_api_token",
 }
 
 

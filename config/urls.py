@@ -10,6 +10,7 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
+from core.api import tokens as tokens_api
 from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
@@ -251,6 +252,8 @@ urlpatterns = [
         training_api.download_view,
         name="api-training-file-download",
     ),
+    path("api/tokens", tokens_api.tokens_view, name="api-tokens-list"),
+    path("api/tokens/<int:token_id>", tokens_api.token_view, name="api-token"),
     # Anything else under /api/ is a 404 in the API's error shape.
     re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),
 ]
