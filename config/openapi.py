@@ -12,6 +12,7 @@ BODY_REQUIRED = {
     "remove_conversations_from_training_file",
     "review_conversation",
     "review_conversations",
+    "create_api_token",
 }
 
 

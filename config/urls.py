@@ -13,6 +13,7 @@ from config import health
 from config import views as config_views
 from core import token_views
 from core.api import errors as api_errors
+from core.api import tokens as tokens_api
 from core.converters import AnyCaseUUIDConverter
 from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
@@ -97,8 +98,8 @@ urlpatterns = [
     path("review/", review_views.review_page, name="review"),
     path("review/next/", review_views.review_next, name="review-next"),
     path("review/selected/", review_views.review_selected, name="review-selected"),
-    path("review/<uuid:pk>/", review_views.review_show, name="review-show"),
-    path("review/<uuid:pk>/act/", review_views.review_act, name="review-act"),
+    path("review/<anyuuid:pk>/", review_views.review_show, name="review-show"),
+    path("review/<anyuuid:pk>/act/", review_views.review_act, name="review-act"),
     path("runs/", runs.run_list, name="run-list"),
     path("runs/<anyuuid:pk>/", runs.run_detail, name="run-detail"),
     path("runs/<anyuuid:pk>/progress/", runs.run_progress, name="run-progress"),
@@ -190,7 +191,7 @@ urlpatterns = [
     path("api/conversations/review", review_api.bulk_review_view, name="api-bulk-review"),
     path("api/review/queue", review_api.queue_view, name="api-review-queue"),
     path(
-        "api/conversations/<uuid:conversation_id>/review",
+        "api/conversations/<anyuuid:conversation_id>/review",
         review_api.review_view,
         name="api-review",
     ),
@@ -277,6 +278,8 @@ urlpatterns = [
         training_api.download_view,
         name="api-training-file-download",
     ),
+    path("api/tokens", tokens_api.tokens_view, name="api-tokens-list"),
+    path("api/tokens/<int:token_id>", tokens_api.token_view, name="api-token"),
     # Anything else under /api/ is a 404 in the API's error shape.
     re_path(r"^api/", api_errors.not_found_view, name="api-not-found"),
 ]

@@ -54,7 +54,7 @@ def live_client(generated, live_server, owner, relaxed_throttles):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_operation_of_the_schema_called_through_the_generated_client_parses(
-    generated, live_client, owner
+    generated, live_client, live_server, owner
 ):
     called: set[str] = set()
 
@@ -68,6 +68,7 @@ def test_every_operation_of_the_schema_called_through_the_generated_client_parse
     conversation_operations(tag("conversations"), tag("review"), models, types, owner)
     run_operations(tag("enrichment_runs"), models, owner)
     training_file_operations(tag("training_files"), models, types, owner)
+    token_operations(tag("tokens"), models, generated("client"), live_server.url)
 
     assert called == schema_operations()
 
@@ -321,6 +322,24 @@ def training_file_operations(training, models, types, owner) -> None:
     deleted = training.delete_training_file(file_id)
     assert deleted.status_code == 204
     assert training.get_training_file(file_id).status_code == 404
+
+
+def token_operations(tokens, models, clients, url: str) -> None:
+    created = tokens.create_api_token(body=models.CreateTokenRequest(name="Made by a client"))
+    assert created.status_code == 201
+    assert isinstance(created.parsed, models.NewToken)
+    assert created.parsed.key.startswith(created.parsed.prefix)
+    listed = tokens.list_api_tokens(limit=10)
+    assert isinstance(listed.parsed, models.TokenList)
+    assert [token.name for token in listed.parsed.data] == ["Made by a client", "generated client"]
+    # The new key works: revoke the client's own with it.
+    own = listed.parsed.data[1].id
+    tokens.client = clients.AuthenticatedClient(
+        base_url=url, token=created.parsed.key, prefix="Token", raise_on_unexpected_status=True
+    )
+    revoked = tokens.revoke_api_token(own)
+    assert revoked.status_code == 204
+    assert [token.name for token in tokens.list_api_tokens().parsed.data] == ["Made by a client"]
 
 
 # Every documented error answer of every operation -----------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
+from core.tokens import create_token
 from tests.factories import (
     BatchItemFactory,
     BatchJobFactory,
@@ -56,7 +57,14 @@ def three_conversations(user) -> str:
     return "/api/conversations"
 
 
+def three_tokens(user) -> str:
+    for n in range(3):
+        create_token(user, name=f"Token {n}")
+    return "/api/tokens"
+
+
 LISTS = [
+    three_tokens,
     three_conversations,
     three_batch_jobs,
     three_batch_items,
@@ -118,6 +126,7 @@ def test_the_schema_documents_one_pagination_for_every_list():
         "get /api/training-files",
         "get /api/enrichment-runs",
         "get /api/conversations",
+        "get /api/tokens",
     }
     for name, (operation, body) in lists.items():
         assert body["properties"]["pagination"] == {"$ref": "#/components/schemas/Pagination"}

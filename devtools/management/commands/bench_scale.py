@@ -77,6 +77,15 @@ def pages(data: dataset.ScaleData) -> list[Page]:
             + ("turns", "-turns")
         ),
         both("  status=failed&order=name", "/conversations/?status=failed&order=name"),
+        both("/api/conversations", "/api/conversations"),
+        both("  status=failed", "/api/conversations?status=failed"),
+        Page(
+            "  batchJobId=<job>",
+            f"/api/conversations?batchJobId={big}",
+            f"/api/conversations?batchJobId={mine}",
+        ),
+        both("  search=Priya", "/api/conversations?search=Priya"),
+        both("  offset=100000", "/api/conversations?offset=100000"),
     ]
     return [
         *conversations,
@@ -117,6 +126,7 @@ def pages(data: dataset.ScaleData) -> list[Page]:
             "  run items API, outcome=failed",
             *(f"/api/enrichment-runs/{r}/items?outcome=failed" for r in (run, my_run)),
         ),
+        both("/api/enrichment-runs", "/api/enrichment-runs"),
         both("/training-files/", "/training-files/"),
         Page("  ?page=40", "/training-files/?page=40"),
         Page(
