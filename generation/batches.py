@@ -30,7 +30,8 @@ from .results import take_in_answer, take_in_failure
 NOT_CREATED = ("rate_limited", "overloaded", "bad_request", "auth", "billing", "not_found")
 
 
-def _request(attempt: GenerationAttempt, settings: GenerationSettings) -> Request:
+def attempt_request(attempt: GenerationAttempt, settings: GenerationSettings) -> Request:
+    """What an attempt sends: its prompt as rendered at creation, the job's settings."""
     return Request(
         attempt.custom_id,
         attempt.model,
@@ -70,7 +71,7 @@ def submit(
                 return created
             requests = next(
                 chunks(
-                    (_request(a, settings) for a in pending),
+                    (attempt_request(a, settings) for a in pending),
                     max_requests=max_requests,
                     max_bytes=max_bytes,
                 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from .batches import _request
+from .batches import attempt_request
 from .models import AttemptStatus, GenerationAttempt, GenerationSettings
 from .provider import Provider, ProviderError
 from .results import TakenIn, take_in_answer, take_in_failure
@@ -38,7 +38,7 @@ def send(attempt_id, provider: Provider) -> Sent:
     if settings.paused_reason:
         return Sent(paused=settings.paused_reason)
     try:
-        answer = provider.create_message(_request(attempt, settings))
+        answer = provider.create_message(attempt_request(attempt, settings))
     except ProviderError as error:
         if error.kind in ("rate_limited", "overloaded"):
             return Sent(retry_after=error.retry_after or DEFAULT_RETRY_AFTER)
