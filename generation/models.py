@@ -179,6 +179,9 @@ class GenerationAttempt(models.Model):
     template = models.ForeignKey(
         PromptTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The prompt as rendered when the job was created (later template edits do not change
+    # what a job sends); the system prompt is the job's.
+    prompt = models.TextField()
     prompt_hash = models.CharField(max_length=64, help_text="SHA-256 of the system and prompt.")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)

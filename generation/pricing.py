@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -148,14 +148,3 @@ def estimate(
         cost(model, input_tokens, output_tokens, batch=False),
         mode,
     )
-
-
-def as_decimal(value) -> Decimal:
-    """A budget or price given as a JSON number or text, exact."""
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
-    if not result.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    return result

@@ -8,7 +8,8 @@ in memory, plus ``/_fake/...`` control endpoints for tests:
 - ``POST /_fake/config`` ``{"batch_polls": N}``: a batch answers ``in_progress`` to N
   retrievals before it ends (default 1);
 - ``POST /_fake/batches/<id>/end``: end a batch now;
-- ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, auth kind);
+- ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, and how it
+  authenticated: ``x-api-key``, ``bearer`` or ``refused``);
 - ``GET /_fake/batches``: the batches with their ``custom_id`` s; ``POST /_fake/reset``.
 
 Batches read markers in each request's prompt: ``[[fake:errored]]`` and
@@ -74,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
         state = self.state
         auth = self._authenticate()
         state.requests.append({"method": method, "path": path, "body": body, "auth": auth})
+        if auth == "refused":
+            raise Failure(401, "invalid x-api-key")
         failure = state.take_failure(path)
         if failure is not None:
             raise Failure(failure["status"], failure.get("message") or "Scripted failure",
@@ -115,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         if not key and bearer.lower().startswith("bearer "):
             key, kind = bearer[7:].strip(), "bearer"
         if not key or (self.state.api_key is not None and key != self.state.api_key):
-            raise Failure(401, "invalid x-api-key")
+            return "refused"
         return kind
 
     def _control(self, method: str, path: str, body: dict):

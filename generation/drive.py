@@ -1,0 +1,87 @@
+"""A generation job driven to its end in one process (``manage.py generate --follow``):
+batch mode submits and polls, realtime mode sends one attempt after another, honouring the
+provider's waits; when every item has ended the job is finished (and, with auto-enrich,
+its enrichment run starts). Background workers do the same work as tasks."""
+
+import time
+from collections.abc import Callable
+
+from conversations.models import BatchItemStatus, BatchJob
+from intake.lifecycle import finish_batch_job
+
+from . import batches, realtime
+from .models import AttemptStatus, GenerationAttempt, Mode, ProviderBatch, ProviderBatchStatus
+from .provider import Provider, ProviderError
+
+OPEN_BATCH = (ProviderBatchStatus.IN_PROGRESS, ProviderBatchStatus.CANCELING)
+RETRY_SECONDS = 5.0
+
+
+def drive(
+    job: BatchJob,
+    provider: Provider,
+    *,
+    poll_seconds: float,
+    retry_seconds: float = RETRY_SECONDS,
+    say: Callable[[str], None] = lambda line: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Run ``job`` until it ends or stops; what happened, in words."""
+    settings = job.generation
+    while True:
+        try:
+            _step(job, settings, provider, say, sleep)
+        except ProviderError as error:
+            if error.pauses_job or not error.retryable:
+                raise
+            wait = error.retry_after or retry_seconds
+            say(f"{error.message}; trying again in {wait:g} s")
+            sleep(wait)
+        settings.refresh_from_db()
+        if settings.paused_reason:
+            return f"paused: {settings.paused_reason}"
+        open_items = job.items.exclude(
+            status__in=[BatchItemStatus.COMPLETED, BatchItemStatus.FAILED]
+        ).count()
+        if not open_items:
+            run = finish_batch_job(job)
+            job.refresh_from_db()
+            enrichment = f"; enrichment run {run.pk} started" if run else ""
+            return (
+                f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}"
+            )
+        waiting = ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH).exists()
+        sendable = GenerationAttempt.objects.filter(
+            item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
+        ).exists()
+        if not waiting and not sendable:
+            return (
+                f"stopped: {open_items} items wait on a provider batch whose creation was not "
+                "confirmed (it must be found at the provider before they are sent again)"
+            )
+        if settings.mode == Mode.BATCH:
+            sleep(poll_seconds)
+
+
+def _step(job, settings, provider: Provider, say, sleep) -> None:
+    if settings.mode == Mode.BATCH:
+        for created in batches.submit(job.pk, provider):
+            say(f"sent provider batch {created.provider_batch_id}: {created.requests} requests")
+        for record in ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH):
+            polled = batches.poll(record.pk, provider)
+            say(
+                f"provider batch {polled.provider_batch_id}: {polled.status}, "
+                f"{polled.succeeded} succeeded, {polled.errored} errored, "
+                f"{polled.expired} expired, {polled.canceled} canceled"
+            )
+        return
+    pending = GenerationAttempt.objects.filter(
+        item__batch_job=job, status=AttemptStatus.PENDING
+    ).order_by("item__position", "number")
+    for attempt in pending:
+        sent = realtime.send(attempt.pk, provider)
+        if sent.retry_after:
+            say(f"the provider asks to wait {sent.retry_after:g} s")
+            sleep(sent.retry_after)
+        if sent.paused:
+            return

@@ -1,0 +1,199 @@
+"""Taking in what the provider answered for an attempt, once.
+
+An answer with text goes through the intake code: the raw text is stored exactly as it
+came, the conversation is created (a truncated or unparseable one too: enriching it ends
+``validation_failed`` with ``INVALID_JSON_SYNTAX``), with ``input_parameters`` and the
+scaffolding links as the API's items get them, and linked to its item. A parsed document
+makes the item ``completed``; anything else ``failed`` with the reason. The attempt's
+usage is billed to the job.
+
+A result without an answer (errored, expired, canceled) gets the item a new attempt, up to
+``MAX_ATTEMPTS`` in all; then the item fails with the last reason.
+
+Taking in the same result again changes nothing: the attempt's row is locked and a result
+is only taken in while the attempt waits for one.
+"""
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations import counts
+from conversations.models import (
+    BatchItemStatus,
+    BatchJob,
+    BatchJobStatus,
+    EmotionalArc,
+    Persona,
+    PromptTemplate,
+    TrainingTopic,
+)
+from core import storage
+from intake.files import SourceFile, build_conversation
+
+from . import accounting
+from .models import AttemptStatus, GenerationAttempt
+from .parsing import parse_answer
+from .provider import Answer
+
+MAX_ATTEMPTS = 3
+WAITING = (AttemptStatus.PENDING, AttemptStatus.SUBMITTED)
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    attempt: GenerationAttempt
+    taken: bool  # False: the result had been taken in before (nothing changed)
+    next_attempt: GenerationAttempt | None = None
+
+
+def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
+    """A succeeded batch result or a realtime answer."""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            attempt = _locked(attempt_id)
+            if attempt.status not in WAITING:
+                return TakenIn(attempt, False)
+            item, job = attempt.item, attempt.item.batch_job
+            parsed = parse_answer(answer.stop_reason, answer.text)
+            conversation = None
+            if answer.text:
+                source = SourceFile(
+                    Path(attempt.custom_id),
+                    answer.text.encode("utf-8"),
+                    None,
+                    parsed.error or "",
+                )
+                links = _links(item.parameters)
+                if parsed.ok:
+                    source.data = with_input_parameters(parsed.document, links)
+                conversation = build_conversation(
+                    source,
+                    owner=job.created_by,
+                    name=f"{item.topic or job.name} #{item.position}",
+                    tier=job.tier,
+                    links=links,
+                    written=written,
+                    fingerprint=source.content_hash,
+                )
+                conversation.save()
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.stop_reason = answer.stop_reason or ""
+            attempt.outcome = parsed.outcome
+            attempt.parse_method = parsed.parse_method
+            attempt.message_id = answer.message_id
+            attempt.conversation = conversation
+            attempt.error = parsed.error or ""
+            attempt.answered_at = timezone.now()
+            attempt.save()
+            accounting.bill(attempt.pk, answer)
+            _end_item(item, job, conversation, ok=parsed.ok, error=parsed.error or "")
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                storage.default_storage.delete(path)
+        raise
+    return TakenIn(attempt, True)
+
+
+def take_in_failure(attempt_id, result_type: str, error: str) -> TakenIn:
+    """An errored, expired or canceled batch result, or a request the provider refused
+    (``rejected``: final for the item). Costs nothing."""
+    with transaction.atomic():
+        attempt = _locked(attempt_id)
+        if attempt.status not in WAITING:
+            return TakenIn(attempt, False)
+        attempt.status = result_type
+        attempt.error = error
+        attempt.answered_at = timezone.now()
+        attempt.save(update_fields=["status", "error", "answered_at"])
+        item, job = attempt.item, attempt.item.batch_job
+        if result_type != AttemptStatus.REJECTED and attempt.number < MAX_ATTEMPTS:
+            return TakenIn(attempt, True, next_attempt(attempt))
+        _end_item(item, job, None, ok=False, error=error)
+    return TakenIn(attempt, True)
+
+
+def next_attempt(previous: GenerationAttempt) -> GenerationAttempt:
+    number = previous.number + 1
+    return GenerationAttempt.objects.create(
+        item=previous.item,
+        number=number,
+        custom_id=accounting.custom_id(previous.item_id, number),
+        mode=previous.mode,
+        model=previous.model,
+        template=previous.template,
+        prompt=previous.prompt,
+        prompt_hash=previous.prompt_hash,
+    )
+
+
+def _locked(attempt_id) -> GenerationAttempt:
+    return (
+        GenerationAttempt.objects.select_for_update(of=("self",))
+        .select_related("item", "item__batch_job")
+        .get(pk=attempt_id)
+    )
+
+
+def _end_item(item, job: BatchJob, conversation, *, ok: bool, error: str) -> None:
+    item.status = BatchItemStatus.COMPLETED if ok else BatchItemStatus.FAILED
+    item.conversation = conversation
+    item.error_message = "" if ok else error
+    item.save(update_fields=["status", "conversation", "error_message", "updated_at"])
+    now = timezone.now()
+    changes = {
+        "completed_items": F("completed_items") + 1,
+        "successful_items": F("successful_items") + int(ok),
+        "failed_items": F("failed_items") + int(not ok),
+        "updated_at": now,
+    }
+    if job.status == BatchJobStatus.QUEUED:
+        changes.update(status=BatchJobStatus.PROCESSING, started_at=now)
+    BatchJob.objects.filter(pk=job.pk).update(**changes)
+    if ok:
+        counts.join(job, [conversation.enrichment_status])
+
+
+def _links(parameters: dict) -> dict:
+    def row(model, key):
+        pk = parameters.get(key)
+        return model.objects.filter(pk=pk).first() if pk else None
+
+    return {
+        "persona": row(Persona, "persona_id"),
+        "emotional_arc": row(EmotionalArc, "emotional_arc_id"),
+        "training_topic": row(TrainingTopic, "training_topic_id"),
+        "template": row(PromptTemplate, "templateId"),
+    }
+
+
+def with_input_parameters(document: dict, links: dict) -> dict:
+    """The document with the ``input_parameters`` the original's parse step added (DOMAIN
+    §2) and ``client_persona`` as "<persona name> - <archetype>"."""
+    persona, arc, topic = links["persona"], links["emotional_arc"], links["training_topic"]
+    parameters = {
+        "persona_id": str(persona.pk) if persona else "",
+        "persona_key": persona.persona_key if persona else "",
+        "persona_name": persona.name if persona else "",
+        "emotional_arc_id": str(arc.pk) if arc else "",
+        "emotional_arc_key": arc.arc_key if arc else "",
+        "emotional_arc_name": arc.name if arc else "",
+        "training_topic_id": str(topic.pk) if topic else "",
+        "training_topic_key": topic.topic_key if topic else "",
+        "training_topic_name": topic.name if topic else "",
+    }
+    document = {**document, "input_parameters": parameters}
+    metadata = document.get("conversation_metadata")
+    if persona is not None and persona.name and isinstance(metadata, dict):
+        archetype = persona.archetype or "Client"
+        document["conversation_metadata"] = {
+            **metadata,
+            "client_persona": f"{persona.name} - {archetype}",
+        }
+    return document
