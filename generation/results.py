@@ -33,7 +33,7 @@ from conversations.models import (
     TrainingTopic,
 )
 from core import storage
-from intake.files import SourceFile, build_conversation
+from intake.sources import SourceFile, build_conversation
 
 from . import accounting
 from .models import AttemptStatus, GenerationAttempt
