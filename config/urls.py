@@ -13,6 +13,7 @@ from core.api import errors as api_errors
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
+from generation import api as generation_api
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
@@ -156,6 +157,12 @@ urlpatterns = [
         "api/batch-jobs/<uuid:job_id>/cancel",
         intake_jobs_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
+    ),
+    path("api/generation-jobs", generation_api.generation_jobs_view, name="api-generation-jobs"),
+    path(
+        "api/generation-jobs/preview",
+        generation_api.generation_preview_view,
+        name="api-generation-preview",
     ),
     path(
         "api/conversations/bulk-enrich",

@@ -18,6 +18,7 @@ from core.api.errors import (
     invalid,
 )
 from core.api.params import MAX_WHOLE_NUMBER, whole_number
+from core.sections import prefetch
 from intake.items import (
     COMPLETED,
     FAILED,
@@ -94,7 +95,11 @@ def batch_jobs_view(request: Request) -> Response:
         request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
     )
     offset = whole_number(request, "offset", default=0)
-    jobs = BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
+    jobs = (
+        BatchJob.objects.visible_to(request.user)
+        .order_by("-created_at", "-id")
+        .prefetch_related(*prefetch("batch_job"))
+    )
     if status:
         jobs = jobs.filter(status=status)
     # One row beyond the page tells whether there is a next page without a COUNT.
