@@ -14,6 +14,7 @@ from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
 from generation import api as generation_api
+from generation import views as generation_views
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
@@ -38,6 +39,12 @@ urlpatterns = [
         "batch-jobs/new/preview/",
         intake_views.batch_job_new_preview,
         name="batch-job-new-preview",
+    ),
+    path("batch-jobs/generate/", generation_views.generate, name="batch-job-generate"),
+    path(
+        "batch-jobs/generate/preview/",
+        generation_views.generate_preview,
+        name="batch-job-generate-preview",
     ),
     path("batch-jobs/<uuid:pk>/", intake_views.batch_job_detail, name="batch-job-detail"),
     path(
