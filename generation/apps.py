@@ -18,6 +18,7 @@ class GenerationConfig(AppConfig):
                 "generation",
                 overview.generation_json,
                 overview.SCHEMA,
+                select_related=overview.SELECT_RELATED,
                 prefetch=overview.PREFETCH,
             ),
         )

@@ -62,8 +62,9 @@ SCHEMA = {
         },
     },
 }
-# What lists fetch once for all their jobs.
-PREFETCH = ("generation", "provider_batches")
+# What lists fetch for all their jobs at once: the settings joined, the batches in one query.
+SELECT_RELATED = ("generation",)
+PREFETCH = ("provider_batches",)
 
 
 def settings_of(job: BatchJob) -> GenerationSettings | None:

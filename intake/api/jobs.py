@@ -18,7 +18,7 @@ from core.api.errors import (
     invalid,
 )
 from core.api.params import MAX_WHOLE_NUMBER, whole_number
-from core.sections import prefetch
+from core.sections import with_sections
 from intake.items import (
     COMPLETED,
     FAILED,
@@ -95,10 +95,8 @@ def batch_jobs_view(request: Request) -> Response:
         request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
     )
     offset = whole_number(request, "offset", default=0)
-    jobs = (
-        BatchJob.objects.visible_to(request.user)
-        .order_by("-created_at", "-id")
-        .prefetch_related(*prefetch("batch_job"))
+    jobs = with_sections(
+        "batch_job", BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
     )
     if status:
         jobs = jobs.filter(status=status)

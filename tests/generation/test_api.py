@@ -222,3 +222,18 @@ def test_the_api_needs_a_login():
     response = APIClient().post("/api/generation-jobs/preview", BODY, format="json")
 
     assert response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_listing_generation_jobs_takes_the_same_queries_whatever_their_number(
+    api, with_key, jobs, django_assert_num_queries
+):
+    for _ in range(jobs):
+        created = api.post("/api/generation-jobs", BODY, format="json").json()
+        ProviderBatch.objects.create(batch_job_id=created["id"], provider_batch_id=created["id"])
+
+    # The session, its user, the page of jobs with their settings, their provider batches.
+    with django_assert_num_queries(4):
+        listed = api.get("/api/batch-jobs").json()["data"]
+
+    assert [len(row["generation"]["providerBatches"]) for row in listed] == [1] * jobs
