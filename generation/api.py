@@ -7,11 +7,15 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.errors import ERROR_RESPONSES, INVALID, ErrorSerializer, error_response
+from core.api.errors import ERROR_RESPONSES, ErrorSerializer, error_response
 from intake.serializers import BatchJobSerializer
 
 from .preview import preview
-from .serializers import GenerationRequestSerializer, PreviewResponseSerializer
+from .serializers import (
+    GENERATION_REQUEST,
+    GenerationRequestSerializer,
+    PreviewResponseSerializer,
+)
 from .starting import start_generation_job
 
 NOT_CONFIGURED = error_response(
@@ -25,7 +29,7 @@ _BODY = (
 
 @extend_schema(
     operation_id="create_generation_job",
-    request=GenerationRequestSerializer,
+    request={"application/json": GENERATION_REQUEST},
     responses={
         201: OpenApiResponse(
             BatchJobSerializer, description="The batch job, queued; its items are generated."
@@ -52,8 +56,14 @@ def generation_jobs_view(request: Request) -> Response:
 
 @extend_schema(
     operation_id="preview_generation_job",
-    request=GenerationRequestSerializer,
-    responses={200: PreviewResponseSerializer, 400: INVALID, **ERROR_RESPONSES},
+    request={"application/json": GENERATION_REQUEST},
+    responses={
+        200: PreviewResponseSerializer,
+        400: OpenApiResponse(
+            ErrorSerializer, description="Invalid fields, or a model without a price."
+        ),
+        **ERROR_RESPONSES,
+    },
     description="What `POST /api/generation-jobs` would do with the same body, creating "
     "nothing: the number of items, the first prompts as sent, every problem, and the "
     "estimated cost in both modes. `name` may be left out.",

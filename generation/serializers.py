@@ -1,12 +1,12 @@
 """Request validation and response shapes of the generation API (camelCase, closed
 bodies: a key the API does not know is an error)."""
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from enrichment.serializers import RequestBodySerializer, StrictBooleanField, StrictCharField
+from enrichment.serializers import RequestBodySerializer, StrictBooleanField
 from intake.schema import NAME_PATTERN
 from intake.serializers import TextField
 
@@ -15,6 +15,10 @@ from .models import Mode
 
 MAX_KEYS = 1000
 MAX_REPEAT = 10_000
+MAX_TOKENS = 2_147_483_647
+NANO = Decimal("0.000000001")
+# Text that fits a text column: anything but NUL.
+NO_NUL = r"^[^\u0000]*$"
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -37,13 +41,26 @@ class StrictFloatField(StrictNumberMixin, serializers.FloatField):
     pass
 
 
-class StrictDecimalField(StrictNumberMixin, serializers.DecimalField):
-    pass
+class MoneyField(serializers.DecimalField):
+    """USD as a JSON number, to the nanodollar: finer amounts are rounded down (a budget
+    never grows by rounding)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_digits=20, decimal_places=9, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        try:
+            amount = Decimal(repr(data)).quantize(NANO, rounding=ROUND_FLOOR)
+        except InvalidOperation:
+            self.fail("invalid")
+        return super().to_internal_value(amount)
 
 
 def _keys(help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=StrictCharField(max_length=255, trim_whitespace=False),
+        child=TextField(max_length=255),
         allow_empty=False,
         min_length=1,
         max_length=MAX_KEYS,
@@ -62,7 +79,7 @@ class GenerationRequestSerializer(RequestBodySerializer):
     personaKeys = _keys("Persona keys.")  # noqa: N815
     emotionalArcKeys = _keys("Emotional arc keys.")  # noqa: N815
     trainingTopicKeys = _keys("Training topic keys.")  # noqa: N815
-    templateName = StrictCharField(  # noqa: N815
+    templateName = TextField(  # noqa: N815
         required=False,
         allow_null=True,
         max_length=255,
@@ -80,16 +97,17 @@ class GenerationRequestSerializer(RequestBodySerializer):
         required=False,
         help_text="batch (half price, within 24 hours) or realtime (default: GENERATION_MODE).",
     )
-    model = StrictCharField(required=False, max_length=100, help_text="Default: GENERATION_MODEL.")
+    model = TextField(required=False, max_length=100, help_text="Default: GENERATION_MODEL.")
     maxTokens = StrictIntegerField(  # noqa: N815
-        required=False, min_value=1, help_text="Default: GENERATION_MAX_TOKENS."
+        required=False,
+        min_value=1,
+        max_value=MAX_TOKENS,
+        help_text="Default: GENERATION_MAX_TOKENS.",
     )
     temperature = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
-    budgetUsd = StrictDecimalField(  # noqa: N815
+    budgetUsd = MoneyField(  # noqa: N815
         required=False,
         allow_null=True,
-        max_digits=20,
-        decimal_places=9,
         min_value=Decimal(0),
         help_text="Nothing is created when the estimate is above it; submission pauses "
         "before the cost would pass it.",
@@ -154,3 +172,71 @@ class PreviewResponseSerializer(serializers.Serializer):
     prompts = PreviewPromptSerializer(many=True, help_text="The first few, as they are sent.")
     problems = ProblemSerializer(many=True)
     estimate = EstimateSerializer()
+
+
+def _keys_schema(description: str) -> dict:
+    return {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_KEYS,
+        "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NO_NUL},
+        "description": description,
+    }
+
+
+# The request body as JSON Schema, by hand: money is a JSON number (a serializer's decimal
+# is documented as a string), text fields are never blank.
+GENERATION_REQUEST = {
+    "type": "object",
+    "required": ["name", "personaKeys", "emotionalArcKeys", "trainingTopicKeys"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "maxLength": 255,
+            "pattern": NAME_PATTERN,
+            "description": "The job's name (the preview does without).",
+        },
+        "personaKeys": _keys_schema("Persona keys."),
+        "emotionalArcKeys": _keys_schema("Emotional arc keys."),
+        "trainingTopicKeys": _keys_schema("Training topic keys."),
+        "templateName": {
+            "type": "string",
+            "nullable": True,
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": NO_NUL,
+            "description": "One template for every item (default: each arc's active one).",
+        },
+        "repeat": {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT, "default": 1},
+        "mode": {
+            "type": "string",
+            "enum": Mode.values,
+            "description": "batch (half price, within 24 hours) or realtime "
+            "(default: GENERATION_MODE).",
+        },
+        "model": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": NO_NUL,
+            "description": "Default: GENERATION_MODEL; it needs a price (GENERATION_PRICES).",
+        },
+        "maxTokens": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_TOKENS,
+            "description": "Default: GENERATION_MAX_TOKENS.",
+        },
+        "temperature": {"type": "number", "nullable": True, "minimum": 0, "maximum": 1},
+        "budgetUsd": {
+            "type": "number",
+            "nullable": True,
+            "minimum": 0,
+            "maximum": 99_999_999_999,
+            "description": "USD (finer than 1e-9: rounded down). Nothing is created when "
+            "the estimate is above it.",
+        },
+        "autoEnrich": {"type": "boolean", "default": True},
+    },
+}

@@ -237,3 +237,20 @@ def test_listing_generation_jobs_takes_the_same_queries_whatever_their_number(
         listed = api.get("/api/batch-jobs").json()["data"]
 
     assert [len(row["generation"]["providerBatches"]) for row in listed] == [1] * jobs
+
+
+def test_a_budget_finer_than_a_nanodollar_is_rounded_down(api, with_key):
+    created = api.post("/api/generation-jobs", {**BODY, "budgetUsd": 5.0000000019}, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert BatchJob.objects.get().generation.budget_usd == Decimal("5.000000001")
+
+
+@pytest.mark.parametrize("field", ["personaKeys", "templateName", "model"])
+def test_text_with_nul_is_refused_before_it_reaches_the_database(api, with_key, field):
+    value = ["gig\x00juggler"] if field == "personaKeys" else "x\x00y"
+
+    response = api.post("/api/generation-jobs/preview", {**BODY, field: value}, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["details"]
