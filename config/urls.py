@@ -19,6 +19,8 @@ from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
+from generation import api as generation_api
+from generation import views as generation_views
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
@@ -53,6 +55,12 @@ urlpatterns = [
         "batch-jobs/new/preview/",
         intake_views.batch_job_new_preview,
         name="batch-job-new-preview",
+    ),
+    path("batch-jobs/generate/", generation_views.generate, name="batch-job-generate"),
+    path(
+        "batch-jobs/generate/preview/",
+        generation_views.generate_preview,
+        name="batch-job-generate-preview",
     ),
     path("batch-jobs/<anyuuid:pk>/", intake_views.batch_job_detail, name="batch-job-detail"),
     path(
@@ -177,6 +185,12 @@ urlpatterns = [
         "api/batch-jobs/<anyuuid:job_id>/cancel",
         intake_jobs_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
+    ),
+    path("api/generation-jobs", generation_api.generation_jobs_view, name="api-generation-jobs"),
+    path(
+        "api/generation-jobs/preview",
+        generation_api.generation_preview_view,
+        name="api-generation-preview",
     ),
     path(
         "api/conversations",

@@ -2,12 +2,14 @@
 
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.urls import reverse
+from drf_spectacular.drainage import set_override
 from rest_framework import serializers
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus, Priority, Tier
 from core.api.errors import ErrorSerializer, shows_subject
 from core.api.fields import StrictUUIDField
 from core.api.pages import PaginationSerializer
+from core.sections import Section, sections
 from enrichment.serializers import (
     RequestBodySerializer,
     RunSerializer,
@@ -173,7 +175,22 @@ class AddItemsRequestSerializer(RequestBodySerializer):
     )
 
 
+class SectionField(serializers.Field):
+    """A section another app adds to the job's JSON (``core.sections``)."""
+
+    def __init__(self, section: Section) -> None:
+        super().__init__(source="*", read_only=True)
+        self.section = section
+        set_override(self, "field", section.schema)
+
+    def to_representation(self, job):
+        return self.section.render(job)
+
+
 class BatchJobSerializer(serializers.Serializer):
+    """A batch job, with the sections other apps add to it (``generation``: how its
+    conversations are generated, null for jobs fed from outside)."""
+
     id = StrictUUIDField()
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchJobStatus.choices)
@@ -194,6 +211,12 @@ class BatchJobSerializer(serializers.Serializer):
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)  # noqa: N815
     url = serializers.SerializerMethodField()
     pageUrl = serializers.SerializerMethodField()  # noqa: N815
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for section in sections("batch_job"):
+            fields[section.name] = SectionField(section)
+        return fields
 
     def get_url(self, job) -> str:
         return f"/api/batch-jobs/{job.pk}"

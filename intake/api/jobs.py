@@ -17,6 +17,7 @@ from core.api.errors import (
     invalid,
 )
 from core.api.pages import PageSize, paginate
+from core.sections import with_sections
 from intake.items import (
     COMPLETED,
     FAILED,
@@ -90,7 +91,9 @@ def batch_jobs_view(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in BatchJobStatus.values:
         raise invalid({"status": [f"Must be one of: {', '.join(BatchJobStatus.values)}."]})
-    jobs = BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
+    jobs = with_sections(
+        "batch_job", BatchJob.objects.visible_to(request.user).order_by("-created_at", "-id")
+    )
     if status:
         jobs = jobs.filter(status=status)
     page = paginate(request, jobs, JOB_PAGE)

@@ -67,6 +67,7 @@ def test_creating_a_job_answers_201_with_the_queued_job(api, user):
         "completedAt": None,
         "url": f"/api/batch-jobs/{job.pk}",
         "pageUrl": f"/batch-jobs/{job.pk}/",
+        "generation": None,
     }
     assert (job.created_by, job.status, job.auto_enrich) == (user, "queued", True)
 
@@ -480,8 +481,9 @@ def test_listing_jobs_costs_one_query_whatever_their_number(
     for _ in range(jobs):
         BatchJobFactory(created_by=user)
 
-    # The session, its user, the page of jobs.
-    with django_assert_num_queries(3):
+    # The session, its user, the page of jobs with their generation settings, and the
+    # provider batches of the page's generation jobs.
+    with django_assert_num_queries(4):
         response = api.get("/api/batch-jobs")
 
     assert len(response.json()["data"]) == jobs

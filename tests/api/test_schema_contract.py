@@ -11,6 +11,7 @@ from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from core.tokens import create_token
 from tests.factories import BatchItemFactory, BatchJobFactory, UserFactory
@@ -26,10 +27,13 @@ def load_schema() -> schemathesis.BaseSchema:
 
 
 schema = load_schema()
+GENERATION = "/api/generation-jobs"
 
 
 @pytest.fixture
-def token(db, relaxed_throttles) -> str:
+def token(db, relaxed_throttles, monkeypatch) -> str:
+    # Generation requests are then judged on their body (without a key: 503, every time).
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-contract")
     user = UserFactory()
     job = BatchJobFactory(created_by=user)
     BatchItemFactory(batch_job=job)
@@ -48,4 +52,8 @@ def token(db, relaxed_throttles) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_keeps_its_openapi_contract(case, token):
-    case.call_and_validate(headers={"Authorization": f"Token {token}"})
+    # A generation request names scaffolding keys and a priced model: a schema-valid body
+    # with invented ones is refused by design (400 naming each), so only those operations
+    # skip the check that valid bodies are accepted (tests/generation/test_api.py has it).
+    excluded = [positive_data_acceptance] if case.operation.path.startswith(GENERATION) else []
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=excluded)

@@ -199,8 +199,8 @@ def test_batch_job_detail_takes_constant_queries(
 ):
     job = make_job(user, valid=items)
 
-    # session, user, job, items count, items page, latest run
-    with django_assert_num_queries(5 + COUNT_QUERIES):
+    # session, user, job, items count, items page, latest run, its generation settings
+    with django_assert_num_queries(6 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     assert len(response.context["items"].object_list) == items
@@ -215,7 +215,7 @@ def test_batch_job_detail_with_failures_takes_constant_queries(
     enrich_batch_job(job, user=user)
 
     # as above, its failed conversations and how many of them failed validation
-    with django_assert_num_queries(7 + COUNT_QUERIES):
+    with django_assert_num_queries(8 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     state = response.context["state"]

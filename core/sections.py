@@ -1,0 +1,41 @@
+"""Sections a higher app adds to a lower app's JSON, so that the lower app never imports it.
+
+An app (generation, say) registers a ``Section`` for a subject ("batch_job") in its
+``AppConfig.ready``; the subject's serializer shows every registered section under its
+name, with the section's JSON Schema in the API's schema. ``select_related`` and
+``prefetch`` name the relations the section reads, for lists to fetch with their page (a
+join) or in one query each.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    # The section's JSON for one object (``None`` when it does not apply to it).
+    render: Callable[[Any], Any]
+    schema: dict
+    select_related: tuple[str, ...] = field(default=())
+    prefetch: tuple[str, ...] = field(default=())
+
+
+_SECTIONS: dict[str, dict[str, Section]] = {}
+
+
+def add_section(subject: str, section: Section) -> None:
+    _SECTIONS.setdefault(subject, {})[section.name] = section
+
+
+def sections(subject: str) -> list[Section]:
+    return list(_SECTIONS.get(subject, {}).values())
+
+
+def with_sections(subject: str, queryset):
+    """``queryset`` fetching what the subject's sections read, in a constant number of
+    queries whatever the number of rows."""
+    joined = [name for section in sections(subject) for name in section.select_related]
+    fetched = [name for section in sections(subject) for name in section.prefetch]
+    return queryset.select_related(*joined).prefetch_related(*fetched)

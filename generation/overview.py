@@ -1,0 +1,138 @@
+"""What the API and the pages show of a generation job: its settings, cost against
+budget, the provider's batches with their counts, and its attempts by status."""
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count
+
+from conversations.models import BatchJob
+
+from .models import AttemptStatus, GenerationAttempt, GenerationSettings
+
+_MONEY = {"type": "number", "description": "USD, exact to 1e-9 (not rounded)."}
+_COUNT = {"type": "integer", "minimum": 0}
+SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "How the job's conversations are generated (null for jobs whose items "
+    "come from outside).",
+    "required": [
+        "mode",
+        "model",
+        "maxTokens",
+        "temperature",
+        "budgetUsd",
+        "costUsd",
+        "inputTokens",
+        "outputTokens",
+        "providerBatches",
+    ],
+    "properties": {
+        "mode": {"type": "string", "enum": ["batch", "realtime"]},
+        "model": {"type": "string"},
+        "maxTokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "nullable": True},
+        "templateName": {
+            "type": "string",
+            "description": "The template asked for by name (absent: each arc's own).",
+        },
+        "budgetUsd": {**_MONEY, "nullable": True},
+        "estimatedCostUsd": {**_MONEY, "nullable": True},
+        "costUsd": {**_MONEY, "description": "What the provider billed so far, in USD."},
+        "inputTokens": _COUNT,
+        "outputTokens": _COUNT,
+        "pausedReason": {"type": "string", "nullable": True},
+        "providerBatches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "description": "The provider's batch id."},
+                    "status": {
+                        "type": "string",
+                        "description": "The provider's processing_status (in_progress, "
+                        "canceling, ended), or submitting / not_created before it has one.",
+                    },
+                    "requests": _COUNT,
+                    "succeeded": _COUNT,
+                    "errored": _COUNT,
+                    "expired": _COUNT,
+                    "canceled": _COUNT,
+                },
+            },
+        },
+    },
+}
+# What lists fetch for all their jobs at once: the settings joined, the batches in one query.
+SELECT_RELATED = ("generation",)
+PREFETCH = ("provider_batches",)
+
+
+def settings_of(job: BatchJob) -> GenerationSettings | None:
+    """The job's generation settings; ``None`` for a job fed from outside."""
+    try:
+        return job.generation
+    except ObjectDoesNotExist:
+        return None
+
+
+def generation_json(job: BatchJob) -> dict | None:
+    """The ``generation`` section of the batch job's JSON (``None`` for other jobs)."""
+    settings = settings_of(job)
+    if settings is None:
+        return None
+    body = {
+        "mode": settings.mode,
+        "model": settings.model,
+        "maxTokens": settings.max_tokens,
+        "temperature": settings.temperature,
+        "budgetUsd": settings.budget_usd,
+        "estimatedCostUsd": settings.estimated_cost_usd,
+        "costUsd": settings.cost_usd,
+        "inputTokens": settings.input_tokens,
+        "outputTokens": settings.output_tokens,
+        "pausedReason": settings.paused_reason or None,
+        "providerBatches": [
+            {
+                "id": batch.provider_batch_id or None,
+                "status": batch.status,
+                "requests": batch.requests,
+                "succeeded": batch.succeeded,
+                "errored": batch.errored,
+                "expired": batch.expired,
+                "canceled": batch.canceled,
+            }
+            for batch in job.provider_batches.all()
+        ],
+    }
+    if settings.template_name:
+        body["templateName"] = settings.template_name
+    return body
+
+
+def attempt_counts(job: BatchJob) -> list[tuple[str, int]]:
+    """(status label, count) of the job's attempts, in the statuses' order."""
+    counts = dict(
+        GenerationAttempt.objects.filter(item__batch_job=job)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return [(label, counts[value]) for value, label in AttemptStatus.choices if counts.get(value)]
+
+
+def panel(job: BatchJob) -> dict | None:
+    """What the job page's Generation panel shows (``None`` for other jobs)."""
+    settings = settings_of(job)
+    if settings is None:
+        return None
+    budget = settings.budget_usd
+    attempts = attempt_counts(job)
+    return {
+        "settings": settings,
+        "provider_batches": list(job.provider_batches.all()),
+        "attempts": attempts,
+        "attempts_total": sum(n for _, n in attempts),
+        "budget_used_percent": (
+            min(100, int(settings.cost_usd * 100 / budget)) if budget else None
+        ),
+    }

@@ -1,0 +1,14 @@
+"""The job page's Generation panel, for the pages of intake (which does not import
+generation): ``{% load generation %}{% generation_panel job %}`` renders nothing for a job
+whose items come from outside."""
+
+from django import template
+
+from generation.overview import panel
+
+register = template.Library()
+
+
+@register.inclusion_tag("generation/job_panel.html")
+def generation_panel(job) -> dict:
+    return {"job": job, "panel": panel(job)}
