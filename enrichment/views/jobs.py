@@ -21,7 +21,7 @@ from ..services import (
     job_enrichment_panel,
     latest_job_run,
 )
-from .runs import ENRICHMENT_DONE, run_progress_text, summary_text
+from .runs import ENRICHMENT_DONE, ENRICHMENT_PROGRESS, run_progress_text, summary_text
 
 PANEL = "enrichment/batch_job_enrichment.html"
 
@@ -50,6 +50,9 @@ def batch_job_enrichment(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespons
     if run is not None and run.is_finished:
         # The last poll: the items table reloads its badges.
         response["HX-Trigger"] = ENRICHMENT_DONE
+    elif run is not None and request.GET.get("seen") != str(run.processed):
+        # Conversations were enriched since the last poll: the items table reloads.
+        response["HX-Trigger"] = ENRICHMENT_PROGRESS
     return response
 
 

@@ -30,6 +30,8 @@ FAILURES_PER_PAGE = 50
 RUN_DETAIL = "enrichment/run_detail.html"
 # Tells the page's tables to reload their rows (and so their badges) after an enrichment.
 ENRICHMENT_DONE = "enrichment-done"
+# Tells them the same while a run goes on: the poll saw conversations processed.
+ENRICHMENT_PROGRESS = "enrichment-progress"
 
 
 def summary_text(result: BulkResult) -> str:
@@ -109,6 +111,9 @@ def run_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     if run.is_finished:
         # The last poll: the failures list reloads, and so do the retry actions.
         response["HX-Trigger"] = ENRICHMENT_DONE
+    elif request.GET.get("seen") != str(run.failed):
+        # Conversations failed since the last poll: the failures list reloads.
+        response["HX-Trigger"] = ENRICHMENT_PROGRESS
     return response
 
 

@@ -64,7 +64,7 @@ def test_the_page_reports_the_running_run(client, owner, job, running):
 
     assert response.status_code == 200
     assert response.context["run"] == running
-    assert f'hx-get="/batch-jobs/{job.pk}/enrichment/"' in response.content.decode()
+    assert f'hx-get="/batch-jobs/{job.pk}/enrichment/?seen=' in response.content.decode()
     assert_nothing_new(running)
 
 
