@@ -218,3 +218,26 @@ def test_a_conversation_page_from_the_list_to_enriched_pairs_and_deactivation(
     conversation.refresh_from_db()
     assert conversation.is_active is False
     assert conversation.enrichment_status == EnrichmentStatus.COMPLETED
+
+
+def test_on_a_phone_enrich_selected_brings_its_result_into_view(page, log_in, screenshot):
+    owner = UserFactory(username="dana")
+    many_conversations(owner, 12)
+    Conversation.objects.update(enrichment_status=EnrichmentStatus.NOT_STARTED)
+    page.set_viewport_size(PHONE)
+    log_in(page, "dana")
+    page.goto("/conversations/")
+    boxes = page.locator('#conversation-table input[type="checkbox"][name="ids"]')
+    boxes.nth(11).scroll_into_view_if_needed()
+    boxes.nth(11).check()
+    bar = page.locator("#bulk-enrich")
+
+    bar.get_by_role("button", name="Enrich selected").click()
+
+    summary = page.locator("#enrich-result .result__summary")
+    expect(summary).to_contain_text("Enriched: 1, Failed: 0, Skipped: 0")
+    expect(summary).to_be_in_viewport()
+    # Below the sticky bar, not under it.
+    bar_box, summary_box = bar.bounding_box(), summary.bounding_box()
+    assert summary_box["y"] >= bar_box["y"] + bar_box["height"] - 1
+    screenshot(page, "phone-result")
