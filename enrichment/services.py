@@ -172,6 +172,14 @@ class JobEnrichmentState:
     enriched: int
     failed: int
     failures: list[Failure] = field(default_factory=list)
+    # How many of the failed ones failed validation: a retry fails them again.
+    failed_for_good: int = 0
+
+    @property
+    def retry_is_pointless(self) -> bool:
+        """Every failure left is one a retry repeats ("Retry failed" is not offered as
+        the next step)."""
+        return bool(self.failed) and self.failed_for_good == self.failed
 
     @property
     def not_enriched(self) -> int:
@@ -190,7 +198,16 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
     """The job's counts and its first failed conversations with their reason (one query,
     only when some failed)."""
     failures: list[Failure] = []
+    failed_for_good = 0
     if job.conversations_failed:
+        failed_for_good = (
+            job_conversations(job, user=user)
+            .failed_for_good()
+            .order_by()
+            .values("pk")
+            .distinct()
+            .count()
+        )
         rows = (
             job_conversations(job, user=user)
             .failed()
@@ -214,6 +231,7 @@ def get_job_enrichment_state(job: BatchJob, *, user) -> JobEnrichmentState:
         job.conversations_enriched,
         job.conversations_failed,
         failures=failures,
+        failed_for_good=failed_for_good,
     )
 
 

@@ -104,6 +104,15 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
     def failed(self) -> "ConversationQuerySet":
         return self.filter(enrichment_status__in=EnrichmentStatus.failed())
 
+    def failed_for_good(self) -> "ConversationQuerySet":
+        """Failed in a way a retry repeats: their file is invalid (validation), so only a
+        corrected file can change the outcome."""
+        return self.filter(enrichment_status=EnrichmentStatus.VALIDATION_FAILED)
+
+    def to_enrich(self) -> "ConversationQuerySet":
+        """What an enrichment without ``force`` works on: all but the completed ones."""
+        return self.exclude(enrichment_status=EnrichmentStatus.COMPLETED)
+
     def eligible_for_training(self) -> "ConversationQuerySet":
         """Completed with an enriched file: what a training file may hold."""
         return self.filter(enrichment_status=EnrichmentStatus.COMPLETED).exclude(

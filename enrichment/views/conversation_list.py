@@ -58,6 +58,8 @@ def conversation_list(request: HtmxHttpRequest) -> HttpResponse:
         "page_size": size,
         "page_sizes": PAGE_SIZES,
         "default_page_size": PAGE_SIZE,
+        # Said beside "Enrich all matching" before anyone starts a run that skips them all.
+        "all_enriched": bool(page.object_list) and not conversations.to_enrich().exists(),
     }
     return render(request, template, context)
 
@@ -150,8 +152,16 @@ def conversation_enrich_matching(request: HtmxHttpRequest) -> HttpResponse:
         # The list ignores a stale filter; work over "everything" must not start from one.
         messages.error(request, "The filter is not valid any more; nothing was started.")
         return redirect_to(request, reverse("conversation-list"))
+    matching = form.filter(Conversation.objects.visible_to(request.user))
+    if matching.exists() and not matching.to_enrich().exists():
+        # A run would only skip them all.
+        messages.info(
+            request,
+            "Every conversation matching this filter is already enriched; nothing was started.",
+        )
+        return redirect_to(request, f"{reverse('conversation-list')}?{form.query_string()}")
     selection = select_queryset(
-        form.filter(Conversation.objects.visible_to(request.user)),
+        matching,
         f"Enrich all matching: {form.description()}",
     )
     try:

@@ -169,7 +169,10 @@ def test_batch_job_detail_htmx_request_gets_only_the_items_partial(make_job, use
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="items"')
     assert f'hx-get="/batch-jobs/{job.pk}/?page=1"' in body
-    assert 'hx-trigger="enrichment-done from:body, items-added from:body"' in body
+    assert (
+        'hx-trigger="enrichment-done from:body, enrichment-progress from:body, '
+        'items-added from:body"' in body
+    )
     assert "Valid chat 2" in body
     assert "Enrich All" not in body
     assert "<html" not in body
@@ -211,8 +214,8 @@ def test_batch_job_detail_with_failures_takes_constant_queries(
     job = make_job(user, valid=items, invalid=1)
     enrich_batch_job(job, user=user)
 
-    # as above, and its failed conversations
-    with django_assert_num_queries(6 + COUNT_QUERIES):
+    # as above, its failed conversations and how many of them failed validation
+    with django_assert_num_queries(7 + COUNT_QUERIES):
         response = user_client.get(f"/batch-jobs/{job.pk}/")
 
     state = response.context["state"]
@@ -400,6 +403,34 @@ def test_retry_failed_runs_only_the_failed_conversations(make_job, user_client, 
     assert "Enriched: 0, Failed: 1, Skipped: 0" in body
 
 
+def test_retry_failed_is_not_the_next_step_when_only_validation_failures_are_left(
+    make_job, user_client, user
+):
+    job = make_job(user, valid=1, invalid=2)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+
+    body = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
+
+    panel = body.split('id="enrichment"')[1].split("</section>")[0]
+    assert 'class="button">Retry failed</button>' in panel
+    assert 'button--primary">Retry failed' not in panel
+    assert 'class="button button--primary" href="/training-files/new/' in panel
+    assert "so Retry failed would fail them again" in panel
+
+
+def test_retry_failed_stays_the_next_step_for_failures_a_retry_may_fix(make_job, user_client, user):
+    job = make_job(user, valid=1, invalid=1)
+    user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
+    Conversation.objects.filter(enrichment_status=EnrichmentStatus.VALIDATION_FAILED).update(
+        enrichment_status=EnrichmentStatus.ENRICHMENT_FAILED
+    )
+
+    body = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
+
+    assert 'class="button button--primary">Retry failed</button>' in body
+    assert "would fail them again" not in body
+
+
 def test_enrich_all_works_for_a_cancelled_job(make_job, user_client, user):
     job = make_job(user, valid=1, status=BatchJobStatus.CANCELLED)
 
@@ -468,7 +499,7 @@ def test_enrich_all_over_100_conversations_starts_one_run_that_the_panel_polls(
         body = response.content.decode()
         assert body.lstrip().startswith('<section id="enrichment"')
         assert (
-            f'hx-get="/batch-jobs/{job.pk}/enrichment/" {POLL_EVERY_SECOND} '
+            f'hx-get="/batch-jobs/{job.pk}/enrichment/?seen=0" {POLL_EVERY_SECOND} '
             'hx-target="this" hx-swap="outerHTML"'
         ) in body
         assert "<strong>0 / 101</strong> processed" in body
@@ -516,9 +547,10 @@ def test_a_run_that_ends_in_failures_shows_the_sync_summary_and_offers_retry(
     assert "<dt>Enrichment failed</dt><dd>1</dd>" in body
     assert "Truncated chat 1" in body
     assert "INVALID_JSON_SYNTAX" in body
-    # Nothing is left that Enrich All would do: retrying the failure is the useful action.
+    # Nothing is left that Enrich All would do, and the failure is one a retry repeats.
     assert "Enrich All" not in body
-    assert '<button type="submit" class="button button--primary">Retry failed</button>' in body
+    assert '<button type="submit" class="button">Retry failed</button>' in body
+    assert "so Retry failed would fail it again" in body
     assert POLL_EVERY_SECOND not in body
 
 
@@ -534,7 +566,7 @@ def test_job_page_reload_shows_the_runs_progress_then_its_summary(
     lanes.process_run(run.pk)
     after = user_client.get(f"/batch-jobs/{job.pk}/").content.decode()
 
-    assert f'hx-get="/batch-jobs/{job.pk}/enrichment/" {POLL_EVERY_SECOND}' in during
+    assert f'hx-get="/batch-jobs/{job.pk}/enrichment/?seen=0" {POLL_EVERY_SECOND}' in during
     assert "<strong>0 / 3</strong> processed" in during
     assert ">Cancel run</button>" in during
     assert ">Enrich All</button>" not in during

@@ -35,7 +35,8 @@ def test_a_job_with_only_failures_left_offers_retry_failed_as_the_primary_action
     job = make_job(user, valid=2, invalid=1)
     mark(job, "Valid chat 1", EnrichmentStatus.COMPLETED)
     mark(job, "Valid chat 2", EnrichmentStatus.COMPLETED)
-    mark(job, "Truncated chat 1", EnrichmentStatus.VALIDATION_FAILED, "Validation failed: X")
+    # A failure a retry may fix (not a validation failure, which a retry repeats).
+    mark(job, "Truncated chat 1", EnrichmentStatus.ENRICHMENT_FAILED, "Storage unavailable")
 
     body = enrichment_panel(user_client, job)
 

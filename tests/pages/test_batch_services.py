@@ -187,8 +187,8 @@ def test_job_enrichment_state_counts_by_status_and_lists_failures(
     counts.recount([job])
     job.refresh_from_db()
 
-    # the counts are the job's own; the failures are read
-    with django_assert_num_queries(1):
+    # the counts are the job's own; the failures are read, and how many failed validation
+    with django_assert_num_queries(2):
         state = get_job_enrichment_state(job, user=user)
 
     assert (state.total, state.enriched, state.failed, state.not_enriched) == (3, 1, 1, 1)
@@ -197,6 +197,7 @@ def test_job_enrichment_state_counts_by_status_and_lists_failures(
         ("Truncated chat 1", "Validation failed")
     ]
     assert state.failures[0].error.startswith("Validation failed: INVALID_JSON_SYNTAX")
+    assert (state.failed_for_good, state.retry_is_pointless) == (1, True)
 
 
 def test_job_enrichment_state_of_a_fully_enriched_job_needs_no_query(

@@ -137,8 +137,9 @@ def test_every_filter_costs_the_same_queries_for_1_and_3_rows(
     url = "/conversations/?" + query.format(persona=persona.pk, job=job.pk)
 
     # session, user, batch-job choices, persona choices, the count, the page (persona
-    # joined), the batch jobs of the page's rows; and what the filter needs
-    with django_assert_num_queries(6 + COUNT_QUERIES + FILTERS[query]):
+    # joined), the batch jobs of the page's rows, whether any is left to enrich; and what
+    # the filter needs
+    with django_assert_num_queries(7 + COUNT_QUERIES + FILTERS[query]):
         response = user_client.get(url)
 
     assert response.status_code == 200

@@ -236,8 +236,8 @@ def test_conversation_list_query_count_does_not_grow_with_rows(
     Conversation.objects.filter(batch_items__batch_job=job).update(persona=persona)
 
     # session, user, batch choices, persona choices, count, page rows (persona joined),
-    # the batch jobs of the page's rows
-    with django_assert_num_queries(6 + COUNT_QUERIES):
+    # the batch jobs of the page's rows, whether any is left to enrich
+    with django_assert_num_queries(7 + COUNT_QUERIES):
         response = user_client.get("/conversations/", **headers)
 
     assert len(response.context["page"].object_list) == rows
@@ -563,6 +563,24 @@ def test_enrich_all_matching_nothing_explains_and_goes_back_to_the_filtered_list
         "No conversations match this filter." in user_client.get("/conversations/").content.decode()
     )
     assert EnrichmentRun.objects.count() == 0
+
+
+def test_enrich_all_matching_says_when_everything_matching_is_enriched_already(user_client, user):
+    ConversationFactory(created_by=user, enrichment_status=EnrichmentStatus.COMPLETED)
+    ConversationFactory(created_by=user, enrichment_status=EnrichmentStatus.COMPLETED)
+    ConversationFactory(created_by=user)
+
+    completed = user_client.get("/conversations/", {"status": "completed"}).content.decode()
+    everything = user_client.get("/conversations/").content.decode()
+    started = user_client.post("/conversations/enrich-matching/", {"status": "completed"}, **HX)
+
+    assert "2 conversations match, all enriched already" in completed
+    assert "Enrich all matching this filter</button>" not in completed
+    assert "Enrich all matching this filter</button>" in everything
+    assert started["HX-Redirect"] == "/conversations/?status=completed"
+    assert EnrichmentRun.objects.count() == 0
+    after = user_client.get("/conversations/").content.decode()
+    assert "Every conversation matching this filter is already enriched" in after
 
 
 def test_enrich_all_matching_refuses_get(user_client):

@@ -128,7 +128,7 @@ def test_run_detail_shows_header_and_a_polling_progress_partial(user_client, use
     assert "<h1>Enrich All: June batch</h1>" in body
     assert f"<code>{run.pk}</code>" in body
     assert (
-        f'hx-get="/runs/{run.pk}/progress/" {POLL_EVERY_SECOND} hx-target="this" '
+        f'hx-get="/runs/{run.pk}/progress/?seen=0" {POLL_EVERY_SECOND} hx-target="this" '
         'hx-swap="outerHTML"'
     ) in body
     assert '<span class="badge badge--run-queued">Queued</span>' in body
@@ -214,7 +214,10 @@ def test_run_detail_htmx_request_gets_only_the_failures_partial(user_client, use
 
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="failures"')
-    assert f'hx-get="/runs/{run.pk}/?page=1" hx-trigger="enrichment-done from:body"' in body
+    assert (
+        f'hx-get="/runs/{run.pk}/?page=1" '
+        'hx-trigger="enrichment-done from:body, enrichment-progress from:body"'
+    ) in body
     assert "Broken chat 1" in body
     assert "<html" not in body
     assert response["Vary"] == "HX-Request, Cookie"
@@ -286,12 +289,13 @@ def test_run_failures_partial_query_count_does_not_grow_with_failures(
 def test_run_progress_keeps_polling_while_the_run_goes_on(user_client, user):
     run = make_run(user, valid=2)
 
-    response = user_client.get(f"/runs/{run.pk}/progress/", **HX)
+    response = user_client.get(f"/runs/{run.pk}/progress/?seen=0", **HX)
 
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="run"')
     assert POLL_EVERY_SECOND in body
+    # No failure since the last poll: the failures list stays as it is.
     assert "HX-Trigger" not in response
 
 
