@@ -21,7 +21,7 @@ from conversations import counts
 from conversations.models import BatchJob, Conversation, EnrichmentStatus
 
 from .models import EnrichmentRun, RunSource
-from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome
+from .pipeline.outcomes import ENRICHED, FAILED, SKIPPED, Outcome, skipped_text
 from .pipeline.run import PARALLEL, SEQUENTIAL, enrich_conversations
 from .runs.lifecycle import NothingToEnrich, RunStarted, active_run, cancel_run, start_run
 from .selection import Selection, select_batch_job
@@ -50,6 +50,19 @@ class BulkResult:
     @property
     def success(self) -> bool:
         return self.summary["failed"] == 0
+
+    @property
+    def skip_reasons(self) -> dict[str | None, int]:
+        reasons: dict[str | None, int] = {}
+        for outcome in self.outcomes:
+            if outcome.status == SKIPPED:
+                reasons[outcome.reason] = reasons.get(outcome.reason, 0) + 1
+        return reasons
+
+    @property
+    def skipped_text(self) -> str:
+        """The skipped count with why: "2 (2 already enriched)"."""
+        return skipped_text(self.summary["skipped"], self.skip_reasons)
 
     @property
     def failures(self) -> list[Outcome]:

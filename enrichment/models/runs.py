@@ -12,6 +12,8 @@ from conversations.models import BatchJob, Conversation, ErrorCategory
 from core.background import live_workers
 from core.constraints import check_choices
 
+from .skips import skipped_text
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -132,6 +134,25 @@ class EnrichmentRun(models.Model):
     @property
     def processed(self) -> int:
         return self.enriched + self.failed + self.skipped
+
+    @cached_property
+    def skip_reasons(self) -> dict[str | None, int]:
+        """How many of its items were skipped for each reason (a query, only when some
+        were)."""
+        if not self.skipped:
+            return {}
+        rows = (
+            self.items.filter(outcome=ItemOutcome.SKIPPED)
+            .values_list("reason")
+            .annotate(count=models.Count("pk"))
+            .order_by()
+        )
+        return dict(rows)
+
+    @property
+    def skipped_text(self) -> str:
+        """The skipped count with why: "2 (2 already enriched)"."""
+        return skipped_text(self.skipped, self.skip_reasons)
 
     @property
     def remaining(self) -> int:

@@ -3,17 +3,22 @@
 import uuid
 from dataclasses import dataclass
 
+# Skip reasons and their words live beside the run model, which counts them.
+from ..models.skips import (  # noqa: F401 (the outcomes' reasons)
+    ALREADY_ENRICHED,
+    IN_PROGRESS,
+    INACTIVE,
+    PREVIOUSLY_FAILED,
+    SKIP_REASON_TEXT,
+    SKIP_REASONS,
+    skip_reasons_text,
+    skipped_text,
+)
+
 # Result statuses of one conversation (the bulk API's `status`).
 ENRICHED = "enriched"
 FAILED = "failed"
 SKIPPED = "skipped"
-
-# Skip reasons.
-ALREADY_ENRICHED = "already_enriched"
-IN_PROGRESS = "in_progress"
-PREVIOUSLY_FAILED = "previously_failed"  # only when the caller asked not to retry failures
-INACTIVE = "inactive"  # deactivated after it was selected (a run over it, a race)
-SKIP_REASONS = (ALREADY_ENRICHED, IN_PROGRESS, PREVIOUSLY_FAILED, INACTIVE)
 
 
 @dataclass(frozen=True)

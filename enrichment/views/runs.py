@@ -38,7 +38,7 @@ def summary_text(result: BulkResult) -> str:
     summary = result.summary
     return (
         f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
-        f"Skipped: {summary['skipped']}"
+        f"Skipped: {result.skipped_text}"
     )
 
 

@@ -60,7 +60,7 @@ def test_enrich_a_batch_job_skips_completed_ones_unless_forced():
     forced, _ = enrich("--batch", str(job.pk), "--force")
 
     assert first.startswith("Enriched: 2, Failed: 0, Skipped: 0 (total 2)")
-    assert again.startswith("Enriched: 0, Failed: 0, Skipped: 2 (total 2)")
+    assert again.startswith("Enriched: 0, Failed: 0, Skipped: 2 (2 already enriched) (total 2)")
     assert forced.startswith("Enriched: 2, Failed: 0, Skipped: 0 (total 2)")
     assert {i.conversation.pk for i in items} == set(
         Conversation.objects.filter(enrichment_status="completed").values_list("pk", flat=True)

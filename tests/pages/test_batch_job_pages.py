@@ -354,7 +354,10 @@ def test_enrich_all_a_second_time_skips_everything_including_known_failures(
     response = user_client.post(f"/batch-jobs/{job.pk}/enrich/", **HX)
 
     assert response.status_code == 200
-    assert "Enriched: 0, Failed: 0, Skipped: 3" in response.content.decode()
+    assert (
+        "Enriched: 0, Failed: 0, Skipped: 3 (2 already enriched, 1 failed before)"
+        in response.content.decode()
+    )
     enriched.refresh_from_db()
     failed.refresh_from_db()
     assert enriched.enriched_at == first_enriched_at

@@ -275,7 +275,7 @@ def test_enrich_selected_skips_completed_conversations(user_client, user):
     response = user_client.post("/conversations/enrich/", {"ids": [str(done.pk)]}, **HX)
 
     assert response.status_code == 200
-    assert "Enriched: 0, Failed: 0, Skipped: 1" in response.content.decode()
+    assert "Enriched: 0, Failed: 0, Skipped: 1 (1 already enriched)" in response.content.decode()
 
 
 def test_enrich_selected_without_htmx_redirects_back_with_messages(user_client, user):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from conversations.models import Conversation, EnrichmentStatus
 from core.templatetags.pages import duration
 from enrichment.models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from enrichment.runs import lanes
@@ -180,6 +181,19 @@ def test_run_detail_of_a_running_run_shows_the_time_left(user_client, user, beat
 )
 def test_duration_filter_rounds_to_what_people_read(seconds, shown):
     assert duration(seconds) == shown
+
+
+def test_run_detail_says_why_conversations_were_skipped(user_client, user):
+    run = make_run(user, valid=3)
+    Conversation.objects.filter(conversation_name="Good chat 1").update(
+        enrichment_status=EnrichmentStatus.COMPLETED
+    )
+    Conversation.objects.filter(conversation_name="Good chat 2").update(is_active=False)
+    run = finished(run)
+
+    body = user_client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "Enriched: 1, Failed: 0, Skipped: 2 (1 already enriched, 1 deactivated)" in body
 
 
 def test_run_detail_of_a_finished_run_lists_its_failures_with_reasons(user_client, user):

@@ -108,7 +108,7 @@ class Command(BaseCommand):
         summary = result.summary
         self.stdout.write(
             f"Enriched: {summary['successful']}, Failed: {summary['failed']}, "
-            f"Skipped: {summary['skipped']} (total {total}) in {elapsed:.1f}s"
+            f"Skipped: {result.skipped_text} (total {total:,}) in {elapsed:.1f}s"
         )
         if summary["failed"]:
             self._list_failures(self._result_failures(result), summary["failed"])
@@ -227,7 +227,7 @@ class Command(BaseCommand):
             self._no_worker(run)
         self.stdout.write(
             f"Run {run.status}: Enriched: {run.enriched}, Failed: {run.failed}, "
-            f"Skipped: {run.skipped} (total {run.total})"
+            f"Skipped: {run.skipped_text} (total {run.total:,})"
         )
         if run.failed:
             self._list_failures(self._run_failures(run), run.failed)
