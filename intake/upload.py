@@ -18,6 +18,8 @@ class UploadedConversation:
 
     name: str
     size: int
+    # Its place among the files chosen (the page's "Leave out" drops the file there).
+    index: int = 0
     source: SourceFile | None = None
     error: str = ""
     duplicate: Duplicate | None = None
@@ -71,9 +73,9 @@ def read_upload(files: Iterable[UploadedFile], *, owner, allow_duplicates: bool 
     """Read every uploaded file as ``import_conversations`` reads a file on disk (a
     problem with one is reported on that file), and mark the duplicates."""
     upload = Upload()
-    for uploaded in files:
+    for index, uploaded in enumerate(files):
         name = Path(uploaded.name or "upload.json").name
-        entry = UploadedConversation(name, uploaded.size or 0)
+        entry = UploadedConversation(name, uploaded.size or 0, index)
         try:
             entry.source = parse_source(Path(name), uploaded.read())
         except ImportFailed as exc:

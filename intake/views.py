@@ -10,12 +10,13 @@ from django.core.exceptions import TooManyFilesSent
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from conversations.models import BatchJob
-from core.pages import HtmxHttpRequest, is_partial_request
+from core.pages import HtmxHttpRequest, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 from enrichment.services import job_enrichment_panel
 from intake.files import ConversationImport
@@ -135,9 +136,12 @@ def batch_job_new(request: HtmxHttpRequest) -> HttpResponse:
             allow_duplicates=data["allow_duplicates"],
         )
         messages.success(request, import_summary_text(result))
-        return redirect("batch-job-detail", pk=result.batch_job.pk)
+        return redirect_to(request, reverse("batch-job-detail", args=[result.batch_job.pk]))
     context = {"form": form, "upload": upload, "problem": problem, **_limits()}
-    return render(request, NEW, context, status=422)
+    # An import posted with htmx gets the preview saying why (the page keeps the chosen
+    # files); without it, the whole page, whose file picker the browser has emptied.
+    template = f"{NEW}#preview" if is_partial_request(request) else NEW
+    return render(request, template, context, status=422)
 
 
 @require_POST

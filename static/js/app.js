@@ -101,6 +101,23 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // "Leave out" beside a refused file drops that file (by its place among the chosen
+  // ones) from the file input; the change asks for a new preview.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-leave-out]");
+    if (!button) return;
+    var form = button.closest("form");
+    var input = form ? form.querySelector('input[type="file"]') : null;
+    if (!input) return;
+    var leaveOut = Number(button.getAttribute("data-leave-out"));
+    var files = new DataTransfer();
+    Array.prototype.forEach.call(input.files, function (file, index) {
+      if (index !== leaveOut) files.items.add(file);
+    });
+    input.files = files.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
   // A form that must not be sent twice (an import) disables its buttons once sent.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -80,6 +80,7 @@ def test_a_person_uploads_files_previews_them_and_watches_the_job_get_enriched(
 
     page.get_by_role("button", name="Import").click()
 
+    page.wait_for_url(re.compile(r"/batch-jobs/[0-9a-f-]+/$"))
     job = BatchJob.objects.get()
     expect(page).to_have_url(re.compile(rf"/batch-jobs/{job.pk}/$"))
     expect(page.locator(".messages")).to_contain_text(
@@ -119,6 +120,47 @@ def test_a_refused_file_is_named_and_nothing_is_imported(page, log_in, screensho
     screenshot(page, "refused")
     assert BatchJob.objects.count() == 0
     assert Conversation.objects.count() == 0
+
+
+def test_a_refused_file_can_be_left_out_and_the_rest_imported(page, log_in, screenshot):
+    UserFactory(username="dana")
+    log_in(page, "dana")
+    page.goto("/batch-jobs/new/")
+    picker = page.get_by_label("Drop conversation files here or choose them:")
+    picker.set_input_files(
+        [
+            payload("good.json", conversation_document()),
+            payload("empty.json", b""),
+            payload("other.json", conversation_document(session_context="Other.")),
+        ]
+    )
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("1 of 3 files cannot be imported")
+
+    # Import refused: the picker keeps its files, so it and the preview agree.
+    page.get_by_role("button", name="Import").click()
+    expect(preview.locator(".result--error")).to_contain_text("empty.json: is empty")
+    assert picker.evaluate("input => input.files.length") == 3
+    expect(preview.locator("tbody tr")).to_have_count(3)
+    assert BatchJob.objects.count() == 0
+
+    preview.get_by_role("button", name="Leave out empty.json").first.click()
+
+    expect(preview).to_contain_text("2 conversations will be imported")
+    expect(preview.locator("tbody tr")).to_have_count(2)
+    expect(preview).not_to_contain_text("empty.json")
+    assert picker.evaluate("input => [...input.files].map(f => f.name)") == [
+        "good.json",
+        "other.json",
+    ]
+    screenshot(page, "left-out")
+    page.get_by_role("button", name="Import").click()
+
+    page.wait_for_url(re.compile(r"/batch-jobs/[0-9a-f-]+/$"))
+    job = BatchJob.objects.get()
+    expect(page).to_have_url(re.compile(rf"/batch-jobs/{job.pk}/$"))
+    expect(page.locator(".messages")).to_contain_text("Imported 2 conversations")
+    assert job.items.count() == 2
 
 
 def test_the_job_page_follows_items_as_a_generator_adds_them(page, log_in, screenshot):

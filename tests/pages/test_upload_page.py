@@ -147,6 +147,28 @@ def test_one_bad_file_refuses_the_whole_upload_and_names_it(user_client, media_r
     assert stored_files(media_root) == []
 
 
+def test_an_import_posted_with_htmx_answers_with_the_preview_or_opens_the_job(user_client):
+    refused = user_client.post(
+        "/batch-jobs/new/",
+        {"files": [*three_files(), a_file("nothing.json", b"")], "tier": "template"},
+        **HX,
+    )
+    no_files = user_client.post("/batch-jobs/new/", {"tier": "template"}, **HX)
+    imported = user_client.post(
+        "/batch-jobs/new/", {"files": three_files(), "tier": "template"}, **HX
+    )
+
+    assert refused.status_code == 422
+    body = refused.content.decode()
+    assert body.lstrip().startswith('<div id="preview"')
+    assert 'data-leave-out="3" aria-label="Leave out nothing.json"' in body
+    assert no_files.status_code == 422
+    assert "Choose at least one conversation file." in no_files.content.decode()
+    job = BatchJob.objects.get()
+    assert imported["HX-Redirect"] == f"/batch-jobs/{job.pk}/"
+    assert job.items.count() == 3
+
+
 def test_no_files_is_a_clear_error(user_client):
     response = user_client.post("/batch-jobs/new/", {"tier": "template"})
 
