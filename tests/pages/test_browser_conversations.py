@@ -241,3 +241,27 @@ def test_on_a_phone_enrich_selected_brings_its_result_into_view(page, log_in, sc
     bar_box, summary_box = bar.bounding_box(), summary.bounding_box()
     assert summary_box["y"] >= bar_box["y"] + bar_box["height"] - 1
     screenshot(page, "phone-result")
+
+
+@pytest.mark.parametrize("width", [1024, 1152, 1280])
+def test_between_1024_and_1280_px_names_have_room_and_headers_fit(page, log_in, screenshot, width):
+    owner = UserFactory(username="dana")
+    many_conversations(owner, 5)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "dana")
+
+    page.goto("/conversations/")
+
+    rows = page.locator("#conversation-table tbody tr")
+    expect(rows).to_have_count(5)
+    screenshot(page, f"list-{width}")
+    name = rows.first.locator("td.name")
+    # Room for the start of a name, not "S…".
+    assert name.evaluate("cell => cell.clientWidth") >= 140
+    # Every header's text fits its column (none runs into the next).
+    overflowing = page.locator("#conversation-table thead th").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)"
+    )
+    assert overflowing == []
+    wrap = page.locator("#conversation-table .table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"

@@ -147,3 +147,29 @@ def test_a_stylesheet_or_script_that_answers_404_fails_the_page_check(browser, s
         f"{server.url}/static/css/missing.css": "net::ERR_ABORTED",
         f"{server.url}/static/js/missing.js": "404",
     }
+
+
+def test_a_missing_page_has_the_site_layout_and_a_way_back(prod, log_in):
+    give_password(UserFactory(username="dana"))
+    log_in(prod, "dana")
+
+    response = prod.goto("/no-such-page/")
+
+    assert response.status == 404
+    expect(prod.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(prod.locator("main")).to_contain_text("There is no page at /no-such-page/")
+    assert_styled_with_hashed_assets(prod)
+    expect(prod.get_by_role("navigation", name="Main")).to_be_visible()
+    prod.locator("main").get_by_role("link", name="the batch jobs").click()
+    expect(prod.get_by_role("heading", level=1)).to_have_text("Batch jobs")
+
+
+def test_a_missing_batch_job_says_so_on_the_site_layout(prod, log_in):
+    give_password(UserFactory(username="dana"))
+    log_in(prod, "dana")
+
+    response = prod.goto("/batch-jobs/00000000-0000-4000-8000-000000000000/")
+
+    assert response.status == 404
+    expect(prod.locator("main")).to_contain_text("(No such batch job.)")
+    assert_styled_with_hashed_assets(prod)

@@ -166,6 +166,10 @@ def test_the_detail_page_shows_counts_quality_distribution_downloads_and_members
         )
     for conversation in conversations:
         assert f'value="{conversation.conversation_id}" form="remove-members"' in body
+        # A member's name opens the conversation's page.
+        assert (
+            f'<a href="/conversations/{conversation.pk}/">{conversation.display_name}</a>' in body
+        )
     assert "Rebuild" in body
     assert POLL_EVERY_SECOND not in body
 
