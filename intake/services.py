@@ -1,10 +1,21 @@
 """Batch-job services used by the pages: listing jobs and finding one."""
 
 from django.core.paginator import Page
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from conversations.models import BatchJob
+from conversations.models import BatchJob, BatchJobStatus
+from core.lists import Listing, ListSpec
 from core.pagination import EstimatedPaginator
+
+# Jobs with conversations whose enrichment failed: a status of the list's filter too.
+ENRICHMENT_FAILURES = "enrichment_failures"
+JOB_LIST = ListSpec(
+    search_fields=("name",),
+    statuses=BatchJobStatus.choices,
+    extra_statuses={
+        ENRICHMENT_FAILURES: ("With enrichment failures", Q(conversations_failed__gt=0))
+    },
+)
 
 
 def list_batch_jobs(user) -> QuerySet[BatchJob]:
@@ -12,6 +23,9 @@ def list_batch_jobs(user) -> QuerySet[BatchJob]:
     return BatchJob.objects.visible_to(user).order_by("-created_at", "-id")
 
 
-def jobs_page(user, number: str | None, *, per_page: int) -> Page:
-    """A page of the jobs ``user`` may see."""
-    return EstimatedPaginator(list_batch_jobs(user), per_page).get_page(number)
+def jobs_page(user, number: str | None, *, per_page: int, listing: Listing | None = None) -> Page:
+    """A page of the jobs ``user`` may see (searched, filtered and sorted by ``listing``)."""
+    jobs = list_batch_jobs(user)
+    if listing is not None:
+        jobs = listing.apply(jobs)
+    return EstimatedPaginator(jobs, per_page).get_page(number)

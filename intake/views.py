@@ -16,12 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from conversations.models import BatchJob
+from core.lists import read_list
 from core.pages import HtmxHttpRequest, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 from enrichment.services import job_enrichment_panel
 from intake.files import ConversationImport
 from intake.forms import UploadForm
-from intake.services import jobs_page
+from intake.services import JOB_LIST, jobs_page
 from intake.upload import Upload, import_upload, read_upload
 
 JOBS_PER_PAGE = 25
@@ -36,11 +37,12 @@ ITEMS_ADDED = "items-added"
 @login_required
 @vary_on_headers("HX-Request")
 def batch_job_list(request: HtmxHttpRequest) -> HttpResponse:
-    page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE)
+    listing = read_list(request.GET, JOB_LIST)
+    page = jobs_page(request.user, request.GET.get("page"), per_page=JOBS_PER_PAGE, listing=listing)
     template = "intake/batch_job_list.html"
     if is_partial_request(request):
         template += "#jobs"
-    return render(request, template, {"page": page})
+    return render(request, template, {"page": page, "listing": listing})
 
 
 def _items_page(job: BatchJob, number: str | None):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from conversations.lookups import BatchJobNotFound
 from conversations.models import BatchJob
+from core.lists import ListSpec, read_list
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 from enrichment.selection import ConversationsNotFound
@@ -22,9 +23,14 @@ from enrichment.selection import ConversationsNotFound
 from . import services
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
-from .models import FileFormat, TrainingFile, count_members, note_workers
+from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
 
 FILES_PER_PAGE = 25
+FILE_LIST = ListSpec(
+    search_fields=("name", "description"),
+    statuses=TrainingFileStatus.choices,
+    search_placeholder="Name or description",
+)
 MEMBERS_PER_PAGE = 50
 BATCH_CHOICES = 100
 LIST = "training/training_file_list.html"
@@ -53,17 +59,17 @@ def _left_out_text(left_out: int) -> str:
 @require_GET
 @login_required
 def training_file_list(request: HtmxHttpRequest) -> HttpResponse:
-    files = (
-        TrainingFile.objects.visible_to(request.user)
-        .select_related("created_by")
-        .order_by("-created_at", "-pk")
+    listing = read_list(request.GET, FILE_LIST)
+    files = listing.apply(
+        TrainingFile.objects.visible_to(request.user).select_related("created_by")
     )
     page = EstimatedPaginator(files, FILES_PER_PAGE).get_page(request.GET.get("page"))
     count_members(page.object_list)
     note_workers(page.object_list)
     template = LIST + ("#files" if is_partial_request(request) else "")
     polling = any(item.is_processing for item in page.object_list)
-    response = render(request, template, {"page": page, "polling": polling})
+    context = {"page": page, "polling": polling, "listing": listing}
+    response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 

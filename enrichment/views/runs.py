@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.lists import ListSpec, read_list
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
 
-from ..models import EnrichmentRun, ItemOutcome, RunSource
+from ..models import EnrichmentRun, ItemOutcome, RunSource, RunStatus
 from ..runs.lifecycle import (
     NothingToEnrich,
     RunNotCancellable,
@@ -26,6 +27,12 @@ from ..runs.lifecycle import (
 from ..services import BulkResult
 
 RUNS_PER_PAGE = 25
+RUN_LIST = ListSpec(
+    search_fields=("description",),
+    statuses=RunStatus.choices,
+    name_field="description",
+    search_placeholder="What the run is over",
+)
 FAILURES_PER_PAGE = 50
 RUN_DETAIL = "enrichment/run_detail.html"
 # Tells the page's tables to reload their rows (and so their badges) after an enrichment.
@@ -57,17 +64,16 @@ def _visible_run(request: HtmxHttpRequest, pk: uuid.UUID) -> EnrichmentRun:
 @login_required
 @vary_on_headers("HX-Request")
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
-    visible = (
-        EnrichmentRun.objects.visible_to(request.user)
-        .select_related("created_by")
-        .order_by("-created_at", "-pk")
+    listing = read_list(request.GET, RUN_LIST)
+    visible = listing.apply(
+        EnrichmentRun.objects.visible_to(request.user).select_related("created_by")
     )
     page = EstimatedPaginator(visible, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     template = "enrichment/run_list.html"
     if is_partial_request(request):
         template += "#runs"
     polling = any(not run.is_finished for run in page.object_list)
-    return render(request, template, {"page": page, "polling": polling})
+    return render(request, template, {"page": page, "polling": polling, "listing": listing})
 
 
 def _failures_page(run: EnrichmentRun, number: str | None) -> Page:
