@@ -57,6 +57,19 @@ class EnrichedOutput:
     dataset_metadata: dict = field(default_factory=dict)
     problem: str = ""
 
+    @property
+    def pairs_quality(self) -> float | None:
+        """The mean of the pairs' ``training_metadata.quality_score`` (what a training
+        file scores a conversation by when it has no score of its own); ``None`` when no
+        pair has one."""
+        scores = [
+            score
+            for pair in self.pairs
+            if isinstance(score := pair.training_metadata.get("quality_score"), int | float)
+            and not isinstance(score, bool)
+        ]
+        return sum(scores) / len(scores) if scores else None
+
 
 def _text(value) -> str:
     if value is None:

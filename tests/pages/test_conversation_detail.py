@@ -247,3 +247,30 @@ def test_conversation_names_in_every_list_link_to_its_page(make_job, user_client
     assert truncated_link in run_page
     assert truncated_link in enriched
     assert job_page.count(truncated_link) == 2  # the items table and the failures list
+
+
+def test_quality_without_a_score_of_its_own_is_its_pairs_mean_as_in_its_training_file(
+    user_client, user
+):
+    from tests.factories import enriched_conversation
+    from training import services
+    from training.eligibility import select_ids
+
+    conversation = enriched_conversation(created_by=user, quality_score=None)
+    change = services.create_training_file(
+        name="Set", user=user, selection=select_ids([conversation.pk], user=user)
+    )
+    training_file = change.training_file
+    training_file.refresh_from_db()
+    assert training_file.avg_quality_score is not None
+
+    body = page(user_client, conversation)
+
+    shown = f"{training_file.avg_quality_score:.2f}"
+    assert f'<dt>Quality</dt><dd>{shown} <span class="muted">(its training pairs\' mean)' in body
+
+
+def test_quality_of_its_own_is_shown_with_two_decimals(user_client, user):
+    conversation = ConversationFactory(created_by=user, quality_score=4)
+
+    assert "<dt>Quality</dt><dd>4.00</dd>" in page(user_client, conversation)
