@@ -121,11 +121,22 @@ def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> di
         "reenriched": members_reenriched_since_build(training_file),
         "distribution": _distribution(training_file),
         "files": _files(training_file),
-        "batch_jobs": BatchJob.objects.visible_to(request.user)
-        .order_by("-created_at")
-        .values_list("pk", "name")[:BATCH_CHOICES],
+        **_batch_job_choices(request),
         "selection_form": SelectionForm(),
     }
+
+
+def _batch_job_choices(request: HtmxHttpRequest) -> dict:
+    """The "Add more" drop-down: recent jobs with how many of their conversations are
+    enriched, the newest that has some chosen (none when none has: adding a job without
+    completed conversations adds nothing)."""
+    jobs = list(
+        BatchJob.objects.visible_to(request.user)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "name", "conversations_enriched")[:BATCH_CHOICES]
+    )
+    chosen = next((pk for pk, _, enriched in jobs if enriched), None)
+    return {"batch_jobs": jobs, "chosen_batch_job": chosen}
 
 
 @require_GET

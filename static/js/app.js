@@ -101,6 +101,16 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // A button marked data-confirm asks first (in the capture phase: before the form is
+  // sent, by the browser or by htmx).
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-confirm]") : null;
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // "Leave out" beside a refused file drops that file (by its place among the chosen
   // ones) from the file input; the change asks for a new preview.
   document.addEventListener("click", function (event) {

@@ -85,7 +85,15 @@ def test_cancel_a_background_run_from_the_job_page(page, log_in, make_job, scree
     page.goto(f"/batch-jobs/{job.pk}/")
     page.get_by_role("button", name="Enrich All").click()
     expect(page.locator("#enrichment .progress-line")).to_have_text("0 / 3 processed")
+    # It asks first; saying no leaves the run going.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Cancel run").click()
+    expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
+    assert asked and asked[0].startswith("Cancel this run?")
+    assert EnrichmentRun.objects.get().status == RunStatus.QUEUED
 
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel run").click()
 
     summary = page.locator("#enrichment .result__summary")

@@ -73,3 +73,42 @@ def test_create_a_training_file_from_the_conversations_list_and_download_it(
         "active",
         2,
     )
+
+
+def test_remove_selected_asks_first_and_add_more_offers_a_job_with_completed_ones(
+    page, log_in, screenshot
+):
+    from conversations.models import BatchJob
+    from tests.factories import BatchItemFactory, BatchJobFactory
+    from training import services
+    from training.eligibility import select_ids
+
+    owner = UserFactory(username="dana")
+    calm = [enriched_conversation(created_by=owner, conversation_name=f"Calm {n}") for n in (1, 2)]
+    training_file = services.create_training_file(
+        name="Calm set", user=owner, selection=select_ids([c.pk for c in calm], user=owner)
+    ).training_file
+    with_completed = BatchJobFactory(created_by=owner, name="Has completed ones")
+    BatchItemFactory(batch_job=with_completed, position=1, conversation=calm[0])
+    BatchJobFactory(created_by=owner, name="Newer, none completed")
+    assert BatchJob.objects.get(pk=with_completed.pk).conversations_enriched == 1
+    log_in(page, "dana")
+    page.goto(f"/training-files/{training_file.pk}/")
+
+    select = page.get_by_label("A batch job's completed conversations")
+    expect(select).to_have_value(str(with_completed.pk))
+    expect(select.locator("option:checked")).to_have_text("Has completed ones (1 completed)")
+
+    page.get_by_label("Select Calm 1").check()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Remove selected").click()
+    assert asked and asked[0].startswith("Remove the selected conversations")
+    expect(page.locator("#members tbody tr")).to_have_count(2)
+    assert training_file.memberships.count() == 2
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove selected").click()
+    expect(page.locator(".messages")).to_be_visible()
+    screenshot(page, "removed")
+    assert training_file.memberships.count() == 1

@@ -455,7 +455,8 @@ def test_adding_a_batch_job_from_the_detail_page_comes_back_to_it(user_client, u
         {"training_file": training_file.pk, "batch_job": job.pk, "next": page},
     )
 
-    assert f'<option value="{job.pk}">' in form
+    # The job with completed conversations is the one offered first.
+    assert f'<option value="{job.pk}" selected>' in form
     assert response["Location"] == page
     assert item.conversation.conversation_id in members(training_file)
 
