@@ -139,9 +139,7 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
     path = conversation.raw_response_path or conversation.file_path
     if not path:
         raise not_found("This conversation has no stored file.")
-    return stored_file_response(
-        path, f"{conversation.conversation_id}.raw.json", "application/json"
-    )
+    return stored_file_response(path, conversation.download_name("raw"), "application/json")
 
 
 @extend_schema(
@@ -165,6 +163,6 @@ def download_enriched_view(request: Request, conversation_id: uuid.UUID) -> File
         )
     return stored_file_response(
         conversation.enriched_file_path,
-        f"{conversation.conversation_id}.enriched.json",
+        conversation.download_name("enriched"),
         "application/json",
     )
