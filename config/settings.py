@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
         "config.openapi.require_bodies",
         "config.openapi.close_request_bodies",
         "config.openapi.document_retry_after",
+        "config.openapi.summarize_operations",
     ],
 }
 
