@@ -59,3 +59,21 @@ def close_request_bodies(result: dict, generator, request, public) -> dict:
                     if "properties" in body:
                         body.setdefault("additionalProperties", False)
     return result
+
+
+# Words an operation id shortens (its summary spells them out).
+_SUMMARY_WORDS = {"get": "Get", "list": "List", "retry": "Retry"}
+
+
+def summarize_operations(result: dict, generator, request, public) -> dict:
+    """Every operation gets a summary, the line the docs page shows beside its path: its
+    id in words ("download_raw_conversation": "Download raw conversation"), unless the
+    view gave one."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            operation_id = operation.get("operationId")
+            if operation_id and not operation.get("summary"):
+                words = operation_id.split("_")
+                first = _SUMMARY_WORDS.get(words[0], words[0].capitalize())
+                operation["summary"] = " ".join([first, *words[1:]])
+    return result

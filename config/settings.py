@@ -284,11 +284,13 @@ SPECTACULAR_SETTINGS = {
         "config.openapi.require_bodies",
         "config.openapi.close_request_bodies",
         "config.openapi.document_retry_after",
+        "config.openapi.summarize_operations",
     ],
 }
 
 # Where people reach the site: the command line prints links to its pages with it.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Without it, the address the development server and bin/demo serve on (PORT, else 8000).
+SITE_URL = os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 # Enrichment ----------------------------------------------------------------
 # A JSON file replacing the default consultant profile, system prompt and dataset constants.
@@ -388,6 +390,11 @@ LOGGING = logging_config(
     root_level=env_level("DJANGO_LOG_LEVEL", "WARNING"),
     levels={
         "django": env_level("DJANGO_LOG_LEVEL", "WARNING"),
+        # A 4xx is in the access line already; Django's "Not Found: ..." would say it
+        # again. Server errors (with their traceback) still are logged.
+        "django.request": "ERROR",
+        # The development server's own request lines repeat the access line likewise.
+        "django.server": "ERROR",
         "enrichment": env_level("ENRICHMENT_LOG_LEVEL", "INFO"),
         "access": env_level("DJANGO_ACCESS_LOG_LEVEL", "INFO"),
         "procrastinate": env_level("WORKER_LOG_LEVEL", "WARNING"),

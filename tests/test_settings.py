@@ -251,3 +251,32 @@ def test_files_stay_on_the_local_disk_by_default():
             "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
         },
     }
+
+
+def test_site_url_defaults_to_the_port_served_on():
+    assert settings_values("SITE_URL", PORT="8301", SITE_URL=None) == {
+        "SITE_URL": "http://127.0.0.1:8301"
+    }
+    assert settings_values("SITE_URL", PORT=None, SITE_URL=None) == {
+        "SITE_URL": "http://127.0.0.1:8000"
+    }
+    assert settings_values("SITE_URL", PORT="8301", SITE_URL="https://e.example") == {
+        "SITE_URL": "https://e.example"
+    }
+
+
+def test_manage_py_without_a_secret_key_says_so_in_one_line():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Configuration error: DJANGO_SECRET_KEY must be set")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from core.constraints import check_choices
 
@@ -351,6 +352,12 @@ class Conversation(models.Model):
     @property
     def display_name(self) -> str:
         return self.conversation_name or "Untitled"
+
+    def download_name(self, kind: str) -> str:
+        """The name a download of its ``kind`` ("raw", "enriched") is saved under: its
+        name made safe for a file (its id when it has no usable name)."""
+        stem = slugify(self.conversation_name)[:80].strip("-") or str(self.conversation_id)
+        return f"{stem}.{kind}.json"
 
     @property
     def owner_segment(self) -> str:

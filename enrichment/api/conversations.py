@@ -150,12 +150,9 @@ def download_raw_view(request: Request, conversation_id: uuid.UUID) -> FileRespo
         raise not_found("This conversation has no stored file.")
     if conversation.processing_status == ProcessingStatus.PARSE_FAILED:
         # The model's text as it came, which is not a JSON document: plain text.
-        return stored_file_response(
-            path, f"{conversation.conversation_id}.raw.txt", "text/plain; charset=utf-8"
-        )
-    return stored_file_response(
-        path, f"{conversation.conversation_id}.raw.json", "application/json"
-    )
+        name = conversation.download_name("raw").removesuffix(".json") + ".txt"
+        return stored_file_response(path, name, "text/plain; charset=utf-8")
+    return stored_file_response(path, conversation.download_name("raw"), "application/json")
 
 
 @extend_schema(
@@ -179,6 +176,6 @@ def download_enriched_view(request: Request, conversation_id: uuid.UUID) -> File
         )
     return stored_file_response(
         conversation.enriched_file_path,
-        f"{conversation.conversation_id}.enriched.json",
+        conversation.download_name("enriched"),
         "application/json",
     )

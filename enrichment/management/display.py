@@ -46,7 +46,7 @@ class ProgressDisplay:
                 MofNCompleteColumn(),
                 TextColumn(
                     "[green]{task.fields[enriched]} enriched[/] · "
-                    "[red]{task.fields[failed]} failed[/] · {task.fields[skipped]} skipped"
+                    "{task.fields[failed_text]} · {task.fields[skipped]} skipped"
                 ),
                 TimeElapsedColumn(),
                 TextColumn("elapsed,"),
@@ -57,9 +57,11 @@ class ProgressDisplay:
             self.task = self.progress.add_task(title, total=total, **self._fields())
 
     def _fields(self) -> dict:
+        failed = self.counts[FAILED]
         return {
             "enriched": self.counts[ENRICHED],
-            "failed": self.counts[FAILED],
+            # Red only when something failed: "0 failed" is good news.
+            "failed_text": f"[red]{failed} failed[/]" if failed else "0 failed",
             "skipped": self.counts[SKIPPED],
         }
 

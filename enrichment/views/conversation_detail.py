@@ -3,12 +3,14 @@ enrichment status with the validation report, its training pairs, downloads, and
 actions (enrich, retry, force re-enrich, deactivate)."""
 
 import uuid
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations.models import Conversation
@@ -36,12 +38,36 @@ def visible_conversation(request: HtmxHttpRequest, pk: uuid.UUID) -> Conversatio
     return get_object_or_404(visible, pk=pk)
 
 
+def list_address(request: HtmxHttpRequest, value: str | None) -> str | None:
+    """``value`` when it is the address of the conversations list on this site (with
+    its filters), as a local address; else ``None``."""
+    if not value or not url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(value)
+    if parts.path != reverse("conversation-list"):
+        return None
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def came_from(request: HtmxHttpRequest) -> str:
+    """The (filtered) conversations list the person came from: ``?back=``, or the page
+    that linked here; the whole list otherwise."""
+    return (
+        list_address(request, request.GET.get("back"))
+        or list_address(request, request.headers.get("Referer"))
+        or reverse("conversation-list")
+    )
+
+
 @require_GET
 @login_required
 def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     conversation = visible_conversation(request, pk)
     with_batch_jobs([conversation])
     context = {
+        "back": came_from(request),
         "conversation": conversation,
         "transcript": read_transcript(conversation),
         "enriched": read_enriched(conversation),
@@ -64,10 +90,14 @@ def _outcome_message(request: HtmxHttpRequest, conversation: Conversation, outco
 @login_required
 def conversation_action(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Enrich (or retry) the conversation, re-enrich it by force, or deactivate it; then
-    back to its page (or, once deactivated, to the list)."""
+    back to its page (or, once deactivated, to the list it was opened from)."""
     conversation = visible_conversation(request, pk)
     action = request.POST.get("action")
+    back = list_address(request, request.POST.get("back"))
     page = reverse("conversation-detail", args=[conversation.pk])
+    if back:
+        # The page keeps knowing which list it was opened from.
+        page += "?" + urlencode({"back": back})
     if action == "deactivate":
         deactivate(conversation)
         messages.success(
@@ -75,7 +105,7 @@ def conversation_action(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse
             f"“{conversation.display_name}” is deactivated: it is left out of lists and "
             "enrichment. Staff can make it active again in the admin.",
         )
-        return redirect_to(request, reverse("conversation-list"))
+        return redirect_to(request, back or reverse("conversation-list"))
     if action not in {"enrich", "force"}:
         messages.error(request, "Unknown action; nothing was done.")
         return redirect_to(request, page)

@@ -101,6 +101,26 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // A button marked data-copy="<selector>" copies that element's text (a new API key).
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    function done() { button.textContent = "Copied"; }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { button.textContent = "Select and copy it"; });
+    } else {
+      // Plain HTTP: select the key, so that the person's copy takes it.
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      button.textContent = document.execCommand("copy") ? "Copied" : "Selected: copy it";
+    }
+  });
+
   // A button marked data-confirm asks first (in the capture phase: before the form is
   // sent, by the browser or by htmx).
   document.addEventListener("click", function (event) {

@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils.text import slugify
 
 from conversations.models import EnrichmentStatus
 from tests.factories import ConversationFactory, UserFactory
@@ -172,7 +173,21 @@ def test_download_enriched_is_409_until_completed_then_the_file(api, user):
     assert document["dataset_metadata"]["dataset_name"] == (
         f"fp_conversation_{conversation.conversation_id}"
     )
-    assert f"{conversation.conversation_id}.enriched.json" in after["Content-Disposition"]
+    stem = slugify(conversation.conversation_name)
+    assert after["Content-Disposition"] == f'attachment; filename="{stem}.enriched.json"'
+
+
+def test_downloads_are_named_after_the_conversation(api, user):
+    named = ConversationFactory(created_by=user, conversation_name="Windfall: a 529 plan?")
+    unnamed = ConversationFactory(created_by=user, conversation_name="")
+
+    raw = api.get(f"/api/conversations/{named.pk}/download/raw")
+    fallback = api.get(f"/api/conversations/{unnamed.pk}/download/raw")
+
+    assert raw["Content-Disposition"] == 'attachment; filename="windfall-a-529-plan.raw.json"'
+    assert fallback["Content-Disposition"] == (
+        f'attachment; filename="{unnamed.conversation_id}.raw.json"'
+    )
 
 
 def test_validation_report_endpoint_returns_blockers_and_warnings(api, user):

@@ -210,12 +210,27 @@ def test_seed_demo_command_prints_the_demo_login():
     output = out.getvalue()
     assert f"  http://127.0.0.1:8000/batch-jobs/{job.pk}/\n" in output
     assert output.endswith(
-        "Demo ready. Run `python manage.py runserver`, then:\n"
+        "Demo ready. Start the site (python manage.py runserver 127.0.0.1:8000), then:\n"
         "  URL:      http://127.0.0.1:8000/\n"
         "  Username: demo\n"
         "  Password: demo-password\n"
         "  (also analyst / analyst-password: not staff, sees only their own batch job)\n"
     )
+
+
+def test_seed_demo_served_by_bin_demo_says_where_on_the_site_url(settings):
+    settings.SITE_URL = "http://127.0.0.1:8301"
+    out = io.StringIO()
+
+    call_command("seed_demo", "--served", stdout=out)
+
+    job = BatchJob.objects.get(created_by__username="demo")
+    output = out.getvalue()
+    assert f"  http://127.0.0.1:8301/batch-jobs/{job.pk}/\n" in output
+    assert "Demo ready, served at http://127.0.0.1:8301/\n  URL:      http://127.0.0.1:8301/\n" in (
+        output
+    )
+    assert "runserver" not in output
 
 
 def test_seed_demo_command_force_adds_a_job():

@@ -112,7 +112,11 @@ def test_bin_demo_runs_on_its_own_database_and_stops_everything_on_term(tmp_path
     lines = [prefix.sub("", line) for line in log.read_text().splitlines()]
     assert code == 0
     assert f"Using the project's own PostgreSQL server ({pgdata})." in lines
-    assert lines.count("Not Found: /no-such-page") == 1
+    # One line for the request, and the address it serves on (not "run runserver").
+    assert sum('"GET /no-such-page" 404' in line for line in lines) == 1
+    assert "Not Found: /no-such-page" not in lines
+    assert f"Demo ready, served at http://127.0.0.1:{port}/" in lines
+    assert not any("runserver" in line for line in lines)
     wait_until(lambda: not processes_with(str(pgdata)), timeout=20, what="every process to stop")
     assert not (pgdata / "postmaster.pid").exists()
     assert status_of(f"{base}/accounts/login/") is None

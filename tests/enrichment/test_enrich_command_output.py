@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command, load_command_class
 
-from enrichment.management.display import FAILURES_LISTED
+from enrichment.management.display import FAILURES_LISTED, ProgressDisplay
 from enrichment.models import EnrichmentRun
 from enrichment.runs import lanes
 from tests.factories import ConversationFactory
@@ -129,3 +129,24 @@ def test_every_argument_has_help(app, name):
 
     assert len(parser._actions) > 10
     assert undocumented == []
+
+
+def test_the_progress_bar_shows_failures_in_red_only_when_there_are_some():
+    from rich.console import Console
+
+    display = ProgressDisplay(StringIO(), 2, enabled=False)
+
+    def rendered() -> str:
+        """The counts column as a colour terminal shows it."""
+        console = Console(file=StringIO(), force_terminal=True, color_system="standard")
+        text = console.render_str(display._fields()["failed_text"], highlight=False)
+        with console.capture() as capture:
+            console.print(text, end="")
+        return capture.get()
+
+    none_failed = rendered()
+    display.show(done=2, enriched=1, failed=1, skipped=0, total=2)
+    one_failed = rendered()
+
+    assert none_failed == "0 failed"
+    assert one_failed == "\x1b[31m1 failed\x1b[0m"

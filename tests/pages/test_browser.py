@@ -65,13 +65,18 @@ def test_enrich_all_on_a_completed_batch_job(page, log_in, make_job, screenshot)
     expect(page.locator("#items .badge--validation_failed")).to_have_count(1)
     screenshot(page, "4-reloaded")
 
-    # Only the failure is left: "Enrich All" could do nothing, "Retry failed" is offered.
+    # Only a validation failure is left: "Enrich All" could do nothing, and "Retry failed"
+    # is offered but not as the next step (it would fail again; the page says so).
     expect(page.get_by_role("button", name="Enrich All")).to_have_count(0)
     expect(page.locator("#enrichment .state-line")).to_contain_text(
         "1 of 3 failed enrichment; the rest are enriched."
     )
+    expect(page.locator("#enrichment")).to_contain_text("so Retry failed would fail it again")
+    expect(page.get_by_role("link", name="Create training file")).to_have_class(
+        "button button--primary"
+    )
     retry = page.get_by_role("button", name="Retry failed")
-    expect(retry).to_have_class("button button--primary")
+    expect(retry).to_have_class("button")
     retry.click()
     expect(page.locator("#enrichment .result__summary")).to_contain_text(
         "Retry finished. Enriched: 0, Failed: 1, Skipped: 0"

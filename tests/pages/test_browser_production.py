@@ -145,6 +145,8 @@ def test_every_page_is_styled_and_scripted_in_production_mode(prod, log_in, make
     prod.goto("/api/docs/")
     expect(prod.locator(".swagger-ui .opblock").first).to_be_visible()
     assert prod.locator(".swagger-ui .opblock").count() >= 10
+    expect(prod.locator(".swagger-ui .opblock-summary-description").first).not_to_be_empty()
+    expect(prod.get_by_role("link", name="Back to the site")).to_be_visible()
     screenshot(prod, "4-api-docs")
 
     statuses = sorted(job.items.values_list("conversation__enrichment_status", flat=True))

@@ -42,6 +42,13 @@ def test_a_user_creates_uses_and_revokes_a_token(page, log_in, live_server, scre
     key_box = page.get_by_test_id("new-token-key")
     expect(key_box).to_be_visible()
     key = key_box.inner_text().strip()
+    # "Copy" puts the key on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = page.locator("#new-token button[data-copy]")
+    expect(copy).to_have_text("Copy")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == key
     screenshot(page, "1-key-shown-once")
     token = ApiToken.objects.get(user=owner)
     assert (token.name, token.key_hash) == ("nightly export", hash_key(key))

@@ -2,6 +2,8 @@
 enrichment status and validation report, training pairs, downloads and actions; and the
 links to it from every list."""
 
+import html
+
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
@@ -186,6 +188,50 @@ def test_deactivate_takes_it_out_of_the_lists_and_goes_to_the_list(user_client, 
     conversation.refresh_from_db()
     assert conversation.is_active is False
     assert default_storage.exists(conversation.file_path)
+
+
+def test_deactivate_goes_back_to_the_filtered_list_the_page_was_opened_from(user_client, user):
+    conversation = ConversationFactory(created_by=user, conversation_name="Old chat")
+    ConversationFactory(created_by=user, conversation_name="Other chat")
+    listed = "/conversations/?q=chat&status=not_started"
+
+    opened = user_client.get(
+        f"/conversations/{conversation.pk}/", headers={"Referer": f"http://testserver{listed}"}
+    )
+    body = opened.content.decode()
+    # What the browser posts from the page's hidden field.
+    back = html.unescape(body.split('name="back" value="')[1].split('"')[0])
+    enriched = user_client.post(
+        f"/conversations/{conversation.pk}/actions/", {"action": "enrich", "back": back}
+    )
+    response = user_client.post(
+        f"/conversations/{conversation.pk}/actions/",
+        {"action": "deactivate", "back": back},
+        follow=True,
+    )
+
+    assert back == listed
+    assert '<a href="/conversations/?q=chat&amp;status=not_started">Conversations</a>' in body
+    # Enriching keeps the way back on the page's address.
+    assert enriched["Location"] == (
+        f"/conversations/{conversation.pk}/?back=%2Fconversations%2F%3Fq%3Dchat%26status%3Dnot_started"
+    )
+    assert response.redirect_chain == [(listed, 302)]
+
+
+def test_a_foreign_or_other_page_is_not_a_way_back(user_client, user):
+    conversation = ConversationFactory(created_by=user)
+
+    other = user_client.get(
+        f"/conversations/{conversation.pk}/", headers={"Referer": "http://testserver/runs/"}
+    )
+    foreign = user_client.post(
+        f"/conversations/{conversation.pk}/actions/",
+        {"action": "deactivate", "back": "https://evil.example/conversations/?q=x"},
+    )
+
+    assert foreign["Location"] == "/conversations/"
+    assert 'name="back" value="/conversations/"' in other.content.decode()
 
 
 def test_an_unknown_action_changes_nothing(user_client, user):

@@ -1,5 +1,6 @@
 """What every page shares: login, the base layout, htmx served from our static files."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,16 @@ def test_every_page_links_to_the_api_docs(user_client):
     assert '<a href="/api/docs/" title="The REST API and its OpenAPI schema">API docs</a>' in page
     assert docs.status_code == 200
     assert "swagger" in docs.content.decode().lower()
+
+
+def test_the_api_docs_have_a_way_back_and_every_operation_a_summary(user_client):
+    docs = user_client.get("/api/docs/").content.decode()
+    schema = json.loads(user_client.get("/api/schema/?format=json").content)
+
+    assert '<a href="/">Back to the site</a>' in docs
+    assert docs.count('<div id="swagger-ui">') == 1
+    operations = [op for methods in schema["paths"].values() for op in methods.values()]
+    assert operations
+    assert [op["operationId"] for op in operations if not op.get("summary")] == []
+    download = schema["paths"]["/api/conversations/{conversation_id}/download/raw"]["get"]
+    assert download["summary"] == "Download raw conversation"

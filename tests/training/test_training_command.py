@@ -181,7 +181,7 @@ def test_export_writes_the_stored_file(tmp_path, file_format):
     output, _, _ = run("export", str(training_file.pk), "--format", file_format, "-o", str(target))
 
     assert target.read_bytes() == stored(training_file.path_for(file_format))
-    assert output.strip() == f"Wrote {target.stat().st_size} bytes to {target}"
+    assert output.strip() == f"Wrote {target.stat().st_size:,} bytes to {target}"
 
 
 def test_export_names_the_file_after_the_training_file(tmp_path, monkeypatch):
@@ -250,7 +250,58 @@ def test_a_terminal_gets_progress_bars_for_builds_and_exports(tmp_path):
 
     assert build_bar.getvalue() == "\r[" + "#" * 30 + "] 2/2 conversations\n"
     size = training_file.json_file_size
-    assert export_bar.getvalue() == f"\r[{'#' * 30}] {size}/{size} bytes\n"
+    assert export_bar.getvalue() == f"\r[{'#' * 30}] {size:,}/{size:,} bytes\n"
+
+
+def test_progress_bars_and_warnings_are_not_in_the_error_style():
+    conversations = [enriched_conversation() for _ in range(2)]
+    bar, warnings = Terminal(), Terminal()
+    call_command(
+        "training_file",
+        "create",
+        "Coloured",
+        *[str(c.pk) for c in conversations],
+        stdout=StringIO(),
+        stderr=bar,
+        force_color=True,
+    )
+    training_file = TrainingFile.objects.get()
+    call_command(
+        "training_file",
+        "remove",
+        str(training_file.pk),
+        str(uuid.uuid4()),
+        stdout=StringIO(),
+        stderr=warnings,
+        force_color=True,
+    )
+
+    bold_red = "\x1b[31;1m"
+    assert bar.getvalue() == "\r[" + "#" * 30 + "] 2/2 conversations\n"
+    assert "Not in the file:" in warnings.getvalue()
+    assert bold_red not in warnings.getvalue()
+
+
+def test_help_explains_every_argument():
+    from django.core.management import load_command_class
+
+    command = load_command_class("training", "training_file")
+    parser = command.create_parser("manage.py", "training_file")
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+
+    unexplained = [
+        f"{name} {action.dest}"
+        for name, sub in subcommands.items()
+        for action in sub._actions
+        if not action.help and action.dest != "help"
+    ]
+    create_help = subcommands["create"].format_help()
+    export_help = subcommands["export"].format_help()
+
+    assert unexplained == []
+    assert "its name, shown on the pages" in create_help
+    assert "CONVERSATION_ID" in create_help and "conversations by id" in create_help
+    assert "chat-jsonl: one chat" in export_help
 
 
 def test_no_progress_bar_off_a_terminal_or_when_asked():
@@ -272,3 +323,30 @@ def test_no_progress_bar_off_a_terminal_or_when_asked():
 
     assert quiet.getvalue() == ""
     assert asked.getvalue() == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_to_a_reader_that_stopped_ends_quietly(media_root):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from devtools.workers import current_database_url
+
+    run("create", "Piped", str(enriched_conversation().pk))
+    training_file = TrainingFile.objects.get()
+    exporter = subprocess.Popen(
+        [sys.executable, "manage.py", "training_file", "export", str(training_file.pk), "-o", "-"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DATABASE_URL": current_database_url(), "MEDIA_ROOT": str(media_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    exporter.stdout.close()  # as `| head` does once it has read enough
+
+    errors = exporter.stderr.read().decode()
+    exporter.wait(timeout=60)
+
+    assert errors == ""
+    assert exporter.returncode == 0

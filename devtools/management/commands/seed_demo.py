@@ -1,3 +1,6 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from devtools.demo.seed import (
@@ -10,7 +13,10 @@ from devtools.demo.seed import (
     seed_demo,
 )
 
-DEMO_URL = "http://127.0.0.1:8000/"
+
+def site_url() -> str:
+    """Where the demo is reached: ``SITE_URL`` (by default the address of PORT)."""
+    return settings.SITE_URL.rstrip("/") + "/"
 
 
 class Command(BaseCommand):
@@ -33,13 +39,24 @@ class Command(BaseCommand):
             help="conversations in the demo batch job (default 12, at least 3)",
         )
         parser.add_argument(
+            "--served",
+            action="store_true",
+            help="the site is being served already (bin/demo): say where, not how to start it",
+        )
+        parser.add_argument(
             "--allow-known-passwords",
             action="store_true",
             help="create the demo users even with DJANGO_DEBUG off (their passwords are public)",
         )
 
     def handle(
-        self, *args, force: bool, conversations: int, allow_known_passwords: bool, **options
+        self,
+        *args,
+        force: bool,
+        conversations: int,
+        allow_known_passwords: bool,
+        served: bool = False,
+        **options,
     ) -> None:
         if conversations < MIN_CONVERSATIONS:
             raise CommandError(f"--conversations must be at least {MIN_CONVERSATIONS}")
@@ -52,11 +69,20 @@ class Command(BaseCommand):
             )
         except KnownPasswordsRefused as exc:
             raise CommandError(str(exc)) from None
+        url = site_url()
         for job in result.batch_jobs:
-            self.stdout.write(f"  {DEMO_URL}batch-jobs/{job.pk}/")
+            self.stdout.write(f"  {url}batch-jobs/{job.pk}/")
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Demo ready. Run `python manage.py runserver`, then:"))
-        self.stdout.write(f"  URL:      {DEMO_URL}")
+        if served:
+            self.stdout.write(self.style.SUCCESS(f"Demo ready, served at {url}"))
+        else:
+            address = urlsplit(url).netloc or "127.0.0.1:8000"
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo ready. Start the site (python manage.py runserver {address}), then:"
+                )
+            )
+        self.stdout.write(f"  URL:      {url}")
         self.stdout.write(f"  Username: {DEMO_USERNAME}")
         self.stdout.write(f"  Password: {DEMO_PASSWORD}")
         self.stdout.write(

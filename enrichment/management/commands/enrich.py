@@ -193,7 +193,8 @@ class Command(BaseCommand):
         """Nothing would move while no worker runs: say so and stop, rather than wait."""
         self.stderr.write(
             f"No worker is running: run {run.pk} waits until one starts (bin/worker), and "
-            "goes on from there. Not following it."
+            "goes on from there. Not following it.",
+            style_func=self.style.WARNING,
         )
         sys.exit(NO_WORKER)
 

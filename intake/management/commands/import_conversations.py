@@ -75,7 +75,7 @@ class Command(BaseCommand):
         except (ImportFailed, StorageFailed) as exc:
             raise CommandError(str(exc)) from None
         for warning in result.warnings:
-            self.stderr.write(f"warning: {warning}")
+            self.stderr.write(f"warning: {warning}", style_func=self.style.WARNING)
         for conversation in result.conversations:
             self.stdout.write(
                 f"{conversation.conversation_id}  {conversation.processing_status:<12}  "

@@ -1,6 +1,7 @@
 """``manage.py training_file``: create, extend, export and manage training files."""
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -36,11 +37,12 @@ class Everyone:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, drawn only on a terminal."""
+    """A one-line progress bar on stderr, drawn only on a terminal, in the terminal's own
+    colours (written to the stream under Django's, which would give it the error style)."""
 
-    def __init__(self, stream, *, enabled: bool, unit: str) -> None:
-        self.stream = stream
-        self.enabled = enabled
+    def __init__(self, stderr, *, enabled: bool, unit: str) -> None:
+        self.stream = getattr(stderr, "_out", stderr)
+        self.enabled = enabled and self.stream.isatty()
         self.unit = unit
         self.drawn = False
 
@@ -50,14 +52,14 @@ class ProgressBar:
         width = 30
         filled = width * min(done, total) // total
         self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.unit}", ending=""
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {self.unit}"
         )
         self.stream.flush()
         self.drawn = True
 
     def close(self) -> None:
         if self.drawn:
-            self.stream.write("")
+            self.stream.write("\n")
 
 
 class Command(BaseCommand):
@@ -72,9 +74,22 @@ class Command(BaseCommand):
         commands = parser.add_subparsers(dest="command", required=True)
 
         def selection(sub) -> None:
-            sub.add_argument("ids", nargs="*", metavar="CONVERSATION_ID")
-            sub.add_argument("--batch", metavar="JOB_ID", help="a batch job's completed ones")
-            sub.add_argument("--status", metavar="STATUS", help="every conversation in this status")
+            sub.add_argument(
+                "ids",
+                nargs="*",
+                metavar="CONVERSATION_ID",
+                help="conversations by id (their business id or row id); each must be "
+                "completed. Or choose them with --batch or --status instead",
+            )
+            sub.add_argument(
+                "--batch", metavar="JOB_ID", help="the completed conversations of this batch job"
+            )
+            sub.add_argument(
+                "--status",
+                metavar="STATUS",
+                help="every conversation in this enrichment status (only completed ones "
+                "can go into a training file: --status completed)",
+            )
 
         def building(sub) -> None:
             sub.add_argument(
@@ -82,35 +97,57 @@ class Command(BaseCommand):
                 action="store_true",
                 help="queue the build for a worker (bin/worker)",
             )
-            sub.add_argument("--no-progress", action="store_true")
+            sub.add_argument(
+                "--no-progress",
+                action="store_true",
+                help="no progress bar while building here (there is none off a terminal)",
+            )
 
+        file_id = "the training file's id (manage.py training_file list shows them)"
         create = commands.add_parser("create", help="a new training file")
-        create.add_argument("name")
-        create.add_argument("--description", default="")
+        create.add_argument("name", help="its name, shown on the pages and in the API")
+        create.add_argument(
+            "--description", default="", help="a longer text about it (default: none)"
+        )
         create.add_argument("--owner", metavar="USERNAME", help="owned by this user")
         selection(create)
         building(create)
         add = commands.add_parser("add", help="add conversations")
-        add.add_argument("training_file", metavar="ID")
+        add.add_argument("training_file", metavar="ID", help=file_id)
         selection(add)
         building(add)
         remove = commands.add_parser("remove", help="remove conversations")
-        remove.add_argument("training_file", metavar="ID")
-        remove.add_argument("ids", nargs="+", metavar="CONVERSATION_ID")
+        remove.add_argument("training_file", metavar="ID", help=file_id)
+        remove.add_argument(
+            "ids", nargs="+", metavar="CONVERSATION_ID", help="the conversations to take out"
+        )
         building(remove)
         rebuild = commands.add_parser("rebuild", help="build the files again")
-        rebuild.add_argument("training_file", metavar="ID")
+        rebuild.add_argument("training_file", metavar="ID", help=file_id)
         building(rebuild)
         export = commands.add_parser("export", help="write a stored file")
-        export.add_argument("training_file", metavar="ID")
-        export.add_argument("--format", choices=FileFormat.values, default=FileFormat.JSON)
-        export.add_argument("-o", "--output", metavar="PATH", help="a file, or - for stdout")
-        export.add_argument("--no-progress", action="store_true")
+        export.add_argument("training_file", metavar="ID", help=file_id)
+        export.add_argument(
+            "--format",
+            choices=FileFormat.values,
+            default=FileFormat.JSON,
+            help="json: one JSON document with a header; jsonl: one training pair a line; "
+            "chat-jsonl: one chat (system, user, assistant messages) a line (default: json)",
+        )
+        export.add_argument(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="a file, or - for stdout (default: the file's name, in this folder)",
+        )
+        export.add_argument(
+            "--no-progress", action="store_true", help="no progress bar while writing"
+        )
         archive = commands.add_parser("archive", help="archive (or --undo)")
-        archive.add_argument("training_file", metavar="ID")
-        archive.add_argument("--undo", action="store_true")
+        archive.add_argument("training_file", metavar="ID", help=file_id)
+        archive.add_argument("--undo", action="store_true", help="make it active again")
         delete = commands.add_parser("delete", help="delete it and its stored files")
-        delete.add_argument("training_file", metavar="ID")
+        delete.add_argument("training_file", metavar="ID", help=file_id)
         commands.add_parser("list", help="every training file")
 
     def handle(self, *args, command: str, **options) -> None:
@@ -158,7 +195,10 @@ class Command(BaseCommand):
             )
         )
         if change.not_included:
-            self.stderr.write(f"Not in the file: {', '.join(change.not_included)}")
+            self.stderr.write(
+                f"Not in the file: {', '.join(change.not_included)}",
+                style_func=self.style.WARNING,
+            )
         self._finish(change, background=background, progress=not options["no_progress"])
 
     def _rebuild(self, *, training_file, background, **options) -> None:
@@ -179,9 +219,7 @@ class Command(BaseCommand):
         else:
             shown = output or (slugify(target.name) or "training-file") + EXTENSIONS[format]
             destination = open(shown, "wb")  # noqa: SIM115 (closed below)
-        bar = ProgressBar(
-            self.stderr, enabled=not no_progress and self.stderr.isatty(), unit="bytes"
-        )
+        bar = ProgressBar(self.stderr, enabled=not no_progress, unit="bytes")
         written = 0
         try:
             with default_storage.open(path, "rb") as source:
@@ -189,6 +227,14 @@ class Command(BaseCommand):
                     destination.write(chunk)
                     written += len(chunk)
                     bar(written, size)
+            if destination is sys.stdout.buffer:
+                destination.flush()
+        except BrokenPipeError:
+            # The reader stopped (``| head``): not an error. Python would report the pipe
+            # again when it flushes stdout at exit; point stdout at nothing first.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return
         except FileNotFoundError:
             raise CommandError(f"The file {path} is missing from storage.") from None
         finally:
@@ -196,7 +242,7 @@ class Command(BaseCommand):
             if destination is not sys.stdout.buffer:
                 destination.close()
         if output != "-":
-            self.stdout.write(f"Wrote {written} bytes to {Path(shown).resolve()}")
+            self.stdout.write(f"Wrote {written:,} bytes to {Path(shown).resolve()}")
 
     def _archive(self, *, training_file, undo, **options) -> None:
         target = self._training_file(training_file)
@@ -265,9 +311,7 @@ class Command(BaseCommand):
         """Build here (with a progress bar) unless it was queued for a worker."""
         training_file = change.training_file
         if change.background and not background:
-            bar = ProgressBar(
-                self.stderr, enabled=progress and self.stderr.isatty(), unit="conversations"
-            )
+            bar = ProgressBar(self.stderr, enabled=progress, unit="conversations")
             started = time.perf_counter()
             try:
                 outcome = builds.run_build(
@@ -298,7 +342,8 @@ class Command(BaseCommand):
             )
             if not live_workers():
                 self.stderr.write(
-                    "No worker is running: nothing builds it until one starts (bin/worker)."
+                    "No worker is running: nothing builds it until one starts (bin/worker).",
+                    style_func=self.style.WARNING,
                 )
         summary = {
             "trainingFileId": str(training_file.pk),
