@@ -153,7 +153,8 @@ def conversations_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) -> 
       enriched_file_size, processing_status, enrichment_status, validation_report,
       normalization_report, enrichment_error, enrichment_error_category,
       enrichment_lease_expires_at, enrichment_claim_token, enrichment_status_before_claim,
-      enriched_at, enrichment_version, created_at, updated_at, content_hash
+      enriched_at, enrichment_version, created_at, updated_at, content_hash,
+      review_status, reviewer_notes
     )
     SELECT
       {sql.random_uuid}, {sql.random_uuid},
@@ -180,7 +181,8 @@ def conversations_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) -> 
       CASE WHEN s < 70 THEN {created} END,
       CASE WHEN s < 70 THEN '1.0' ELSE '' END,
       {created}, {created},
-      md5({sql.text("n")}) || md5({sql.text("n + 1")})
+      md5({sql.text("n")}) || md5({sql.text("n + 1")}),
+      CASE WHEN s < 70 THEN 'pending_review' END, ''
     FROM r
       JOIN p ON p.k = n % {len(personas)}
       JOIN t ON t.k = (n / 7) % {len(topics)}
@@ -274,7 +276,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
       conversation_count, total_training_pairs, avg_quality_score, min_quality_score,
       max_quality_score, human_reviewed_count, scaffolding_distribution, last_updated_at,
       build_generation, build_total, build_done, build_started_at, error,
-      created_by_id, created_at, updated_at
+      created_by_id, created_at, updated_at, approved_only
     )
     SELECT {sql.derived_id(3, "owner", "number")},
            CASE WHEN number = 0 THEN 'Everything of the big generation'
@@ -286,7 +288,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
            {path} || 'training.chat.jsonl', 'training-files', 0, 0, 0,
            0, 0, 3.5, 1.0, 5.0, 0, {sql.json(distribution)}, {created},
            1, 0, 0, {created}, '', CASE owner WHEN {STAFF} THEN {staff_id} ELSE {user_id} END,
-           {created}, {created}
+           {created}, {created}, false
     FROM f
     """
 

@@ -146,6 +146,7 @@ def review_view(request: Request, conversation_id: uuid.UUID) -> Response:
         data["comment"],
         data["reasons"],
         expected_status=data.get("expectedStatus"),
+        say_why=False,
     )
     return Response(ReviewedSerializer(row).data)
 
@@ -188,7 +189,12 @@ def bulk_review_view(request: Request) -> Response:
     data = serializer.validated_data
     conversations = _resolve(request.user, data["conversationIds"])
     results = review_many(
-        conversations, request.user, data["action"], data["comment"], data["reasons"]
+        conversations,
+        request.user,
+        data["action"],
+        data["comment"],
+        data["reasons"],
+        say_why=False,
     )
     reviewed = sum(result.reviewed for result in results)
     summary = {"total": len(results), "reviewed": reviewed, "skipped": len(results) - reviewed}

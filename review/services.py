@@ -35,7 +35,12 @@ MAX_COMMENT = 5000
 
 
 class InvalidReview(DomainError):
+    """A review the service refuses on its content (a rejection that gives no reason)."""
+
     code = "invalid_review"
+
+    def fields(self) -> dict:
+        return {"details": {"reasons": [self.message]}}
 
 
 class ReviewForbidden(DomainError):
@@ -73,10 +78,13 @@ def claim_expiry(now=None):
     return (now or timezone.now()) + timedelta(seconds=settings.REVIEW_CLAIM_SECONDS)
 
 
-def check_review(action: str, comment: str, reasons: Sequence[str]) -> list[str]:
+def check_review(
+    action: str, comment: str, reasons: Sequence[str], *, say_why: bool = True
+) -> list[str]:
     """The reasons, deduplicated in the fixed list's order; ``InvalidReview`` when the
-    action is unknown, a reason is not on the list, or a rejection or a revision request
-    says neither why (a reason) nor what (a comment)."""
+    action is unknown, a reason is not on the list, or (``say_why``: a person on a page)
+    a rejection or a revision request says neither why (a reason) nor what (a comment).
+    The API takes a bare rejection from a script, whose schema cannot ask for either."""
     if action not in ACTIONS:
         raise InvalidReview(f"Unknown action “{action}”: use one of {', '.join(ACTIONS)}.")
     unknown = sorted(set(reasons) - set(REASONS))
@@ -87,7 +95,7 @@ def check_review(action: str, comment: str, reasons: Sequence[str]) -> list[str]
         )
     if len(comment) > MAX_COMMENT:
         raise InvalidReview(f"The comment is longer than {MAX_COMMENT} characters.")
-    if action != ReviewActionKind.APPROVED and not (reasons or comment.strip()):
+    if say_why and action != ReviewActionKind.APPROVED and not (reasons or comment.strip()):
         raise InvalidReview("Say why: give at least one reason or a comment.")
     return [reason for reason in REASONS if reason in reasons]
 
@@ -104,12 +112,13 @@ def review(
     reasons: Sequence[str] = (),
     *,
     expected_status: str | None = None,
+    say_why: bool = True,
 ) -> Conversation:
     """Record ``user``'s action on the conversation and set its review status; the row
     (as updated) is returned. Raises ``InvalidReview``, ``ReviewForbidden``,
     ``NotReviewable``, ``NotFound`` or ``ReviewConflict`` (code ``claimed``: another
     reviewer holds it; ``review_changed``: it is not in ``expected_status`` any more)."""
-    reasons = check_review(action, comment, reasons)
+    reasons = check_review(action, comment, reasons, say_why=say_why)
     pk = conversation.pk if isinstance(conversation, Conversation) else conversation
     now = timezone.now()
     with transaction.atomic():
@@ -191,11 +200,13 @@ def review_many(
     action: str,
     comment: str = "",
     reasons: Sequence[str] = (),
+    *,
+    say_why: bool = True,
 ) -> list[ReviewResult]:
     """The same action on each conversation (given with the id it was sent as), each in
     its own transaction: one that cannot be reviewed (someone else's claim, not enriched,
     not yours) is reported and never stops the others."""
-    reasons = check_review(action, comment, reasons)
+    reasons = check_review(action, comment, reasons, say_why=say_why)
     results = []
     for conversation, sent in conversations:
         try:

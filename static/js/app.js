@@ -162,4 +162,14 @@
   window.addEventListener("pageshow", function (event) { if (event.persisted) syncFormsWithUrl(); });
   document.addEventListener("htmx:afterSettle", showSelectedCount);
   document.addEventListener("DOMContentLoaded", showSelectedCount);
+
+  // A sticky bar's height, for what scrolls into view below it (#enrich-result on a phone):
+  // the bar grows with its buttons, so its height is measured, not assumed.
+  function measureStickyBar() {
+    var bar = document.querySelector(".toolbar--sticky");
+    if (bar) document.documentElement.style.setProperty("--sticky-bar-height", bar.offsetHeight + "px");
+  }
+  document.addEventListener("DOMContentLoaded", measureStickyBar);
+  window.addEventListener("resize", measureStickyBar);
+  document.addEventListener("htmx:afterSettle", measureStickyBar);
 })();

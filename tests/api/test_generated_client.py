@@ -18,7 +18,9 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 
 from config.views import server_error
+from conversations.imports import import_scaffolding
 from core.tokens import create_token
+from devtools.demo.generator import scaffolding_paths
 from enrichment.runs import lanes
 from tests.api.generated_client import Operations, generated, schema, schema_operations
 from tests.factories import (
@@ -54,7 +56,7 @@ def live_client(generated, live_server, owner, relaxed_throttles):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_operation_of_the_schema_called_through_the_generated_client_parses(
-    generated, live_client, live_server, owner
+    generated, live_client, live_server, owner, monkeypatch
 ):
     called: set[str] = set()
 
@@ -68,6 +70,7 @@ def test_every_operation_of_the_schema_called_through_the_generated_client_parse
     conversation_operations(tag("conversations"), tag("review"), models, types, owner)
     run_operations(tag("enrichment_runs"), models, owner)
     training_file_operations(tag("training_files"), models, types, owner)
+    generation_operations(tag("generation_jobs"), models, monkeypatch)
     token_operations(tag("tokens"), models, generated("client"), live_server.url)
 
     assert called == schema_operations()
@@ -342,6 +345,30 @@ def token_operations(tokens, models, clients, url: str) -> None:
     assert [token.name for token in tokens.list_api_tokens().parsed.data] == ["Made by a client"]
 
 
+GENERATION = {
+    "name": "Tax season",
+    "personaKeys": ["gig_juggler"],
+    "emotionalArcKeys": ["dread_to_relief"],
+    "trainingTopicKeys": ["freelancer_quarterly_taxes"],
+}
+
+
+def generation_operations(generation, models, monkeypatch) -> None:
+    import_scaffolding(scaffolding_paths())
+    preview = generation.preview_generation_job(
+        body=models.PreviewGenerationJobBody.from_dict(GENERATION)
+    )
+    assert preview.status_code == 200
+    assert preview.parsed.items == 1
+    assert preview.parsed.problems == []
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-generated-client")
+    created = generation.create_generation_job(
+        body=models.CreateGenerationJobBody.from_dict(GENERATION)
+    )
+    assert created.status_code == 201
+    assert created.parsed.generation.mode in ("batch", "realtime")
+
+
 # Every documented error answer of every operation -----------------------------------------
 
 
@@ -358,7 +385,7 @@ def wsgi():
         request_finished.connect(close_old_connections)
 
 
-def real_error_answers(wsgi, owner, settings) -> dict[int | str, httpx.Response]:
+def real_error_answers(wsgi, owner, settings, monkeypatch) -> dict[int | str, httpx.Response]:
     """One real answer of the API for each error status it documents, and for each error
     shape of a 409 (by its schema component's name)."""
     key = create_token(owner, name="errors")[1]
@@ -388,6 +415,9 @@ def real_error_answers(wsgi, owner, settings) -> dict[int | str, httpx.Response]
         ),
     }
     answers["FailedBuild"] = answers["SelectionConflict"]
+    # No provider key on the server: generation is unavailable.
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    answers[503] = http.post("/api/generation-jobs", json=GENERATION)
     answers[409] = answers["RunConflict"] if answers[409].status_code == 404 else answers[409]
     settings.API_MAX_BODY_BYTES = 10
     answers[413] = http.post(bulk, json={"conversationIds": [str(conversation.pk)]})
@@ -410,9 +440,9 @@ def real_error_answers(wsgi, owner, settings) -> dict[int | str, httpx.Response]
 
 @pytest.mark.django_db
 def test_every_documented_error_answer_parses_with_the_generated_client(
-    generated, wsgi, owner, settings
+    generated, wsgi, owner, settings, monkeypatch
 ):
-    answers = real_error_answers(wsgi, owner, settings)
+    answers = real_error_answers(wsgi, owner, settings, monkeypatch)
     models = generated("models")
     client = generated("client").Client(base_url="http://testserver")
     checked = []
@@ -439,7 +469,7 @@ def test_every_documented_error_answer_parses_with_the_generated_client(
                 checked.append((name, int(status)))
 
     assert {name for name, _ in checked} == schema_operations()
-    assert {status for _, status in checked} == {400, 401, 403, 404, 405, 409, 413, 429, 500}
+    assert {status for _, status in checked} == {400, 401, 403, 404, 405, 409, 413, 429, 500, 503}
     assert answers[429].headers["Retry-After"].isdigit()
 
 

@@ -60,6 +60,16 @@ def known_ids_config(ids: dict[str, list[str]]) -> str:
         ("path.training_file_id", "trainingFiles", 0.8),
     ):
         lines.append(f'"{key}" = {{ dictionary = "{name}", probability = {probability} }}')
+    # A generation request names scaffolding that exists and a priced model: a schema-valid
+    # body with invented ones is refused by design (400 naming each), so those operations
+    # alone skip the check that valid bodies are accepted; every other check still runs.
+    for operation_id in ("create_generation_job", "preview_generation_job"):
+        lines += [
+            "",
+            "[[operations]]",
+            f'include-operation-id = "{operation_id}"',
+            "checks.positive_data_acceptance.enabled = false",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -101,7 +111,9 @@ class Command(BaseCommand):
         config = report_dir / "schemathesis.toml"
         config.write_text(known_ids_config(ids))
         port = free_port()
-        env = {**os.environ, **FUZZ_RATES}
+        # A provider key, so that generation requests are judged on their bodies (without
+        # one they answer 503 by design); nothing is sent to a provider by these calls.
+        env = {**os.environ, **FUZZ_RATES, "ANTHROPIC_API_KEY": "sk-ant-fuzz"}
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
             cwd=settings.BASE_DIR,
@@ -118,7 +130,6 @@ class Command(BaseCommand):
                 "run",
                 f"{base}/api/schema/",
                 "--phases=examples,coverage,fuzzing,stateful",
-                "--checks=all",
                 f"--max-examples={max_examples}",
                 f"--seed={seed}",
                 f"--workers={workers}",
