@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from conversations.models import ErrorCategory
 from core.lists import ListSpec, read_list
 from core.pages import HtmxHttpRequest, conversations_text, is_partial_request, redirect_to
 from core.pagination import EstimatedPaginator
@@ -103,7 +104,17 @@ def run_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     template = RUN_DETAIL
     if is_partial_request(request):
         template += "#failures"
-    return render(request, template, {"run": run, "failures": failures})
+    context = {"run": run, "failures": failures, "retry_repeats": _retry_repeats(run)}
+    return render(request, template, context)
+
+
+def _retry_repeats(run: EnrichmentRun) -> bool:
+    """Every failure of the finished run failed validation: retrying them as they are
+    would fail them again (their files need fixing first)."""
+    if not (run.is_finished and run.failed):
+        return False
+    failed = run.items.filter(outcome=ItemOutcome.FAILED)
+    return not failed.exclude(error_category=ErrorCategory.VALIDATION).exists()
 
 
 @require_GET

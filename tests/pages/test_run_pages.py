@@ -219,6 +219,20 @@ def test_run_detail_of_a_finished_run_lists_its_failures_with_reasons(user_clien
     assert body.count("Validation failed: INVALID_JSON_SYNTAX") == 2
     assert ">Retry failed</button>" in body
     assert "over the 2 failed conversations" in body
+    # Both failed validation: a retry as they are would fail them again, so it is not
+    # the main action, and the page says why.
+    assert 'class="button">Retry failed</button>' in body
+    assert "they would fail again, so fix their files first" in body
+
+
+def test_retry_failed_is_the_main_action_when_a_failure_may_pass_next_time(user_client, user):
+    run = finished(make_run(user, valid=1, invalid=2))
+    run.items.filter(outcome=ItemOutcome.FAILED, position=2).update(error_category="storage")
+
+    body = user_client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'class="button button--primary">Retry failed</button>' in body
+    assert "they would fail again" not in body
 
 
 def test_run_detail_htmx_request_gets_only_the_failures_partial(user_client, user):
@@ -278,8 +292,9 @@ def test_run_detail_query_count_does_not_grow_with_failures(
 ):
     run = finished(make_run(user, valid=1, invalid=failures))
 
-    # session, user, run (with its starter), failures count, failures page
-    with django_assert_num_queries(4 + COUNT_QUERIES):
+    # session, user, run (with its starter), failures count, failures page, whether a
+    # failure may pass on a retry
+    with django_assert_num_queries(5 + COUNT_QUERIES):
         response = user_client.get(f"/runs/{run.pk}/")
 
     assert len(response.context["failures"].object_list) == failures
@@ -291,7 +306,7 @@ def test_run_failures_partial_query_count_does_not_grow_with_failures(
 ):
     run = finished(make_run(user, valid=1, invalid=failures))
 
-    with django_assert_num_queries(4 + COUNT_QUERIES):
+    with django_assert_num_queries(5 + COUNT_QUERIES):
         response = user_client.get(f"/runs/{run.pk}/", **HX)
 
     assert len(response.context["failures"].object_list) == failures
