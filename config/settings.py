@@ -334,8 +334,7 @@ ENRICHMENT_RUN_COMMIT_EVERY = env_int("ENRICHMENT_RUN_COMMIT_EVERY", 100)
 ENRICHMENT_RUN_LANES = env_int("ENRICHMENT_RUN_LANES", 2)
 
 # Generation ----------------------------------------------------------------
-# The provider's key is read from ANTHROPIC_API_KEY by the provider itself (never a
-# setting, never stored); ANTHROPIC_BASE_URL points it elsewhere (a proxy, our fake).
+# The SDK reads ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL itself: never a setting, never stored.
 GENERATION_MODEL = os.environ.get("GENERATION_MODEL", "claude-sonnet-5-5")
 GENERATION_MODE = env_choice("GENERATION_MODE", "batch", ("batch", "realtime"))
 GENERATION_MAX_TOKENS = env_int("GENERATION_MAX_TOKENS", 24_576)
@@ -344,8 +343,7 @@ GENERATION_CONCURRENCY = env_int("GENERATION_CONCURRENCY", 4)
 # How often open provider batches are looked at.
 GENERATION_POLL_SECONDS = env_int("GENERATION_POLL_SECONDS", 60)
 GENERATION_MAX_ITEMS = env_int("GENERATION_MAX_ITEMS", 10_000)
-# Prices per model in USD per million tokens, adding to or replacing the defaults
-# (generation/pricing.py), e.g. {"claude-sonnet-5-5": {"input": 2, "output": 10}}.
+# {"<model>": {"input": USD per million tokens, "output": …}} over generation/pricing.py's.
 GENERATION_PRICES = {}
 if os.environ.get("GENERATION_PRICES"):
     from generation.pricing import parse_prices

@@ -1,8 +1,5 @@
-"""Conversations: the rows enrichment works on, their statuses, and their claims.
-
-Table and column names mirror the original system's tables (DOMAIN.md §1), so the app
-could be pointed at them.
-"""
+"""Conversations: the rows enrichment works on, their statuses, and their claims (table
+and column names mirror the original system's, DOMAIN.md §1)."""
 
 import uuid
 from collections.abc import Iterable
