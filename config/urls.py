@@ -19,13 +19,13 @@ from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
-from generation import api as generation_api
 from generation import views as generation_views
+from generation.api import jobs as generation_api
 from intake import views as intake_views
 from intake.api import items as intake_items_api
 from intake.api import jobs as intake_jobs_api
-from review import api as review_api
 from review import views as review_views
+from review.api import reviews as review_api
 from training import views as training_views
 from training.api import files as training_api
 

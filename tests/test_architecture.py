@@ -195,3 +195,8 @@ def test_no_module_is_too_long_to_read():
     }
 
     assert long == {}
+
+
+def test_an_api_is_an_api_package_in_every_app():
+    # One place to look for an app's API: its api/ package (never a module beside it).
+    assert [app for app in APPS if (ROOT / app / "api.py").exists()] == []

@@ -23,8 +23,8 @@ from core.api.errors import (
 from core.api.pages import PageSize, paginate
 from enrichment.selection import ConversationsNotFound
 
-from .queue import FAILURE_CATEGORIES, SORTS, filters_from, may_review_others, queue, statistics
-from .serializers import (
+from ..queue import FAILURE_CATEGORIES, SORTS, filters_from, may_review_others, queue, statistics
+from ..serializers import (
     BulkReviewRequestSerializer,
     BulkReviewSerializer,
     QueueRowSerializer,
@@ -33,7 +33,7 @@ from .serializers import (
     ReviewRequestSerializer,
     StatisticsSerializer,
 )
-from .services import review, review_many
+from ..services import review, review_many
 
 QUEUE_PAGE = PageSize(default=50, maximum=500)
 REFUSED = {

@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from core.api.errors import ERROR_RESPONSES, ErrorSerializer, error_response
 from intake.serializers import BatchJobSerializer
 
-from .preview import preview
-from .serializers import (
+from ..preview import preview
+from ..serializers import (
     GENERATION_REQUEST,
     GenerationRequestSerializer,
     PreviewResponseSerializer,
 )
-from .starting import start_generation_job
+from ..starting import start_generation_job
 
 NOT_CONFIGURED = error_response(
     "The provider's key (ANTHROPIC_API_KEY) is not set on the server: nothing was created."
