@@ -38,11 +38,14 @@ RETRY = RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, exponential_wait=2)
 _jobs_in_transaction = manager.JobManager(DjangoConnector())
 
 
-def defer(task, *, queueing_lock: str | None = None, **task_kwargs: Any) -> int | None:
+def defer(
+    task, *, queueing_lock: str | None = None, in_seconds: float = 0, **task_kwargs: Any
+) -> int | None:
     """Defer a job of ``task`` (a Procrastinate task) with JSON-safe keyword arguments,
-    in the current transaction; returns the job's id. With a ``queueing_lock`` that a
-    waiting job holds already, nothing is deferred (None)."""
-    job = task.configure(queueing_lock=queueing_lock).job
+    in the current transaction, to run ``in_seconds`` from now; returns the job's id. With
+    a ``queueing_lock`` that a waiting job holds already, nothing is deferred (None)."""
+    schedule = {"schedule_in": {"seconds": in_seconds}} if in_seconds > 0 else {}
+    job = task.configure(queueing_lock=queueing_lock, **schedule).job
     deferrer = JobDeferrer(job_manager=_jobs_in_transaction, job=job)
     if job.queueing_lock is None:
         return deferrer.defer(**task_kwargs)

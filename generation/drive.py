@@ -1,7 +1,8 @@
 """A generation job driven to its end in one process (``manage.py generate --follow``):
 batch mode submits and polls, realtime mode sends one attempt after another, honouring the
 provider's waits; when every item has ended the job is finished (and, with auto-enrich,
-its enrichment run starts). Background workers do the same work as tasks."""
+its enrichment run starts). Background workers take the same steps (``advance``) as
+tasks (``generation.tasks``)."""
 
 import time
 from collections.abc import Callable
@@ -27,43 +28,64 @@ def drive(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Run ``job`` until it ends or stops; what happened, in words."""
-    settings = job.generation
     while True:
-        try:
-            _step(job, settings, provider, say, sleep)
-        except ProviderError as error:
-            if error.pauses_job or not error.retryable:
-                raise
-            wait = error.retry_after or retry_seconds
-            say(f"{error.message}; trying again in {wait:g} s")
+        ended, wait = advance(
+            job, provider, poll_seconds=poll_seconds, retry_seconds=retry_seconds, say=say
+        )
+        if ended is not None:
+            return ended
+        if wait:
             sleep(wait)
-        settings.refresh_from_db()
-        if settings.paused_reason:
-            return f"paused: {settings.paused_reason}"
-        open_items = job.items.exclude(
-            status__in=[BatchItemStatus.COMPLETED, BatchItemStatus.FAILED]
-        ).count()
-        if not open_items:
-            run = finish_batch_job(job)
-            job.refresh_from_db()
-            enrichment = f"; enrichment run {run.pk} started" if run else ""
-            return (
-                f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}"
-            )
-        waiting = ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH).exists()
-        sendable = GenerationAttempt.objects.filter(
-            item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
-        ).exists()
-        if not waiting and not sendable:
-            return (
-                f"stopped: {open_items} items wait on a provider batch whose creation was not "
-                "confirmed (it must be found at the provider before they are sent again)"
-            )
-        if settings.mode == Mode.BATCH:
-            sleep(poll_seconds)
 
 
-def _step(job, settings, provider: Provider, say, sleep) -> None:
+def advance(
+    job: BatchJob,
+    provider: Provider,
+    *,
+    poll_seconds: float,
+    retry_seconds: float = RETRY_SECONDS,
+    say: Callable[[str], None] = lambda line: None,
+) -> tuple[str | None, float]:
+    """One step of ``job`` (batch: send what waits, look at open batches; realtime: send
+    waiting attempts): what ended or stopped it, in words, or ``None`` and how many seconds
+    to wait before the next step. A provider error that pauses the job, or that another
+    try cannot mend, is raised."""
+    settings = job.generation
+    try:
+        wait = _step(job, settings, provider, say)
+    except ProviderError as error:
+        if error.pauses_job or not error.retryable:
+            raise
+        wait = error.retry_after or retry_seconds
+        say(f"{error.message}; trying again in {wait:g} s")
+        return None, wait
+    settings.refresh_from_db()
+    if settings.paused_reason:
+        return f"paused: {settings.paused_reason}", 0
+    open_items = job.items.exclude(
+        status__in=[BatchItemStatus.COMPLETED, BatchItemStatus.FAILED]
+    ).count()
+    if not open_items:
+        run = finish_batch_job(job)
+        job.refresh_from_db()
+        enrichment = f"; enrichment run {run.pk} started" if run else ""
+        return f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}", 0
+    waiting = ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH).exists()
+    sendable = GenerationAttempt.objects.filter(
+        item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
+    ).exists()
+    if not waiting and not sendable:
+        return (
+            f"stopped: {open_items} items wait on a provider batch whose creation was not "
+            "confirmed (it must be found at the provider before they are sent again)"
+        ), 0
+    if settings.mode == Mode.BATCH:
+        wait = max(wait, poll_seconds)
+    return None, wait
+
+
+def _step(job, settings, provider: Provider, say) -> float:
+    """Seconds the provider asked us to wait (0: none)."""
     if settings.mode == Mode.BATCH:
         for created in batches.submit(job.pk, provider):
             say(f"sent provider batch {created.provider_batch_id}: {created.requests} requests")
@@ -74,7 +96,7 @@ def _step(job, settings, provider: Provider, say, sleep) -> None:
                 f"{polled.succeeded} succeeded, {polled.errored} errored, "
                 f"{polled.expired} expired, {polled.canceled} canceled"
             )
-        return
+        return 0
     pending = GenerationAttempt.objects.filter(
         item__batch_job=job, status=AttemptStatus.PENDING
     ).order_by("item__position", "number")
@@ -82,6 +104,7 @@ def _step(job, settings, provider: Provider, say, sleep) -> None:
         sent = realtime.send(attempt.pk, provider)
         if sent.retry_after:
             say(f"the provider asks to wait {sent.retry_after:g} s")
-            sleep(sent.retry_after)
+            return sent.retry_after
         if sent.paused:
-            return
+            return 0
+    return 0

@@ -4,11 +4,13 @@ provider can be reached, so that no job waits for a key nobody set."""
 import os
 
 from django.conf import settings
+from django.db import transaction
 
 from core.errors import DomainError
 
 from .anthropic_provider import API_KEY_HELP
 from .jobs import GenerationRequest, create_generation_job
+from .tasks import enqueue_generation
 
 
 class ProviderNotConfigured(DomainError):
@@ -25,11 +27,15 @@ def provider_problem() -> str | None:
 
 
 def start_generation_job(owner, request: GenerationRequest):
-    """``create_generation_job`` once the provider is configured; nothing is created
-    otherwise (``ProviderNotConfigured`` says how to set it)."""
+    """``create_generation_job`` once the provider is configured, with its first step
+    queued for the workers in the same transaction; nothing is created otherwise
+    (``ProviderNotConfigured`` says how to set it)."""
     if problem := provider_problem():
         raise ProviderNotConfigured(problem + " Nothing was created.")
-    return create_generation_job(owner, request)
+    with transaction.atomic():
+        job = create_generation_job(owner, request)
+        enqueue_generation(job.pk)
+    return job
 
 
 def defaults() -> dict:

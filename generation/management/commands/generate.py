@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from core.errors import DomainError
 from generation.drive import RETRY_SECONDS, drive
@@ -10,6 +11,7 @@ from generation.jobs import GenerationProblems, GenerationRequest, create_genera
 from generation.preview import preview
 from generation.provider import ProviderError
 from generation.providers import get_provider
+from generation.tasks import enqueue_generation
 
 
 class Command(BaseCommand):
@@ -48,20 +50,24 @@ class Command(BaseCommand):
                 return
             provider = get_provider()  # without a key: says how to set it, creates nothing
             owner = self._owner(options["owner"])
-            job = create_generation_job(
-                owner,
-                GenerationRequest(
-                    name=options["name"] or f"Generated: {', '.join(options['topic'])}"[:255],
-                    template_name=options["template"],
-                    repeat=options["repeat"],
-                    mode=options["mode"],
-                    model=options["model"],
-                    max_tokens=options["max_tokens"],
-                    budget_usd=options["budget"],
-                    auto_enrich=not options["no_enrich"],
-                    **keys,
-                ),
-            )
+            with transaction.atomic():
+                job = create_generation_job(
+                    owner,
+                    GenerationRequest(
+                        name=options["name"] or f"Generated: {', '.join(options['topic'])}"[:255],
+                        template_name=options["template"],
+                        repeat=options["repeat"],
+                        mode=options["mode"],
+                        model=options["model"],
+                        max_tokens=options["max_tokens"],
+                        budget_usd=options["budget"],
+                        auto_enrich=not options["no_enrich"],
+                        **keys,
+                    ),
+                )
+                if not options["follow"]:
+                    # The workers take it from here (generation.tasks).
+                    enqueue_generation(job.pk)
         except GenerationProblems as exc:
             lines = [exc.message, *(f"- {p['message']}" for p in exc.problems)]
             raise CommandError("\n".join(lines)) from None

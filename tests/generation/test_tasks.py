@@ -1,0 +1,66 @@
+"""Generation in the background: a job created through the API has its first step queued
+with it, and the workers' steps (``generation.tasks``) take it to its end against the fake
+provider, in batch and realtime mode, then start its enrichment; a provider that refuses
+the key pauses the job with the reason instead of retrying forever."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from conversations.imports import import_scaffolding
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
+from devtools.demo.generator import scaffolding_paths
+from enrichment.models import EnrichmentRun
+from tests.factories import UserFactory
+from tests.jobs import queued, run_jobs
+
+pytestmark = pytest.mark.django_db
+
+BODY = {
+    "name": "Tax season",
+    "personaKeys": ["gig_juggler", "late_starter"],
+    "emotionalArcKeys": ["dread_to_relief"],
+    "trainingTopicKeys": ["freelancer_quarterly_taxes"],
+    "maxTokens": 8000,
+}
+
+
+@pytest.fixture(autouse=True)
+def scaffolding(settings):
+    settings.GENERATION_PRICES = {}
+    settings.GENERATION_POLL_SECONDS = 0
+    import_scaffolding(scaffolding_paths())
+
+
+def create(mode: str) -> BatchJob:
+    api = APIClient()
+    api.force_login(UserFactory())
+    response = api.post("/api/generation-jobs", {**BODY, "mode": mode}, format="json")
+    assert response.status_code == 201, response.json()
+    return BatchJob.objects.get(pk=response.json()["id"])
+
+
+@pytest.mark.parametrize("mode", ["batch", "realtime"])
+def test_the_workers_take_a_created_job_to_its_end_and_enrich_it(fake_anthropic, mode):
+    fake_anthropic.configure(batch_polls=1)
+    job = create(mode)
+    assert queued("advance_generation_job", job_id=str(job.pk)).count() == 1
+
+    ran = run_jobs()
+
+    job.refresh_from_db()
+    assert (job.status, job.successful_items, job.total_items) == (BatchJobStatus.COMPLETED, 2, 2)
+    assert set(job.items.values_list("status", flat=True)) == {BatchItemStatus.COMPLETED}
+    assert ran.count("generation.tasks.advance_generation_job") >= 1
+    assert EnrichmentRun.objects.get(batch_job=job).status == "completed"
+
+
+def test_a_refused_key_pauses_the_job_with_the_reason(fake_anthropic):
+    fake_anthropic.fail(401, path="/v1/messages/batches")
+    job = create("batch")
+
+    run_jobs()
+
+    job.refresh_from_db()
+    assert job.status != BatchJobStatus.COMPLETED
+    assert job.generation.paused_reason
+    assert not queued("advance_generation_job", job_id=str(job.pk)).exists()
