@@ -33,7 +33,7 @@ from conversations.models import (
     TrainingTopic,
 )
 from core import storage
-from intake.sources import SourceFile, build_conversation
+from intake.sources import SourceFile, build_conversation, with_input_parameters
 
 from . import accounting
 from .models import AttemptStatus, GenerationAttempt
@@ -171,29 +171,3 @@ def _links(parameters: dict) -> dict:
         "training_topic": row(TrainingTopic, "training_topic_id"),
         "template": row(PromptTemplate, "templateId"),
     }
-
-
-def with_input_parameters(document: dict, links: dict) -> dict:
-    """The document with the ``input_parameters`` the original's parse step added (DOMAIN
-    §2) and ``client_persona`` as "<persona name> - <archetype>"."""
-    persona, arc, topic = links["persona"], links["emotional_arc"], links["training_topic"]
-    parameters = {
-        "persona_id": str(persona.pk) if persona else "",
-        "persona_key": persona.persona_key if persona else "",
-        "persona_name": persona.name if persona else "",
-        "emotional_arc_id": str(arc.pk) if arc else "",
-        "emotional_arc_key": arc.arc_key if arc else "",
-        "emotional_arc_name": arc.name if arc else "",
-        "training_topic_id": str(topic.pk) if topic else "",
-        "training_topic_key": topic.topic_key if topic else "",
-        "training_topic_name": topic.name if topic else "",
-    }
-    document = {**document, "input_parameters": parameters}
-    metadata = document.get("conversation_metadata")
-    if persona is not None and persona.name and isinstance(metadata, dict):
-        archetype = persona.archetype or "Client"
-        document["conversation_metadata"] = {
-            **metadata,
-            "client_persona": f"{persona.name} - {archetype}",
-        }
-    return document

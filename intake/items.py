@@ -37,6 +37,7 @@ from intake.sources import (
     build_conversation,
     item_parameters,
     parse_source,
+    with_input_parameters,
 )
 
 # Items one call may add.
@@ -200,35 +201,8 @@ def _links(entry: _Prepared, scaffolding: Scaffolding) -> dict:
     merged = {**(own if isinstance(own, dict) else {}), **given}
     links = scaffolding.link({"input_parameters": merged}, entry.warnings, source.path)
     if given and source.data is not None:
-        source.data = _with_input_parameters(source.data, links, merged)
+        source.data = with_input_parameters(source.data, links, merged)
     return links
-
-
-def _with_input_parameters(document: dict, links: dict, merged: dict) -> dict:
-    persona = links.get("persona")
-    arc = links.get("emotional_arc")
-    topic = links.get("training_topic")
-    parameters = {
-        **merged,
-        "persona_id": str(persona.pk) if persona else "",
-        "persona_key": persona.persona_key if persona else merged.get("persona_key", ""),
-        "persona_name": persona.name if persona else "",
-        "emotional_arc_id": str(arc.pk) if arc else "",
-        "emotional_arc_key": arc.arc_key if arc else merged.get("emotional_arc_key", ""),
-        "emotional_arc_name": arc.name if arc else "",
-        "training_topic_id": str(topic.pk) if topic else "",
-        "training_topic_key": topic.topic_key if topic else merged.get("training_topic_key", ""),
-        "training_topic_name": topic.name if topic else "",
-    }
-    document = {**document, "input_parameters": parameters}
-    metadata = document.get("conversation_metadata")
-    if persona is not None and persona.name and isinstance(metadata, dict):
-        archetype = persona.archetype or "Client"
-        document["conversation_metadata"] = {
-            **metadata,
-            "client_persona": f"{persona.name} - {archetype}",
-        }
-    return document
 
 
 def _store(job: BatchJob, prepared: list[_Prepared], *, allow_duplicates: bool) -> list[ItemResult]:

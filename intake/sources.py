@@ -214,3 +214,34 @@ def item_parameters(conversation: Conversation) -> dict:
         "emotional_arc_id": text(conversation.emotional_arc_id),
         "training_topic_id": text(conversation.training_topic_id),
     }
+
+
+def with_input_parameters(document: dict, links: dict, merged: dict | None = None) -> dict:
+    """The document with the ``input_parameters`` the original's parse step added (DOMAIN
+    §2): the ids, keys and names of its scaffolding ``links`` over ``merged`` (the keys a
+    caller gave), and ``client_persona`` as "<persona name> - <archetype>"."""
+    merged = merged or {}
+    persona = links.get("persona")
+    arc = links.get("emotional_arc")
+    topic = links.get("training_topic")
+    parameters = {
+        **merged,
+        "persona_id": str(persona.pk) if persona else "",
+        "persona_key": persona.persona_key if persona else merged.get("persona_key", ""),
+        "persona_name": persona.name if persona else "",
+        "emotional_arc_id": str(arc.pk) if arc else "",
+        "emotional_arc_key": arc.arc_key if arc else merged.get("emotional_arc_key", ""),
+        "emotional_arc_name": arc.name if arc else "",
+        "training_topic_id": str(topic.pk) if topic else "",
+        "training_topic_key": topic.topic_key if topic else merged.get("training_topic_key", ""),
+        "training_topic_name": topic.name if topic else "",
+    }
+    document = {**document, "input_parameters": parameters}
+    metadata = document.get("conversation_metadata")
+    if persona is not None and persona.name and isinstance(metadata, dict):
+        archetype = persona.archetype or "Client"
+        document["conversation_metadata"] = {
+            **metadata,
+            "client_persona": f"{persona.name} - {archetype}",
+        }
+    return document
