@@ -14,7 +14,7 @@ from core.errors import DomainError
 from . import accounting
 from .models import AttemptStatus, GenerationAttempt, GenerationSettings, Mode
 from .preview import preview
-from .prompts import Prompt
+from .prompts import Plan, Prompt
 
 
 class GenerationProblems(DomainError):
@@ -75,6 +75,21 @@ class GenerationRequest:
         if not self.name.strip():
             raise DomainError("name must not be blank.")
 
+    def preview(self, *, shown: int = 3) -> tuple[Plan, dict]:
+        """What this request would create (``generation.preview.preview``), the settings it
+        leaves out taken from the defaults."""
+        return preview(
+            persona_keys=self.persona_keys,
+            arc_keys=self.arc_keys,
+            topic_keys=self.topic_keys,
+            template_name=self.template_name,
+            repeat=self.repeat,
+            mode=self.mode,
+            model=self.model,
+            max_tokens=self.max_tokens,
+            shown=shown,
+        )
+
 
 def create_generation_job(owner, request: GenerationRequest) -> BatchJob:
     """The new job (``queued``), its items and their first attempts. Raises
@@ -83,17 +98,7 @@ def create_generation_job(owner, request: GenerationRequest) -> BatchJob:
     mode = request.mode or django_settings.GENERATION_MODE
     model = request.model or django_settings.GENERATION_MODEL
     max_tokens = request.max_tokens or django_settings.GENERATION_MAX_TOKENS
-    plan, body = preview(
-        persona_keys=request.persona_keys,
-        arc_keys=request.arc_keys,
-        topic_keys=request.topic_keys,
-        template_name=request.template_name,
-        repeat=request.repeat,
-        mode=mode,
-        model=model,
-        max_tokens=max_tokens,
-        shown=0,
-    )
+    plan, body = request.preview(shown=0)
     if body["problems"]:
         raise GenerationProblems(body["problems"])
     estimate = body["estimate"]

@@ -12,7 +12,6 @@ from core.pages import HtmxHttpRequest, is_partial_request
 
 from .forms import GenerateForm, PreviewForm
 from .jobs import GenerationProblems
-from .preview import preview
 from .starting import provider_problem, start_generation_job
 
 PAGE = "generation/generate.html"
@@ -21,17 +20,7 @@ PAGE = "generation/generate.html"
 def _preview(form: PreviewForm) -> dict:
     ask = form.generation_request()
     try:
-        _, body = preview(
-            persona_keys=ask.persona_keys,
-            arc_keys=ask.arc_keys,
-            topic_keys=ask.topic_keys,
-            template_name=ask.template_name,
-            repeat=ask.repeat,
-            mode=ask.mode,
-            model=ask.model,
-            max_tokens=ask.max_tokens,
-            shown=1,
-        )
+        _, body = ask.preview(shown=1)
     except DomainError as exc:
         return {"error": exc.message}
     return {"result": body}

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from core.api.errors import ERROR_RESPONSES, ErrorSerializer, error_response
 from intake.serializers import BatchJobSerializer
 
-from ..preview import preview
 from ..serializers import (
     GENERATION_REQUEST,
     GenerationRequestSerializer,
@@ -73,14 +72,5 @@ def generation_preview_view(request: Request) -> Response:
     serializer = GenerationRequestSerializer(data=request.data, preview=True)
     serializer.is_valid(raise_exception=True)
     ask = serializer.generation_request()
-    _, body = preview(
-        persona_keys=ask.persona_keys,
-        arc_keys=ask.arc_keys,
-        topic_keys=ask.topic_keys,
-        template_name=ask.template_name,
-        repeat=ask.repeat,
-        mode=ask.mode,
-        model=ask.model,
-        max_tokens=ask.max_tokens,
-    )
+    _, body = ask.preview()
     return Response(body)
