@@ -139,6 +139,12 @@ def s3_storage(s3_bucket, settings):
 FAKE_ANTHROPIC_KEY = "sk-ant-fake-test-key"
 
 
+# No test reaches a real LLM provider: unless a test points the SDK at our fake provider
+# (``fake_anthropic``), it points at a closed local port, so a call nobody meant fails at
+# once on 127.0.0.1 (in this process and in the servers and workers it starts).
+NO_PROVIDER = "http://127.0.0.1:9"
+os.environ["ANTHROPIC_BASE_URL"] = NO_PROVIDER
+
 @pytest.fixture(scope="session")
 def fake_anthropic_server(tmp_path_factory):
     """Our fake provider as a process, one for the whole run (each test resets it)."""

@@ -68,5 +68,9 @@ def test_an_uppercase_id_in_a_page_path_finds_the_object(user_client, user):
     conversation = ConversationFactory(created_by=user)
     job = BatchJobFactory(created_by=user)
 
-    assert user_client.get(f"/conversations/{str(conversation.pk).upper()}/").status_code == 200
-    assert user_client.get(f"/batch-jobs/{str(job.pk).upper()}/").status_code == 200
+    page = user_client.get(f"/conversations/{str(conversation.pk).upper()}/")
+    job_page = user_client.get(f"/batch-jobs/{str(job.pk).upper()}/")
+
+    assert page.status_code == job_page.status_code == 200
+    assert page.context["conversation"] == conversation
+    assert job_page.context["job"] == job

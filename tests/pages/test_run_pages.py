@@ -274,7 +274,10 @@ def test_run_detail_is_visible_to_staff(client, user):
     run = make_run(user, valid=1)
     client.force_login(UserFactory(username="admin", is_staff=True))
 
-    assert client.get(f"/runs/{run.pk}/").status_code == 200
+    response = client.get(f"/runs/{run.pk}/")
+
+    assert response.status_code == 200
+    assert response.context["run"] == run
 
 
 def test_run_detail_redirects_anonymous_users_to_login(client, user):

@@ -112,8 +112,14 @@ class Command(BaseCommand):
         config.write_text(known_ids_config(ids))
         port = free_port()
         # A provider key, so that generation requests are judged on their bodies (without
-        # one they answer 503 by design); nothing is sent to a provider by these calls.
-        env = {**os.environ, **FUZZ_RATES, "ANTHROPIC_API_KEY": "sk-ant-fuzz"}
+        # one they answer 503 by design); no worker runs, and the provider's address is a
+        # closed local port, so nothing is sent anywhere.
+        env = {
+            **os.environ,
+            **FUZZ_RATES,
+            "ANTHROPIC_API_KEY": "sk-ant-fuzz",
+            "ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
+        }
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
             cwd=settings.BASE_DIR,
