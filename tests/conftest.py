@@ -145,6 +145,7 @@ FAKE_ANTHROPIC_KEY = "sk-ant-fake-test-key"
 NO_PROVIDER = "http://127.0.0.1:9"
 os.environ["ANTHROPIC_BASE_URL"] = NO_PROVIDER
 
+
 @pytest.fixture(scope="session")
 def fake_anthropic_server(tmp_path_factory):
     """Our fake provider as a process, one for the whole run (each test resets it)."""
