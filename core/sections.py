@@ -38,4 +38,6 @@ def with_sections(subject: str, queryset):
     queries whatever the number of rows."""
     joined = [name for section in sections(subject) for name in section.select_related]
     fetched = [name for section in sections(subject) for name in section.prefetch]
-    return queryset.select_related(*joined).prefetch_related(*fetched)
+    if joined:
+        queryset = queryset.select_related(*joined)
+    return queryset.prefetch_related(*fetched) if fetched else queryset

@@ -9,7 +9,7 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from core.sections import Section, add_section
 
-        from . import overview
+        from . import item_overview, overview
 
         # A batch job's JSON shows how it is generated (intake does not know generation).
         add_section(
@@ -22,3 +22,12 @@ class GenerationConfig(AppConfig):
                 prefetch=overview.PREFETCH,
             ),
         )
+        # And each generated item of its item list, its attempts.
+        for name, render, schema in (
+            ("attempts", item_overview.attempts, item_overview.ATTEMPTS_SCHEMA),
+            ("stopReason", item_overview.stop_reason, item_overview.STOP_REASON_SCHEMA),
+            ("parseMethod", item_overview.parse_method, item_overview.PARSE_METHOD_SCHEMA),
+        ):
+            add_section(
+                "batch_item", Section(name, render, schema, prefetch=item_overview.PREFETCH)
+            )

@@ -6,6 +6,7 @@ from django.db.models import Count
 
 from conversations.models import BatchJob
 
+from . import item_overview
 from .models import AttemptStatus, GenerationAttempt, GenerationSettings
 
 _MONEY = {"type": "number", "description": "USD, exact to 1e-9 (not rounded)."}
@@ -132,6 +133,7 @@ def panel(job: BatchJob) -> dict | None:
         "provider_batches": list(job.provider_batches.all()),
         "attempts": attempts,
         "attempts_total": sum(n for _, n in attempts),
+        "outcomes": item_overview.outcomes(job),
         "budget_used_percent": (
             min(100, int(settings.cost_usd * 100 / budget)) if budget else None
         ),

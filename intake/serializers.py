@@ -187,6 +187,54 @@ class SectionField(serializers.Field):
         return self.section.render(job)
 
 
+class BatchJobItemSerializer(serializers.Serializer):
+    """One item of a job, in the API's camelCase, with the sections other apps add to it
+    (``generation``: its attempts, stop reason and parse method, null for items fed from
+    outside)."""
+
+    id = StrictUUIDField()
+    position = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=BatchItemStatus.choices)
+    conversationId = StrictUUIDField(  # noqa: N815
+        source="conversation_id", allow_null=True, help_text="The item's conversation, if any."
+    )
+    personaKey = serializers.SerializerMethodField()  # noqa: N815
+    emotionalArcKey = serializers.SerializerMethodField()  # noqa: N815
+    trainingTopicKey = serializers.SerializerMethodField()  # noqa: N815
+    error = serializers.SerializerMethodField(help_text="Why the item failed; null if not.")
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for section in sections("batch_item"):
+            fields[section.name] = SectionField(section)
+        return fields
+
+    def _key(self, item, key: str, relation: str, field: str) -> str | None:
+        # Generated items carry their keys; imported ones have their conversation's links.
+        if item.parameters.get(key):
+            return item.parameters[key]
+        linked = getattr(item.conversation, relation, None) if item.conversation else None
+        return getattr(linked, field) if linked else None
+
+    def get_personaKey(self, item) -> str | None:  # noqa: N802
+        return self._key(item, "personaKey", "persona", "persona_key")
+
+    def get_emotionalArcKey(self, item) -> str | None:  # noqa: N802
+        return self._key(item, "emotionalArcKey", "emotional_arc", "arc_key")
+
+    def get_trainingTopicKey(self, item) -> str | None:  # noqa: N802
+        return self._key(item, "trainingTopicKey", "training_topic", "topic_key")
+
+    def get_error(self, item) -> str | None:
+        return item.error_message or None
+
+
+class BatchJobItemsResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = BatchJobItemSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
 class BatchJobSerializer(serializers.Serializer):
     """A batch job, with the sections other apps add to it (``generation``: how its
     conversations are generated, null for jobs fed from outside)."""

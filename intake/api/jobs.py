@@ -8,7 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from conversations.models import BatchJob, BatchJobStatus
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from core.api.errors import (
     ERROR_RESPONSES,
     INVALID,
@@ -17,6 +17,7 @@ from core.api.errors import (
     invalid,
 )
 from core.api.pages import PageSize, paginate
+from core.api.params import choice, choice_parameter
 from core.sections import with_sections
 from intake.items import (
     COMPLETED,
@@ -31,6 +32,8 @@ from intake.schema import ADD_ITEMS_REQUEST, CREATE_JOB_REQUEST
 from intake.serializers import (
     AddItemsRequestSerializer,
     AddItemsResponseSerializer,
+    BatchJobItemSerializer,
+    BatchJobItemsResponseSerializer,
     BatchJobListSerializer,
     BatchJobSerializer,
     CreateBatchJobRequestSerializer,
@@ -39,7 +42,7 @@ from intake.serializers import (
     JobConflictSerializer,
 )
 
-from .items import visible_job
+from .items import ITEM_PAGE, visible_job
 
 JOB_PAGE = PageSize(default=50, maximum=500)
 NOT_OPEN = OpenApiResponse(
@@ -106,6 +109,28 @@ def batch_jobs_view(request: Request) -> Response:
     )
 
 
+def _list_items(request: Request, job: BatchJob) -> Response:
+    status = choice(request, "status", BatchItemStatus.values)
+    items = with_sections(
+        "batch_item",
+        job.items.select_related(
+            "conversation__persona",
+            "conversation__emotional_arc",
+            "conversation__training_topic",
+        ).order_by("position"),
+    )
+    if status:
+        items = items.filter(status=status)
+    page = paginate(request, items, ITEM_PAGE, key="position")
+    return Response(
+        {
+            "success": True,
+            "data": BatchJobItemSerializer(page.rows, many=True).data,
+            "pagination": page.pagination,
+        }
+    )
+
+
 @extend_schema(
     operation_id="get_batch_job",
     responses={200: BatchJobSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
@@ -116,6 +141,25 @@ def batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
 
 
 @extend_schema(
+    methods=["GET"],
+    operation_id="list_batch_job_items",
+    parameters=[
+        choice_parameter("status", BatchItemStatus.values),
+        *ITEM_PAGE.parameters(),
+    ],
+    responses={
+        200: BatchJobItemsResponseSerializer,
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+    },
+    description="The job's items in position order, a page at a time (`limit`, `offset`), "
+    "with the scaffolding keys each was made from; a generated item also shows its "
+    "`generation`: attempts the provider answered, the last `stopReason` and "
+    "`parseMethod`.",
+)
+@extend_schema(
+    methods=["POST"],
     operation_id="add_batch_items",
     request={"application/json": ADD_ITEMS_REQUEST},
     responses={
@@ -132,9 +176,11 @@ def batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
     "of a generation that failed. Content you imported before is `skipped` as a "
     "`duplicate` unless `allowDuplicates`.",
 )
-@api_view(["POST"])
+@api_view(["GET", "POST"])
 def batch_job_items_view(request: Request, job_id: uuid.UUID) -> Response:
     job = visible_job(request, job_id)
+    if request.method == "GET":
+        return _list_items(request, job)
     serializer = AddItemsRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data

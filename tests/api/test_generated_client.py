@@ -98,6 +98,10 @@ def batch_job_operations(jobs, conversations, models, types) -> None:
     )
     assert isinstance(added.parsed, models.AddItemsResponse)
     assert [item.status for item in added.parsed.items] == ["completed", "failed", "failed"]
+    listed = jobs.list_batch_job_items(job_id)
+    assert isinstance(listed.parsed, models.BatchJobItemsResponse)
+    assert [item.position for item in listed.parsed.data] == [1, 2, 3]
+    assert listed.parsed.data[2].error == "The model timed out."
     unparseable = added.parsed.items[1].conversation_id
 
     # The model's text as it came, which is not JSON: the generated client reads its bytes.
