@@ -340,9 +340,9 @@ GENERATION_MODE = env_choice("GENERATION_MODE", "batch", ("batch", "realtime"))
 GENERATION_MAX_TOKENS = env_int("GENERATION_MAX_TOKENS", 24_576)
 # Realtime calls in flight across all workers.
 GENERATION_CONCURRENCY = env_int("GENERATION_CONCURRENCY", 4)
-# How often open provider batches are looked at.
 GENERATION_POLL_SECONDS = env_int("GENERATION_POLL_SECONDS", 60)
 GENERATION_MAX_ITEMS = env_int("GENERATION_MAX_ITEMS", 10_000)
+GENERATION_DEMO_PROVIDER = env_bool("GENERATION_DEMO_PROVIDER", False)  # bin/demo's fake one
 # {"<model>": {"input": USD per million tokens, "output": …}} over generation/pricing.py's.
 GENERATION_PRICES = {}
 if os.environ.get("GENERATION_PRICES"):

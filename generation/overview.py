@@ -1,6 +1,7 @@
 """What the API and the pages show of a generation job: its settings, cost against
 budget, the provider's batches with their counts, and its attempts by status."""
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count
 
@@ -134,6 +135,7 @@ def panel(job: BatchJob) -> dict | None:
         "attempts": attempts,
         "attempts_total": sum(n for _, n in attempts),
         "outcomes": item_overview.outcomes(job),
+        "demo_provider": django_settings.GENERATION_DEMO_PROVIDER,
         "budget_used_percent": (
             min(100, int(settings.cost_usd * 100 / budget)) if budget else None
         ),

@@ -1,6 +1,7 @@
 """The Generate page: personas × arcs × topics chosen, a preview of one prompt, the
 problems and the estimate before anything is created, then the job."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -29,7 +30,10 @@ def _preview(form: PreviewForm) -> dict:
 @require_http_methods(["GET", "POST"])
 @login_required
 def generate(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"provider_problem": provider_problem()}
+    context = {
+        "provider_problem": provider_problem(),
+        "demo_provider": settings.GENERATION_DEMO_PROVIDER,
+    }
     if request.method == "GET":
         return render(request, PAGE, {**context, "form": GenerateForm()})
     form = GenerateForm(request.POST)

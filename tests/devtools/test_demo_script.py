@@ -101,6 +101,31 @@ def test_bin_demo_runs_on_its_own_database_and_stops_everything_on_term(tmp_path
         wait_until(lambda: runs_finished(pgdata), timeout=60, what="the worker to finish the run")
         assert len(processes_with(str(pgdata))) >= 3  # the server, the worker, runserver
 
+        # Generation works offline: the demo's worker sends a job to the demo provider,
+        # takes its answers in and enriches them.
+        provider = re.search(r"demo provider at (http://127\.0\.0\.1:\d+)", log.read_text())
+        assert provider, log.read_text()
+        generated = subprocess.run(
+            [sys.executable, "manage.py", "generate", "--persona", "gig_juggler"]
+            + ["--arc", "dread_to_relief", "--topic", "irregular_income_budgeting"]
+            + ["--repeat", "2", "--owner", "demo", "--name", "Offline generation"],
+            cwd=ROOT,
+            env={
+                **env,
+                "DATABASE_URL": database,
+                "ANTHROPIC_API_KEY": "demo-provider",
+                "ANTHROPIC_BASE_URL": provider.group(1),
+            },
+            capture_output=True,
+            text=True,
+        )
+        assert generated.returncode == 0, generated.stderr
+        wait_until(
+            lambda: generation_enriched(pgdata, "Offline generation") == 2,
+            timeout=90,
+            what="the demo's worker to generate and enrich two conversations",
+        )
+
         demo.send_signal(signal.SIGTERM)
         code = demo.wait(timeout=30)
     finally:
@@ -129,3 +154,17 @@ def runs_finished(pgdata: Path) -> bool:
     with psycopg.connect(host=str(pgdata), user="postgres", dbname="enrichment") as db:
         statuses = [s for (s,) in db.execute("SELECT status FROM enrichment_runs")]
     return bool(statuses) and all(status == "completed" for status in statuses)
+
+
+def generation_enriched(pgdata: Path, name: str) -> int:
+    """Enriched conversations of the generation job ``name`` (straight from its database)."""
+    import psycopg
+
+    with psycopg.connect(host=str(pgdata), user="postgres", dbname="enrichment") as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM conversations c JOIN batch_items i ON i.conversation_id = c.id"
+            " JOIN batch_jobs j ON j.id = i.batch_job_id"
+            " WHERE j.name = %s AND c.enrichment_status = 'completed'",
+            [name],
+        ).fetchone()
+    return count

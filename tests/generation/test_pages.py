@@ -144,3 +144,23 @@ def test_the_job_page_shows_the_generation_panel_only_for_generation_jobs(client
     assert "msgbatch_0123" in html and "of $2.00 budget" in html
     assert "3 in all: 3 waiting to be sent" in html
     assert 'id="generation-title"' not in other
+
+
+def test_with_the_demo_provider_the_pages_say_so(client, user, settings):
+    job = create_generation_job(
+        user,
+        GenerationRequest(
+            name="Demo",
+            persona_keys=["gig_juggler"],
+            arc_keys=["dread_to_relief"],
+            topic_keys=["freelancer_quarterly_taxes"],
+        ),
+    )
+    assert 'id="demo-provider"' not in client.get("/batch-jobs/generate/").content.decode()
+
+    settings.GENERATION_DEMO_PROVIDER = True
+
+    for url in ("/batch-jobs/generate/", f"/batch-jobs/{job.pk}/"):
+        html = client.get(url).content.decode()
+        notice = html.split('id="demo-provider"')[1].split("</div>")[0]
+        assert "Demo provider." in notice and "not written by a model" in notice
