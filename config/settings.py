@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     # A choice set several responses share gets a name instead of a hash.
     "ENUM_NAME_OVERRIDES": {
         "BatchJobStatusEnum": "conversations.models.BatchJobStatus",
+        "BatchItemStatusEnum": "conversations.models.BatchItemStatus",
         "OutcomeStatusEnum": "enrichment.pipeline.outcomes.OUTCOME_STATUSES",
         "SkipReasonEnum": "enrichment.pipeline.outcomes.SKIP_REASONS",
         "ReviewStatusEnum": "conversations.models.ReviewStatus",
@@ -288,8 +289,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Where people reach the site: the command line prints links to its pages with it.
-# Without it, the address the development server and bin/demo serve on (PORT, else 8000).
+# Where people reach the site, for the links commands print (else bin/demo's, PORT or 8000).
 SITE_URL = os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 # Enrichment ----------------------------------------------------------------
