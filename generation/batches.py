@@ -24,7 +24,7 @@ from .models import (
     ProviderBatchStatus,
 )
 from .provider import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, Provider, ProviderError, Request, chunks
-from .results import take_in_answer, take_in_failure
+from .results import scaffolding_cache, take_in_answer, take_in_failure
 
 # Refusals after which the provider certainly created nothing.
 NOT_CREATED = ("rate_limited", "overloaded", "bad_request", "auth", "billing", "not_found")
@@ -136,16 +136,17 @@ def poll(provider_batch_pk, provider: Provider) -> ProviderBatch:
     record.save(update_fields=["status", "succeeded", "errored", "expired", "canceled", "ended_at"])
     if not batch.ended or record.results_taken_at is not None:
         return record
-    for result in provider.batch_results(record.provider_batch_id):
-        attempt = GenerationAttempt.objects.filter(
-            custom_id=result.custom_id, item__batch_job_id=record.batch_job_id
-        ).first()
-        if attempt is None:
-            continue  # not one of this job's requests
-        if result.answer is not None:
-            take_in_answer(attempt.pk, result.answer)
-        else:
-            take_in_failure(attempt.pk, result.type, result.error or result.type)
+    with scaffolding_cache():
+        for result in provider.batch_results(record.provider_batch_id):
+            attempt = GenerationAttempt.objects.filter(
+                custom_id=result.custom_id, item__batch_job_id=record.batch_job_id
+            ).first()
+            if attempt is None:
+                continue  # not one of this job's requests
+            if result.answer is not None:
+                take_in_answer(attempt.pk, result.answer)
+            else:
+                take_in_failure(attempt.pk, result.type, result.error or result.type)
     record.results_taken_at = timezone.now()
     record.save(update_fields=["results_taken_at"])
     return record

@@ -170,7 +170,8 @@ class GenerationAttempt(models.Model):
         max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.PENDING
     )
     stop_reason = models.CharField(max_length=40, blank=True)
-    # parsed, truncated, refused, parse_error, unexpected_stop (generation.parsing).
+    # parsed, truncated, refused, parse_error, unexpected_stop (generation.parsing), or
+    # duplicate (the same document as a conversation its owner has: generation.results).
     outcome = models.CharField(max_length=20, blank=True)
     parse_method = models.CharField(
         max_length=10, choices=ParseMethod.choices, null=True, blank=True

@@ -15,10 +15,11 @@ is only taken in while the attempt waits for one.
 """
 
 import contextlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from conversations.models import (
     TrainingTopic,
 )
 from core import storage
+from intake.duplicates import Original, imported_before
 from intake.sources import SourceFile, build_conversation, with_input_parameters
 
 from . import accounting
@@ -72,6 +74,9 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
                 links = _links(item.parameters)
                 if parsed.ok:
                     source.data = with_input_parameters(parsed.document, links)
+                    original = _generated_before(source.content_hash, job.created_by)
+                    if original is not None:
+                        return _duplicate(attempt, answer, parsed, original)
                 conversation = build_conversation(
                     source,
                     owner=job.created_by,
@@ -98,6 +103,35 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
             with contextlib.suppress(OSError):
                 storage.default_storage.delete(path)
         raise
+    return TakenIn(attempt, True)
+
+
+def _generated_before(fingerprint: str, owner) -> Original | None:
+    """The owner's conversation with this content, if any: the same document generated
+    again (or imported before) is not stored twice. Two answers with the same content
+    taken in at once wait for each other here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"content:{owner.pk if owner else ''}:{fingerprint}"],
+        )
+    return imported_before([fingerprint], owner=owner).get(fingerprint)
+
+
+def _duplicate(attempt, answer: Answer, parsed, original: Original) -> TakenIn:
+    """The answer repeats ``original``: billed, and the item fails naming it (its text is
+    the original's, so nothing is lost)."""
+    error = f"Duplicate: the answer has the same content as {original.describe()}."
+    attempt.status = AttemptStatus.SUCCEEDED
+    attempt.stop_reason = answer.stop_reason or ""
+    attempt.outcome = "duplicate"
+    attempt.parse_method = parsed.parse_method
+    attempt.message_id = answer.message_id
+    attempt.error = error
+    attempt.answered_at = timezone.now()
+    attempt.save()
+    accounting.bill(attempt.pk, answer)
+    _end_item(attempt.item, attempt.item.batch_job, None, ok=False, error=error)
     return TakenIn(attempt, True)
 
 
@@ -160,10 +194,33 @@ def _end_item(item, job: BatchJob, conversation, *, ok: bool, error: str) -> Non
         counts.join(job, [conversation.enrichment_status])
 
 
+# Scaffolding rows read while taking in many results at once (``scaffolding_cache``).
+_cache: ContextVar[dict | None] = ContextVar("scaffolding_cache", default=None)
+
+
+@contextlib.contextmanager
+def scaffolding_cache():
+    """Within it, each persona, arc, topic and template is read once, not once per result
+    (a batch's results share a few of each)."""
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
+
+
 def _links(parameters: dict) -> dict:
+    cache = _cache.get()
+
     def row(model, key):
         pk = parameters.get(key)
-        return model.objects.filter(pk=pk).first() if pk else None
+        if not pk:
+            return None
+        if cache is None:
+            return model.objects.filter(pk=pk).first()
+        if (model, pk) not in cache:
+            cache[model, pk] = model.objects.filter(pk=pk).first()
+        return cache[model, pk]
 
     return {
         "persona": row(Persona, "persona_id"),

@@ -47,9 +47,10 @@ def _turn_count(prompt: str, marks: dict) -> int:
     return max(2, min(int(found.group(1)), 60)) if found else 4
 
 
-def conversation(prompt: str) -> dict:
+def conversation(prompt: str, *, take: int = 0) -> dict:
     """The document for a prompt: its client, topic and emotions where the prompt names
-    them the way our templates and the original's do."""
+    them the way our templates and the original's do; a prompt answered ``take`` times
+    before gets a first turn of its own."""
     marks = markers(prompt)
     persona = _search((r"Client Persona:\**\s*(.+)$",), prompt)
     named = _search((r"^## The client\n(.+?) \((.+?)\)",), prompt)
@@ -76,6 +77,8 @@ def conversation(prompt: str) -> dict:
                 f"{'I have been putting off' if index == 0 else 'Thank you, that helps. And'} "
                 f"{topic.lower()} — what should I look at first? (part {number})"
             )
+            if take and index == 0:
+                content += f" I asked about this before; this is take {take + 1}."
             emotion = starting if progress < 0.5 else ending
             intensity = round(0.85 - 0.4 * progress, 2)
             secondary = "hope" if progress >= 0.5 else "confusion"
@@ -108,14 +111,14 @@ def conversation(prompt: str) -> dict:
     }
 
 
-def answer(prompt: str, max_tokens: int) -> tuple[str, str]:
-    """``(stop_reason, text)`` for a prompt."""
+def answer(prompt: str, max_tokens: int, *, take: int = 0) -> tuple[str, str]:
+    """``(stop_reason, text)`` for a prompt, answered ``take`` times before."""
     marks = markers(prompt)
     if "refuse" in marks:
         return "refusal", "I can't help with writing this conversation."
     if "bad_json" in marks:
         return "end_turn", "Here is the conversation you asked for, told as a story instead."
-    text = json.dumps(conversation(prompt), ensure_ascii=False, indent=2)
+    text = json.dumps(conversation(prompt, take=take), ensure_ascii=False, indent=2)
     if "repairable" in marks:
         return "end_turn", "```json\n" + text.rstrip()[:-1] + "\n```"
     if "truncate" in marks:

@@ -54,6 +54,9 @@ class State:
         self.failures: list[dict] = []
         self.requests: list[dict] = []
         self.seen: dict[str, int] = {}
+        # Answers given per prompt: a prompt asked again gets another take, as a model's
+        # would differ (else two repeats of one combination would be duplicates).
+        self.answered: dict[str, int] = {}
         self.batch_polls = 1
 
     # Messages --------------------------------------------------------------------
@@ -61,7 +64,9 @@ class State:
     def message(self, params: dict) -> dict:
         _check_message(params)
         prompt = _prompt(params)
-        stop_reason, text = answers.answer(prompt, params["max_tokens"])
+        take = self.answered.get(prompt, 0)
+        self.answered[prompt] = take + 1
+        stop_reason, text = answers.answer(prompt, params["max_tokens"], take=take)
         return {
             "id": f"msg_fake_{uuid.uuid4().hex[:24]}",
             "type": "message",
