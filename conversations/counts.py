@@ -72,16 +72,24 @@ def add(conversations: Iterable[tuple[uuid.UUID, str]], *, sign: int = 1) -> Non
 def join(job: BatchJob, statuses: Iterable[str]) -> None:
     """Conversations in ``statuses`` that just became successful items of ``job`` (each
     new to it): only that job's counts change."""
+    changes = joined(statuses)
+    if changes:
+        BatchJob.objects.filter(pk=job.pk).update(**changes)
+
+
+def joined(statuses: Iterable[str]) -> dict:
+    """``join``'s changes to the job's row, for a caller that updates it anyway."""
     total = enriched = failed = 0
     for status in statuses:
         e, f = settled(status or "")
         total, enriched, failed = total + 1, enriched + e, failed + f
-    if total:
-        BatchJob.objects.filter(pk=job.pk).update(
-            conversations_total=F("conversations_total") + total,
-            conversations_enriched=F("conversations_enriched") + enriched,
-            conversations_failed=F("conversations_failed") + failed,
-        )
+    if not total:
+        return {}
+    return {
+        "conversations_total": F("conversations_total") + total,
+        "conversations_enriched": F("conversations_enriched") + enriched,
+        "conversations_failed": F("conversations_failed") + failed,
+    }
 
 
 def _apply(deltas: dict[uuid.UUID, tuple[int, int, int]]) -> None:

@@ -38,24 +38,29 @@ def bill(attempt_id: uuid.UUID, answer: Answer) -> Decimal | None:
         attempt = (
             GenerationAttempt.objects.select_for_update().select_related("item").get(pk=attempt_id)
         )
-        if attempt.billed:
-            return None
-        cost = pricing.cost(
-            attempt.model,
-            answer.input_tokens,
-            answer.output_tokens,
-            batch=attempt.mode == Mode.BATCH,
-        )
-        attempt.input_tokens = answer.input_tokens
-        attempt.output_tokens = answer.output_tokens
-        attempt.cost_usd = cost
-        attempt.billed = True
-        attempt.save(update_fields=["input_tokens", "output_tokens", "cost_usd", "billed"])
-        GenerationSettings.objects.filter(batch_job_id=attempt.item.batch_job_id).update(
-            cost_usd=F("cost_usd") + cost,
-            input_tokens=F("input_tokens") + answer.input_tokens,
-            output_tokens=F("output_tokens") + answer.output_tokens,
-        )
+        cost = charge(attempt, answer)
+        if cost is not None:
+            attempt.save(update_fields=["input_tokens", "output_tokens", "cost_usd", "billed"])
+    return cost
+
+
+def charge(attempt: GenerationAttempt, answer: Answer) -> Decimal | None:
+    """``bill`` for an attempt its caller has locked (in its transaction) and saves: the
+    usage set on it and added to its job's totals; None if it was billed before."""
+    if attempt.billed:
+        return None
+    cost = pricing.cost(
+        attempt.model, answer.input_tokens, answer.output_tokens, batch=attempt.mode == Mode.BATCH
+    )
+    attempt.input_tokens = answer.input_tokens
+    attempt.output_tokens = answer.output_tokens
+    attempt.cost_usd = cost
+    attempt.billed = True
+    GenerationSettings.objects.filter(batch_job_id=attempt.item.batch_job_id).update(
+        cost_usd=F("cost_usd") + cost,
+        input_tokens=F("input_tokens") + answer.input_tokens,
+        output_tokens=F("output_tokens") + answer.output_tokens,
+    )
     return cost
 
 

@@ -95,8 +95,8 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
             attempt.conversation = conversation
             attempt.error = parsed.error or ""
             attempt.answered_at = timezone.now()
+            accounting.charge(attempt, answer)
             attempt.save()
-            accounting.bill(attempt.pk, answer)
             _end_item(item, job, conversation, ok=parsed.ok, error=parsed.error or "")
     except BaseException:
         for path in written:
@@ -129,8 +129,8 @@ def _duplicate(attempt, answer: Answer, parsed, original: Original) -> TakenIn:
     attempt.message_id = answer.message_id
     attempt.error = error
     attempt.answered_at = timezone.now()
+    accounting.charge(attempt, answer)
     attempt.save()
-    accounting.bill(attempt.pk, answer)
     _end_item(attempt.item, attempt.item.batch_job, None, ok=False, error=error)
     return TakenIn(attempt, True)
 
@@ -189,9 +189,9 @@ def _end_item(item, job: BatchJob, conversation, *, ok: bool, error: str) -> Non
     }
     if job.status == BatchJobStatus.QUEUED:
         changes.update(status=BatchJobStatus.PROCESSING, started_at=now)
-    BatchJob.objects.filter(pk=job.pk).update(**changes)
     if ok:
-        counts.join(job, [conversation.enrichment_status])
+        changes.update(counts.joined([conversation.enrichment_status]))
+    BatchJob.objects.filter(pk=job.pk).update(**changes)
 
 
 # Scaffolding rows read while taking in many results at once (``scaffolding_cache``).
