@@ -3,6 +3,8 @@ with it, and the workers' steps (``generation.tasks``) take it to its end agains
 provider, in batch and realtime mode, then start its enrichment; a provider that refuses
 the key pauses the job with the reason instead of retrying forever."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -31,9 +33,10 @@ def scaffolding(settings):
     import_scaffolding(scaffolding_paths())
 
 
-def create(mode: str) -> BatchJob:
-    api = APIClient()
-    api.force_login(UserFactory())
+def create(mode: str, api: APIClient | None = None) -> BatchJob:
+    if api is None:
+        api = APIClient()
+        api.force_login(UserFactory())
     response = api.post("/api/generation-jobs", {**BODY, "mode": mode}, format="json")
     assert response.status_code == 201, response.json()
     return BatchJob.objects.get(pk=response.json()["id"])
@@ -52,6 +55,36 @@ def test_the_workers_take_a_created_job_to_its_end_and_enrich_it(fake_anthropic,
     assert set(job.items.values_list("status", flat=True)) == {BatchItemStatus.COMPLETED}
     assert ran.count("generation.tasks.advance_generation_job") >= 1
     assert EnrichmentRun.objects.get(batch_job=job).status == "completed"
+
+
+def test_generated_conversations_go_into_a_training_file(fake_anthropic):
+    """Generation → auto-enrich → a training file, each step on the workers."""
+    fake_anthropic.configure(batch_polls=0)
+    api = APIClient()
+    api.force_login(UserFactory())
+    job = create("batch", api)
+    run_jobs()
+
+    response = api.post(
+        "/api/training-files", {"name": "Generated", "batchJobId": str(job.pk)}, format="json"
+    )
+    assert response.status_code in (201, 202), response.json()
+    run_jobs()
+
+    url = response["Location"]
+    body = api.get(url).json()
+    assert (body["status"], body["conversationCount"]) == ("active", 2), body
+    download = api.get(f"{url}/download?format=chat-jsonl")
+    assert download.status_code == 200
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    conversations = [json.loads(line)["messages"] for line in lines]
+    assert len(conversations) == 2
+    # What the fake provider wrote for each prompt, as the model's turns.
+    assert all(
+        [m["role"] for m in messages[:3]] == ["system", "user", "assistant"]
+        and "what should I look at first?" in messages[1]["content"]
+        for messages in conversations
+    )
 
 
 def test_a_refused_key_pauses_the_job_with_the_reason(fake_anthropic):
