@@ -181,7 +181,10 @@ def batch_job_new_preview(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _limits() -> dict:
-    return {"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    return {
+        "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+    }
 
 
 def import_summary_text(result: ConversationImport) -> str:

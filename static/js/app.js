@@ -157,6 +157,70 @@
     }, 0);
   });
 
+  // Sizes as Django's filesizeformat writes them (1 KB = 1024 bytes).
+  function sizeText(bytes) {
+    var units = ["bytes", "KB", "MB", "GB"];
+    var value = bytes, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return unit ? value.toFixed(1) + "\u00a0" + units[unit] : bytes + "\u00a0bytes";
+  }
+
+  function showProblem(target, message) {
+    var box = document.createElement("div");
+    box.className = "result result--error";
+    box.setAttribute("role", "alert");
+    box.setAttribute("data-request-problem", "");
+    var text = document.createElement("p");
+    text.textContent = message;
+    box.appendChild(text);
+    if (target.id === "preview") {
+      target.replaceChildren(box);
+    } else {
+      var previous = target.parentNode && target.parentNode.querySelector("[data-request-problem]");
+      if (previous) previous.remove();
+      target.parentNode.insertBefore(box, target);
+    }
+  }
+
+  // An upload bigger than the server takes is not sent at all (data-max-bytes on the form):
+  // the person learns at once, instead of after sending megabytes that are refused.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt instanceof Element ? event.detail.elt.closest("form[data-max-bytes]") : null;
+    if (!form) return;
+    var limit = Number(form.getAttribute("data-max-bytes"));
+    var total = 0;
+    form.querySelectorAll('input[type="file"]').forEach(function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+    });
+    if (!limit || total <= limit) return;
+    event.preventDefault();
+    showProblem(event.detail.target || form, "These files add up to " + sizeText(total) +
+      "; one upload takes at most " + sizeText(limit) + " (" + limit.toLocaleString("en-US") +
+      " bytes): import them in parts.");
+  });
+
+  // A request the server refused without a page to show (a JSON error from the server in
+  // front of the app, a 5xx) or that never got an answer: said where its answer would go.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var target = event.detail.target || event.detail.elt;
+    if (!target || !target.parentNode) return;
+    var message = xhr.status === 413
+      ? "The server refused the request as too large (413): nothing was changed. Send less at once."
+      : "The server answered " + xhr.status + (xhr.statusText ? " " + xhr.statusText : "") +
+        ": nothing was changed. Try again, or reload the page.";
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body && typeof body.error === "string") message = body.error;
+    } catch (e) { /* not JSON: the status says it */ }
+    showProblem(target, message);
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var target = event.detail.target || event.detail.elt;
+    if (!target || !target.parentNode) return;
+    showProblem(target, "The server could not be reached (or closed the connection): nothing was changed. Try again.");
+  });
+
   document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
   window.addEventListener("popstate", function () { window.setTimeout(syncFormsWithUrl, 0); });
   window.addEventListener("pageshow", function (event) { if (event.persisted) syncFormsWithUrl(); });

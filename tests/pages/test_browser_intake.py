@@ -187,3 +187,54 @@ def test_the_job_page_follows_items_as_a_generator_adds_them(page, log_in, scree
     expect(page.locator("h1 .badge")).to_have_text("Completed")
     expect(progress).to_contain_text("3 / 3 processed")
     screenshot(page, "1-completed")
+
+
+def test_files_over_the_upload_limit_are_refused_before_they_are_sent(
+    page, log_in, settings, screenshot
+):
+    settings.UPLOAD_MAX_BYTES = 1_000_000
+    UserFactory(username="dana")
+    log_in(page, "dana")
+    page.goto("/batch-jobs/new/")
+    sent = []
+    page.on(
+        "request", lambda request: sent.append(request.url) if "preview" in request.url else None
+    )
+
+    page.get_by_label("Drop conversation files here or choose them:").set_input_files(
+        [
+            payload("big.json", b" " * 700_000 + b"{}"),
+            payload("bigger.json", b"{}" + b" " * 400_000),
+        ]
+    )
+
+    alert = page.locator("#preview [role=alert]")
+    expect(alert).to_have_text(
+        "These files add up to 1.0\u00a0MB; one upload takes at most 976.6\u00a0KB "
+        "(1,000,000 bytes): import them in parts."
+    )
+    screenshot(page, "too-big")
+    assert not [url for url in sent if "/batch-jobs/new/" in url]
+    assert not BatchJob.objects.exists()
+
+
+def test_a_refusal_from_a_server_in_front_is_shown_where_the_answer_would_go(page, log_in):
+    UserFactory(username="dana")
+    log_in(page, "dana")
+    page.goto("/batch-jobs/new/")
+    # A proxy in front that refuses the body with its own page (nginx's 413 is HTML).
+    page.route(
+        "**/batch-jobs/new/preview/",
+        lambda route: route.fulfill(
+            status=413, content_type="text/html", body="<html>413 Request Entity Too Large</html>"
+        ),
+    )
+
+    page.get_by_label("Drop conversation files here or choose them:").set_input_files(
+        [payload("savings-chat.json", conversation_document())]
+    )
+
+    expect(page.locator("#preview [role=alert]")).to_contain_text(
+        "The server refused the request as too large (413): nothing was changed."
+    )
+    assert not Conversation.objects.exists()
