@@ -5,6 +5,7 @@ creator still in its call is waited for; two jobs never claim one batch; someone
 batch is left alone; results intake broken partway finishes at the next step, each result
 taken in once."""
 
+import re
 from datetime import timedelta
 
 import psycopg
@@ -104,7 +105,17 @@ def assert_generated_once(job, count: int) -> None:
     assert settings.input_tokens == totals["tokens"]
 
 
-def test_a_batch_made_before_the_answer_was_lost_is_adopted_and_taken_in_once(job, fake_anthropic):
+def page_row(client, job, batch_id: str) -> str:
+    """The job page's row of a provider batch, its tags stripped."""
+    client.force_login(job.created_by)
+    html = client.get(f"/batch-jobs/{job.pk}/").content.decode()
+    row = html.split(f"<code>{batch_id}</code>", 1)[1].split("</tr>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+
+
+def test_a_batch_made_before_the_answer_was_lost_is_adopted_and_taken_in_once(
+    job, fake_anthropic, client
+):
     intent = lose_the_answer(job, fake_anthropic, created=True)
     (made,) = fake_anthropic.batches()
 
@@ -202,7 +213,7 @@ def test_two_jobs_intents_in_one_window_never_claim_one_batch(fake_anthropic):
     ]
 
 
-def test_someone_elses_batch_in_the_window_is_left_alone_and_noted(job, fake_anthropic):
+def test_someone_elses_batch_in_the_window_is_left_alone_and_noted(job, fake_anthropic, client):
     lose_the_answer(job, fake_anthropic, created=False)
     theirs = get_provider().create_batch(
         [Request(f"theirs-{n}", "claude-sonnet-4-5", 50, "", "Hello", {"type": "object"})
@@ -221,6 +232,7 @@ def test_someone_elses_batch_in_the_window_is_left_alone_and_noted(job, fake_ant
     ours = [b for b in fake_anthropic.batches() if b["id"] != theirs.id]
     assert len(ours) == 1 and len(ours[0]["custom_ids"]) == 4
     assert_generated_once(job, 4)
+    assert page_row(client, job, theirs.id).startswith("Not ours (adopted) Found at the provider")
 
 
 def test_results_intake_broken_partway_finishes_at_the_next_step_once(job, fake_anthropic):
