@@ -13,6 +13,8 @@ in memory, plus ``/_fake/...`` control endpoints for tests:
   created but the answer to its create call is held until ``POST /_fake/release`` (so a
   test can kill its caller in between); ``{"break_results_after": N}``: the next results
   download sends N lines, then the connection drops (a stream broken partway);
+  ``{"hold_results_after": N}``: the next results download sends N lines, and the rest
+  once ``POST /_fake/release`` is called (so a test can kill the worker taking them in);
 - ``POST /_fake/batches/<id>/end``: end a batch now;
 - ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, and how it
   authenticated: ``x-api-key``, ``bearer`` or ``refused``);
@@ -182,13 +184,21 @@ class Handler(BaseHTTPRequestHandler):
         self._send(failure.status, json.dumps(body).encode(), "application/json", headers)
 
     def _send_partial(self, status: int, partial: Partial) -> None:
-        """Promise the whole body, send its start, and drop the connection."""
+        """Promise the whole body, send its start, and drop the connection (or send the
+        rest once released)."""
         self.send_response(status)
         self.send_header("content-type", "application/binary")
         self.send_header("content-length", str(partial.length))
         self.end_headers()
         self.wfile.write(partial.sent)
         self.wfile.flush()
+        if partial.held is not None:
+            partial.held.wait(timeout=HOLD_SECONDS)
+            try:
+                self.wfile.write(partial.rest)
+                return
+            except OSError:
+                pass  # the caller is gone
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)

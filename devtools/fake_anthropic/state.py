@@ -33,10 +33,13 @@ MESSAGE_KEYS = {
 
 @dataclass(frozen=True)
 class Partial:
-    """A download broken partway: ``length`` bytes promised, ``sent`` sent."""
+    """A download that stops partway: ``length`` bytes promised, ``sent`` sent; then the
+    connection drops, or (``held``) the ``rest`` follows once the event is set."""
 
     length: int
     sent: bytes
+    rest: bytes = b""
+    held: threading.Event | None = None
 
 
 class Failure(Exception):
@@ -68,21 +71,23 @@ class State:
         self.seen: dict[str, int] = {}
         self.batch_polls = 1
         self.break_results_after: int | None = None
+        self.hold_results_after: int | None = None
         self.hold_creation = False
         self.release()
 
     def configure(self, options: dict) -> dict:
         self.batch_polls = int(options.get("batch_polls", self.batch_polls))
-        if "break_results_after" in options:
-            after = options["break_results_after"]
-            self.break_results_after = None if after is None else int(after)
+        for name in ("break_results_after", "hold_results_after"):
+            if name in options:
+                setattr(self, name, None if options[name] is None else int(options[name]))
         if "hold_creation" in options:
             self.hold_creation = bool(options["hold_creation"])
-            if self.hold_creation and self.released.is_set():
-                self.released = threading.Event()
+        if (self.hold_creation or self.hold_results_after is not None) and self.released.is_set():
+            self.released = threading.Event()
         return {
             "batch_polls": self.batch_polls,
             "break_results_after": self.break_results_after,
+            "hold_results_after": self.hold_results_after,
             "hold_creation": self.hold_creation,
         }
 
@@ -93,6 +98,7 @@ class State:
     def release(self) -> None:
         """Answers held go out, and no more are held."""
         self.hold_creation = False
+        self.hold_results_after = None
         released = getattr(self, "released", None)
         if released is not None:
             released.set()
@@ -254,12 +260,17 @@ class State:
         }
 
     def results_download(self, lines: list[bytes]) -> bytes | Partial:
-        """A batch's results as JSONL; broken partway once, when asked."""
+        """A batch's results as JSONL; once, when asked, broken partway, or held partway
+        until ``release``."""
         whole = b"".join(lines)
-        after, self.break_results_after = self.break_results_after, None
-        if after is None:
-            return whole
-        return Partial(len(whole), b"".join(lines[:after]))
+        broken, self.break_results_after = self.break_results_after, None
+        held, self.hold_results_after = self.hold_results_after, None
+        if broken is not None:
+            return Partial(len(whole), b"".join(lines[:broken]))
+        if held is not None:
+            sent, rest = b"".join(lines[:held]), b"".join(lines[held:])
+            return Partial(len(whole), sent, rest, self.released)
+        return whole
 
     def raise_failure(self, path: str, method: str, *, after: bool = False) -> None:
         """The scripted failure for this call, if one is due (before or after it is done)."""
