@@ -8,8 +8,9 @@ its creator is gone (killed between the call and recording it, or the call's ans
 a 5xx, a dropped connection) is settled at the job's next step, after ``GRACE``:
 
 1. The provider's batches created since ``submitting_since`` (less ``CLOCK_MARGIN``, for
-   clocks that disagree) with as many requests as the intent are listed; those recorded
-   already, by any job, are not candidates.
+   clocks that disagree) and before the creator was first found gone (plus the margin:
+   no batch of this intent can be made later) with as many requests as the intent are
+   listed; those recorded already, by any job, are not candidates.
 2. Unknown ones are recorded as candidates (``adopted_at``; the unique provider batch id
    keeps two jobs from recording one twice) and polled like any batch. The list does not
    show ``custom_id``s, so a candidate is **waited for until it ends**, not cancelled: in a
@@ -78,11 +79,13 @@ def _settle_intent(intent_pk, provider: Provider) -> tuple[str | None, list]:
         )
         if intent is None or not intents.creator_gone(intent.pk):
             return None, []
+        intent.looked_for_at = intent.looked_for_at or timezone.now()
         since = (intent.submitting_since or intent.created_at) - CLOCK_MARGIN
+        until = intent.looked_for_at + CLOCK_MARGIN
         listed = [
             batch
             for batch in provider.list_batches(created_after=since)
-            if batch.requests == intent.requests
+            if batch.requests == intent.requests and batch.created_at <= until
         ]
         recorded = ProviderBatch.objects.filter(provider_batch_id__in=[b.id for b in listed])
         known = {r.provider_batch_id: r for r in recorded}
@@ -103,7 +106,7 @@ def _settle_intent(intent_pk, provider: Provider) -> tuple[str | None, list]:
                 f"The answer to its create call was lost; the provider's batch {names} may be "
                 "it (adopted: its results will tell)."
             )
-            intent.save(update_fields=["error"])
+            intent.save(update_fields=["error", "looked_for_at"])
             return f"adopting provider batch {names} ({intent.requests} requests)", [
                 pk for pk, _ in candidates
             ]
@@ -113,7 +116,7 @@ def _settle_intent(intent_pk, provider: Provider) -> tuple[str | None, list]:
             f"{intent.requests} requests created since {since:%Y-%m-%d %H:%M:%S} UTC: its "
             "attempts are sent again."
         )
-        intent.save(update_fields=["status", "error"])
+        intent.save(update_fields=["status", "error", "looked_for_at"])
         released = intent.attempts.update(provider_batch=None)
         return f"no provider batch for {released} requests whose creation was lost: sent again", []
 

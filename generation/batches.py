@@ -129,6 +129,11 @@ def _create(intent: ProviderBatch, requests: list[Request], provider: Provider):
 def _record(intent: ProviderBatch, batch) -> bool:
     """The provider's answer on the intent, unless the intent was settled meanwhile."""
     with transaction.atomic():
+        # Another job settling a lost intent may have listed this batch between its
+        # creation and now, and adopted it as a candidate: it is this intent's.
+        ProviderBatch.objects.filter(
+            provider_batch_id=batch.id, adopted_at__isnull=False, results_taken_at__isnull=True
+        ).delete()
         recorded = ProviderBatch.objects.filter(
             pk=intent.pk, status=ProviderBatchStatus.SUBMITTING
         ).update(provider_batch_id=batch.id, status=batch.processing_status)

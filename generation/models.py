@@ -107,6 +107,9 @@ class ProviderBatch(models.Model):
     # Just before the create call: a batch the provider lists as created after this (and
     # before the call was recorded) may be this one.
     submitting_since = models.DateTimeField(null=True, blank=True)
+    # An intent: when the provider's batch list was first searched with its creator gone
+    # (a batch created later cannot be its).
+    looked_for_at = models.DateTimeField(null=True, blank=True)
     # Found in the provider's batch list after a create call's answer was lost (it may be
     # anyone's until its results name their attempts; see generation.adoption).
     adopted_at = models.DateTimeField(null=True, blank=True)

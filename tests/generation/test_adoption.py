@@ -6,6 +6,8 @@ batch is left alone; results intake broken partway finishes at the next step, ea
 taken in once."""
 
 import re
+import threading
+import uuid
 from datetime import timedelta
 
 import psycopg
@@ -22,6 +24,7 @@ from generation.models import AttemptStatus, GenerationAttempt, ProviderBatch, P
 from generation.provider import ProviderError, Request
 from generation.providers import get_provider
 from tests.factories import UserFactory
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -215,10 +218,7 @@ def test_two_jobs_intents_in_one_window_never_claim_one_batch(fake_anthropic):
 
 def test_someone_elses_batch_in_the_window_is_left_alone_and_noted(job, fake_anthropic, client):
     lose_the_answer(job, fake_anthropic, created=False)
-    theirs = get_provider().create_batch(
-        [Request(f"theirs-{n}", "claude-sonnet-4-5", 50, "", "Hello", {"type": "object"})
-         for n in range(4)]
-    )  # fmt: skip
+    theirs = someone_elses_batch()
     grace_passes()
 
     outcome = run(job)
@@ -269,8 +269,71 @@ def test_an_adopted_batchs_intake_broken_partway_finishes_once(job, fake_anthrop
     assert_generated_once(job, 4)
 
 
+def someone_elses_batch():
+    """A batch of four requests that another program made in the same workspace."""
+    return get_provider().create_batch(
+        [Request(f"theirs-{uuid.uuid4().hex}", "claude-sonnet-4-5", 50, "", "Hello", {})
+         for _ in range(4)]
+    )  # fmt: skip
+
+
 def statuses(job) -> list[str]:
     return sorted(
         GenerationAttempt.objects.filter(item__batch_job=job).values_list("status", flat=True),
         key=[AttemptStatus.SUCCEEDED, AttemptStatus.SUBMITTED, AttemptStatus.PENDING].index,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_adopted_while_its_own_creator_waits_for_the_answer_stays_its_creators(
+    fake_anthropic,
+):
+    first, second = a_job("First"), a_job("Second")
+    lose_the_answer(first, fake_anthropic, created=False)
+    grace_passes()
+    # The second job's create call is answered only once the first job has settled.
+    fake_anthropic.configure(hold_creation=True)
+    sending = threading.Thread(target=submit_in_its_own_session, args=(second,))
+    sending.start()
+    wait_for(lambda: fake_anthropic.batches(), timeout=30, what="the second job's batch")
+    (made,) = fake_anthropic.batches()
+
+    # Its batch is in the first job's window, with as many requests: a candidate.
+    (note,) = adoption.settle(first.pk, get_provider())
+    assert note == f"adopting provider batch {made['id']} (2 requests)"
+    fake_anthropic.release()
+    sending.join(timeout=30)
+
+    (record,) = ProviderBatch.objects.filter(provider_batch_id=made["id"])
+    assert (record.batch_job_id, record.adopted_at) == (second.pk, None)
+    assert record.attempts.count() == 2
+    assert run(first).startswith("completed: 2 of 2")
+    assert run(second).startswith("completed: 2 of 2")
+    ids = made_custom_ids(fake_anthropic)
+    assert len(ids) == len(set(ids)) == 4
+    assert_generated_once(first, 2)
+    assert_generated_once(second, 2)
+
+
+def submit_in_its_own_session(job) -> None:
+    try:
+        batches.submit(job.pk, get_provider())
+    finally:
+        connection.close()
+
+
+def test_a_batch_made_after_the_creator_was_found_gone_is_no_candidate(job, fake_anthropic):
+    lose_the_answer(job, fake_anthropic, created=False)
+    early = someone_elses_batch()
+    grace_passes()
+    adoption.settle(job.pk, get_provider())
+    # The first look was long enough ago that a batch made now cannot be the intent's.
+    ProviderBatch.objects.filter(status=ProviderBatchStatus.SUBMITTING).update(
+        looked_for_at=F("looked_for_at") - adoption.CLOCK_MARGIN - timedelta(seconds=1)
+    )
+    late = someone_elses_batch()
+
+    adoption.settle(job.pk, get_provider())
+
+    assert ProviderBatch.objects.filter(provider_batch_id=early.id).exists()
+    assert not ProviderBatch.objects.filter(provider_batch_id=late.id).exists()
