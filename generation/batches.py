@@ -2,18 +2,19 @@
 and ended batches' results are taken in.
 
 **Never pay twice.** Before the create call, the intent is committed: a ``ProviderBatch``
-in ``submitting`` holding its attempts. The provider's answer then records its id. If the
-provider refused the call (429, 529, a 4xx), nothing was created: the intent ends
-``not_created`` and its attempts wait again. If the call's fate is unknown (a connection
-lost, a 5xx, the worker killed), the intent stays ``submitting`` with its attempts, so
-they are never sent again by this function: finding the provider's batch created in that
-window (its batch list, from ``submitting_since``) and adopting it is recovery's work.
+in ``submitting`` holding its attempts, its creator's lock held (``generation.intents``).
+The provider's answer then records its id. If the provider refused the call (429, 529, a
+4xx), nothing was created: the intent ends ``not_created`` and its attempts wait again. If
+the call's fate is unknown (a connection lost, a 5xx, the worker killed), the intent stays
+``submitting`` with its attempts, so they are never sent again by this function: finding
+the provider's batch created in that window and adopting it, or making sure there is none,
+is ``generation.adoption``'s work.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import accounting, pricing
+from . import accounting, intents, pricing
 from .document import CONVERSATION_SCHEMA, schema_chars
 from .models import (
     AttemptStatus,
@@ -23,7 +24,15 @@ from .models import (
     ProviderBatch,
     ProviderBatchStatus,
 )
-from .provider import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, Provider, ProviderError, Request, chunks
+from .provider import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_REQUESTS,
+    Provider,
+    ProviderError,
+    Request,
+    Result,
+    chunks,
+)
 from .results import scaffolding_cache, take_in_answer, take_in_failure
 
 # Refusals after which the provider certainly created nothing.
@@ -90,24 +99,68 @@ def submit(
             )
             ids = [r.custom_id for r in requests]
             GenerationAttempt.objects.filter(custom_id__in=ids).update(provider_batch=intent)
+            intents.hold(intent.pk)
         try:
-            batch = provider.create_batch(requests)
-        except ProviderError as error:
-            if error.kind in NOT_CREATED:
-                with transaction.atomic():
-                    ProviderBatch.objects.filter(pk=intent.pk).update(
-                        status=ProviderBatchStatus.NOT_CREATED, error=error.message
-                    )
-                    intent.attempts.update(provider_batch=None)
-            else:
-                ProviderBatch.objects.filter(pk=intent.pk).update(error=error.message)
-            raise
-        with transaction.atomic():
-            intent.provider_batch_id = batch.id
-            intent.status = batch.processing_status
-            intent.save(update_fields=["provider_batch_id", "status"])
+            batch = _create(intent, requests, provider)
+            recorded = _record(intent, batch)
+        finally:
+            intents.let_go(intent.pk)
+        if recorded:
+            created.append(intent)
+        else:
+            _settled_meanwhile(job_id, batch, provider)
+
+
+def _create(intent: ProviderBatch, requests: list[Request], provider: Provider):
+    try:
+        return provider.create_batch(requests)
+    except ProviderError as error:
+        if error.kind in NOT_CREATED:
+            with transaction.atomic():
+                ProviderBatch.objects.filter(pk=intent.pk).update(
+                    status=ProviderBatchStatus.NOT_CREATED, error=error.message
+                )
+                intent.attempts.update(provider_batch=None)
+        else:
+            ProviderBatch.objects.filter(pk=intent.pk).update(error=error.message)
+        raise
+
+
+def _record(intent: ProviderBatch, batch) -> bool:
+    """The provider's answer on the intent, unless the intent was settled meanwhile."""
+    with transaction.atomic():
+        # Another job settling a lost intent may have listed this batch between its
+        # creation and now, and adopted it as a candidate: it is this intent's.
+        ProviderBatch.objects.filter(
+            provider_batch_id=batch.id, adopted_at__isnull=False, results_taken_at__isnull=True
+        ).delete()
+        recorded = ProviderBatch.objects.filter(
+            pk=intent.pk, status=ProviderBatchStatus.SUBMITTING
+        ).update(provider_batch_id=batch.id, status=batch.processing_status)
+        if recorded:
             intent.attempts.update(status=AttemptStatus.SUBMITTED, submitted_at=timezone.now())
-        created.append(intent)
+    intent.provider_batch_id, intent.status = batch.id, batch.processing_status
+    return bool(recorded)
+
+
+def _settled_meanwhile(job_id, batch, provider: Provider) -> None:
+    """Adoption settled the intent while this process was in the call, which it can only do
+    once the creator's lock is gone: this process lost its database session meanwhile. If
+    adoption found the batch, nothing is left to do. If it found none and gave the attempts
+    back to be sent again, this batch is cancelled at once and recorded, its results not
+    taken in (its attempts are another batch's now)."""
+    if ProviderBatch.objects.filter(provider_batch_id=batch.id).exists():
+        return  # adopted meanwhile
+    canceled = provider.cancel_batch(batch.id)
+    ProviderBatch.objects.create(
+        batch_job_id=job_id,
+        provider_batch_id=batch.id,
+        status=canceled.processing_status,
+        requests=canceled.requests,
+        results_taken_at=timezone.now(),
+        error="Created after its intent had been given up (the database was lost during "
+        "the create call): cancelled, its results are not taken in.",
+    )
 
 
 def _over_budget(settings: GenerationSettings, requests: list[Request]) -> bool:
@@ -124,9 +177,8 @@ def _over_budget(settings: GenerationSettings, requests: list[Request]) -> bool:
     return estimate.cost_usd > left
 
 
-def poll(provider_batch_pk, provider: Provider) -> ProviderBatch:
-    """Look at one provider batch: its counts and status; once it ended, take in every
-    result (again after a crash: taking in a result twice changes nothing)."""
+def refresh(provider_batch_pk, provider: Provider) -> ProviderBatch:
+    """One provider batch's status and counts, as the provider tells them now."""
     record = ProviderBatch.objects.get(pk=provider_batch_pk)
     batch = provider.retrieve_batch(record.provider_batch_id)
     record.status = batch.processing_status
@@ -134,7 +186,23 @@ def poll(provider_batch_pk, provider: Provider) -> ProviderBatch:
     record.expired, record.canceled = batch.expired, batch.canceled
     record.ended_at = batch.ended_at
     record.save(update_fields=["status", "succeeded", "errored", "expired", "canceled", "ended_at"])
-    if not batch.ended or record.results_taken_at is not None:
+    return record
+
+
+def take_in(result: Result, attempt_pk) -> None:
+    """One batch result for its attempt (a second time changes nothing)."""
+    if result.answer is not None:
+        take_in_answer(attempt_pk, result.answer)
+    else:
+        take_in_failure(attempt_pk, result.type, result.error or result.type)
+
+
+def poll(provider_batch_pk, provider: Provider) -> ProviderBatch:
+    """Look at one provider batch: its counts and status; once it ended, take in every
+    result (again after a crash, even partway: taking in a result twice changes nothing,
+    and the batch counts as taken in only once its last result was)."""
+    record = refresh(provider_batch_pk, provider)
+    if record.status != ProviderBatchStatus.ENDED or record.results_taken_at is not None:
         return record
     with scaffolding_cache():
         for result in provider.batch_results(record.provider_batch_id):
@@ -143,10 +211,7 @@ def poll(provider_batch_pk, provider: Provider) -> ProviderBatch:
             ).first()
             if attempt is None:
                 continue  # not one of this job's requests
-            if result.answer is not None:
-                take_in_answer(attempt.pk, result.answer)
-            else:
-                take_in_failure(attempt.pk, result.type, result.error or result.type)
+            take_in(result, attempt.pk)
     record.results_taken_at = timezone.now()
     record.save(update_fields=["results_taken_at"])
     return record

@@ -7,15 +7,26 @@ tasks (``generation.tasks``)."""
 import time
 from collections.abc import Callable
 
+from django.db.models import Q
+
 from conversations.models import BatchItemStatus, BatchJob
 from intake.lifecycle import finish_batch_job
 
-from . import batches, realtime
+from . import adoption, batches, realtime
 from .models import AttemptStatus, GenerationAttempt, Mode, ProviderBatch, ProviderBatchStatus
 from .provider import Provider, ProviderError
 
 OPEN_BATCH = (ProviderBatchStatus.IN_PROGRESS, ProviderBatchStatus.CANCELING)
 RETRY_SECONDS = 5.0
+
+
+def unfinished_batches(job: BatchJob):
+    """The job's provider batches still to look at: open ones, and ended ones whose results
+    were not all taken in (a step that stopped partway)."""
+    return ProviderBatch.objects.filter(batch_job=job).filter(
+        Q(status__in=OPEN_BATCH)
+        | Q(status=ProviderBatchStatus.ENDED, results_taken_at__isnull=True)
+    )
 
 
 def drive(
@@ -70,15 +81,12 @@ def advance(
         job.refresh_from_db()
         enrichment = f"; enrichment run {run.pk} started" if run else ""
         return f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}", 0
-    waiting = ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH).exists()
+    waiting = unfinished_batches(job).exists() or adoption.waiting(job.pk)
     sendable = GenerationAttempt.objects.filter(
         item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
     ).exists()
     if not waiting and not sendable:
-        return (
-            f"stopped: {open_items} items wait on a provider batch whose creation was not "
-            "confirmed (it must be found at the provider before they are sent again)"
-        ), 0
+        return f"stopped: {open_items} items have no attempt to send or wait for", 0
     if settings.mode == Mode.BATCH:
         wait = max(wait, poll_seconds)
     return None, wait
@@ -87,10 +95,15 @@ def advance(
 def _step(job, settings, provider: Provider, say) -> float:
     """Seconds the provider asked us to wait (0: none)."""
     if settings.mode == Mode.BATCH:
+        # Intents whose create call's answer was lost first: their attempts are sent again
+        # only once the provider clearly has no batch for them.
+        for note in adoption.settle(job.pk, provider):
+            say(note)
         for created in batches.submit(job.pk, provider):
             say(f"sent provider batch {created.provider_batch_id}: {created.requests} requests")
-        for record in ProviderBatch.objects.filter(batch_job=job, status__in=OPEN_BATCH):
-            polled = batches.poll(record.pk, provider)
+        for record in unfinished_batches(job):
+            poll = adoption.poll if record.adopted_at else batches.poll
+            polled = poll(record.pk, provider)
             say(
                 f"provider batch {polled.provider_batch_id}: {polled.status}, "
                 f"{polled.succeeded} succeeded, {polled.errored} errored, "

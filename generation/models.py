@@ -81,8 +81,12 @@ class ProviderBatchStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     CANCELING = "canceling", "Canceling"
     ENDED = "ended", "Ended"
-    # The create call was refused (nothing was created at the provider).
+    # The create call was refused, or its answer was lost and the provider lists no batch
+    # for it (nothing was created at the provider): its attempts are sent again.
     NOT_CREATED = "not_created", "Not created"
+    # Found in the provider's list while adopting, and none of its requests is ours: left
+    # alone (recorded so that it is not looked at again).
+    NOT_OURS = "not_ours", "Not ours"
 
 
 class ProviderBatch(models.Model):
@@ -103,6 +107,12 @@ class ProviderBatch(models.Model):
     # Just before the create call: a batch the provider lists as created after this (and
     # before the call was recorded) may be this one.
     submitting_since = models.DateTimeField(null=True, blank=True)
+    # An intent: when the provider's batch list was first searched with its creator gone
+    # (a batch created later cannot be its).
+    looked_for_at = models.DateTimeField(null=True, blank=True)
+    # Found in the provider's batch list after a create call's answer was lost (it may be
+    # anyone's until its results name their attempts; see generation.adoption).
+    adopted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     results_taken_at = models.DateTimeField(null=True, blank=True)

@@ -52,7 +52,9 @@ SCHEMA = {
                     "status": {
                         "type": "string",
                         "description": "The provider's processing_status (in_progress, "
-                        "canceling, ended), or submitting / not_created before it has one.",
+                        "canceling, ended), or submitting / not_created before it has one, "
+                        "or not_ours for a batch found while adopting that holds none of "
+                        "our requests.",
                     },
                     "requests": _COUNT,
                     "succeeded": _COUNT,

@@ -191,12 +191,27 @@ class FakeAnthropic:
     def reset(self) -> None:
         self._call("POST", "/_fake/reset", {})
 
-    def fail(self, status: int, *, times: int = 1, retry_after=None, path: str | None = None):
-        body = {"status": status, "times": times, "retry_after": retry_after, "path": path}
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after=None,
+        path: str | None = None,
+        method: str | None = None,
+        after: bool = False,
+    ):
+        """The next ``times`` calls answer ``status``; ``after``: once they were done."""
+        body = {"status": status, "times": times, "retry_after": retry_after, "path": path,
+                "method": method, "after": after or None}  # fmt: skip
         self._call("POST", "/_fake/fail", {k: v for k, v in body.items() if v is not None})
 
     def configure(self, **options) -> None:
         self._call("POST", "/_fake/config", options)
+
+    def release(self) -> None:
+        """Held create calls get their answers; no more are held."""
+        self._call("POST", "/_fake/release", {})
 
     def requests(self) -> list[dict]:
         return self._call("GET", "/_fake/requests")["requests"]

@@ -2,11 +2,19 @@
 (create, retrieve, list, cancel, delete, results as JSONL) as the official SDK calls them,
 in memory, plus ``/_fake/...`` control endpoints for tests:
 
-- ``POST /_fake/fail`` ``{"status": 429, "times": 1, "retry_after": 2, "path": "/v1/..."}``:
-  the next ``times`` calls (to paths starting with ``path``, default any ``/v1/`` path)
-  answer that status with the provider's error body (and ``retry-after`` when given);
+- ``POST /_fake/fail`` ``{"status": 429, "times": 1, "retry_after": 2, "path": "/v1/...",
+  "method": "POST", "after": false}``: the next ``times`` calls (to paths starting with
+  ``path``, default any ``/v1/`` path; of ``method``, default any) answer that status with
+  the provider's error body (and ``retry-after`` when given). With ``"after": true`` the
+  call is done first and only its answer is lost (a batch created whose creator never
+  hears of it, as behind a gateway that timed out);
 - ``POST /_fake/config`` ``{"batch_polls": N}``: a batch answers ``in_progress`` to N
-  retrievals before it ends (default 1);
+  retrievals before it ends (default 1); ``{"hold_creation": true}``: each batch is
+  created but the answer to its create call is held until ``POST /_fake/release`` (so a
+  test can kill its caller in between); ``{"break_results_after": N}``: the next results
+  download sends N lines, then the connection drops (a stream broken partway);
+  ``{"hold_results_after": N}``: the next results download sends N lines, and the rest
+  once ``POST /_fake/release`` is called (so a test can kill the worker taking them in);
 - ``POST /_fake/batches/<id>/end``: end a batch now;
 - ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, and how it
   authenticated: ``x-api-key``, ``bearer`` or ``refused``);
@@ -17,12 +25,14 @@ Batches read markers in each request's prompt: ``[[fake:errored]]`` and
 ``[[fake:slow]]`` is still running when the batch is cancelled (so it ends ``canceled``).
 """
 
+import contextlib
 import json
+import socket
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .state import ERROR_TYPES, MAX_BODY_BYTES, Failure, State
+from .state import ERROR_TYPES, HOLD_SECONDS, MAX_BODY_BYTES, Failure, Partial, State
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -51,18 +61,26 @@ class Handler(BaseHTTPRequestHandler):
                 raise Failure(413, "Request body too large")
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else {}
+            held = None
             with self.state.lock:
                 if path.startswith("/_fake"):
                     status, payload = self._control(method, path, body)
                 else:
                     status, payload = self._api(method, path, query, body)
+                    if method == "POST" and path == "/v1/messages/batches":
+                        held = self.state.hold()
         except Failure as failure:
             self._error(failure)
             return
         except (ValueError, KeyError, TypeError) as exc:
             self._error(Failure(400, f"Bad request: {exc}"))
             return
-        if isinstance(payload, bytes):
+        if held is not None:
+            # Outside the lock: the rest of the fake answers while this answer waits.
+            held.wait(timeout=HOLD_SECONDS)
+        if isinstance(payload, Partial):
+            self._send_partial(status, payload)
+        elif isinstance(payload, bytes):
             self._send(status, payload, "application/binary")
         else:
             self._send(status, json.dumps(payload).encode(), "application/json")
@@ -74,15 +92,20 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, path: str, query: dict, body: dict):
         state = self.state
         auth = self._authenticate()
-        state.requests.append({"method": method, "path": path, "body": body, "auth": auth})
+        state.requests.append(
+            {"method": method, "path": path, "query": query, "body": body, "auth": auth}
+        )
         if auth == "refused":
             raise Failure(401, "invalid x-api-key")
-        failure = state.take_failure(path)
-        if failure is not None:
-            raise Failure(failure["status"], failure.get("message") or "Scripted failure",
-                          failure.get("retry_after"))  # fmt: skip
+        state.raise_failure(path, method)
         if not self.headers.get("anthropic-version"):
             raise Failure(400, "anthropic-version: header is required")
+        answer = self._route(method, path, query, body)
+        state.raise_failure(path, method, after=True)
+        return answer
+
+    def _route(self, method: str, path: str, query: dict, body: dict):
+        state = self.state
         if method == "POST" and path == "/v1/messages":
             return 200, state.message(body)
         if path == "/v1/messages/batches":
@@ -103,8 +126,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and tail == ["results"]:
             if batch["status"] != "ended":
                 raise Failure(400, "Batch has not ended yet")
-            lines = (json.dumps(line) + "\n" for line in batch["results"])
-            return 200, "".join(lines).encode()
+            lines = [(json.dumps(line) + "\n").encode() for line in batch["results"]]
+            return 200, state.results_download(lines)
         if method == "DELETE" and not tail:
             if batch["status"] != "ended":
                 raise Failure(400, "Only an ended batch can be deleted; cancel it first")
@@ -127,8 +150,10 @@ class Handler(BaseHTTPRequestHandler):
             state.failures.append({**body, "times": int(body.get("times", 1))})
             return 200, {"failures": len(state.failures)}
         if method == "POST" and path == "/_fake/config":
-            state.batch_polls = int(body.get("batch_polls", state.batch_polls))
-            return 200, {"batch_polls": state.batch_polls}
+            return 200, state.configure(body)
+        if method == "POST" and path == "/_fake/release":
+            state.release()
+            return 200, {}
         if method == "POST" and path == "/_fake/reset":
             state.reset()
             return 200, {}
@@ -158,14 +183,37 @@ class Handler(BaseHTTPRequestHandler):
             headers["retry-after"] = str(failure.retry_after)
         self._send(failure.status, json.dumps(body).encode(), "application/json", headers)
 
+    def _send_partial(self, status: int, partial: Partial) -> None:
+        """Promise the whole body, send its start, and drop the connection (or send the
+        rest once released)."""
+        self.send_response(status)
+        self.send_header("content-type", "application/binary")
+        self.send_header("content-length", str(partial.length))
+        self.end_headers()
+        self.wfile.write(partial.sent)
+        self.wfile.flush()
+        if partial.held is not None:
+            partial.held.wait(timeout=HOLD_SECONDS)
+            try:
+                self.wfile.write(partial.rest)
+                return
+            except OSError:
+                pass  # the caller is gone
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
     def _send(self, status: int, payload: bytes, content_type: str, headers=None) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True  # the caller is gone (killed while it waited)
 
 
 def _custom_ids(batch: dict) -> list[str]:

@@ -1,15 +1,19 @@
 """What the fake provider remembers (batches, scripted failures, the calls it received)
 and how it answers them; ``server.py`` puts it on HTTP."""
 
+import itertools
 import json
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from . import answers
 
 MAX_BODY_BYTES = 256 * 1024 * 1024
 MAX_BATCH_REQUESTS = 100_000
+# How long a held create call's answer waits for ``/_fake/release`` at most.
+HOLD_SECONDS = 600
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -25,6 +29,17 @@ MESSAGE_KEYS = {
     "model", "max_tokens", "messages", "system", "temperature", "output_config", "metadata",
     "stop_sequences", "top_k", "top_p", "thinking", "service_tier",
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A download that stops partway: ``length`` bytes promised, ``sent`` sent; then the
+    connection drops, or (``held``) the ``rest`` follows once the event is set."""
+
+    length: int
+    sent: bytes
+    rest: bytes = b""
+    held: threading.Event | None = None
 
 
 class Failure(Exception):
@@ -58,6 +73,40 @@ class State:
         # would differ (else two repeats of one combination would be duplicates).
         self.answered: dict[str, int] = {}
         self.batch_polls = 1
+        self.break_results_after: int | None = None
+        self.hold_results_after: int | None = None
+        self.hold_creation = False
+        self.release()
+
+    def configure(self, options: dict) -> dict:
+        self.batch_polls = int(options.get("batch_polls", self.batch_polls))
+        for name in ("break_results_after", "hold_results_after"):
+            if name in options:
+                setattr(self, name, None if options[name] is None else int(options[name]))
+        if "hold_creation" in options:
+            self.hold_creation = bool(options["hold_creation"])
+        if (self.hold_creation or self.hold_results_after is not None) and self.released.is_set():
+            self.released = threading.Event()
+        return {
+            "batch_polls": self.batch_polls,
+            "break_results_after": self.break_results_after,
+            "hold_results_after": self.hold_results_after,
+            "hold_creation": self.hold_creation,
+        }
+
+    def hold(self) -> threading.Event | None:
+        """What a create call's answer waits for, when answers are held."""
+        return self.released if self.hold_creation else None
+
+    def release(self) -> None:
+        """Answers held go out, and no more are held."""
+        self.hold_creation = False
+        self.hold_results_after = None
+        released = getattr(self, "released", None)
+        if released is not None:
+            released.set()
+        self.released = threading.Event()
+        self.released.set()
 
     # Messages --------------------------------------------------------------------
 
@@ -101,6 +150,7 @@ class State:
         created = _now()
         batch = {
             "id": f"msgbatch_fake_{uuid.uuid4().hex[:24]}",
+            "order": next(_ORDER),
             "created_at": created,
             "expires_at": created + timedelta(hours=24),
             "ended_at": None,
@@ -188,7 +238,9 @@ class State:
         }
 
     def listing(self, query: dict, base_url: str) -> dict:
-        ordered = sorted(self.batches.values(), key=lambda b: b["created_at"], reverse=True)
+        ordered = sorted(
+            self.batches.values(), key=lambda b: (b["created_at"], b["order"]), reverse=True
+        )
         limit = int(query.get("limit", ["20"])[0])
         if not 1 <= limit <= 1000:
             raise Failure(400, "limit: 1 to 1000")
@@ -212,14 +264,35 @@ class State:
             "last_id": page[-1]["id"] if page else None,
         }
 
-    def take_failure(self, path: str) -> dict | None:
+    def results_download(self, lines: list[bytes]) -> bytes | Partial:
+        """A batch's results as JSONL; once, when asked, broken partway, or held partway
+        until ``release``."""
+        whole = b"".join(lines)
+        broken, self.break_results_after = self.break_results_after, None
+        held, self.hold_results_after = self.hold_results_after, None
+        if broken is not None:
+            return Partial(len(whole), b"".join(lines[:broken]))
+        if held is not None:
+            sent, rest = b"".join(lines[:held]), b"".join(lines[held:])
+            return Partial(len(whole), sent, rest, self.released)
+        return whole
+
+    def raise_failure(self, path: str, method: str, *, after: bool = False) -> None:
+        """The scripted failure for this call, if one is due (before or after it is done)."""
         for failure in self.failures:
-            if path.startswith(failure.get("path") or "/v1/"):
+            if (
+                path.startswith(failure.get("path") or "/v1/")
+                and failure.get("method", method).upper() == method
+                and bool(failure.get("after")) == after
+            ):
                 failure["times"] -= 1
                 if failure["times"] <= 0:
                     self.failures.remove(failure)
-                return failure
-        return None
+                message = failure.get("message") or "Scripted failure"
+                raise Failure(failure["status"], message, failure.get("retry_after"))
+
+
+_ORDER = itertools.count()
 
 
 def _prompt(params: dict) -> str:
