@@ -87,6 +87,16 @@ def waiting_jobs(task_name: str, **kwargs: str) -> int:
     ).count()
 
 
+def waiting_jobs_except(task_name: str, **kwargs: str) -> bool:
+    """Whether jobs of ``task_name`` wait to run (queued, not running) whose arguments do
+    not include ``kwargs`` (another job's work waits)."""
+    return (
+        ProcrastinateJob.objects.filter(task_name=task_name, status="todo")
+        .exclude(**{f"args__{key}": value for key, value in kwargs.items()})
+        .exists()
+    )
+
+
 def attempt(context: JobContext) -> int:
     """Which try of its job this is: 0 for the first."""
     return context.job.attempts

@@ -6,7 +6,11 @@ in memory, plus ``/_fake/...`` control endpoints for tests:
   the next ``times`` calls (to paths starting with ``path``, default any ``/v1/`` path)
   answer that status with the provider's error body (and ``retry-after`` when given);
 - ``POST /_fake/config`` ``{"batch_polls": N}``: a batch answers ``in_progress`` to N
-  retrievals before it ends (default 1);
+  retrievals before it ends (default 1); ``{"message_seconds": S}``: every
+  ``POST /v1/messages`` takes S seconds to answer (default 0), while others are answered;
+- ``GET /_fake/messages``: ``{"in_flight", "max_in_flight", "calls"}``: the
+  ``/v1/messages`` calls being answered now, the most ever answered at once, and how many
+  were received (since the last reset);
 - ``POST /_fake/batches/<id>/end``: end a batch now;
 - ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, and how it
   authenticated: ``x-api-key``, ``bearer`` or ``refused``);
@@ -18,6 +22,7 @@ Batches read markers in each request's prompt: ``[[fake:errored]]`` and
 """
 
 import json
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -51,11 +56,14 @@ class Handler(BaseHTTPRequestHandler):
                 raise Failure(413, "Request body too large")
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else {}
-            with self.state.lock:
-                if path.startswith("/_fake"):
-                    status, payload = self._control(method, path, body)
-                else:
-                    status, payload = self._api(method, path, query, body)
+            if method == "POST" and path == "/v1/messages":
+                status, payload = self._message(query, body)
+            else:
+                with self.state.lock:
+                    if path.startswith("/_fake"):
+                        status, payload = self._control(method, path, body)
+                    else:
+                        status, payload = self._api(method, path, query, body)
         except Failure as failure:
             self._error(failure)
             return
@@ -70,6 +78,21 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def base_url(self) -> str:
         return f"http://{self.headers.get('host') or '127.0.0.1'}"
+
+    def _message(self, query: dict, body: dict):
+        """A realtime call: in flight (counted) for ``message_seconds``, during which the
+        fake answers other calls, then answered as any other."""
+        state = self.state
+        with state.lock:
+            seconds = state.message_started()
+        try:
+            if seconds > 0:
+                time.sleep(seconds)
+            with state.lock:
+                return self._api("POST", "/v1/messages", query, body)
+        finally:
+            with state.lock:
+                state.message_ended()
 
     def _api(self, method: str, path: str, query: dict, body: dict):
         state = self.state
@@ -128,7 +151,10 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"failures": len(state.failures)}
         if method == "POST" and path == "/_fake/config":
             state.batch_polls = int(body.get("batch_polls", state.batch_polls))
-            return 200, {"batch_polls": state.batch_polls}
+            state.message_seconds = float(body.get("message_seconds", state.message_seconds))
+            return 200, {"batch_polls": state.batch_polls, "message_seconds": state.message_seconds}
+        if method == "GET" and path == "/_fake/messages":
+            return 200, state.message_stats()
         if method == "POST" and path == "/_fake/reset":
             state.reset()
             return 200, {}

@@ -47,6 +47,8 @@ class State:
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
         self.lock = threading.Lock()
+        # Calls being answered now (a reset does not change what is going on).
+        self.messages_in_flight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -58,6 +60,25 @@ class State:
         # would differ (else two repeats of one combination would be duplicates).
         self.answered: dict[str, int] = {}
         self.batch_polls = 1
+        # Realtime calls: how long each takes, the most ever answered at once.
+        self.message_seconds = 0.0
+        self.max_messages_in_flight = self.messages_in_flight
+
+    def message_started(self) -> float:
+        """A ``/v1/messages`` call arrived (under the lock): the seconds it is to take."""
+        self.messages_in_flight += 1
+        self.max_messages_in_flight = max(self.max_messages_in_flight, self.messages_in_flight)
+        return self.message_seconds
+
+    def message_ended(self) -> None:
+        self.messages_in_flight -= 1
+
+    def message_stats(self) -> dict:
+        return {
+            "in_flight": self.messages_in_flight,
+            "max_in_flight": self.max_messages_in_flight,
+            "calls": sum(1 for r in self.requests if r["path"] == "/v1/messages"),
+        }
 
     # Messages --------------------------------------------------------------------
 
