@@ -87,9 +87,19 @@ def waiting_jobs(task_name: str, **kwargs: str) -> int:
     ).count()
 
 
-def waiting_jobs_except(task_name: str, **kwargs: str) -> bool:
-    """Whether jobs of ``task_name`` wait to run (queued, not running) whose arguments do
-    not include ``kwargs`` (another job's work waits)."""
+def queued_jobs(task_name: str, **kwargs: str) -> int:
+    """Jobs of ``task_name`` whose arguments include ``kwargs`` that wait to run (queued,
+    not running)."""
+    return ProcrastinateJob.objects.filter(
+        task_name=task_name,
+        status="todo",
+        **{f"args__{key}": value for key, value in kwargs.items()},
+    ).count()
+
+
+def others_queued(task_name: str, **kwargs: str) -> bool:
+    """Whether jobs of ``task_name`` whose arguments do not include ``kwargs`` wait to run
+    (another's work waits)."""
     return (
         ProcrastinateJob.objects.filter(task_name=task_name, status="todo")
         .exclude(**{f"args__{key}": value for key, value in kwargs.items()})

@@ -33,6 +33,7 @@ class Step:
     # Nothing of the job waits to be sent (``wait`` set: but what others are sending now).
     idle: bool = False
     paused: str = ""  # why the job is paused
+    no_slot: bool = False  # every slot was in use
 
 
 def send_next(job_id, provider: Provider, *, limit: int | None = None) -> Step:
@@ -40,7 +41,8 @@ def send_next(job_id, provider: Provider, *, limit: int | None = None) -> Step:
     ``GENERATION_CONCURRENCY``)."""
     with slots.slot(limit) as held:
         if held is None:
-            return Step(wait=SLOT_WAIT_SECONDS, why="every realtime slot is in use: waiting")
+            why = "every realtime slot is in use: waiting"
+            return Step(wait=SLOT_WAIT_SECONDS, why=why, no_slot=True)
         waiting = GenerationAttempt.objects.filter(
             item__batch_job_id=job_id, status=AttemptStatus.PENDING, provider_batch__isnull=True
         ).order_by("item__position", "number")

@@ -19,7 +19,7 @@ from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
 from conversations.models import BatchJob
-from core.background import RETRY, defer, defer_many, waiting_jobs, waiting_jobs_except
+from core.background import RETRY, defer, defer_many, others_queued, queued_jobs, waiting_jobs
 
 from . import lanes
 from .drive import RETRY_SECONDS, advance
@@ -101,9 +101,14 @@ def send_generation_attempts(context: JobContext, *, job_id: str) -> str:
         return lanes.finish_if_done(job) or "nothing left to send here"
     if step.sent and (ended := lanes.finish_if_done(job)):
         return ended
+    lane = send_generation_attempts.name
+    if step.no_slot and queued_jobs(lane, job_id=job_id):
+        # One lane of a job waiting for a slot is enough (the job's step queues more
+        # when slots free up): waiting lanes do not crowd the workers.
+        return "every realtime slot is in use; another lane of the job waits"
     wait = step.wait
-    if not wait and waiting_jobs_except(send_generation_attempts.name, job_id=job_id):
+    if not wait and others_queued(lane, job_id=job_id):
         wait = lanes.SLOT_WAIT_SECONDS
     with transaction.atomic():
         defer(send_generation_attempts, in_seconds=wait, job_id=job_id)
-    return f"{'waited' if step.wait else 'sent one'}; again in {wait:g} s"
+    return f"{'sent one' if step.sent else 'sent none'}; again in {wait:g} s"
