@@ -7,7 +7,8 @@ in memory, plus ``/_fake/...`` control endpoints for tests:
   answer that status with the provider's error body (and ``retry-after`` when given);
 - ``POST /_fake/config`` ``{"batch_polls": N}``: a batch answers ``in_progress`` to N
   retrievals before it ends (default 1); ``{"message_seconds": S}``: every
-  ``POST /v1/messages`` takes S seconds to answer (default 0), while others are answered;
+  ``POST /v1/messages`` takes S seconds to answer (default 0), while others are answered
+  (a reset ends the calls still waiting);
 - ``GET /_fake/messages``: ``{"in_flight", "max_in_flight", "calls"}``: the
   ``/v1/messages`` calls being answered now, the most ever answered at once, and how many
   were received (since the last reset);
@@ -22,7 +23,6 @@ Batches read markers in each request's prompt: ``[[fake:errored]]`` and
 """
 
 import json
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -81,18 +81,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def _message(self, query: dict, body: dict):
         """A realtime call: in flight (counted) for ``message_seconds``, during which the
-        fake answers other calls, then answered as any other."""
+        fake answers other calls, then answered as any other. A reset meanwhile ends it
+        with a 529 that no test counts."""
         state = self.state
         with state.lock:
-            seconds = state.message_started()
+            epoch, seconds, woken = state.message_started()
         try:
             if seconds > 0:
-                time.sleep(seconds)
+                woken.wait(seconds)
             with state.lock:
+                if epoch != state.epoch:
+                    raise Failure(529, "Overloaded (the fake was reset during this call)")
                 return self._api("POST", "/v1/messages", query, body)
         finally:
             with state.lock:
-                state.message_ended()
+                state.message_ended(epoch)
 
     def _api(self, method: str, path: str, query: dict, body: dict):
         state = self.state

@@ -47,8 +47,8 @@ class State:
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
         self.lock = threading.Lock()
-        # Calls being answered now (a reset does not change what is going on).
-        self.messages_in_flight = 0
+        self.epoch = 0
+        self.woken = threading.Event()
         self.reset()
 
     def reset(self) -> None:
@@ -60,18 +60,25 @@ class State:
         # would differ (else two repeats of one combination would be duplicates).
         self.answered: dict[str, int] = {}
         self.batch_polls = 1
-        # Realtime calls: how long each takes, the most ever answered at once.
+        # Realtime calls: how long each takes, how many are being answered, the most ever.
         self.message_seconds = 0.0
-        self.max_messages_in_flight = self.messages_in_flight
+        self.messages_in_flight = 0
+        self.max_messages_in_flight = 0
+        # Calls still waiting from before the reset are woken and belong to no test.
+        self.epoch += 1
+        self.woken.set()
+        self.woken = threading.Event()
 
-    def message_started(self) -> float:
-        """A ``/v1/messages`` call arrived (under the lock): the seconds it is to take."""
+    def message_started(self) -> tuple[int, float, threading.Event]:
+        """A ``/v1/messages`` call arrived (under the lock): its epoch, the seconds it is to
+        take, and what wakes it early (a reset)."""
         self.messages_in_flight += 1
         self.max_messages_in_flight = max(self.max_messages_in_flight, self.messages_in_flight)
-        return self.message_seconds
+        return self.epoch, self.message_seconds, self.woken
 
-    def message_ended(self) -> None:
-        self.messages_in_flight -= 1
+    def message_ended(self, epoch: int) -> None:
+        if epoch == self.epoch:
+            self.messages_in_flight -= 1
 
     def message_stats(self) -> dict:
         return {

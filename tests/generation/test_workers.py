@@ -2,8 +2,9 @@
 two workers (two jobs at a time each) never have more than ``GENERATION_CONCURRENCY`` calls
 in flight and do reach it, each item sent and billed once; a batch-mode job goes from
 submission to its enrichment; a 429 with ``retry-after`` is sent again later, not
-counted as an attempt."""
+counted as an attempt; a worker killed during a call does not keep its slot."""
 
+import signal
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from conversations.imports import import_scaffolding
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from devtools.demo.generator import scaffolding_paths
 from enrichment.models import EnrichmentRun
+from generation import slots
 from generation.models import AttemptStatus, GenerationAttempt, ProviderBatch
 from tests.factories import UserFactory
 from tests.workers import wait_for
@@ -148,3 +150,36 @@ def test_a_429_is_sent_again_after_its_retry_after_and_is_no_attempt(workers, fa
     # Two items: three calls, one of them refused with 429 and sent again.
     assert fake_anthropic.messages()["calls"] == 3
     assert_generated_once_and_billed_once(job)
+
+
+def test_the_slot_of_a_worker_killed_during_a_call_is_free_for_the_others(
+    workers, fake_anthropic, api
+):
+    # One slot; the doomed worker's call is not answered while it lives.
+    fake_anthropic.configure(message_seconds=300)
+    env = {
+        **FAST,
+        "GENERATION_CONCURRENCY": "1",
+        "WORKER_HEARTBEAT_SECONDS": "1",
+        "WORKER_STALLED_SECONDS": "3",
+    }
+    doomed = workers.start("doomed", env=env)
+    job = create(api, "Realtime", mode="realtime")
+    wait_for(
+        lambda: fake_anthropic.messages()["in_flight"] == 1, timeout=120, what="a call in flight"
+    )
+    assert slots.slots_in_use() == 1
+
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=30)
+    fake_anthropic.configure(message_seconds=0)
+    rescuer = workers.start("rescuer", env=env)
+    wait_for(lambda: finished(job), timeout=120, what="the job to finish")
+    wait_for(lambda: enriched(job), timeout=120, what="its enrichment")
+
+    assert_generated_once_and_billed_once(job)
+    assert slots.slots_in_use() == 0
+    # The killed call's answer reached nobody: its attempt was sent again (the call the
+    # fake still holds is not counted until answered).
+    assert fake_anthropic.messages()["calls"] == 2
+    assert "was running on a worker that stopped" in workers.log_of(rescuer)
