@@ -240,3 +240,17 @@ def test_lanes_without_a_slot_wait_one_per_job_and_send_once_one_is_free(
     job.refresh_from_db()
     assert (job.status, job.successful_items) == (BatchJobStatus.COMPLETED, 2)
     assert fake_anthropic.messages()["calls"] == 2
+
+
+def test_a_refused_key_stops_the_lanes_and_pauses_the_job(settings, fake_anthropic, api_job):
+    fake_anthropic.fail(401, path="/v1/messages", times=10)
+    job = api_job()
+
+    run_jobs()
+
+    job.generation.refresh_from_db()
+    assert "401" in job.generation.paused_reason
+    assert not queued("send_generation_attempts").exists()
+    # The first call's refusal paused the job: the other lane sent nothing.
+    assert fake_anthropic.messages()["calls"] == 1
+    assert set(GenerationAttempt.objects.values_list("status", flat=True)) == {"pending"}
