@@ -87,6 +87,26 @@ def waiting_jobs(task_name: str, **kwargs: str) -> int:
     ).count()
 
 
+def queued_jobs(task_name: str, **kwargs: str) -> int:
+    """Jobs of ``task_name`` whose arguments include ``kwargs`` that wait to run (queued,
+    not running)."""
+    return ProcrastinateJob.objects.filter(
+        task_name=task_name,
+        status="todo",
+        **{f"args__{key}": value for key, value in kwargs.items()},
+    ).count()
+
+
+def others_queued(task_name: str, **kwargs: str) -> bool:
+    """Whether jobs of ``task_name`` whose arguments do not include ``kwargs`` wait to run
+    (another's work waits)."""
+    return (
+        ProcrastinateJob.objects.filter(task_name=task_name, status="todo")
+        .exclude(**{f"args__{key}": value for key, value in kwargs.items()})
+        .exists()
+    )
+
+
 def attempt(context: JobContext) -> int:
     """Which try of its job this is: 0 for the first."""
     return context.job.attempts

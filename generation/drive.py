@@ -1,6 +1,7 @@
 """A generation job driven to its end in one process (``manage.py generate --follow``):
-batch mode submits and polls, realtime mode sends one attempt after another, honouring the
-provider's waits; when every item has ended the job is finished (and, with auto-enrich,
+batch mode submits and polls, realtime mode sends one attempt after another (each holding
+one of the ``GENERATION_CONCURRENCY`` slots the workers share), honouring the provider's
+waits; when every item has ended the job is finished (and, with auto-enrich,
 its enrichment run starts). Background workers take the same steps (``advance``) as
 tasks (``generation.tasks``)."""
 
@@ -9,10 +10,9 @@ from collections.abc import Callable
 
 from django.db.models import Q
 
-from conversations.models import BatchItemStatus, BatchJob
-from intake.lifecycle import finish_batch_job
+from conversations.models import BatchJob
 
-from . import adoption, batches, realtime
+from . import adoption, batches, lanes
 from .models import AttemptStatus, GenerationAttempt, Mode, ProviderBatch, ProviderBatchStatus
 from .provider import Provider, ProviderError
 
@@ -56,14 +56,16 @@ def advance(
     poll_seconds: float,
     retry_seconds: float = RETRY_SECONDS,
     say: Callable[[str], None] = lambda line: None,
+    fan_out: Callable[[BatchJob], float] | None = None,
 ) -> tuple[str | None, float]:
     """One step of ``job`` (batch: send what waits, look at open batches; realtime: send
-    waiting attempts): what ended or stopped it, in words, or ``None`` and how many seconds
-    to wait before the next step. A provider error that pauses the job, or that another
-    try cannot mend, is raised."""
+    waiting attempts, or with ``fan_out`` have lanes send them: it queues them and says
+    when to look again): what ended or stopped it, in words, or ``None`` and how many
+    seconds to wait before the next step. A provider error that pauses the job, or that
+    another try cannot mend, is raised."""
     settings = job.generation
     try:
-        wait = _step(job, settings, provider, say)
+        wait = _step(job, settings, provider, say, fan_out)
     except ProviderError as error:
         if error.pauses_job or not error.retryable:
             raise
@@ -73,14 +75,9 @@ def advance(
     settings.refresh_from_db()
     if settings.paused_reason:
         return f"paused: {settings.paused_reason}", 0
-    open_items = job.items.exclude(
-        status__in=[BatchItemStatus.COMPLETED, BatchItemStatus.FAILED]
-    ).count()
-    if not open_items:
-        run = finish_batch_job(job)
-        job.refresh_from_db()
-        enrichment = f"; enrichment run {run.pk} started" if run else ""
-        return f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}", 0
+    if (ended := lanes.finish_if_done(job)) is not None:
+        return ended, 0
+    open_items = lanes.open_items(job)
     waiting = unfinished_batches(job).exists() or adoption.waiting(job.pk)
     sendable = GenerationAttempt.objects.filter(
         item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
@@ -92,8 +89,9 @@ def advance(
     return None, wait
 
 
-def _step(job, settings, provider: Provider, say) -> float:
-    """Seconds the provider asked us to wait (0: none)."""
+def _step(job, settings, provider: Provider, say, fan_out=None) -> float:
+    """Seconds to wait before the next step (the provider's wait, no free realtime slot;
+    0: none)."""
     if settings.mode == Mode.BATCH:
         # Intents whose create call's answer was lost first: their attempts are sent again
         # only once the provider clearly has no batch for them.
@@ -110,14 +108,12 @@ def _step(job, settings, provider: Provider, say) -> float:
                 f"{polled.expired} expired, {polled.canceled} canceled"
             )
         return 0
-    pending = GenerationAttempt.objects.filter(
-        item__batch_job=job, status=AttemptStatus.PENDING
-    ).order_by("item__position", "number")
-    for attempt in pending:
-        sent = realtime.send(attempt.pk, provider)
-        if sent.retry_after:
-            say(f"the provider asks to wait {sent.retry_after:g} s")
-            return sent.retry_after
-        if sent.paused:
+    if fan_out is not None:
+        return fan_out(job)
+    while True:
+        step = lanes.send_next(job.pk, provider)
+        if step.wait:
+            say(f"{step.why} {step.wait:g} s")
+            return step.wait
+        if step.idle or step.paused:
             return 0
-    return 0

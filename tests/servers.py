@@ -219,5 +219,9 @@ class FakeAnthropic:
     def batches(self) -> list[dict]:
         return self._call("GET", "/_fake/batches")["batches"]
 
+    def messages(self) -> dict:
+        """``{"in_flight", "max_in_flight", "calls"}`` of the ``/v1/messages`` calls."""
+        return self._call("GET", "/_fake/messages")
+
     def end(self, batch_id: str) -> dict:
         return self._call("POST", f"/_fake/batches/{batch_id}/end", {})

@@ -15,6 +15,11 @@ in memory, plus ``/_fake/...`` control endpoints for tests:
   download sends N lines, then the connection drops (a stream broken partway);
   ``{"hold_results_after": N}``: the next results download sends N lines, and the rest
   once ``POST /_fake/release`` is called (so a test can kill the worker taking them in);
+  ``{"message_seconds": S}``: every ``POST /v1/messages`` takes S seconds to answer
+  (default 0), while others are answered (a reset ends the calls still waiting);
+- ``GET /_fake/messages``: ``{"in_flight", "max_in_flight", "calls"}``: the
+  ``/v1/messages`` calls being answered now, the most ever answered at once, and how many
+  were received (since the last reset);
 - ``POST /_fake/batches/<id>/end``: end a batch now;
 - ``GET /_fake/requests``: every ``/v1/`` call received (method, path, body, and how it
   authenticated: ``x-api-key``, ``bearer`` or ``refused``);
@@ -62,13 +67,16 @@ class Handler(BaseHTTPRequestHandler):
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else {}
             held = None
-            with self.state.lock:
-                if path.startswith("/_fake"):
-                    status, payload = self._control(method, path, body)
-                else:
-                    status, payload = self._api(method, path, query, body)
-                    if method == "POST" and path == "/v1/messages/batches":
-                        held = self.state.hold()
+            if method == "POST" and path == "/v1/messages":
+                status, payload = self._message(query, body)
+            else:
+                with self.state.lock:
+                    if path.startswith("/_fake"):
+                        status, payload = self._control(method, path, body)
+                    else:
+                        status, payload = self._api(method, path, query, body)
+                        if method == "POST" and path == "/v1/messages/batches":
+                            held = self.state.hold()
         except Failure as failure:
             self._error(failure)
             return
@@ -88,6 +96,24 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def base_url(self) -> str:
         return f"http://{self.headers.get('host') or '127.0.0.1'}"
+
+    def _message(self, query: dict, body: dict):
+        """A realtime call: in flight (counted) for ``message_seconds``, during which the
+        fake answers other calls, then answered as any other. A reset meanwhile ends it
+        with a 529 that no test counts."""
+        state = self.state
+        with state.lock:
+            epoch, seconds, woken = state.message_started()
+        try:
+            if seconds > 0:
+                woken.wait(seconds)
+            with state.lock:
+                if epoch != state.epoch:
+                    raise Failure(529, "Overloaded (the fake was reset during this call)")
+                return self._api("POST", "/v1/messages", query, body)
+        finally:
+            with state.lock:
+                state.message_ended(epoch)
 
     def _api(self, method: str, path: str, query: dict, body: dict):
         state = self.state
@@ -154,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/_fake/release":
             state.release()
             return 200, {}
+        if method == "GET" and path == "/_fake/messages":
+            return 200, state.message_stats()
         if method == "POST" and path == "/_fake/reset":
             state.reset()
             return 200, {}

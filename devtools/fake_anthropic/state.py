@@ -62,6 +62,8 @@ class State:
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
         self.lock = threading.Lock()
+        self.epoch = 0
+        self.woken = threading.Event()
         self.reset()
 
     def reset(self) -> None:
@@ -76,10 +78,19 @@ class State:
         self.break_results_after: int | None = None
         self.hold_results_after: int | None = None
         self.hold_creation = False
+        # Realtime calls: how long each takes, how many are being answered, the most ever.
+        self.message_seconds = 0.0
+        self.messages_in_flight = 0
+        self.max_messages_in_flight = 0
+        # Calls still waiting from before the reset are woken and belong to no test.
+        self.epoch += 1
+        self.woken.set()
+        self.woken = threading.Event()
         self.release()
 
     def configure(self, options: dict) -> dict:
         self.batch_polls = int(options.get("batch_polls", self.batch_polls))
+        self.message_seconds = float(options.get("message_seconds", self.message_seconds))
         for name in ("break_results_after", "hold_results_after"):
             if name in options:
                 setattr(self, name, None if options[name] is None else int(options[name]))
@@ -89,6 +100,7 @@ class State:
             self.released = threading.Event()
         return {
             "batch_polls": self.batch_polls,
+            "message_seconds": self.message_seconds,
             "break_results_after": self.break_results_after,
             "hold_results_after": self.hold_results_after,
             "hold_creation": self.hold_creation,
@@ -107,6 +119,24 @@ class State:
             released.set()
         self.released = threading.Event()
         self.released.set()
+
+    def message_started(self) -> tuple[int, float, threading.Event]:
+        """A ``/v1/messages`` call arrived (under the lock): its epoch, the seconds it is to
+        take, and what wakes it early (a reset)."""
+        self.messages_in_flight += 1
+        self.max_messages_in_flight = max(self.max_messages_in_flight, self.messages_in_flight)
+        return self.epoch, self.message_seconds, self.woken
+
+    def message_ended(self, epoch: int) -> None:
+        if epoch == self.epoch:
+            self.messages_in_flight -= 1
+
+    def message_stats(self) -> dict:
+        return {
+            "in_flight": self.messages_in_flight,
+            "max_in_flight": self.max_messages_in_flight,
+            "calls": sum(1 for r in self.requests if r["path"] == "/v1/messages"),
+        }
 
     # Messages --------------------------------------------------------------------
 
