@@ -88,9 +88,21 @@ def stage(source: bytes, conversation: Conversation, profile: Profile, validated
     return Staged(prepared, {"validation_report": report, "normalization_report": prepared.report})
 
 
+def output_path(conversation: Conversation) -> str:
+    """Where this claim writes its output: a path of its own (its revision, its claim),
+    so that an enrichment whose claim was taken over never overwrites the newer output;
+    the row points at it only if the claim's outcome wins (``record``)."""
+    return storage.enriched_output_path(
+        conversation.owner_segment,
+        str(conversation.conversation_id),
+        conversation.revision,
+        conversation.enrichment_claim_token.hex,
+    )
+
+
 def store(conversation: Conversation, staged: Staged) -> dict:
-    """Write the enriched file at its conventional path; return the success fields."""
-    path = storage.enriched_path(conversation.owner_segment, str(conversation.conversation_id))
+    """Write the enriched file at this claim's own path; return the success fields."""
+    path = output_path(conversation)
     prepared = staged.prepared
     try:
         if prepared.size > LARGE_DOCUMENT_BYTES:
