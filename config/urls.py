@@ -17,6 +17,7 @@ from core.api import tokens as tokens_api
 from core.converters import AnyCaseUUIDConverter
 from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
+from enrichment.api import revisions as revisions_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
 from generation import views as generation_views
@@ -238,6 +239,16 @@ urlpatterns = [
         "api/conversations/<anyuuid:conversation_id>/download/enriched",
         conversations_api.download_enriched_view,
         name="api-download-enriched",
+    ),
+    path(
+        "api/conversations/<anyuuid:conversation_id>/revisions",
+        revisions_api.revisions_view,
+        name="api-revisions",
+    ),
+    path(
+        "api/conversations/<anyuuid:conversation_id>/revisions/<int:number>/raw",
+        revisions_api.revision_raw_view,
+        name="api-revision-raw",
     ),
     path("api/enrichment-runs", runs_api.runs_view, name="api-runs"),
     path("api/enrichment-runs/<anyuuid:run_id>", runs_api.run_view, name="api-run"),

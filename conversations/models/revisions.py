@@ -27,6 +27,8 @@ class ConversationRevision(models.Model):
     # Where its bytes are stored (the first: the reply as it came, ``raw_response_path``).
     path = models.CharField(max_length=500)
     size = models.PositiveBigIntegerField(null=True, blank=True)
+    # What a download says it is: JSON, or text for a reply that came in unparseable.
+    content_type = models.CharField(max_length=100, default="application/json")
     source = models.CharField(max_length=20, choices=RevisionSource.choices)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
