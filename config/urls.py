@@ -20,6 +20,7 @@ from enrichment.api import conversations as conversations_api
 from enrichment.api import revisions as revisions_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
+from enrichment.views import revisions as revision_views
 from generation import views as generation_views
 from generation.api import jobs as generation_api
 from intake import views as intake_views
@@ -98,6 +99,21 @@ urlpatterns = [
         "conversations/<anyuuid:pk>/actions/",
         conversation_detail.conversation_action,
         name="conversation-action",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/edit/",
+        revision_views.conversation_edit,
+        name="conversation-edit",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/replace/",
+        revision_views.conversation_replace,
+        name="conversation-replace",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/revisions/",
+        revision_views.revisions_panel,
+        name="conversation-revisions",
     ),
     path(
         "conversations/<anyuuid:pk>/validation-report/",
