@@ -39,6 +39,10 @@ class BadDocument(DomainError):
     """What was sent cannot be a conversation's document; nothing was stored."""
 
     code = "invalid_document"
+    summary = "Invalid request"
+
+    def fields(self) -> dict:
+        return {"details": {"document": [self.message]}}
 
 
 class NotFailed(Conflict):

@@ -99,7 +99,7 @@ def test_a_body_that_is_not_a_document_is_refused_and_nothing_is_stored(
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_document"
-    assert message in response.json()["error"]
+    assert message in response.json()["details"]["document"][0]
     assert sorted(p.relative_to(media_root) for p in media_root.rglob("*")) == before
     conversation.refresh_from_db()
     assert conversation.revision == 1
