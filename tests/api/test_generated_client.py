@@ -205,6 +205,19 @@ def conversation_operations(conversations, review, models, types, owner) -> None
     assert isinstance(job_status.parsed, models.BatchStatusResponse)
     assert job_status.parsed.enrichment.completed == 1
 
+    revised = conversations.create_conversation_revision(
+        good.pk, body=models.CreateConversationRevisionBody.from_dict(conversation_document())
+    )
+    assert revised.status_code == 201
+    assert isinstance(revised.parsed, models.SavedRevision)
+    assert (revised.parsed.revision.number, revised.parsed.revision.source.value) == (2, "edit")
+    revisions = conversations.list_conversation_revisions(good.pk, limit=5)
+    assert isinstance(revisions.parsed, models.RevisionList)
+    assert [r.number for r in revisions.parsed.data] == [1, 2]
+    first = conversations.download_conversation_revision(good.pk, 1)
+    assert isinstance(first.parsed, types.File)
+    assert json.loads(first.parsed.payload.read())["turns"]
+
 
 def run_operations(runs, models, owner) -> None:
     good = ConversationFactory(created_by=owner)
