@@ -62,6 +62,8 @@ def ensure_first(conversation: Conversation) -> None:
     path = conversation.raw_response_path or conversation.file_path
     if not path or conversation.revision != 1:
         return
+    if ConversationRevision.objects.filter(conversation=conversation, number=1).exists():
+        return
     size = (
         conversation.raw_response_size if conversation.raw_response_path else conversation.file_size
     )

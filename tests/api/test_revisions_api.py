@@ -6,7 +6,12 @@ import json
 import pytest
 from django.core.files.storage import default_storage
 
-from conversations.models import ConversationRevision, EnrichmentStatus, ReviewStatus
+from conversations.models import (
+    Conversation,
+    ConversationRevision,
+    EnrichmentStatus,
+    ReviewStatus,
+)
 from enrichment.pipeline.run import enrich_conversations
 from tests.factories import TRUNCATED_REPLY, ConversationFactory, UserFactory, conversation_document
 from tests.jobs import queued, run_jobs
@@ -168,3 +173,27 @@ def test_a_new_revision_takes_the_conversation_from_an_older_enrichment(api, use
         f"{conversation.owner_segment}/{conversation.conversation_id}/enriched/2-"
     )
     assert old_token.hex not in conversation.enriched_file_path
+
+
+def test_an_edit_of_a_completed_conversation_that_does_not_validate_is_its_failure(api, user):
+    """The output of revision 1 is not kept as the conversation's once revision 2 fails:
+    its status and report are revision 2's, each problem naming its turn."""
+    conversation = ConversationFactory(created_by=user)
+    enrich_conversations([conversation.pk])
+    conversation.refresh_from_db()
+    first_output = conversation.enriched_file_path
+    broken = conversation_document(turns=4)
+    broken["turns"][2]["emotional_context"]["intensity"] = 7
+
+    api.post(_url(conversation), broken, format="json")
+    run_jobs()
+
+    conversation.refresh_from_db()
+    assert conversation.enrichment_status == EnrichmentStatus.VALIDATION_FAILED
+    [blocker] = conversation.validation_report["blockers"]
+    assert blocker["code"] == "INTENSITY_OUT_OF_RANGE"
+    assert blocker["field"] == "turns[2].emotional_context.intensity"
+    # Its earlier output is left where it was (no longer eligible for training).
+    assert conversation.enriched_file_path == first_output
+    assert default_storage.exists(first_output)
+    assert not Conversation.objects.filter(pk=conversation.pk).eligible_for_training().exists()
