@@ -152,57 +152,74 @@ def save_revision(
         content = _content_of(document)
     elif not isinstance(document, dict):
         raise BadDocument("The document must be a JSON object (a conversation).")
-    if source == RevisionSource.REPLACE and not conversation.needs_retry:
-        raise NotFailed(
-            "Only a conversation that failed can have its file replaced; edit it instead."
-        )
     if name is not None and not name.strip():
         raise BadDocument("The conversation's name cannot be blank.")
-    written = None
+    written: list[str] = []
     try:
         with transaction.atomic():
-            row = Conversation.objects.select_for_update().get(pk=conversation.pk)
-            ensure_first(row)
-            last = row.revisions.aggregate(last=Max("number"))["last"] or 0
-            number = last + 1
-            path = storage.revision_path(row.owner_segment, str(row.conversation_id), number)
-            try:
-                size = storage.write_file(path, content)
-            except OSError as exc:
-                raise StorageFailed.from_os_error(f"storing revision {number}", exc) from None
-            written = path
-            revision = ConversationRevision.objects.create(
-                conversation=row,
-                number=number,
-                path=path,
-                size=size,
+            revision = _store(
+                conversation.pk,
+                document,
+                content,
+                user=user,
                 source=source,
-                created_by=user if user is not None and user.is_authenticated else None,
+                name=name,
+                written=written,
             )
-            if row.enrichment_status == EnrichmentStatus.IN_PROGRESS:
-                # An enrichment of an older revision: its outcome must not win now.
-                Conversation.objects.filter(pk=row.pk).release()
-            turns = document.get("turns")
-            fields = {
-                "file_path": path,
-                "file_size": size,
-                "revision": number,
-                "processing_status": ProcessingStatus.COMPLETED,
-                "turn_count": len(turns) if isinstance(turns, list) else 0,
-                "updated_at": timezone.now(),
-            }
-            if name is not None:
-                fields["conversation_name"] = name.strip()[:255]
-            Conversation.objects.filter(pk=row.pk).update(**fields)
             started = start_run(
-                [row.pk],
+                [conversation.pk],
                 user=user,
                 source=run_source,
-                description=f"Revision {number} of {row}",
+                description=f"Revision {revision.number} of {conversation}",
                 force=True,
             )
     except BaseException:
-        if written is not None:
-            storage.delete_file(written)
+        for path in written:
+            storage.delete_file(path)
         raise
     return Saved(revision, started.run)
+
+
+def _store(
+    pk, document: dict, content: bytes, *, user, source: str, name: str | None, written: list
+) -> ConversationRevision:
+    """In the caller's transaction: the next revision of conversation ``pk`` stored (its
+    path added to ``written``) and made the one enrichment reads; any claim over an older
+    one taken away."""
+    row = Conversation.objects.select_for_update().get(pk=pk)
+    if source == RevisionSource.REPLACE and not row.needs_retry:
+        raise NotFailed(
+            "Only a conversation that failed can have its file replaced; edit it instead."
+        )
+    ensure_first(row)
+    number = (row.revisions.aggregate(last=Max("number"))["last"] or 0) + 1
+    path = storage.revision_path(row.owner_segment, str(row.conversation_id), number)
+    try:
+        size = storage.write_file(path, content)
+    except OSError as exc:
+        raise StorageFailed.from_os_error(f"storing revision {number}", exc) from None
+    written.append(path)
+    revision = ConversationRevision.objects.create(
+        conversation=row,
+        number=number,
+        path=path,
+        size=size,
+        source=source,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if row.enrichment_status == EnrichmentStatus.IN_PROGRESS:
+        # An enrichment of an older revision: its outcome must not win now.
+        Conversation.objects.filter(pk=row.pk).release()
+    turns = document.get("turns")
+    fields = {
+        "file_path": path,
+        "file_size": size,
+        "revision": number,
+        "processing_status": ProcessingStatus.COMPLETED,
+        "turn_count": len(turns) if isinstance(turns, list) else 0,
+        "updated_at": timezone.now(),
+    }
+    if name is not None:
+        fields["conversation_name"] = name.strip()[:255]
+    Conversation.objects.filter(pk=row.pk).update(**fields)
+    return revision
