@@ -101,6 +101,11 @@ urlpatterns = [
         name="conversation-action",
     ),
     path(
+        "batch-jobs/<anyuuid:pk>/replace-failed/",
+        revision_views.batch_job_replace,
+        name="batch-job-replace-failed",
+    ),
+    path(
         "conversations/<anyuuid:pk>/edit/",
         revision_views.conversation_edit,
         name="conversation-edit",
@@ -255,6 +260,11 @@ urlpatterns = [
         "api/conversations/<anyuuid:conversation_id>/download/enriched",
         conversations_api.download_enriched_view,
         name="api-download-enriched",
+    ),
+    path(
+        "api/batch-jobs/<anyuuid:job_id>/replacements",
+        revisions_api.replacements_view,
+        name="api-batch-replacements",
     ),
     path(
         "api/conversations/<anyuuid:conversation_id>/revisions",

@@ -110,7 +110,7 @@ def document_from_bytes(content: bytes) -> dict:
     return document
 
 
-def _content_of(document) -> bytes:
+def document_content(document) -> bytes:
     if not isinstance(document, dict):
         raise BadDocument(
             f"The document must be a JSON object (a conversation), not a {type(document).__name__}."
@@ -149,7 +149,7 @@ def save_revision(
     background. ``name`` renames the conversation too. A replacement is only for a
     conversation that failed. Bad input raises ``BadDocument`` with nothing stored."""
     if content is None:
-        content = _content_of(document)
+        content = document_content(document)
     elif not isinstance(document, dict):
         raise BadDocument("The document must be a JSON object (a conversation).")
     if name is not None and not name.strip():
@@ -157,7 +157,7 @@ def save_revision(
     written: list[str] = []
     try:
         with transaction.atomic():
-            revision = _store(
+            revision = store_revision(
                 conversation.pk,
                 document,
                 content,
@@ -180,7 +180,7 @@ def save_revision(
     return Saved(revision, started.run)
 
 
-def _store(
+def store_revision(
     pk, document: dict, content: bytes, *, user, source: str, name: str | None, written: list
 ) -> ConversationRevision:
     """In the caller's transaction: the next revision of conversation ``pk`` stored (its

@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from conversations.lookups import find_batch_job
 from conversations.models import ConversationRevision, RevisionSource
 from core.api.downloads import file_responses, stored_file_response
 from core.api.errors import (
@@ -24,7 +25,8 @@ from core.api.errors import (
 from core.api.pages import PageSize, PaginationSerializer, paginate
 from enrichment.models import RunSource
 
-from ..revisions import revisions_of, save_revision
+from ..replacements import MAX_REPLACEMENTS, Replacements, replace_failed
+from ..revisions import BadDocument, document_content, revisions_of, save_revision
 from .conversations import visible_conversation
 
 REVISIONS_PAGE = PageSize(default=50, maximum=200)
@@ -162,3 +164,93 @@ def revision_raw_view(request: Request, conversation_id: uuid.UUID, number: int)
     return stored_file_response(
         revision.path, f"{stem}.revision-{number}.{extension}", revision.content_type
     )
+
+
+class ReplacementsRequestSerializer(serializers.Serializer):
+    documents = serializers.DictField(
+        child=serializers.JSONField(),
+        allow_empty=False,
+        help_text=f"1 to {MAX_REPLACEMENTS} corrected documents, by conversation id (either "
+        "form) of a conversation of the job that failed.",
+    )
+
+    def validate_documents(self, documents: dict) -> dict:
+        if len(documents) > MAX_REPLACEMENTS:
+            raise serializers.ValidationError(f"At most {MAX_REPLACEMENTS} at once.")
+        bad = [key for key in documents if not _is_uuid(key)]
+        if bad:
+            raise serializers.ValidationError(f"Not conversation ids: {', '.join(bad[:5])}.")
+        return documents
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class ReplacementResultSerializer(serializers.Serializer):
+    conversationId = serializers.CharField(help_text="As sent.")  # noqa: N815
+    status = serializers.ChoiceField(choices=["replaced", "refused"])
+    revision = serializers.IntegerField(allow_null=True, help_text="The new revision's number.")
+    error = serializers.CharField(allow_null=True, help_text="Why it was refused.")
+
+
+class ReplacementsSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="Whether every document was used.")
+    results = ReplacementResultSerializer(many=True)
+    runId = serializers.UUIDField(  # noqa: N815
+        allow_null=True, help_text="The background run enriching the replaced ones."
+    )
+
+
+@extend_schema(
+    operation_id="replace_failed_conversations",
+    request=ReplacementsRequestSerializer,
+    responses={
+        200: ReplacementsSerializer,
+        400: INVALID,
+        **ERROR_RESPONSES,
+        404: NOT_FOUND,
+        413: TOO_LARGE,
+        503: error_response("The file storage failed; nothing was stored."),
+    },
+    description="Replace and retry: each document becomes a new revision of a failed "
+    "conversation of the batch job, and one background run enriches them all. A document "
+    "that cannot be used (not the job's, not failed, not a JSON object) is refused in its "
+    "result; the others are replaced.",
+)
+@api_view(["POST"])
+def replacements_view(request: Request, job_id: uuid.UUID) -> Response:
+    job = find_batch_job(job_id, user=request.user)
+    serializer = ReplacementsRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    documents = serializer.validated_data["documents"]
+    files, refused = [], {}
+    for key, document in documents.items():
+        try:
+            files.append((f"{key}.json", document_content(document)))
+        except BadDocument as error:
+            refused[key] = error.message
+    done = Replacements()
+    if files:
+        done = replace_failed(job, files, user=request.user, run_source=RunSource.API)
+    replaced = {name.removesuffix(".json"): rev.number for name, _, rev in done.replaced}
+    refused |= {name.removesuffix(".json"): why for name, why in done.refused}
+    results = [
+        {
+            "conversationId": key,
+            "status": "replaced" if key in replaced else "refused",
+            "revision": replaced.get(key),
+            "error": refused.get(key),
+        }
+        for key in documents
+    ]
+    body = {
+        "success": not refused,
+        "results": results,
+        "runId": done.run.pk if done.run else None,
+    }
+    return Response(ReplacementsSerializer(body).data)

@@ -10,15 +10,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from conversations.lookups import find_batch_job
 from conversations.models import Conversation, RevisionSource
 from core import storage
 from core.errors import DomainError
 from core.pages import HtmxHttpRequest, is_partial_request, redirect_to
 
 from ..models import RunSource
+from ..replacements import replace_failed
 from ..revisions import document_from_bytes, save_revision
 from ..transcripts import RAW_SHOWN
 from .conversation_detail import visible_conversation
@@ -155,3 +158,41 @@ def revisions_panel(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     if not context["being_enriched"]:
         response["HX-Refresh"] = "true"
     return response
+
+
+@require_POST
+@login_required
+def batch_job_replace(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Replace and retry: corrected files of the job's failed conversations, each named
+    by its conversation's id; then back to the job's page, which says what was done."""
+    job = find_batch_job(pk, user=request.user)
+    page = reverse("batch-job-detail", args=[job.pk])
+    uploads = request.FILES.getlist("files")
+    too_big = [u.name for u in uploads if u.size > MAX_REPLACEMENT_BYTES]
+    if too_big:
+        messages.error(
+            request,
+            f"Over {MAX_REPLACEMENT_BYTES:,} bytes: {', '.join(too_big)}. Nothing was saved.",
+        )
+        return redirect(page)
+    try:
+        done = replace_failed(
+            job,
+            [(upload.name, upload.read()) for upload in uploads],
+            user=request.user,
+            run_source=RunSource.PAGE,
+        )
+    except DomainError as error:
+        messages.error(request, f"{error.message} Nothing was saved.")
+        return redirect(page)
+    if done.replaced:
+        count = len(done.replaced)
+        messages.success(
+            request,
+            f"{count} file{pluralize(count)} replaced (as new revisions); being validated "
+            "and enriched again in the background.",
+        )
+    if done.refused:
+        named = "; ".join(f"{name}: {why}" for name, why in done.refused)
+        messages.error(request, f"Not replaced: {named}")
+    return redirect(page)
