@@ -17,8 +17,10 @@ from core.api import tokens as tokens_api
 from core.converters import AnyCaseUUIDConverter
 from enrichment.api import conversation_list as conversation_list_api
 from enrichment.api import conversations as conversations_api
+from enrichment.api import revisions as revisions_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
+from enrichment.views import revisions as revision_views
 from generation import views as generation_views
 from generation.api import jobs as generation_api
 from intake import views as intake_views
@@ -97,6 +99,26 @@ urlpatterns = [
         "conversations/<anyuuid:pk>/actions/",
         conversation_detail.conversation_action,
         name="conversation-action",
+    ),
+    path(
+        "batch-jobs/<anyuuid:pk>/replace-failed/",
+        revision_views.batch_job_replace,
+        name="batch-job-replace-failed",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/edit/",
+        revision_views.conversation_edit,
+        name="conversation-edit",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/replace/",
+        revision_views.conversation_replace,
+        name="conversation-replace",
+    ),
+    path(
+        "conversations/<anyuuid:pk>/revisions/",
+        revision_views.revisions_panel,
+        name="conversation-revisions",
     ),
     path(
         "conversations/<anyuuid:pk>/validation-report/",
@@ -238,6 +260,21 @@ urlpatterns = [
         "api/conversations/<anyuuid:conversation_id>/download/enriched",
         conversations_api.download_enriched_view,
         name="api-download-enriched",
+    ),
+    path(
+        "api/batch-jobs/<anyuuid:job_id>/replacements",
+        revisions_api.replacements_view,
+        name="api-batch-replacements",
+    ),
+    path(
+        "api/conversations/<anyuuid:conversation_id>/revisions",
+        revisions_api.revisions_view,
+        name="api-revisions",
+    ),
+    path(
+        "api/conversations/<anyuuid:conversation_id>/revisions/<int:number>/raw",
+        revisions_api.revision_raw_view,
+        name="api-revision-raw",
     ),
     path("api/enrichment-runs", runs_api.runs_view, name="api-runs"),
     path("api/enrichment-runs/<anyuuid:run_id>", runs_api.run_view, name="api-run"),

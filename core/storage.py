@@ -79,7 +79,29 @@ def parsed_path(owner: str, conversation_id: str) -> str:
 
 
 def enriched_path(owner: str, conversation_id: str) -> str:
+    """Where enrichment wrote its output before revisions (rows may still point here)."""
     return f"{owner}/{conversation_id}/enriched.json"
+
+
+def revision_path(owner: str, conversation_id: str, number: int) -> str:
+    """A revision after the first (an edit or a replacement): never overwritten."""
+    return f"{owner}/{conversation_id}/revisions/{number}.json"
+
+
+def enriched_output_path(owner: str, conversation_id: str, revision: int, claim: str) -> str:
+    """One enrichment's output: of one revision, by one claim, so that two enrichments
+    never write the same file (the row points at the one whose outcome wins)."""
+    return f"{owner}/{conversation_id}/enriched/{revision}-{claim}.json"
+
+
+def delete_file(path: str) -> bool:
+    """Remove ``path`` if it is there; ``False`` when it could not be (best effort: a
+    file left behind costs space, never correctness)."""
+    try:
+        default_storage.delete(path)
+    except OSError:
+        return False
+    return True
 
 
 def write_file(path: str, content: bytes) -> int:

@@ -189,6 +189,9 @@ class ReviewFieldsSerializer(serializers.Serializer):
 class ConversationStatusSerializer(ReviewFieldsSerializer):
     conversationId = StrictUUIDField(source="conversation_id")  # noqa: N815
     enrichmentStatus = serializers.CharField(source="enrichment_status")  # noqa: N815
+    revision = serializers.IntegerField(
+        help_text="The revision of its document enrichment reads (GET …/revisions)."
+    )
     canEnrich = serializers.BooleanField(source="can_enrich")  # noqa: N815
     needsRetry = serializers.BooleanField(source="needs_retry")  # noqa: N815
     enrichmentError = serializers.CharField(source="enrichment_error", allow_null=True)  # noqa: N815

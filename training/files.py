@@ -203,11 +203,29 @@ def _members(training_file: TrainingFile) -> Iterator[tuple[builders.Member, str
         last_id = rows[-1][0]
 
 
+def _read_enriched(member: builders.Member, path: str) -> tuple[bytes, str]:
+    """The member's enriched file, and its path: if the conversation was enriched again
+    since its path was read, that file is gone (an output superseded is removed once the
+    new one is committed), and the new one is read instead."""
+    try:
+        with default_storage.open(path, "rb") as handle:
+            return handle.read(), path
+    except FileNotFoundError:
+        current = (
+            Conversation.objects.filter(conversation_id=member.conversation_id)
+            .values_list("enriched_file_path", flat=True)
+            .first()
+        )
+        if not current or current == path:
+            raise
+        with default_storage.open(current, "rb") as handle:
+            return handle.read(), current
+
+
 def _members_with_documents(training_file: TrainingFile) -> Iterator[tuple[builders.Member, dict]]:
     for member, path in _members(training_file):
         try:
-            with default_storage.open(path, "rb") as handle:
-                content = handle.read()
+            content, path = _read_enriched(member, path)
         except FileNotFoundError:
             raise BuildError(
                 f"The enriched file of conversation {member.conversation_id} ({path}) is "

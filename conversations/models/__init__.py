@@ -27,6 +27,7 @@ from .review import (
     ReviewReason,
     ReviewStatus,
 )
+from .revisions import ConversationRevision, RevisionSource
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, ScaffoldingRow, TrainingTopic
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "BatchJobStatus",
     "Conversation",
     "ConversationQuerySet",
+    "ConversationRevision",
     "EmotionalArc",
     "EnrichmentStatus",
     "ErrorCategory",
@@ -48,6 +50,7 @@ __all__ = [
     "ReviewActionKind",
     "ReviewReason",
     "ReviewStatus",
+    "RevisionSource",
     "STATUS_AFTER",
     "PromptTemplate",
     "ScaffoldingRow",

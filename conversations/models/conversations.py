@@ -198,6 +198,7 @@ class Conversation(models.Model):
     raw_response_size = models.PositiveBigIntegerField(null=True, blank=True)
     file_path = models.CharField(max_length=500, blank=True)
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)  # of ``file_path`` (``.revisions``)
     enriched_file_path = models.CharField(max_length=500, blank=True)
     enriched_file_size = models.PositiveBigIntegerField(null=True, blank=True)
     processing_status = models.CharField(
@@ -351,8 +352,7 @@ class Conversation(models.Model):
         return self.conversation_name or "Untitled"
 
     def download_name(self, kind: str) -> str:
-        """The name a download of its ``kind`` ("raw", "enriched") is saved under: its
-        name made safe for a file (its id when it has no usable name)."""
+        """Its name made safe for a file (else its id), for a download of ``kind``."""
         stem = slugify(self.conversation_name)[:80].strip("-") or str(self.conversation_id)
         return f"{stem}.{kind}.json"
 

@@ -115,6 +115,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "raw_response_size",
         "file_path",
         "file_size",
+        "revision",
         "enriched_file_path",
         "enriched_file_size",
         "processing_status",
@@ -153,7 +154,7 @@ class ConversationAdmin(admin.ModelAdmin):
                     "downloads",
                     "processing_status",
                     ("raw_response_path", "raw_response_size"),
-                    ("file_path", "file_size"),
+                    ("file_path", "file_size", "revision"),
                     ("enriched_file_path", "enriched_file_size"),
                 ]
             },

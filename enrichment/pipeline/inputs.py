@@ -50,6 +50,10 @@ INPUT_FIELDS = (
     "quality_score",
     "file_path",
     "raw_response_path",
+    # The output's own path (``process.output_path``) and the one it supersedes.
+    "revision",
+    "enrichment_claim_token",
+    "enriched_file_path",
     # What the claim found: a completed conversation keeps its output if this attempt fails.
     "enrichment_status_before_claim",
     # A reviewed conversation enriched again notes it in its review history.

@@ -7,6 +7,7 @@ unexpected error), which ``failure_fields`` turns into the outcome to record.
 """
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ ENRICHMENT_VERSION = "1.0.0"
 # so that several large conversations processed at once never add up.
 LARGE_DOCUMENT_BYTES = 8 * 1024 * 1024
 _large_documents = threading.BoundedSemaphore(1)
+_OUTPUT_NAME = re.compile(r"/enriched/(\d+)-[0-9a-f]+\.json$")
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,21 @@ def stage(source: bytes, conversation: Conversation, profile: Profile, validated
     return Staged(prepared, {"validation_report": report, "normalization_report": prepared.report})
 
 
+def output_path(conversation: Conversation) -> str:
+    """Where this claim writes its output: a path of its own (its revision, its claim),
+    so that an enrichment whose claim was taken over never overwrites the newer output;
+    the row points at it only if the claim's outcome wins (``record``)."""
+    return storage.enriched_output_path(
+        conversation.owner_segment,
+        str(conversation.conversation_id),
+        conversation.revision,
+        conversation.enrichment_claim_token.hex,
+    )
+
+
 def store(conversation: Conversation, staged: Staged) -> dict:
-    """Write the enriched file at its conventional path; return the success fields."""
-    path = storage.enriched_path(conversation.owner_segment, str(conversation.conversation_id))
+    """Write the enriched file at this claim's own path; return the success fields."""
+    path = output_path(conversation)
     prepared = staged.prepared
     try:
         if prepared.size > LARGE_DOCUMENT_BYTES:
@@ -119,11 +133,22 @@ def store(conversation: Conversation, staged: Staged) -> dict:
     }
 
 
+def output_revision(path: str) -> int | None:
+    """The revision an enriched file at ``path`` is the output of (``output_path``; a
+    file from before revisions is revision 1's), or ``None`` for no file."""
+    if not path:
+        return None
+    match = _OUTPUT_NAME.search(path)
+    return int(match.group(1)) if match else 1
+
+
 def failure_fields(conversation: Conversation, error: BaseException) -> dict:
     """The fields of a failed attempt.
 
     Only a success replaces a stored output: a conversation that was completed when it was
-    claimed keeps its status, file and reports, and the failure is recorded beside them.
+    claimed keeps its status, file and reports, and the failure is recorded beside them;
+    unless that output is of an earlier revision than the one that failed (an edit that
+    does not validate): the failure is then the conversation's, with its reports.
     """
     if isinstance(error, StageFailure):
         status, category, message = error.status, error.category, str(error)
@@ -135,7 +160,9 @@ def failure_fields(conversation: Conversation, error: BaseException) -> dict:
         status, category, details = EnrichmentStatus.ENRICHMENT_FAILED, ErrorCategory.INTERNAL, {}
         message = f"Unexpected error: {error.__class__.__name__}: {error}"
     failure = {"last_failure_error": message, "last_failure_category": category}
-    if conversation.enrichment_status_before_claim == EnrichmentStatus.COMPLETED:
+    if conversation.enrichment_status_before_claim == EnrichmentStatus.COMPLETED and (
+        output_revision(conversation.enriched_file_path) == conversation.revision
+    ):
         return {"enrichment_status": EnrichmentStatus.COMPLETED, **failure}
     return {
         "enrichment_status": status,

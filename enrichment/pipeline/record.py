@@ -18,6 +18,7 @@ from conversations.models import (
     ReviewActionKind,
     ReviewStatus,
 )
+from core import storage
 from core.sql import update_rows_statement, update_statement
 
 from .outcomes import ENRICHED, FAILED, IN_PROGRESS, SKIPPED, Outcome
@@ -57,6 +58,11 @@ class Processed:
         return values
 
     @property
+    def output_path(self) -> str | None:
+        """The file this attempt wrote (a success's), at its claim's own path."""
+        return self.fields.get("enriched_file_path") if self.succeeded else None
+
+    @property
     def back_to_review(self) -> bool:
         """A success over output a person had already reviewed."""
         before = self.conversation.review_status
@@ -84,6 +90,24 @@ class Processed:
             error_category=self.fields.get("last_failure_category"),
             duration_ms=self.duration_ms,
         )
+
+
+def discard_files(processed: list[Processed], written: set) -> None:
+    """Remove the files nothing points at any more: a losing attempt's own output at
+    once (its claim was taken over, so the row never pointed at it), and, once the
+    winner's outcome is committed, the output it superseded (never the current one).
+    Best effort: a file left behind wastes space, never correctness."""
+    superseded = []
+    for done in processed:
+        new = done.output_path
+        if new is None:
+            continue
+        if done.conversation.pk not in written:
+            storage.delete_file(new)
+        elif (old := done.conversation.enriched_file_path) and old != new:
+            superseded.append(old)
+    if superseded:
+        transaction.on_commit(lambda: [storage.delete_file(path) for path in superseded])
 
 
 def report(
@@ -124,6 +148,7 @@ def record_one(
             _note_back_to_review([processed])
         outcome = processed.outcome(written)
         report([outcome], on_outcome, on_outcomes)
+        discard_files([processed], {processed.conversation.pk} if written else set())
     return outcome
 
 
@@ -192,4 +217,5 @@ def record_many(
         _note_back_to_review([p for p in batch if p.conversation.pk in written])
         outcomes = [p.outcome(p.conversation.pk in written) for p in batch]
         report(outcomes, on_outcome, on_outcomes)
+        discard_files(batch, written)
     return outcomes

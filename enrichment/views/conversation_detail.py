@@ -21,6 +21,7 @@ from ..pipeline.outcomes import ENRICHED, FAILED, Outcome
 from ..services import deactivate, enrich_one
 from ..transcripts import read_enriched, read_transcript
 from .conversation_list import with_batch_jobs
+from .repair import repair_context
 
 DETAIL = "enrichment/conversation_detail.html"
 SKIP_MESSAGES = {
@@ -71,6 +72,7 @@ def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse
         "conversation": conversation,
         "transcript": read_transcript(conversation),
         "enriched": read_enriched(conversation),
+        **repair_context(conversation),
     }
     return render(request, DETAIL, context)
 

@@ -101,8 +101,9 @@ def test_enrich_selected_enriches_skips_and_names_failures(enricher_client):
     for row in (fresh, done, busy, broken):
         row.refresh_from_db()
     assert fresh.enrichment_status == EnrichmentStatus.COMPLETED
-    assert (
-        fresh.enriched_file_path == f"{fresh.owner_segment}/{fresh.conversation_id}/enriched.json"
+    # Revision 1's output, at its claim's own path.
+    assert fresh.enriched_file_path.startswith(
+        f"{fresh.owner_segment}/{fresh.conversation_id}/enriched/1-"
     )
     assert done.enriched_file_path == "old/enriched.json"
     assert busy.enrichment_status == EnrichmentStatus.IN_PROGRESS
@@ -413,7 +414,9 @@ def test_force_reenrich_confirmed_overwrites_completed_ones(enricher_client):
     fresh.refresh_from_db()
     assert done.enrichment_status == EnrichmentStatus.COMPLETED
     assert done.enriched_at > before
-    assert done.enriched_file_path == f"{done.owner_segment}/{done.conversation_id}/enriched.json"
+    assert done.enriched_file_path.startswith(
+        f"{done.owner_segment}/{done.conversation_id}/enriched/1-"
+    )
     assert fresh.enrichment_status == EnrichmentStatus.COMPLETED
 
 

@@ -92,6 +92,7 @@ def test_enrichment_status_endpoint(api, user):
         "reviewHistory",
         "reviewStatus",
         "reviewerNotes",
+        "revision",
     ]
     assert body["conversationId"] == str(conversation.conversation_id)
     assert body["enrichmentStatus"] == "validation_failed"

@@ -67,7 +67,9 @@ def test_every_operation_of_the_schema_called_through_the_generated_client_parse
     types = generated("types")
 
     batch_job_operations(tag("batch_jobs"), tag("conversations"), models, types)
-    conversation_operations(tag("conversations"), tag("review"), models, types, owner)
+    conversation_operations(
+        tag("conversations"), tag("review"), tag("batch_jobs"), models, types, owner
+    )
     run_operations(tag("enrichment_runs"), models, owner)
     training_file_operations(tag("training_files"), models, types, owner)
     generation_operations(tag("generation_jobs"), models, monkeypatch)
@@ -135,7 +137,7 @@ def batch_job_operations(jobs, conversations, models, types) -> None:
     assert jobs.cancel_batch_job(other).parsed.job.status.value == "cancelled"
 
 
-def conversation_operations(conversations, review, models, types, owner) -> None:
+def conversation_operations(conversations, review, batch_jobs, models, types, owner) -> None:
     good = ConversationFactory(created_by=owner)
     job = BatchJobFactory(created_by=owner)
     BatchItemFactory(batch_job=job, conversation=good)
@@ -208,6 +210,30 @@ def conversation_operations(conversations, review, models, types, owner) -> None
     job_status = conversations.get_batch_status(job.pk)
     assert isinstance(job_status.parsed, models.BatchStatusResponse)
     assert job_status.parsed.enrichment.completed == 1
+
+    revised = conversations.create_conversation_revision(
+        good.pk, body=models.CreateConversationRevisionBody.from_dict(conversation_document())
+    )
+    assert revised.status_code == 201
+    assert isinstance(revised.parsed, models.SavedRevision)
+    assert (revised.parsed.revision.number, revised.parsed.revision.source.value) == (2, "edit")
+    revisions = conversations.list_conversation_revisions(good.pk, limit=5)
+    assert isinstance(revisions.parsed, models.RevisionList)
+    assert [r.number for r in revisions.parsed.data] == [1, 2]
+    first = conversations.download_conversation_revision(good.pk, 1)
+    assert isinstance(first.parsed, types.File)
+    assert json.loads(first.parsed.payload.read())["turns"]
+    # Replace and retry refuses, by id, a conversation that did not fail.
+    replaced = batch_jobs.replace_failed_conversations(
+        job.pk,
+        body=models.ReplacementsRequest.from_dict(
+            {"documents": {str(good.pk): conversation_document()}}
+        ),
+    )
+    assert isinstance(replaced.parsed, models.Replacements)
+    [refused] = replaced.parsed.results
+    assert refused.status.value == "refused"
+    assert replaced.parsed.run_id is None
 
 
 def run_operations(runs, models, owner) -> None:

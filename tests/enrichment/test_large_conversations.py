@@ -64,7 +64,7 @@ def test_several_large_conversations_at_once_are_all_refused_and_nothing_is_stor
         conversation.refresh_from_db()
         assert conversation.normalization_report["sizeBytes"] > normalize.MAX_SIZE_BYTES
         assert not default_storage.exists(
-            f"{conversation.created_by_id}/{conversation.conversation_id}/enriched.json"
+            f"{conversation.created_by_id}/{conversation.conversation_id}/enriched"
         )
 
 

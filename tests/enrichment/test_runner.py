@@ -31,8 +31,9 @@ def test_success_clears_an_earlier_error():
     assert conversation.enrichment_error_category is None
     assert conversation.enrichment_lease_expires_at is None
     assert conversation.enrichment_claim_token is None
-    assert conversation.enriched_file_path == (
-        f"{conversation.created_by_id}/{conversation.conversation_id}/enriched.json"
+    # Revision 1's output, at its claim's own path.
+    assert conversation.enriched_file_path.startswith(
+        f"{conversation.created_by_id}/{conversation.conversation_id}/enriched/1-"
     )
     assert conversation.enriched_file_size == default_storage.size(conversation.enriched_file_path)
     assert conversation.validation_report["isValid"] is True
@@ -41,9 +42,9 @@ def test_success_clears_an_earlier_error():
 
 def test_a_storage_failure_ends_in_enrichment_failed_with_nothing_written(media_root):
     conversation = ConversationFactory()
-    # A folder where the enriched file should go makes the final rename fail.
+    # A file where the folder of enriched files should go makes the write fail.
     folder = media_root / str(conversation.created_by_id) / str(conversation.conversation_id)
-    (folder / "enriched.json").mkdir(parents=True)
+    (folder / "enriched").write_bytes(b"in the way")
 
     [outcome] = enrich_conversations([conversation.pk])
 
@@ -55,8 +56,8 @@ def test_a_storage_failure_ends_in_enrichment_failed_with_nothing_written(media_
     assert conversation.enrichment_error.startswith("The enriched file could not be stored")
     assert conversation.enriched_file_path == ""
     assert conversation.enriched_at is None
-    assert sorted(p.name for p in folder.iterdir()) == ["conversation.json", "enriched.json"]
-    assert not any((folder / "enriched.json").iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == ["conversation.json", "enriched"]
+    assert (folder / "enriched").read_bytes() == b"in the way"
 
 
 def test_a_missing_input_file_is_a_named_failure(media_root):
@@ -165,16 +166,25 @@ def test_a_batch_of_outcomes_skips_only_the_rows_taken_over_by_a_newer_claim():
     assert lost.enrichment_claim_token == fresh_token
 
 
-def test_enriched_output_is_byte_stable_for_the_same_input_and_configuration():
+def test_enriched_output_is_byte_stable_for_the_same_input_and_configuration(
+    django_capture_on_commit_callbacks,
+):
     conversation = ConversationFactory(document=conversation_document(turns=6))
 
     enrich_conversations([conversation.pk])
     conversation.refresh_from_db()
-    first = default_storage.open(conversation.enriched_file_path).read()
-    enrich_conversations([conversation.pk], force=True)
+    first_path = conversation.enriched_file_path
+    first = default_storage.open(first_path).read()
+    # (The superseded file goes once the new outcome is committed.)
+    with django_capture_on_commit_callbacks(execute=True):
+        enrich_conversations([conversation.pk], force=True)
+    conversation.refresh_from_db()
     second = default_storage.open(conversation.enriched_file_path).read()
 
     assert first == second
+    # Each enrichment wrote a file of its own; the superseded one is gone.
+    assert conversation.enriched_file_path != first_path
+    assert not default_storage.exists(first_path)
 
 
 def test_enriched_output_is_normalized_to_nfc_without_control_characters():
