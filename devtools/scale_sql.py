@@ -154,7 +154,7 @@ def conversations_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) -> 
       normalization_report, enrichment_error, enrichment_error_category,
       enrichment_lease_expires_at, enrichment_claim_token, enrichment_status_before_claim,
       enriched_at, enrichment_version, created_at, updated_at, content_hash,
-      review_status, reviewer_notes
+      review_status, reviewer_notes, revision
     )
     SELECT
       {sql.random_uuid}, {sql.random_uuid},
@@ -182,7 +182,7 @@ def conversations_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) -> 
       CASE WHEN s < 70 THEN '1.0' ELSE '' END,
       {created}, {created},
       md5({sql.text("n")}) || md5({sql.text("n + 1")}),
-      CASE WHEN s < 70 THEN 'pending_review' END, ''
+      CASE WHEN s < 70 THEN 'pending_review' END, '', 1
     FROM r
       JOIN p ON p.k = n % {len(personas)}
       JOIN t ON t.k = (n / 7) % {len(topics)}
