@@ -19,15 +19,9 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from .models import QualityTier
+
 SPLIT_METHOD = "sha256(conversation_id)[:8] as an unsigned integer / 2**64 < validation_fraction"
-
-
-class QualityTier(models.TextChoices):
-    """The tiers a file may require at least, lowest first (``rejected`` is below all)."""
-
-    EXPERIMENTAL = "experimental", "Experimental or better (score ≥ 2.5, or none)"
-    PRODUCTION = "production", "Production or better (score ≥ 3.5)"
-    SEED_DATASET = "seed_dataset", "Seed dataset (score ≥ 4.5)"
 
 
 # The lowest score of each tier (experimental also takes unscored conversations).

@@ -18,8 +18,6 @@ from django.utils import timezone
 from conversations.models import Conversation
 from core.background import live_workers
 
-from .exports import QualityTier
-
 STORAGE_FOLDER = "training-files"
 
 
@@ -28,6 +26,15 @@ class TrainingFileStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     FAILED = "failed", "Failed"
     ARCHIVED = "archived", "Archived"
+
+
+class QualityTier(models.TextChoices):
+    """The tiers a file may require at least, lowest first (``rejected`` is below all;
+    ``exports`` says which scores each takes)."""
+
+    EXPERIMENTAL = "experimental", "Experimental or better (score ≥ 2.5, or none)"
+    PRODUCTION = "production", "Production or better (score ≥ 3.5)"
+    SEED_DATASET = "seed_dataset", "Seed dataset (score ≥ 4.5)"
 
 
 class FileFormat(models.TextChoices):
