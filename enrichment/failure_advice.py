@@ -6,6 +6,7 @@ turns and the metadata) and ``#replace`` (replace the stored file); a generated
 conversation can also be generated again from its generation job's page (``Retry failed
 generations``)."""
 
+import re
 from dataclasses import dataclass, field
 
 from conversations.models import BatchJob, Conversation, ErrorCategory
@@ -47,6 +48,8 @@ ADVICE: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     ),
 }
 # Validation blockers whose file cannot be edited turn by turn: it is not a conversation.
+# A blocker's field names its turn by index: ``turns[2].emotional_context.intensity``.
+TURN = re.compile(r"turns\[(\d+)\]")
 NOT_A_CONVERSATION = {"INVALID_JSON_SYNTAX", "MISSING_TURNS_ARRAY", "INSUFFICIENT_TURNS"}
 REGENERATE = (
     "It was generated: instead of repairing it you can generate it again from its "
@@ -64,6 +67,8 @@ class Advice:
     # A generated conversation: its generation job (id, name).
     generation_job: tuple | None = None
     blocker_codes: list[str] = field(default_factory=list)
+    # The turns (numbered from 1) its validation blockers name.
+    turns: list[int] = field(default_factory=list)
 
     @property
     def regenerate(self) -> str:
@@ -83,7 +88,9 @@ def failure_advice(conversation: Conversation) -> Advice | None:
         return None
     what, todo, actions = ADVICE[category]
     report = conversation.validation_report or {}
-    codes = [b.get("code", "") for b in report.get("blockers") or [] if isinstance(b, dict)]
+    blockers = [b for b in report.get("blockers") or [] if isinstance(b, dict)]
+    codes = [str(b.get("code", "")) for b in blockers]
+    turns = sorted({int(m[1]) + 1 for b in blockers if (m := TURN.match(str(b.get("field"))))})
     if category == ErrorCategory.VALIDATION and NOT_A_CONVERSATION & set(codes):
         todo = (
             "The file is not a conversation that can be edited turn by turn (it is not "
@@ -104,4 +111,5 @@ def failure_advice(conversation: Conversation) -> Advice | None:
         actions,
         generation_job=tuple(job) if job else None,
         blocker_codes=codes,
+        turns=turns if category == ErrorCategory.VALIDATION else [],
     )

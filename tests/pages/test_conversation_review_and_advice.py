@@ -95,6 +95,7 @@ def test_a_blocker_in_a_turn_says_to_edit_the_turn_or_replace_the_file(user_clie
     html = section(page_of(user_client, conversation), "failure-advice")
 
     assert "What to do: validation failure" in html
+    assert "Blockers in turn 2." in html
     assert "Fix the turn the blocker names (edit it on this page)" in html
     assert '<a href="#edit">Edit the conversation</a>' in html
     assert '<a href="#replace">Replace the file</a>' in html
