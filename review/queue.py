@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db.models import Avg, Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
-from conversations.models import BatchItem, Conversation, ErrorCategory, ReviewStatus
+from conversations.models import Conversation, ErrorCategory, ReviewStatus
 
 REVIEW_OTHERS = "conversations.review_others_conversations"
 # ?sort= values: the column, oldest or lowest first; "-" reverses.
@@ -55,10 +55,9 @@ class QueueFilters:
         if by_status:
             rows = rows.filter(review_status=self.status)
         if self.batch_job:
-            # The job's items name its conversations: looked up by id from there (a
-            # subquery through the conversations again makes PostgreSQL scan them all).
-            items = BatchItem.objects.filter(batch_job_id=self.batch_job)
-            rows = rows.filter(pk__in=items.values("conversation_id"))
+            rows = rows.filter(
+                pk__in=Conversation.objects.in_batch_job(self.batch_job).values("pk")
+            )
         if self.persona:
             rows = rows.filter(persona__persona_key=self.persona)
         if self.arc:
