@@ -59,6 +59,7 @@ class TrainingFileAdmin(admin.ModelAdmin):
     fields = [
         "name",
         "description",
+        ("approved_only", "min_quality_tier", "validation_fraction"),
         "created_by",
         "status_badge",
         "error",
@@ -78,6 +79,9 @@ class TrainingFileAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = [name for name in fields if isinstance(name, str)] + [
+        "approved_only",
+        "min_quality_tier",
+        "validation_fraction",
         "avg_quality_score",
         "min_quality_score",
         "max_quality_score",

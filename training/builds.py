@@ -97,6 +97,7 @@ def record_files(training_file: TrainingFile, built: BuiltFiles) -> None:
     training_file.json_file_size = built.sizes["json"]
     training_file.jsonl_file_size = built.sizes["jsonl"]
     training_file.chat_jsonl_file_size = built.sizes["chat-jsonl"]
+    training_file.splits = built.splits
     training_file.conversation_count = summary.conversations
     training_file.total_training_pairs = summary.training_pairs
     training_file.avg_quality_score = summary.avg_quality_score

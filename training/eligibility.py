@@ -3,15 +3,18 @@ a filter. Only conversations completed with an enriched file are eligible; selec
 by id can be strict (any ineligible one is an error) or count the ineligible ones out."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from conversations.lookups import find_batch_job
 from conversations.models import Conversation
 from core.errors import Conflict
 from enrichment.selection import resolve_conversations
+
+from .exports import meets_tier, tier_label, tier_of
 
 # Rows per query when a selection is looked up.
 CHUNK = 500
@@ -28,11 +31,16 @@ class Ineligible:
     # Set when it is eligible but the file takes approved conversations only.
     review_status: str | None = None
     not_approved: bool = False
+    # Set when it is eligible but below the file's minimum quality tier.
+    below_tier: str = ""
+    quality_score: float | None = None
 
     @property
     def reason(self) -> str:
         if self.not_approved:
             return "not_approved"
+        if self.below_tier:
+            return "below_min_quality_tier"
         return "not_completed" if self.enrichment_status != "completed" else "no_enriched_file"
 
     @property
@@ -40,6 +48,12 @@ class Ineligible:
         if self.reason == "not_approved":
             status = (self.review_status or "not reviewable").replace("_", " ")
             return f"The training file takes approved conversations only (review: {status})."
+        if self.reason == "below_min_quality_tier":
+            tier = tier_of(self.quality_score)
+            return (
+                f"The training file takes the {tier_label(self.below_tier)} tier or better "
+                f"(this one: {tier_label(tier)}, score {self.quality_score})."
+            )
         if self.reason == "not_completed":
             status = self.enrichment_status.replace("_", " ")
             return f"Its enrichment is not completed (status: {status})."
@@ -53,11 +67,7 @@ class NotEligible(Conflict):
 
     def __init__(self, ineligible: list[Ineligible]) -> None:
         count = len(ineligible)
-        what = "not completed with an enriched file"
-        if all(item.not_approved for item in ineligible):
-            what = "not approved"
-        elif any(item.not_approved for item in ineligible):
-            what = "not completed with an enriched file, or not approved"
+        what = " or ".join(dict.fromkeys(REASON_TEXT[item.reason] for item in ineligible))
         super().__init__(
             f"{count} conversation{'s are' if count != 1 else ' is'} {what}; nothing was changed."
         )
@@ -79,6 +89,15 @@ class NotEligible(Conflict):
         }
 
 
+# Why a conversation is left out (or refused), as a short phrase.
+REASON_TEXT = {
+    "not_completed": "not completed with an enriched file",
+    "no_enriched_file": "not completed with an enriched file",
+    "not_approved": "not approved",
+    "below_min_quality_tier": "below the minimum quality tier",
+}
+
+
 @dataclass
 class Selection:
     """Conversations chosen for a training file (row ids, eligible, in order)."""
@@ -88,6 +107,13 @@ class Selection:
     sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)  # the id each was given as
     # Chosen one by one, every one required: a conversation left out is an error.
     strict: bool = False
+    # How many were left out for each reason (``Ineligible.reason``, the two reasons of
+    # an enrichment not completed counted as ``not_completed``).
+    left_out_reasons: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.left_out and not self.left_out_reasons:
+            self.left_out_reasons = {"not_completed": self.left_out}
 
 
 def chunks(items: Sequence, size: int = CHUNK):
@@ -119,30 +145,52 @@ def select_ids(ids: Sequence[str | uuid.UUID], *, user, strict: bool = True) -> 
     if ineligible and strict:
         raise NotEligible(ineligible)
     left_out = {item.pk for item in ineligible}
-    return Selection([pk for pk in pks if pk not in left_out], len(left_out), sent_ids, strict)
+    reasons = Counter(
+        "not_completed" if item.reason == "no_enriched_file" else item.reason for item in ineligible
+    )
+    return Selection(
+        [pk for pk in pks if pk not in left_out], len(left_out), sent_ids, strict, dict(reasons)
+    )
 
 
-def only_approved(selection: Selection) -> Selection:
-    """The selection narrowed to conversations a person approved (for a training file of
-    approved conversations only): the others raise ``NotEligible`` (reason
-    ``not_approved``) when the selection is strict, else they are left out and counted."""
+def meeting_requirements(
+    selection: Selection, *, approved_only: bool = False, min_quality_tier: str = ""
+) -> Selection:
+    """The selection narrowed to what a training file requires: conversations a person
+    approved (``approved_only``), of ``min_quality_tier`` or better. The others raise
+    ``NotEligible`` (reason ``not_approved`` or ``below_min_quality_tier``) when the
+    selection is strict, else they are left out and counted by reason."""
+    if not approved_only and not min_quality_tier:
+        return selection
+    meets = Q()
+    if approved_only:
+        meets &= Q(review_status="approved")
+    if min_quality_tier:
+        meets &= meets_tier(min_quality_tier)
     refused = []
     for chunk in chunks(selection.pks):
-        rows = Conversation.objects.filter(pk__in=chunk).exclude(review_status="approved")
-        for pk, business_id, status, review in rows.values_list(
-            "pk", "conversation_id", "enrichment_status", "review_status"
+        rows = Conversation.objects.filter(pk__in=chunk).exclude(meets)
+        for pk, business_id, status, review, score in rows.values_list(
+            "pk", "conversation_id", "enrichment_status", "review_status", "quality_score"
         ):
             sent = selection.sent_ids.get(pk, str(business_id))
-            refused.append(Ineligible(pk, business_id, sent, status, review, not_approved=True))
+            not_approved = approved_only and review != "approved"
+            below = "" if not_approved else min_quality_tier
+            refused.append(
+                Ineligible(pk, business_id, sent, status, review, not_approved, below, score)
+            )
     if refused and selection.strict:
         order = {pk: n for n, pk in enumerate(selection.pks)}
         raise NotEligible(sorted(refused, key=lambda item: order[item.pk]))
     out = {item.pk for item in refused}
+    reasons = Counter(selection.left_out_reasons)
+    reasons.update(item.reason for item in refused)
     return Selection(
         [pk for pk in selection.pks if pk not in out],
         selection.left_out + len(out),
         selection.sent_ids,
         selection.strict,
+        dict(reasons),
     )
 
 

@@ -12,11 +12,10 @@ build, a killed worker included, the kernel frees them with the process.
 
 import contextlib
 import logging
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -29,14 +28,15 @@ from conversations.models import Conversation
 from enrichment.pipeline.inputs import current_profile
 
 from . import builders
+from .exports import Split, meets_tier, split_of, tier_label
 from .models import FileFormat, TrainingFile
+from .outputs import FileSet, split_metadata
 
 logger = logging.getLogger("training.files")
 
 CHUNK_SIZE = 200
 # How often (seconds) a build reports progress (and finds out whether it was superseded).
 PROGRESS_EVERY = 0.5
-COPY_CHUNK = 1024 * 1024
 FILE_NAMES = {
     FileFormat.JSON: "training.json",
     FileFormat.JSONL: "training.jsonl",
@@ -75,6 +75,7 @@ class BuiltFiles:
     sizes: dict[str, int]
     summary: builders.Summary
     built_at: datetime
+    splits: dict = field(default_factory=dict)  # TrainingFile.splits
 
 
 def build_files(
@@ -83,18 +84,21 @@ def build_files(
     built_at: datetime,
     on_progress: Callable[[int], None] | None = None,
 ) -> BuiltFiles:
-    """Build and store the three files; return where they are. Raises ``BuildError``
-    (nothing stored) or whatever ``on_progress`` raises (``Superseded``).
+    """Build and store the three files (and those of the train and validation splits,
+    when the file has a validation fraction); return where they are. Raises
+    ``BuildError`` (nothing stored) or whatever ``on_progress`` raises (``Superseded``).
 
     ``on_progress(done)`` is called about every ``PROGRESS_EVERY`` seconds while the
     members are read and the files assembled."""
-    summary = builders.Summary()
+    fraction = training_file.validation_fraction
+    sets = {None: FileSet()}
+    if fraction is not None:
+        sets.update((split, FileSet(split)) for split in Split.values)
+    summary = sets[None].summary
     report = _Reporter(on_progress, summary)
     _check_members(training_file)
     profile = current_profile()
     labels = profile.training_file_metadata()
-    json_body, jsonl_body, chat = (_scratch(), _scratch(), _scratch())
-    outputs: dict[str, BinaryIO] = {}
     try:
         for member, document in _members_with_documents(training_file):
             try:
@@ -104,81 +108,121 @@ def build_files(
                     f"The enriched file of conversation {member.conversation_id} is not "
                     f"a training document: {exc}."
                 ) from None
-            json_body.write(
-                builders.json_conversation(
-                    builders.conversation_entry(member, pairs),
-                    first=summary.conversations == 0,
-                )
+            entry = builders.json_conversation(
+                builders.conversation_entry(member, pairs), first=True
             )
-            for line in builders.jsonl_lines(member, pairs):
-                jsonl_body.write(b"\n" + line)
-            if line := builders.chat_line(pairs, default_system_prompt=profile.system_prompt):
-                chat.write(line)
-            summary.add(member, pairs)
+            lines = list(builders.jsonl_lines(member, pairs))
+            chat = builders.chat_line(pairs, default_system_prompt=profile.system_prompt)
+            sets[None].add(member, pairs, entry, lines, chat)
+            if fraction is not None:
+                sets[split_of(member.conversation_id, fraction)].add(
+                    member, pairs, entry, lines, chat
+                )
             report()
         report(now=True)
-        metadata = builders.file_metadata(
-            summary,
-            name=training_file.name,
-            created_at=training_file.created_at,
-            built_at=built_at,
-            format_spec=labels["format_spec"],
-            target_model=labels["target_model"],
-            vertical=labels["vertical"],
-        )
-        outputs = {
-            FileFormat.JSON: _assemble(
-                builders.json_head(metadata, profile.consultant_profile),
-                json_body,
-                builders.json_tail(empty=summary.conversations == 0),
-                report,
-            ),
-            FileFormat.JSONL: _assemble(
-                builders.jsonl_meta(name=training_file.name, total_pairs=summary.training_pairs),
-                jsonl_body,
-                b"",
-                report,
-            ),
-            FileFormat.CHAT_JSONL: chat,
-        }
+        outputs: dict[str, BinaryIO] = {}
+        for split, file_set in sets.items():
+            metadata = builders.file_metadata(
+                file_set.summary,
+                name=training_file.name,
+                created_at=training_file.created_at,
+                built_at=built_at,
+                format_spec=labels["format_spec"],
+                target_model=labels["target_model"],
+                vertical=labels["vertical"],
+            )
+            if fraction is not None:
+                metadata["split"] = builders.javascript_numbers(
+                    split_metadata(fraction, sets, split)
+                )
+            finished = file_set.finish(
+                metadata, profile.consultant_profile, name=training_file.name, report=report
+            )
+            for file_format, handle in finished.items():
+                outputs[file_name(file_format, split)] = handle
         folder = (
             f"{training_file.storage_bucket}/{training_file.pk}/"
             f"{built_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         )
         paths, sizes = _store(folder, outputs)
     finally:
-        for handle in (json_body, jsonl_body, chat, *outputs.values()):
-            handle.close()
-    return BuiltFiles(folder, paths=paths, sizes=sizes, summary=summary, built_at=built_at)
+        for file_set in sets.values():
+            file_set.close()
+    splits = {
+        split: {
+            "conversations": file_set.summary.conversations,
+            "training_pairs": file_set.summary.training_pairs,
+            "paths": {f: paths[file_name(f, split)] for f in FileFormat.values},
+            "sizes": {f: sizes[file_name(f, split)] for f in FileFormat.values},
+        }
+        for split, file_set in sets.items()
+        if split is not None
+    }
+    return BuiltFiles(
+        folder,
+        paths={f: paths[file_name(f)] for f in FileFormat.values},
+        sizes={f: sizes[file_name(f)] for f in FileFormat.values},
+        summary=summary,
+        built_at=built_at,
+        splits=splits,
+    )
+
+
+def file_name(file_format: str, split: str | None = None) -> str:
+    """``training.json`` …, ``training.train.json`` … for a split."""
+    name = FILE_NAMES[file_format]
+    return name.replace("training.", f"training.{split}.", 1) if split else name
 
 
 def _check_members(training_file: TrainingFile) -> None:
-    """Every member must still be completed with an enriched file (and approved, in a
-    file of approved conversations only: one enriched again waits for review)."""
+    """Every member must still be completed with an enriched file, and meet the file's
+    requirements: approved (one enriched again waits for review), of its minimum quality
+    tier or better."""
     eligible = Conversation.objects.eligible_for_training()
-    approved_only = training_file.approved_only
-    if approved_only:
-        eligible = eligible.filter(review_status="approved")
-    eligible = eligible.values("conversation_id")
-    status = "conversation__review_status" if approved_only else "conversation__enrichment_status"
-    problems = list(
-        training_file.memberships.exclude(conversation_id__in=eligible)
-        .order_by("id")
-        .values_list("conversation_id", status)[: NAMED_PROBLEMS + 1]
+    _refuse_members_outside(
+        training_file,
+        eligible,
+        "conversation__enrichment_status",
+        "completed with an enriched file",
+        "enrich them again",
     )
+    if training_file.approved_only:
+        _refuse_members_outside(
+            training_file,
+            eligible.filter(review_status="approved"),
+            "conversation__review_status",
+            "approved",
+            "approve them",
+        )
+    if tier := training_file.min_quality_tier:
+        _refuse_members_outside(
+            training_file,
+            eligible.filter(meets_tier(tier)),
+            "conversation__quality_score",
+            f"of the {tier_label(tier)} tier or better",
+            "enrich them again with a better score",
+        )
+
+
+def _refuse_members_outside(training_file, eligible, column: str, what: str, fix: str) -> None:
+    outside = training_file.memberships.exclude(
+        conversation_id__in=eligible.values("conversation_id")
+    )
+    problems = list(outside.order_by("id").values_list("conversation_id", column)[:NAMED_PROBLEMS])
     if not problems:
         return
-    count = training_file.memberships.exclude(conversation_id__in=eligible).count()
-    named = "; ".join(
-        f"{business_id} ({(status or 'not reviewable').replace('_', ' ')})"
-        for business_id, status in problems[:NAMED_PROBLEMS]
-    )
+    count = outside.count()
+
+    def shown(value) -> str:
+        if column.endswith("quality_score"):
+            return f"score {value}"
+        return (value or "not reviewable").replace("_", " ")
+
+    named = "; ".join(f"{business_id} ({shown(value)})" for business_id, value in problems)
     more = f"; and {count - NAMED_PROBLEMS} more" if count > NAMED_PROBLEMS else ""
     raise BuildError(
-        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer "
-        f"{'approved' if approved_only else 'completed with an enriched file'}: "
-        f"{named}{more}. Remove them or "
-        f"{'approve them' if approved_only else 'enrich them again'}, then rebuild."
+        f"{count} member conversation{'s are' if count != 1 else ' is'} no longer {what}: "
+        f"{named}{more}. Remove them or {fix}, then rebuild."
     )
 
 
@@ -262,33 +306,17 @@ class _Reporter:
             self.last = time.monotonic()
 
 
-def _scratch() -> BinaryIO:
-    """A temporary file with no name on disk: freed when closed or when the process ends."""
-    return tempfile.TemporaryFile(prefix="training-file-")  # noqa: SIM115 (closed by the caller)
-
-
-def _assemble(head: bytes, body: BinaryIO, tail: bytes, report: Callable[[], None]) -> BinaryIO:
-    out = _scratch()
-    out.write(head)
-    body.seek(0)
-    while chunk := body.read(COPY_CHUNK):
-        out.write(chunk)
-        report()
-    out.write(tail)
-    return out
-
-
 def _store(folder: str, outputs: dict[str, BinaryIO]) -> tuple[dict[str, str], dict[str, int]]:
-    """Save the outputs under a folder no other build uses; all or none of them."""
+    """Save the outputs (by file name) under a folder no other build uses; all or none."""
     paths: dict[str, str] = {}
     sizes: dict[str, int] = {}
     try:
-        for file_format, handle in outputs.items():
-            path = f"{folder}/{FILE_NAMES[file_format]}"
-            sizes[file_format] = handle.tell()
+        for name, handle in outputs.items():
+            path = f"{folder}/{name}"
+            sizes[name] = handle.tell()
             handle.seek(0)
-            saved = default_storage.save(path, File(handle, name=FILE_NAMES[file_format]))
-            paths[file_format] = saved
+            saved = default_storage.save(path, File(handle, name=name))
+            paths[name] = saved
             if saved != path:
                 raise BuildError(f"The storage wrote {saved!r} instead of {path!r}.")
     except BaseException as exc:

@@ -11,6 +11,7 @@ from conversations.models import BatchJob, Conversation
 from enrichment.forms import ConversationFilterForm, UUIDListField
 
 from .eligibility import Selection, select_batch_job, select_ids, select_matching
+from .exports import QualityTier
 from .models import TrainingFile, TrainingFileStatus
 
 MATCHING = "matching"
@@ -115,6 +116,21 @@ class CreateForm(forms.Form):
         required=False,
         label="Approved conversations only",
         help_text="Leave out conversations no one approved, now and whenever more are added.",
+    )
+    min_quality_tier = forms.ChoiceField(
+        required=False,
+        label="Minimum quality tier",
+        choices=[("", "Any quality"), *QualityTier.choices],
+        help_text="Leave out conversations below it, now and whenever more are added.",
+    )
+    validation_fraction = forms.FloatField(
+        required=False,
+        label="Validation split",
+        min_value=0.01,
+        max_value=0.99,
+        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "e.g. 0.1"}),
+        help_text="A fraction (0.1 is 10%) of the conversations put in a validation file, "
+        "chosen by a stable hash of their ids; leave empty for no split.",
     )
 
 

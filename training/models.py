@@ -28,6 +28,15 @@ class TrainingFileStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class QualityTier(models.TextChoices):
+    """The tiers a file may require at least, lowest first (``rejected`` is below all;
+    ``exports`` says which scores each takes)."""
+
+    EXPERIMENTAL = "experimental", "Experimental or better (score ≥ 2.5, or none)"
+    PRODUCTION = "production", "Production or better (score ≥ 3.5)"
+    SEED_DATASET = "seed_dataset", "Seed dataset (score ≥ 4.5)"
+
+
 class FileFormat(models.TextChoices):
     """The formats a training file is downloaded in (``?format=``)."""
 
@@ -96,6 +105,15 @@ class TrainingFile(models.Model):
     human_reviewed_count = models.PositiveIntegerField(default=0)
     # Only conversations a person approved may be members (review).
     approved_only = models.BooleanField(default=False)
+    # Only conversations of this quality tier or better may be members (blank: any).
+    min_quality_tier = models.CharField(
+        max_length=20, choices=QualityTier.choices, blank=True, default=""
+    )
+    # The share of members in the validation split (``exports.split_of``); null: no split.
+    validation_fraction = models.FloatField(null=True, blank=True)
+    # The split files of the last build: {split: {"conversations", "training_pairs",
+    # "paths": {format: path}, "sizes": {format: size}}}; empty without a split.
+    splits = models.JSONField(default=dict, blank=True)
     scaffolding_distribution = models.JSONField(default=empty_distribution, blank=True)
     last_updated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the stored files were last built."
@@ -135,6 +153,15 @@ class TrainingFile(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=TrainingFileStatus.values),
                 name="training_files_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(validation_fraction__isnull=True)
+                | Q(validation_fraction__gt=0, validation_fraction__lt=1),
+                name="training_files_validation_fraction_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_quality_tier__in=["", *QualityTier.values]),
+                name="training_files_min_quality_tier_valid",
             ),
             models.CheckConstraint(
                 condition=Q(build_done__lte=models.F("build_total")),
@@ -180,13 +207,15 @@ class TrainingFile(models.Model):
             FileFormat.CHAT_JSONL: self.chat_jsonl_file_size,
         }[file_format]
 
+    def split_path_for(self, split: str, file_format: str) -> str:
+        return (self.splits or {}).get(split, {}).get("paths", {}).get(file_format, "")
+
     @property
     def stored_paths(self) -> list[str]:
-        return [
-            path
-            for path in (self.json_file_path, self.jsonl_file_path, self.chat_jsonl_file_path)
-            if path
-        ]
+        paths = [self.json_file_path, self.jsonl_file_path, self.chat_jsonl_file_path]
+        for split in (self.splits or {}).values():
+            paths.extend(split.get("paths", {}).values())
+        return [path for path in paths if path]
 
 
 class TrainingFileConversation(models.Model):

@@ -4,21 +4,16 @@ Response serializers document the contract for the OpenAPI schema; the views ans
 the dicts ``training_file_payload`` and ``change_payload`` build (pinned by tests).
 """
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from core.api.errors import ERROR_RESPONSES as AUTH_RESPONSES
 from core.api.errors import (
-    ErrorSerializer,
-    InvalidRequestSerializer,
-    NotFoundSerializer,
     shows_subject,
 )
 from core.api.fields import StrictUUIDField
-from core.api.pages import PaginationSerializer
 from enrichment.serializers import RequestBodySerializer, StrictBooleanField
 
-from .models import FileFormat, TrainingFile, TrainingFileStatus
+from .exports import QualityTier, Split
+from .models import FileFormat, TrainingFile
 from .services import Change
 
 
@@ -53,12 +48,32 @@ class SelectionSerializer(RequestBodySerializer):
         return attrs
 
 
+class ValidationFractionField(serializers.FloatField):
+    """A JSON number strictly between 0 and 1 ("0.1", true and 1 are refused)."""
+
+    default_error_messages = {"range": "Must be a number greater than 0 and less than 1."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("range")
+        value = super().to_internal_value(data)
+        if not 0 < value < 1:
+            self.fail("range")
+        return value
+
+
 class CreateRequestSerializer(SelectionSerializer):
     name = StrictTextField(max_length=255)
     description = StrictTextField(
         required=False, allow_blank=True, default="", trim_whitespace=True
     )
     approvedOnly = StrictBooleanField(required=False, default=False)  # noqa: N815
+    minQualityTier = serializers.ChoiceField(  # noqa: N815
+        choices=QualityTier.values, required=False, allow_null=True, default=None
+    )
+    validationFraction = ValidationFractionField(  # noqa: N815
+        required=False, allow_null=True, default=None
+    )
 
 
 class RemoveRequestSerializer(RequestBodySerializer):
@@ -82,17 +97,15 @@ def training_file_payload(training_file: TrainingFile, *, member_count: int | No
                 "size": training_file.size_for(file_format),
                 "url": f"{url}/download?format={file_format}",
             }
-            for key, file_format in (
-                ("json", FileFormat.JSON),
-                ("jsonl", FileFormat.JSONL),
-                ("chatJsonl", FileFormat.CHAT_JSONL),
-            )
+            for key, file_format in FILE_KEYS
         }
     return {
         "id": str(training_file.pk),
         "name": training_file.name,
         "description": training_file.description,
         "approvedOnly": training_file.approved_only,
+        "minQualityTier": training_file.min_quality_tier or None,
+        "validationFraction": training_file.validation_fraction,
         "status": training_file.status,
         "error": training_file.error or None,
         "memberCount": member_count,
@@ -118,12 +131,38 @@ def training_file_payload(training_file: TrainingFile, *, member_count: int | No
         if training_file.is_processing
         else None,
         "files": files,
+        "split": _split_payload(training_file, url),
         "lastUpdatedAt": _iso(training_file.last_updated_at),
         "createdAt": _iso(training_file.created_at),
         "updatedAt": _iso(training_file.updated_at),
         "createdBy": training_file.created_by.get_username() if training_file.created_by else None,
         "url": url,
     }
+
+
+FILE_KEYS = (("json", FileFormat.JSON), ("jsonl", FileFormat.JSONL), ("chatJsonl", "chat-jsonl"))
+
+
+def _split_payload(training_file: TrainingFile, url: str) -> dict | None:
+    """The split files of the last build (null when it made none)."""
+    splits = training_file.splits or {}
+    if not splits:
+        return None
+    payload: dict = {"validationFraction": training_file.validation_fraction}
+    for split in Split.values:
+        built = splits.get(split, {})
+        payload[split] = {
+            "conversations": built.get("conversations", 0),
+            "trainingPairs": built.get("training_pairs", 0),
+            "files": {
+                key: {
+                    "size": built.get("sizes", {}).get(file_format),
+                    "url": f"{url}/download?format={file_format}&split={split}",
+                }
+                for key, file_format in FILE_KEYS
+            },
+        }
+    return payload
 
 
 def change_payload(change: Change) -> dict:
@@ -135,181 +174,9 @@ def change_payload(change: Change) -> dict:
         "removed": change.removed,
         "notIncluded": change.not_included,
         "leftOut": change.left_out,
+        "leftOutReasons": change.left_out_reasons,
     }
 
 
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
-
-
-# For the OpenAPI schema --------------------------------------------------------------
-
-
-class FileLinkSerializer(serializers.Serializer):
-    size = serializers.IntegerField(allow_null=True)
-    url = serializers.CharField()
-
-
-class FilesSerializer(serializers.Serializer):
-    json = FileLinkSerializer()
-    jsonl = FileLinkSerializer()
-    chatJsonl = FileLinkSerializer()  # noqa: N815
-
-
-class QualitySummarySerializer(serializers.Serializer):
-    avgQualityScore = serializers.FloatField(allow_null=True)  # noqa: N815
-    minQualityScore = serializers.FloatField(allow_null=True)  # noqa: N815
-    maxQualityScore = serializers.FloatField(allow_null=True)  # noqa: N815
-    humanReviewedCount = serializers.IntegerField()  # noqa: N815
-
-
-class DistributionSerializer(serializers.Serializer):
-    personas = serializers.DictField(child=serializers.IntegerField())
-    emotionalArcs = serializers.DictField(child=serializers.IntegerField())  # noqa: N815
-    trainingTopics = serializers.DictField(child=serializers.IntegerField())  # noqa: N815
-
-
-class ProgressSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    done = serializers.IntegerField()
-    percent = serializers.IntegerField()
-    waitingForWorker = serializers.BooleanField(  # noqa: N815
-        help_text="No worker runs: nothing builds the file until one starts (bin/worker)."
-    )
-
-
-class TrainingFileSerializer(serializers.Serializer):
-    id = StrictUUIDField()
-    name = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    approvedOnly = serializers.BooleanField(  # noqa: N815
-        help_text="Only conversations a person approved may be members."
-    )
-    status = serializers.ChoiceField(choices=TrainingFileStatus.choices)
-    error = serializers.CharField(allow_null=True, help_text="Why the last build failed.")
-    memberCount = serializers.IntegerField()  # noqa: N815
-    conversationCount = serializers.IntegerField(help_text="In the stored files.")  # noqa: N815
-    totalTrainingPairs = serializers.IntegerField()  # noqa: N815
-    qualitySummary = QualitySummarySerializer()  # noqa: N815
-    scaffoldingDistribution = DistributionSerializer()  # noqa: N815
-    progress = ProgressSerializer(allow_null=True, help_text="While status is processing.")
-    files = FilesSerializer(allow_null=True, help_text="Null until a build succeeded.")
-    lastUpdatedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    updatedAt = serializers.DateTimeField()  # noqa: N815
-    createdBy = serializers.CharField(allow_null=True)  # noqa: N815
-    url = serializers.CharField()
-
-
-class NotBuiltSerializer(ErrorSerializer):
-    trainingFileStatus = serializers.CharField(help_text="The file's status now.")  # noqa: N815
-
-
-class TrainingFileListSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = TrainingFileSerializer(many=True)
-    pagination = PaginationSerializer()
-
-
-class ChangeSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    trainingFile = TrainingFileSerializer()  # noqa: N815
-    added = serializers.ListField(child=StrictUUIDField())
-    alreadyIncluded = serializers.ListField(child=serializers.CharField())  # noqa: N815
-    removed = serializers.ListField(child=StrictUUIDField())
-    notIncluded = serializers.ListField(child=serializers.CharField())  # noqa: N815
-    leftOut = serializers.IntegerField(  # noqa: N815
-        help_text="Conversations of the batch job that are not completed (not added)."
-    )
-
-
-class IneligibleSerializer(serializers.Serializer):
-    conversationId = serializers.CharField(help_text="The id as you sent it.")  # noqa: N815
-    businessConversationId = StrictUUIDField()  # noqa: N815
-    enrichmentStatus = serializers.CharField()  # noqa: N815
-    reason = serializers.ChoiceField(choices=["not_completed", "no_enriched_file"])
-    message = serializers.CharField()
-
-
-class FailedBuildSerializer(ErrorSerializer):
-    trainingFile = TrainingFileSerializer(required=False)  # noqa: N815
-
-
-class SelectionConflictSerializer(FailedBuildSerializer):
-    details = serializers.JSONField(required=False)
-    ineligible = IneligibleSerializer(
-        many=True, required=False, help_text="Conversations that cannot go in, each with why."
-    )
-
-
-_UUID = {"type": "string", "format": "uuid"}
-_IDS = {"type": "array", "minItems": 1, "items": _UUID}
-# No NUL (which no database stores) in any text.
-_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
-_NAME = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    # At least one character that is a space neither to JavaScript nor to Python (which
-    # also counts U+001C-U+001F and U+0085 and strips them from names).
-    "pattern": "^[^\\x00]*[^\\s\\x00\\x1c-\\x1f\\x85\\ufeff][^\\x00]*$",
-}
-
-
-def _one_selector(extra: dict, required: list[str]) -> dict:
-    return {
-        "oneOf": [
-            {
-                "type": "object",
-                "title": "By conversation ids",
-                "required": [*required, "conversationIds"],
-                "properties": {**extra, "conversationIds": _IDS},
-                "additionalProperties": False,
-            },
-            {
-                "type": "object",
-                "title": "By batch job (its completed conversations)",
-                "required": [*required, "batchJobId"],
-                "properties": {**extra, "batchJobId": _UUID},
-                "additionalProperties": False,
-            },
-        ]
-    }
-
-
-_APPROVED_ONLY = {
-    "type": "boolean",
-    "default": False,
-    "description": "Only conversations a person approved, now and whenever more are added: "
-    "by id, any other is refused (reason not_approved); by batch job, the others are left "
-    "out.",
-}
-CREATE_REQUEST_SCHEMA = _one_selector(
-    {"name": _NAME, "description": _TEXT, "approvedOnly": _APPROVED_ONLY}, ["name"]
-)
-ADD_REQUEST_SCHEMA = _one_selector({}, [])
-REMOVE_REQUEST_SCHEMA = {
-    "type": "object",
-    "required": ["conversationIds"],
-    "properties": {"conversationIds": _IDS},
-    "additionalProperties": False,
-}
-
-NOT_FOUND = OpenApiResponse(NotFoundSerializer, description="Unknown or not visible to you.")
-BAD_BODY = OpenApiResponse(InvalidRequestSerializer, description="Bad body (see details).")
-CONFLICT = OpenApiResponse(ErrorSerializer, description="The file cannot take this change now.")
-CHANGED = OpenApiResponse(ChangeSerializer, description="Changed and rebuilt in the request.")
-QUEUED = OpenApiResponse(ChangeSerializer, description="Changed; the build runs in the background.")
-SELECTION_ERRORS = {
-    400: BAD_BODY,
-    **AUTH_RESPONSES,
-    404: OpenApiResponse(
-        NotFoundSerializer, description="Conversations or batch job unknown or not yours."
-    ),
-    409: OpenApiResponse(
-        SelectionConflictSerializer,
-        description="Conversations not completed with an enriched file (each listed in "
-        "ineligible with its reason), name taken, nothing eligible selected, archived, or the "
-        "build failed; nothing changed.",
-    ),
-}

@@ -25,7 +25,8 @@ from conversations.models import Conversation
 from core.errors import Conflict
 
 from .builds import build_now, record_build_failure
-from .eligibility import Selection, chunks, only_approved
+from .eligibility import Selection, chunks, meeting_requirements
+from .exports import tier_label
 from .files import BuildError, delete_folder
 from .models import TrainingFile, TrainingFileConversation, TrainingFileStatus
 from .tasks import enqueue_build
@@ -68,6 +69,7 @@ class Change:
     removed: list[str] = field(default_factory=list)
     not_included: list[str] = field(default_factory=list)
     left_out: int = 0
+    left_out_reasons: dict[str, int] = field(default_factory=dict)
 
 
 # Changing a training file ------------------------------------------------------------
@@ -90,10 +92,14 @@ def create_training_file(
     background: bool | None = None,
     enqueue: bool = True,
     approved_only: bool = False,
+    min_quality_tier: str = "",
+    validation_fraction: float | None = None,
 ) -> Change:
     """A new training file of the selected conversations, owned by ``user``; with
-    ``approved_only``, of conversations a person approved, now and whenever more are
-    added (``eligibility.only_approved``).
+    ``approved_only``, of conversations a person approved, with ``min_quality_tier``, of
+    that tier or better, now and whenever more are added
+    (``eligibility.meeting_requirements``); with ``validation_fraction``, its files are
+    also built split into train and validation (``exports.split_of``).
 
     ``background=None`` builds in this request up to ``ENRICHMENT_BULK_LIMIT``
     conversations, else queues the build; ``enqueue=False`` leaves a queued build to the
@@ -101,10 +107,14 @@ def create_training_file(
     """
     name = name.strip()
     owner = _owner(user)
-    if approved_only:
-        selection = only_approved(selection)
+    selection = meeting_requirements(
+        selection, approved_only=approved_only, min_quality_tier=min_quality_tier
+    )
     if not selection.pks:
-        raise NothingSelected("There are no completed conversations to put in a training file.")
+        raise NothingSelected(
+            f"There are no {_eligible_text(approved_only, min_quality_tier)} to put in a "
+            "training file."
+        )
     if _name_taken(name, owner):
         raise NameTaken(f"You already have a training file named “{name}”.")
     try:
@@ -114,6 +124,8 @@ def create_training_file(
                 description=description.strip(),
                 created_by=owner,
                 approved_only=approved_only,
+                min_quality_tier=min_quality_tier,
+                validation_fraction=validation_fraction,
             )
             added = _insert(training_file, selection.pks, user=owner)
             queued = _rebuild(training_file, background=background, enqueue=enqueue)
@@ -121,7 +133,22 @@ def create_training_file(
         if _name_taken(name, owner):  # created at the same moment by another request
             raise NameTaken(f"You already have a training file named “{name}”.") from None
         raise
-    return Change(training_file, queued, added=added, left_out=selection.left_out)
+    return Change(
+        training_file,
+        queued,
+        added=added,
+        left_out=selection.left_out,
+        left_out_reasons=selection.left_out_reasons,
+    )
+
+
+def _eligible_text(approved_only: bool, min_quality_tier: str) -> str:
+    text = "completed conversations"
+    if approved_only:
+        text = "approved " + text
+    if min_quality_tier:
+        text += f" of the {tier_label(min_quality_tier)} tier or better"
+    return text
 
 
 def add_conversations(
@@ -134,10 +161,10 @@ def add_conversations(
 ) -> Change:
     """Add the selected conversations; ones already in the file are reported, not added
     twice. The files are rebuilt when anything was added."""
-    if training_file.approved_only:
-        selection = only_approved(selection)
+    approved_only, tier = training_file.approved_only, training_file.min_quality_tier
+    selection = meeting_requirements(selection, approved_only=approved_only, min_quality_tier=tier)
     if not selection.pks:
-        raise NothingSelected("There are no completed conversations to add.")
+        raise NothingSelected(f"There are no {_eligible_text(approved_only, tier)} to add.")
     with transaction.atomic():
         training_file = _lock(training_file)
         business = _business_ids(selection.pks)
@@ -151,7 +178,12 @@ def add_conversations(
         added = _insert(training_file, new, user=_owner(user))
         queued = bool(added) and _rebuild(training_file, background=background, enqueue=enqueue)
     return Change(
-        training_file, queued, added=added, already_included=already, left_out=selection.left_out
+        training_file,
+        queued,
+        added=added,
+        already_included=already,
+        left_out=selection.left_out,
+        left_out_reasons=selection.left_out_reasons,
     )
 
 

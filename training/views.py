@@ -21,6 +21,7 @@ from core.pagination import EstimatedPaginator
 from enrichment.selection import ConversationsNotFound
 
 from . import services
+from .exports import Split, split_of, tier_label, tier_of
 from .files import members_reenriched_since_build
 from .forms import AddToForm, Chosen, CreateForm, SelectionForm, StaleFilter
 from .models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
@@ -49,11 +50,23 @@ def _done_text(change: services.Change) -> str:
     return "The files are built."
 
 
-def _left_out_text(left_out: int) -> str:
-    if not left_out:
+LEFT_OUT_REASONS = {
+    "not_completed": "not completed",
+    "not_approved": "not approved",
+    "below_min_quality_tier": "below the minimum quality tier",
+}
+
+
+def _left_out_text(change: services.Change) -> str:
+    """`` 3 conversations left out: 2 not approved, 1 not completed.``"""
+    if not change.left_out:
         return ""
-    verb = "was" if left_out == 1 else "were"
-    return f" {conversations_text(left_out)} {verb} not completed and left out."
+    reasons = change.left_out_reasons or {"not_completed": change.left_out}
+    why = ", ".join(
+        f"{count:,} {LEFT_OUT_REASONS.get(reason, reason)}"
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    )
+    return f" {conversations_text(change.left_out)} left out: {why}."
 
 
 @require_GET
@@ -99,6 +112,34 @@ def _files(training_file: TrainingFile) -> list[dict]:
     ]
 
 
+def _split_files(training_file: TrainingFile) -> list[dict]:
+    """The train and validation files of the last build, with their counts."""
+    splits = training_file.splits or {}
+    return [
+        {
+            "split": split,
+            "label": label,
+            "conversations": splits[split].get("conversations", 0),
+            "training_pairs": splits[split].get("training_pairs", 0),
+            "files": [
+                {"format": value, "label": value.label, "size": splits[split]["sizes"].get(value)}
+                for value in FileFormat
+            ],
+        }
+        for split, label in Split.choices
+        if split in splits
+    ]
+
+
+def _with_split(members, training_file: TrainingFile) -> None:
+    """Note each member's split (files with a validation fraction)."""
+    fraction = training_file.validation_fraction
+    for member in members:
+        conversation = member.conversation
+        member.split = split_of(conversation.conversation_id, fraction) if fraction else ""
+        member.tier = tier_label(tier_of(conversation.quality_score))
+
+
 def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> dict:
     members = (
         training_file.memberships.select_related("conversation", "added_by")
@@ -110,14 +151,18 @@ def _detail_context(request: HtmxHttpRequest, training_file: TrainingFile) -> di
             "conversation__conversation_name",
             "conversation__enrichment_status",
             "conversation__enriched_at",
+            "conversation__review_status",
+            "conversation__quality_score",
         )
         .order_by("id")
     )
+    page = EstimatedPaginator(members, MEMBERS_PER_PAGE, key="id").get_page(request.GET.get("page"))
+    _with_split(page.object_list, training_file)
     return {
         "training_file": training_file,
-        "members": EstimatedPaginator(members, MEMBERS_PER_PAGE, key="id").get_page(
-            request.GET.get("page")
-        ),
+        "members": page,
+        "split_files": _split_files(training_file),
+        "min_tier": tier_label(training_file.min_quality_tier),
         "reenriched": members_reenriched_since_build(training_file),
         "distribution": _distribution(training_file),
         "files": _files(training_file),
@@ -160,6 +205,7 @@ def training_file_progress(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespo
     context = {
         "training_file": training_file,
         "files": _files(training_file),
+        "split_files": _split_files(training_file),
     }
     response = render(request, f"{DETAIL}#build", context)
     if not training_file.is_processing:
@@ -224,14 +270,15 @@ def training_file_create(request: HtmxHttpRequest) -> HttpResponse:
             user=request.user,
             selection=chosen.selection,
             approved_only=create_form.cleaned_data["approved_only"],
+            min_quality_tier=create_form.cleaned_data["min_quality_tier"],
+            validation_fraction=create_form.cleaned_data["validation_fraction"],
         )
     except services.TrainingFileError as exc:
         return _new_page(request, chosen, [str(exc)], create_form=create_form, status=422)
     messages.success(
         request,
         f"Training file “{change.training_file.name}” created with "
-        f"{conversations_text(len(change.added))}. {_done_text(change)}"
-        + _left_out_text(change.left_out),
+        f"{conversations_text(len(change.added))}. {_done_text(change)}" + _left_out_text(change),
     )
     return redirect_to(request, reverse("training-file-detail", args=[change.training_file.pk]))
 
@@ -270,7 +317,7 @@ def training_file_add(request: HtmxHttpRequest) -> HttpResponse:
             f"Added {conversations_text(len(change.added))} to “{training_file.name}”."
             + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
             + (f" {_done_text(change)}" if change.added else "")
-            + _left_out_text(change.left_out),
+            + _left_out_text(change),
         )
     return redirect_to(request, back or reverse("training-file-detail", args=[training_file.pk]))
 

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from core.constraints import check_choices
 
-from .review import ReviewStatus
+from .review import REVIEW_INDEXES, ReviewStatus
 from .scaffolding import EmotionalArc, Persona, PromptTemplate, TrainingTopic
 
 
@@ -292,23 +292,7 @@ class Conversation(models.Model):
             models.Index(fields=["turn_count", "created_at"], name="conv_turns_idx"),
             # The rows changed since a given time (what counters kept elsewhere look for).
             models.Index(fields=["updated_at"], name="conv_updated_idx"),
-            # The review queue: one status, oldest or lowest quality first (partial: only
-            # enriched rows), and a reviewer's own claims (partial: only claimed rows).
-            models.Index(
-                fields=["review_status", "enriched_at", "id"],
-                name="conv_review_idx",
-                condition=Q(review_status__isnull=False),
-            ),
-            models.Index(
-                fields=["review_status", "quality_score", "enriched_at", "id"],
-                name="conv_review_quality_idx",
-                condition=Q(review_status__isnull=False),
-            ),
-            models.Index(
-                fields=["review_claimed_by"],
-                name="conv_review_claim_idx",
-                condition=Q(review_claimed_by__isnull=False),
-            ),
+            *REVIEW_INDEXES,
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,6 +5,7 @@ action is kept as a ``ReviewAction``, so a conversation enriched again goes back
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.constraints import check_choices
@@ -75,3 +76,40 @@ class ReviewAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.conversation_id}"
+
+
+# The review queue's indexes (on ``conversations``; partial: only enriched rows): one
+# status, oldest or lowest quality first (walked backwards: newest first); highest quality
+# first with the unscored last; the statistics read from an index alone (owner, status,
+# quality and age), and a reviewer's own claims (partial: only claimed rows).
+REVIEW_INDEXES = [
+    models.Index(
+        fields=["review_status", "enriched_at", "id"],
+        name="conv_review_idx",
+        condition=Q(review_status__isnull=False),
+    ),
+    models.Index(
+        fields=["review_status", "quality_score", "enriched_at", "id"],
+        name="conv_review_quality_idx",
+        condition=Q(review_status__isnull=False),
+    ),
+    models.Index(
+        F("review_status"),
+        F("quality_score").desc(nulls_last=True),
+        F("enriched_at").desc(),
+        F("id").desc(),
+        name="conv_review_quality_desc_idx",
+        condition=Q(review_status__isnull=False),
+    ),
+    models.Index(
+        fields=["created_by", "review_status"],
+        include=["quality_score", "enriched_at"],
+        name="conv_review_stats_idx",
+        condition=Q(review_status__isnull=False, is_active=True),
+    ),
+    models.Index(
+        fields=["review_claimed_by"],
+        name="conv_review_claim_idx",
+        condition=Q(review_claimed_by__isnull=False),
+    ),
+]

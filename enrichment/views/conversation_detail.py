@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from conversations.models import Conversation
+from conversations.models import Conversation, ReviewAction, ReviewReason
 from core.pages import HtmxHttpRequest, redirect_to
 
+from ..failure_advice import failure_advice
 from ..models import RunSource
 from ..pipeline.outcomes import ENRICHED, FAILED, Outcome
 from ..services import deactivate, enrich_one
@@ -24,6 +25,8 @@ from .conversation_list import with_batch_jobs
 from .repair import repair_context
 
 DETAIL = "enrichment/conversation_detail.html"
+# Review actions shown on the page, newest first.
+REVIEW_HISTORY = 100
 SKIP_MESSAGES = {
     "already_enriched": "already enriched (use Re-enrich to run it again)",
     "in_progress": "being enriched elsewhere right now",
@@ -62,6 +65,20 @@ def came_from(request: HtmxHttpRequest) -> str:
     )
 
 
+def review_history(conversation: Conversation) -> list[ReviewAction]:
+    """Its review actions, newest first, each reason with its label (``reason_labels``)."""
+    actions = list(
+        conversation.review_actions.select_related("reviewer").order_by("-created_at", "-id")[
+            :REVIEW_HISTORY
+        ]
+    )
+    labels = dict(ReviewReason.choices)
+    for action in actions:
+        reasons = action.reasons if isinstance(action.reasons, list) else []
+        action.reason_labels = [labels.get(reason, str(reason)) for reason in reasons]
+    return actions
+
+
 @require_GET
 @login_required
 def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
@@ -73,6 +90,8 @@ def conversation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse
         "transcript": read_transcript(conversation),
         "enriched": read_enriched(conversation),
         **repair_context(conversation),
+        "review_history": review_history(conversation),
+        "failure_advice": failure_advice(conversation),
     }
     return render(request, DETAIL, context)
 

@@ -42,7 +42,7 @@ def test_create_a_training_file_from_the_conversations_list_and_download_it(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Calm ones")
     expect(page.locator(".messages")).to_contain_text(
         "Training file “Calm ones” created with 2 conversations. The files are built. "
-        "1 conversation was not completed and left out."
+        "1 conversation left out: 1 not completed."
     )
     expect(page.locator("#members tbody tr")).to_have_count(2)
     screenshot(page, "2-training-file")

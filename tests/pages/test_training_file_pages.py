@@ -371,7 +371,7 @@ def test_creating_from_ticked_rows_takes_the_completed_ones(user_client, user):
     assert response["Location"] == f"/training-files/{training_file.pk}/"
     assert messages_of(response) == [
         "Training file “Calm set” created with 2 conversations. The files are built. "
-        "1 conversation was not completed and left out."
+        "1 conversation left out: 1 not completed."
     ]
     assert (training_file.name, training_file.description, training_file.status) == (
         "Calm set",

@@ -18,8 +18,16 @@ from core.api.pages import PageSize, paginate
 
 from .. import services
 from ..eligibility import Selection, select_batch_job, select_ids
+from ..exports import Split
 from ..models import FileFormat, TrainingFile, TrainingFileStatus, count_members, note_workers
 from ..serializers import (
+    CreateRequestSerializer,
+    RemoveRequestSerializer,
+    SelectionSerializer,
+    change_payload,
+    training_file_payload,
+)
+from .schema import (
     ADD_REQUEST_SCHEMA,
     BAD_BODY,
     CHANGED,
@@ -29,15 +37,10 @@ from ..serializers import (
     QUEUED,
     REMOVE_REQUEST_SCHEMA,
     SELECTION_ERRORS,
-    CreateRequestSerializer,
     FailedBuildSerializer,
     NotBuiltSerializer,
-    RemoveRequestSerializer,
-    SelectionSerializer,
     TrainingFileListSerializer,
     TrainingFileSerializer,
-    change_payload,
-    training_file_payload,
 )
 
 FILE_PAGE = PageSize(default=50, maximum=200)
@@ -112,9 +115,11 @@ def _changed(change: services.Change, *, created: bool = False) -> Response:
     request={"application/json": CREATE_REQUEST_SCHEMA},
     responses={201: CHANGED, 202: QUEUED, **SELECTION_ERRORS},
     description="A new training file of conversations chosen by id (every one must be "
-    "completed with an enriched file) or by batch job (its completed conversations; the "
-    "others are counted in leftOut). Up to 100 conversations it is built in the request "
-    "(201), more in the background (202, status processing: poll its url).",
+    "completed with an enriched file, and meet the file's approvedOnly and minQualityTier) "
+    "or by batch job (its completed conversations; the others are counted in leftOut, by "
+    "reason in leftOutReasons). Up to 100 conversations it is built in the request (201), "
+    "more in the background (202, status processing: poll its url). With a "
+    "validationFraction the files are also built split into train and validation.",
 )
 @api_view(["GET", "POST"])
 def training_files_view(request: Request) -> Response:
@@ -127,6 +132,8 @@ def training_files_view(request: Request) -> Response:
         user=request.user,
         selection=_select(request, data),
         approved_only=data["approvedOnly"],
+        min_quality_tier=data["minQualityTier"] or "",
+        validation_fraction=data["validationFraction"],
     )
     return _changed(change, created=True)
 
@@ -269,7 +276,14 @@ def _format_names_the_file(view):
     parameters=[
         OpenApiParameter(
             "format", OpenApiTypes.STR, enum=FileFormat.values, default=FileFormat.JSON
-        )
+        ),
+        OpenApiParameter(
+            "split",
+            OpenApiTypes.STR,
+            enum=Split.values,
+            description="Only the train or the validation split (files with a "
+            "validationFraction); without it, every member.",
+        ),
     ],
     responses={
         **file_responses(
@@ -279,7 +293,10 @@ def _format_names_the_file(view):
                 "application/x-ndjson": {"type": "string", "format": "binary"},
             },
         ),
-        400: OpenApiResponse(InvalidRequestSerializer, description="Unknown format."),
+        400: OpenApiResponse(
+            InvalidRequestSerializer,
+            description="Unknown format or split, or a split of a file without one.",
+        ),
         **AUTH_RESPONSES,
         404: NOT_FOUND,
         409: OpenApiResponse(NotBuiltSerializer, description="Not built yet."),
@@ -293,7 +310,18 @@ def download_view(request: Request, training_file_id: uuid.UUID):
     file_format = request.query_params.get("format", FileFormat.JSON)
     if file_format not in FileFormat.values:
         raise invalid({"format": [f"Must be one of: {', '.join(FileFormat.values)}."]})
-    path = training_file.path_for(file_format)
+    split = request.query_params.get("split")
+    if split is not None and split not in Split.values:
+        raise invalid({"split": [f"Must be one of: {', '.join(Split.values)}."]})
+    if split and training_file.validation_fraction is None:
+        raise invalid(
+            {"split": ["This training file has no train/validation split (no validationFraction)."]}
+        )
+    path = (
+        training_file.split_path_for(split, file_format)
+        if split
+        else training_file.path_for(file_format)
+    )
     if not path:
         raise ApiError(
             409,
@@ -301,5 +329,6 @@ def download_view(request: Request, training_file_id: uuid.UUID):
             code="not_built",
             trainingFileStatus=training_file.status,
         )
-    filename = (slugify(training_file.name) or "training-file") + EXTENSIONS[file_format]
+    filename = (slugify(training_file.name) or "training-file") + (f"-{split}" if split else "")
+    filename += EXTENSIONS[file_format]
     return stored_file_response(path, filename, CONTENT_TYPES[file_format])

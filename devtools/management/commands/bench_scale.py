@@ -145,6 +145,11 @@ def pages(data: dataset.ScaleData) -> list[Page]:
         ),
         both("  status=archived", "/api/training-files?status=archived"),
         Page("  one file", *(f"/api/training-files/{f}" for f in (big_file, my_file))),
+        both("/api/review/queue", "/api/review/queue"),
+        both("  sort=-quality", "/api/review/queue?sort=-quality"),
+        both("  qualityMin=3.5", "/api/review/queue?qualityMin=3.5"),
+        Page("  batch=<job>", f"/api/review/queue?batch={big}", f"/api/review/queue?batch={mine}"),
+        both("/review/", "/review/"),
         Page("/admin/conversations/conversation/", "/admin/conversations/conversation/"),
         Page(
             "  status filter",

@@ -25,7 +25,8 @@ from training.eligibility import (
     select_ids,
     select_matching,
 )
-from training.models import FileFormat, TrainingFile
+from training.exports import Split
+from training.models import FileFormat, QualityTier, TrainingFile
 
 
 class Everyone:
@@ -110,6 +111,17 @@ class Command(BaseCommand):
             "--description", default="", help="a longer text about it (default: none)"
         )
         create.add_argument("--owner", metavar="USERNAME", help="owned by this user")
+        create.add_argument(
+            "--approved-only", action="store_true", help="only conversations a person approved"
+        )
+        tier_help = "only conversations of this quality tier or better"
+        create.add_argument("--min-quality-tier", choices=QualityTier.values, help=tier_help)
+        create.add_argument(
+            "--validation-fraction",
+            type=float,
+            metavar="F",
+            help="also build train/validation splits, F (0 < F < 1) of them in validation",
+        )
         selection(create)
         building(create)
         add = commands.add_parser("add", help="add conversations")
@@ -135,6 +147,9 @@ class Command(BaseCommand):
             "chat-jsonl: one chat (system, user, assistant messages) a line (default: json)",
         )
         export.add_argument(
+            "--split", choices=Split.values, help="only this split (files with a split)"
+        )
+        export.add_argument(
             "-o",
             "--output",
             metavar="PATH",
@@ -156,6 +171,9 @@ class Command(BaseCommand):
     # Commands -------------------------------------------------------------------------
 
     def _create(self, *, name, description, owner, ids, batch, status, background, **options):
+        fraction = options["validation_fraction"]
+        if fraction is not None and not 0 < fraction < 1:
+            raise CommandError("--validation-fraction must be greater than 0 and less than 1.")
         user = self._user(owner) if owner else Everyone()
         selection = self._selection(ids, batch, status, user=user)
         change = self._run(
@@ -166,6 +184,9 @@ class Command(BaseCommand):
                 selection=selection,
                 background=True,
                 enqueue=background,
+                approved_only=options["approved_only"],
+                min_quality_tier=options["min_quality_tier"] or "",
+                validation_fraction=fraction,
             )
         )
         self._finish(change, background=background, progress=not options["no_progress"])
@@ -208,16 +229,24 @@ class Command(BaseCommand):
         )
         self._finish(change, background=background, progress=not options["no_progress"])
 
-    def _export(self, *, training_file, format, output, no_progress, **options) -> None:
+    def _export(self, *, training_file, format, output, no_progress, split, **options) -> None:
         target = self._training_file(training_file)
-        path = target.path_for(format)
+        if split and target.validation_fraction is None:
+            raise CommandError(f"{target.name}: it has no train/validation split.")
+        path = target.split_path_for(split, format) if split else target.path_for(format)
         if not path:
             raise CommandError(f"{target.name}: not built yet (status {target.status}).")
-        size = target.size_for(format) or 0
+        sizes = (target.splits or {}).get(split, {}).get("sizes", {})
+        size = (sizes.get(format) if split else target.size_for(format)) or 0
         if output == "-":
             destination, shown = sys.stdout.buffer, "stdout"
         else:
-            shown = output or (slugify(target.name) or "training-file") + EXTENSIONS[format]
+            shown = (
+                output
+                or (slugify(target.name) or "training-file")
+                + (f"-{split}" if split else "")
+                + EXTENSIONS[format]
+            )
             destination = open(shown, "wb")  # noqa: SIM115 (closed below)
         bar = ProgressBar(self.stderr, enabled=not no_progress, unit="bytes")
         written = 0
@@ -292,8 +321,7 @@ class Command(BaseCommand):
                 )
             return select_ids(ids, user=user, strict=True)
         except NotEligible as exc:
-            lines = [f"{item.sent_id}: {item.message}" for item in exc.ineligible]
-            raise CommandError("\n".join([str(exc), *lines])) from None
+            raise _not_eligible(exc) from None
         except ValueError as exc:
             raise CommandError(f"Not an id: {exc}") from None
         except ConversationsNotFound as exc:
@@ -306,6 +334,8 @@ class Command(BaseCommand):
             return action()
         except services.TrainingFileError as exc:
             raise CommandError(str(exc)) from None
+        except NotEligible as exc:  # not approved, or below the file's quality tier
+            raise _not_eligible(exc) from None
 
     def _finish(self, change: services.Change, *, background: bool, progress: bool) -> None:
         """Build here (with a progress bar) unless it was queued for a worker."""
@@ -360,3 +390,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(summary))
         if training_file.status == "failed":
             sys.exit(1)
+
+
+def _not_eligible(exc: NotEligible) -> CommandError:
+    lines = [f"{item.sent_id}: {item.message}" for item in exc.ineligible]
+    return CommandError("\n".join([str(exc), *lines]))
