@@ -41,3 +41,24 @@ def with_sections(subject: str, queryset):
     if joined:
         queryset = queryset.select_related(*joined)
     return queryset.prefetch_related(*fetched) if fetched else queryset
+
+
+@dataclass(frozen=True)
+class BulkSection:
+    """A section for objects handled many at a time (a training file's members): its JSON
+    for each of a chunk of primary keys, in one query or a few whatever the chunk's size;
+    a key absent from the answer: the section does not apply to that object."""
+
+    name: str
+    render_many: Callable[[list], dict]
+
+
+_BULK: dict[str, dict[str, BulkSection]] = {}
+
+
+def add_bulk_section(subject: str, section: BulkSection) -> None:
+    _BULK.setdefault(subject, {})[section.name] = section
+
+
+def bulk_sections(subject: str) -> list[BulkSection]:
+    return list(_BULK.get(subject, {}).values())

@@ -7,9 +7,9 @@ class GenerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core.sections import Section, add_section
+        from core.sections import BulkSection, Section, add_bulk_section, add_section
 
-        from . import item_overview, overview
+        from . import item_overview, overview, provenance
 
         # A batch job's JSON shows how it is generated (intake does not know generation).
         add_section(
@@ -31,3 +31,5 @@ class GenerationConfig(AppConfig):
             add_section(
                 "batch_item", Section(name, render, schema, prefetch=item_overview.PREFETCH)
             )
+        # A training file's generated members say which model and prompt made them.
+        add_bulk_section("training_member", BulkSection("generation", provenance.provenance))

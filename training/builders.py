@@ -64,6 +64,8 @@ class Member:
     training_topic_key: str = ""
     training_topic: str = ""
     review_status: str = ""  # empty: not reviewable (never enriched)
+    # What higher apps add to the member's metadata (``core.sections``, "training_member").
+    sections: dict = field(default_factory=dict)
 
 
 # Numbers ----------------------------------------------------------------------------
@@ -278,6 +280,7 @@ def conversation_entry(member: Member, pairs: list[dict]) -> dict:
                 "training_topic": member.training_topic,
             },
             "review_status": member.review_status or None,
+            **member.sections,
         },
         "training_pairs": pairs,
     }

@@ -25,6 +25,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from conversations.models import Conversation
+from core.sections import bulk_sections
 from enrichment.pipeline.inputs import current_profile
 
 from . import builders
@@ -44,6 +45,7 @@ FILE_NAMES = {
 }
 # What a build reads of each member: the enriched file's path, then ``Member``'s fields.
 _MEMBER_FIELDS = (
+    "conversation__id",
     "conversation__enriched_file_path",
     "conversation__conversation_id",
     "conversation__created_at",
@@ -235,11 +237,21 @@ def _members(training_file: TrainingFile) -> Iterator[tuple[builders.Member, str
             .order_by("id")
             .values_list("id", *_MEMBER_FIELDS)[:CHUNK_SIZE]
         )
-        for _, path, business_id, created_at, quality_score, review, *scaffolding in rows:
+        # What higher apps say of these members (generation: the model and prompt).
+        extra = {
+            section.name: section.render_many([row[1] for row in rows])
+            for section in bulk_sections("training_member")
+        }
+        for _, pk, path, business_id, created_at, quality_score, review, *scaffolding in rows:
             # Scaffolding rows may be missing (null) or unnamed: empty strings then.
             names = (value or "" for value in scaffolding)
             member = builders.Member(
-                str(business_id), created_at, quality_score, *names, review_status=review or ""
+                str(business_id),
+                created_at,
+                quality_score,
+                *names,
+                review_status=review or "",
+                sections={name: by_pk[pk] for name, by_pk in extra.items() if pk in by_pk},
             )
             yield member, path
         if len(rows) < CHUNK_SIZE:

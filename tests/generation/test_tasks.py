@@ -12,6 +12,7 @@ from conversations.imports import import_scaffolding
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from devtools.demo.generator import scaffolding_paths
 from enrichment.models import EnrichmentRun
+from generation.models import GenerationAttempt
 from tests.factories import UserFactory
 from tests.jobs import queued, run_jobs
 
@@ -74,6 +75,21 @@ def test_generated_conversations_go_into_a_training_file(fake_anthropic):
     url = response["Location"]
     body = api.get(url).json()
     assert (body["status"], body["conversationCount"]) == ("active", 2), body
+    whole = json.loads(b"".join(api.get(f"{url}/download?format=json").streaming_content))
+    made = {
+        entry["conversation_metadata"]["conversation_id"]: entry["conversation_metadata"][
+            "generation"
+        ]
+        for entry in whole["conversations"]
+    }
+    for attempt in GenerationAttempt.objects.filter(item__batch_job=job):
+        assert made[str(attempt.conversation.conversation_id)] == {
+            "model": attempt.model,
+            "template_name": attempt.template.name,
+            "prompt_sha256": attempt.prompt_hash,
+            "attempt": 1,
+            "batch_job_id": str(job.pk),
+        }
     download = api.get(f"{url}/download?format=chat-jsonl")
     assert download.status_code == 200
     lines = b"".join(download.streaming_content).decode().splitlines()
