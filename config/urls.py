@@ -21,7 +21,9 @@ from enrichment.api import revisions as revisions_api
 from enrichment.api import runs as runs_api
 from enrichment.views import conversation_detail, conversation_list, jobs, runs
 from enrichment.views import revisions as revision_views
+from generation import control_views as generation_control_views
 from generation import views as generation_views
+from generation.api import control as generation_control_api
 from generation.api import jobs as generation_api
 from intake import views as intake_views
 from intake.api import items as intake_items_api
@@ -69,6 +71,11 @@ urlpatterns = [
         "batch-jobs/<anyuuid:pk>/progress/",
         intake_views.batch_job_progress,
         name="batch-job-progress",
+    ),
+    path(
+        "batch-jobs/<anyuuid:pk>/generation/<slug:action>/",
+        generation_control_views.generation_action,
+        name="batch-job-generation-action",
     ),
     path("batch-jobs/<anyuuid:pk>/enrich/", jobs.batch_job_enrich, name="batch-job-enrich"),
     path(
@@ -205,8 +212,23 @@ urlpatterns = [
     ),
     path(
         "api/batch-jobs/<anyuuid:job_id>/cancel",
-        intake_jobs_api.cancel_batch_job_view,
+        generation_control_api.cancel_batch_job_view,
         name="api-batch-job-cancel",
+    ),
+    path(
+        "api/batch-jobs/<anyuuid:job_id>/pause",
+        generation_control_api.pause_generation_job_view,
+        name="api-batch-job-pause",
+    ),
+    path(
+        "api/batch-jobs/<anyuuid:job_id>/resume",
+        generation_control_api.resume_generation_job_view,
+        name="api-batch-job-resume",
+    ),
+    path(
+        "api/batch-jobs/<anyuuid:job_id>/retry-failed-generations",
+        generation_control_api.retry_failed_generations_view,
+        name="api-batch-job-retry-failed-generations",
     ),
     path("api/generation-jobs", generation_api.generation_jobs_view, name="api-generation-jobs"),
     path(

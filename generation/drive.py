@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from conversations.models import BatchJob
 
-from . import adoption, batches, lanes
+from . import adoption, batches, cancelling, lanes
 from .models import AttemptStatus, GenerationAttempt, Mode, ProviderBatch, ProviderBatchStatus
 from .provider import Provider, ProviderError
 
@@ -73,12 +73,13 @@ def advance(
         say(f"{error.message}; trying again in {wait:g} s")
         return None, wait
     settings.refresh_from_db()
-    if settings.paused_reason:
-        return f"paused: {settings.paused_reason}", 0
     if (ended := lanes.finish_if_done(job)) is not None:
         return ended, 0
     open_items = lanes.open_items(job)
     waiting = unfinished_batches(job).exists() or adoption.waiting(job.pk)
+    if settings.paused_reason and not waiting:
+        # Paused: nothing is sent, but what is at the provider is still polled until it ends.
+        return f"paused: {settings.paused_reason}", 0
     sendable = GenerationAttempt.objects.filter(
         item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True
     ).exists()
@@ -92,6 +93,11 @@ def advance(
 def _step(job, settings, provider: Provider, say, fan_out=None) -> float:
     """Seconds to wait before the next step (the provider's wait, no free realtime slot;
     0: none)."""
+    if settings.cancelled_at:
+        # Cancelled (``generation.control``): withdraw what is not sent, cancel at the
+        # provider what is open there; what it finished still comes back below.
+        for cancelled in cancelling.sweep(job, provider):
+            say(f"cancelled provider batch {cancelled}")
     if settings.mode == Mode.BATCH:
         # Intents whose create call's answer was lost first: their attempts are sent again
         # only once the provider clearly has no batch for them.

@@ -12,11 +12,11 @@ the same steps one after another (``send_next``).
 
 from dataclasses import dataclass
 
-from conversations.models import BatchItemStatus, BatchJob
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from intake.lifecycle import finish_batch_job
 
 from . import realtime, slots
-from .models import AttemptStatus, GenerationAttempt
+from .models import AttemptStatus, GenerationAttempt, GenerationSettings
 from .provider import Provider
 
 # How long a lane that found every slot taken waits before it looks again.
@@ -63,7 +63,7 @@ def send_next(job_id, provider: Provider, *, limit: int | None = None) -> Step:
 
 def open_items(job: BatchJob) -> int:
     """Items of the job that have not ended."""
-    return job.items.exclude(status__in=[BatchItemStatus.COMPLETED, BatchItemStatus.FAILED]).count()
+    return job.items.exclude(status__in=BatchItemStatus.ended()).count()
 
 
 def finish_if_done(job: BatchJob) -> str | None:
@@ -71,7 +71,9 @@ def finish_if_done(job: BatchJob) -> str | None:
     finishing twice changes nothing): what happened, in words, or ``None``."""
     if open_items(job):
         return None
-    run = finish_batch_job(job)
+    # A cancelled job (``generation.control``) ends cancelled once all came back.
+    cancelled = GenerationSettings.objects.filter(batch_job=job, cancelled_at__isnull=False)
+    run = finish_batch_job(job, status=BatchJobStatus.CANCELLED if cancelled.exists() else None)
     job.refresh_from_db()
     enrichment = f"; enrichment run {run.pk} started" if run else ""
     return f"{job.status}: {job.successful_items} of {job.total_items} generated{enrichment}"

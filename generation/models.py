@@ -47,6 +47,10 @@ class GenerationSettings(models.Model):
     output_tokens = models.PositiveBigIntegerField(default=0)
     # Why submission stopped for the whole job (a rejected key, billing, the budget).
     paused_reason = models.TextField(blank=True)
+    # A person cancelled the job (``generation.control``): nothing more is sent, what is at
+    # the provider is cancelled there and what it finished is still taken in.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -166,6 +170,9 @@ class GenerationAttempt(models.Model):
         BatchItem, on_delete=models.CASCADE, related_name="generation_attempts"
     )
     number = models.PositiveSmallIntegerField()
+    # The number of the first attempt of this round: an item gets up to ``MAX_ATTEMPTS``
+    # automatic attempts a round, and a person's retry starts a new round.
+    first_of_round = models.PositiveSmallIntegerField(default=1)
     # Names the item and the attempt at the provider (^[a-zA-Z0-9_-]{1,64}$).
     custom_id = models.CharField(max_length=64, unique=True)
     mode = models.CharField(max_length=10, choices=Mode.choices)

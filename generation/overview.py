@@ -5,7 +5,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count
 
-from conversations.models import BatchJob
+from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 
 from . import item_overview
 from .models import AttemptStatus, GenerationAttempt, GenerationSettings
@@ -42,7 +42,19 @@ SCHEMA = {
         "costUsd": {**_MONEY, "description": "What the provider billed so far, in USD."},
         "inputTokens": _COUNT,
         "outputTokens": _COUNT,
-        "pausedReason": {"type": "string", "nullable": True},
+        "pausedReason": {
+            "type": "string",
+            "nullable": True,
+            "description": "Why nothing is sent: a person paused the job, the provider "
+            "refused the key or billing, or the budget was reached (null: not paused).",
+        },
+        "cancelledAt": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When the job was cancelled; until everything at the provider "
+            "came back, the job stays processing.",
+        },
         "providerBatches": {
             "type": "array",
             "items": {
@@ -95,6 +107,7 @@ def generation_json(job: BatchJob) -> dict | None:
         "inputTokens": settings.input_tokens,
         "outputTokens": settings.output_tokens,
         "pausedReason": settings.paused_reason or None,
+        "cancelledAt": settings.cancelled_at,
         "providerBatches": [
             {
                 "id": batch.provider_batch_id or None,
@@ -132,6 +145,7 @@ def panel(job: BatchJob) -> dict | None:
     budget = settings.budget_usd
     attempts = attempt_counts(job)
     return {
+        **controls(job, settings),
         "settings": settings,
         "provider_batches": list(job.provider_batches.all()),
         "attempts": attempts,
@@ -141,4 +155,19 @@ def panel(job: BatchJob) -> dict | None:
         "budget_used_percent": (
             min(100, int(settings.cost_usd * 100 / budget)) if budget else None
         ),
+    }
+
+
+def controls(job: BatchJob, settings: GenerationSettings) -> dict:
+    """Which of the panel's buttons apply (``generation.control``)."""
+    running = not job.is_finished and settings.cancelled_at is None
+    failed = 0
+    if job.status != BatchJobStatus.CANCELLED and settings.cancelled_at is None:
+        failed = job.items.filter(status=BatchItemStatus.FAILED).count()
+    return {
+        "cancelling": not job.is_finished and settings.cancelled_at is not None,
+        "can_cancel": running,
+        "can_pause": running and not settings.paused_reason,
+        "can_resume": not job.is_finished and bool(settings.paused_reason),
+        "failed_generations": failed,
     }

@@ -8,7 +8,10 @@ makes the item ``completed``; anything else ``failed`` with the reason. The atte
 usage is billed to the job.
 
 A result without an answer (errored, expired, canceled) gets the item a new attempt, up to
-``MAX_ATTEMPTS`` in all; then the item fails with the last reason.
+``MAX_ATTEMPTS`` a round (a person's retry starts a new round: ``generation.control``);
+then the item fails with the last reason. Once the job is cancelled, no new attempt is
+made: the item ends ``cancelled``. A realtime answer that arrives for an attempt
+withdrawn by the cancel while it was on its way is still taken in (it was paid for).
 
 Taking in the same result again changes nothing: the attempt's row is locked and a result
 is only taken in while the attempt waits for one.
@@ -25,6 +28,7 @@ from django.utils import timezone
 
 from conversations import counts
 from conversations.models import (
+    BatchItem,
     BatchItemStatus,
     BatchJob,
     BatchJobStatus,
@@ -38,7 +42,7 @@ from intake.duplicates import Original, imported_before
 from intake.sources import SourceFile, build_conversation, with_input_parameters
 
 from . import accounting
-from .models import AttemptStatus, GenerationAttempt
+from .models import AttemptStatus, GenerationAttempt, GenerationSettings
 from .parsing import parse_answer
 from .provider import Answer
 
@@ -59,7 +63,8 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
     try:
         with transaction.atomic():
             attempt = _locked(attempt_id)
-            if attempt.status not in WAITING:
+            withdrawn = _withdrawn(attempt)
+            if attempt.status not in WAITING and not withdrawn:
                 return TakenIn(attempt, False)
             item, job = attempt.item, attempt.item.batch_job
             parsed = parse_answer(answer.stop_reason, answer.text)
@@ -76,7 +81,7 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
                     source.data = with_input_parameters(parsed.document, links)
                     original = _generated_before(source.content_hash, job.created_by)
                     if original is not None:
-                        return _duplicate(attempt, answer, parsed, original)
+                        return _duplicate(attempt, answer, parsed, original, counted=withdrawn)
                 conversation = build_conversation(
                     source,
                     owner=job.created_by,
@@ -97,7 +102,9 @@ def take_in_answer(attempt_id, answer: Answer) -> TakenIn:
             attempt.answered_at = timezone.now()
             accounting.charge(attempt, answer)
             attempt.save()
-            _end_item(item, job, conversation, ok=parsed.ok, error=parsed.error or "")
+            _end_item(
+                item, job, conversation, ok=parsed.ok, error=parsed.error or "", counted=withdrawn
+            )
     except BaseException:
         for path in written:
             with contextlib.suppress(OSError):
@@ -118,7 +125,9 @@ def _generated_before(fingerprint: str, owner) -> Original | None:
     return imported_before([fingerprint], owner=owner).get(fingerprint)
 
 
-def _duplicate(attempt, answer: Answer, parsed, original: Original) -> TakenIn:
+def _duplicate(
+    attempt, answer: Answer, parsed, original: Original, *, counted: bool = False
+) -> TakenIn:
     """The answer repeats ``original``: billed, and the item fails naming it (its text is
     the original's, so nothing is lost)."""
     error = f"Duplicate: the answer has the same content as {original.describe()}."
@@ -131,7 +140,8 @@ def _duplicate(attempt, answer: Answer, parsed, original: Original) -> TakenIn:
     attempt.answered_at = timezone.now()
     accounting.charge(attempt, answer)
     attempt.save()
-    _end_item(attempt.item, attempt.item.batch_job, None, ok=False, error=error)
+    item = attempt.item
+    _end_item(item, item.batch_job, None, ok=False, error=error, counted=counted)
     return TakenIn(attempt, True)
 
 
@@ -147,21 +157,40 @@ def take_in_failure(attempt_id, result_type: str, error: str) -> TakenIn:
         attempt.answered_at = timezone.now()
         attempt.save(update_fields=["status", "error", "answered_at"])
         item, job = attempt.item, attempt.item.batch_job
-        if result_type != AttemptStatus.REJECTED and attempt.number < MAX_ATTEMPTS:
-            return TakenIn(attempt, True, next_attempt(attempt))
+        # Locked: a cancel of the job waits for this, or this sees it (``control.cancel``).
+        (cancelled_at,) = (
+            GenerationSettings.objects.select_for_update()
+            .filter(batch_job_id=job.pk)
+            .values_list("cancelled_at", flat=True)
+        )
+        tries = attempt.number - attempt.first_of_round + 1
+        if result_type != AttemptStatus.REJECTED and tries < MAX_ATTEMPTS:
+            if cancelled_at is None:
+                return TakenIn(attempt, True, next_attempt(attempt))
+            end_cancelled(job, [item.pk], f"Its job was cancelled; the last result: {error}")
+            return TakenIn(attempt, True)
         _end_item(item, job, None, ok=False, error=error)
     return TakenIn(attempt, True)
 
 
 def next_attempt(previous: GenerationAttempt) -> GenerationAttempt:
+    attempt = following_attempt(previous)
+    attempt.save(force_insert=True)
+    return attempt
+
+
+def following_attempt(previous: GenerationAttempt, *, new_round: bool = False):
+    """The item's next attempt (not saved), sending the same prompt; ``new_round``: a
+    person asked for it, and it may be followed by ``MAX_ATTEMPTS - 1`` automatic ones."""
     number = previous.number + 1
-    return GenerationAttempt.objects.create(
-        item=previous.item,
+    return GenerationAttempt(
+        item_id=previous.item_id,
         number=number,
+        first_of_round=number if new_round else previous.first_of_round,
         custom_id=accounting.custom_id(previous.item_id, number),
         mode=previous.mode,
         model=previous.model,
-        template=previous.template,
+        template_id=previous.template_id,
         prompt=previous.prompt,
         prompt_hash=previous.prompt_hash,
     )
@@ -175,14 +204,44 @@ def _locked(attempt_id) -> GenerationAttempt:
     )
 
 
-def _end_item(item, job: BatchJob, conversation, *, ok: bool, error: str) -> None:
+def _withdrawn(attempt: GenerationAttempt) -> bool:
+    """Withdrawn by a cancel before the provider answered it (``control.cancel``): only a
+    realtime call already on its way can still bring its answer."""
+    return (
+        attempt.status == AttemptStatus.CANCELED
+        and attempt.answered_at is None
+        and attempt.item.status == BatchItemStatus.CANCELLED
+    )
+
+
+def end_cancelled(job: BatchJob, item_ids: list, error: str) -> int:
+    """End these items ``cancelled`` (those not ended yet); how many ended. They count as
+    ended items of the job (``completed_items``), neither successful nor failed."""
+    ended = (
+        BatchItem.objects.filter(pk__in=item_ids)
+        .exclude(status__in=BatchItemStatus.ended())
+        .update(status=BatchItemStatus.CANCELLED, error_message=error, updated_at=timezone.now())
+    )
+    if ended:
+        now = timezone.now()
+        changes = {"completed_items": F("completed_items") + ended, "updated_at": now}
+        if job.status == BatchJobStatus.QUEUED:
+            changes.update(status=BatchJobStatus.PROCESSING, started_at=now)
+        BatchJob.objects.filter(pk=job.pk).update(**changes)
+    return ended
+
+
+def _end_item(
+    item, job: BatchJob, conversation, *, ok: bool, error: str, counted: bool = False
+) -> None:
+    """``counted``: the item had ended (cancelled) and counts among the ended already."""
     item.status = BatchItemStatus.COMPLETED if ok else BatchItemStatus.FAILED
     item.conversation = conversation
     item.error_message = "" if ok else error
     item.save(update_fields=["status", "conversation", "error_message", "updated_at"])
     now = timezone.now()
     changes = {
-        "completed_items": F("completed_items") + 1,
+        "completed_items": F("completed_items") + int(not counted),
         "successful_items": F("successful_items") + int(ok),
         "failed_items": F("failed_items") + int(not ok),
         "updated_at": now,

@@ -37,6 +37,7 @@ _ITEM_TONES = {
     BatchItemStatus.COMPLETED: "green",
     BatchItemStatus.FAILED: "red",
     BatchItemStatus.PROCESSING: "blue",
+    BatchItemStatus.CANCELLED: "grey",
 }
 
 

@@ -14,7 +14,8 @@ def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentR
     its successful conversations (enqueued once the transaction commits).
 
     The status is ``completed`` unless every item failed (``failed``); pass
-    ``cancelled`` or ``failed`` to end it so. Counters are recomputed from the items in
+    ``cancelled`` or ``failed`` to end it so. ``completed_items`` counts every ended item
+    (successful, failed or cancelled). Counters are recomputed from the items in
     one statement, never read-modify-written. Finishing an already finished job changes
     nothing and starts nothing, so a retried caller cannot start two runs.
     """
@@ -23,6 +24,7 @@ def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentR
             total=Count("pk"),
             successful=Count("pk", filter=Q(status=BatchItemStatus.COMPLETED)),
             failed=Count("pk", filter=Q(status=BatchItemStatus.FAILED)),
+            cancelled=Count("pk", filter=Q(status=BatchItemStatus.CANCELLED)),
         )
         if status is None:
             every_item_failed = counts["total"] and counts["failed"] == counts["total"]
@@ -34,7 +36,7 @@ def finish_batch_job(job: BatchJob, *, status: str | None = None) -> EnrichmentR
             .update(
                 status=status,
                 total_items=counts["total"],
-                completed_items=counts["successful"] + counts["failed"],
+                completed_items=counts["successful"] + counts["failed"] + counts["cancelled"],
                 successful_items=counts["successful"],
                 failed_items=counts["failed"],
                 completed_at=now,

@@ -23,6 +23,9 @@ class ItemSummarySerializer(serializers.Serializer):
     total = serializers.IntegerField()
     completed = serializers.IntegerField()
     failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField(
+        help_text="Items that ended without being generated: their job was cancelled."
+    )
     queued = serializers.IntegerField()
     processing = serializers.IntegerField()
 

@@ -34,6 +34,13 @@ class BatchItemStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+    # Ended without being generated: its job was cancelled before it was (generation).
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def ended(cls) -> list[str]:
+        """An item has ended once it is completed, failed or cancelled."""
+        return [cls.COMPLETED, cls.FAILED, cls.CANCELLED]
 
 
 class BatchJobQuerySet(models.QuerySet["BatchJob"]):
@@ -80,7 +87,7 @@ class BatchJob(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     total_items = models.PositiveIntegerField("items", default=0)
     completed_items = models.PositiveIntegerField(
-        default=0, help_text="Items processed so far, successful or not."
+        default=0, help_text="Items ended so far: successful, failed or cancelled."
     )
     successful_items = models.PositiveIntegerField("successful", default=0)
     failed_items = models.PositiveIntegerField(

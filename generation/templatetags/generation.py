@@ -9,6 +9,7 @@ from generation.overview import panel
 register = template.Library()
 
 
-@register.inclusion_tag("generation/job_panel.html")
-def generation_panel(job) -> dict:
-    return {"job": job, "panel": panel(job)}
+@register.inclusion_tag("generation/job_panel.html", takes_context=True)
+def generation_panel(context, job) -> dict:
+    # The panel's buttons post forms: they need the page's CSRF token.
+    return {"job": job, "panel": panel(job), "csrf_token": context.get("csrf_token")}

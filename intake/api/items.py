@@ -38,22 +38,15 @@ def _item_counts(job: BatchJob) -> dict:
             "total": job.total_items,
             "completed": job.successful_items,
             "failed": job.failed_items,
+            "cancelled": job.completed_items - job.successful_items - job.failed_items,
             "queued": 0,
             "processing": 0,
         }
     counts = job.items.aggregate(
         total=Count("pk"),
-        **{
-            status: Count("pk", filter=Q(status=status))
-            for status in (
-                BatchItemStatus.COMPLETED,
-                BatchItemStatus.FAILED,
-                BatchItemStatus.QUEUED,
-                BatchItemStatus.PROCESSING,
-            )
-        },
+        **{status: Count("pk", filter=Q(status=status)) for status in BatchItemStatus.values},
     )
-    return {key: counts[key] for key in ("total", "completed", "failed", "queued", "processing")}
+    return {key: counts[key] for key in ("total", *BatchItemStatus.values)}
 
 
 @extend_schema(

@@ -1,5 +1,7 @@
 """REST API for feeding batch jobs, the way a generator works: create a job, add items
-(up to 100 a call) as they are generated, then complete, fail or cancel it."""
+(up to 100 a call) as they are generated, then complete or fail it. Cancelling a job
+(``POST /api/batch-jobs/<id>/cancel``) is generation's (``generation.api.control``): it
+ends a job fed from outside at once, and winds a generation job down."""
 
 import uuid
 
@@ -250,9 +252,3 @@ def complete_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
 @api_view(["POST"])
 def fail_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
     return _finish(request, job_id, BatchJobStatus.FAILED)
-
-
-@_finish_schema("cancel_batch_job", "End the job as `cancelled`.")
-@api_view(["POST"])
-def cancel_batch_job_view(request: Request, job_id: uuid.UUID) -> Response:
-    return _finish(request, job_id, BatchJobStatus.CANCELLED)
