@@ -249,7 +249,9 @@ class BatchJobSerializer(serializers.Serializer):
     tier = serializers.CharField()
     priority = serializers.CharField()
     totalItems = serializers.IntegerField(source="total_items")  # noqa: N815
-    completedItems = serializers.IntegerField(source="completed_items")  # noqa: N815
+    completedItems = serializers.IntegerField(  # noqa: N815
+        source="completed_items", help_text="Items ended: completed, failed or cancelled."
+    )
     successfulItems = serializers.IntegerField(source="successful_items")  # noqa: N815
     failedItems = serializers.IntegerField(  # noqa: N815
         source="failed_items", help_text="Items whose generation failed."

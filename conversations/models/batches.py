@@ -162,6 +162,11 @@ class BatchJob(models.Model):
         return max(self.total_items - self.completed_items, 0)
 
     @property
+    def cancelled_items(self) -> int:
+        """Items that ended without being generated (their generation job was cancelled)."""
+        return max(self.completed_items - self.successful_items - self.failed_items, 0)
+
+    @property
     def progress_percent(self) -> int:
         if not self.total_items:
             return 0

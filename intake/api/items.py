@@ -38,7 +38,7 @@ def _item_counts(job: BatchJob) -> dict:
             "total": job.total_items,
             "completed": job.successful_items,
             "failed": job.failed_items,
-            "cancelled": job.completed_items - job.successful_items - job.failed_items,
+            "cancelled": job.cancelled_items,
             "queued": 0,
             "processing": 0,
         }

@@ -35,6 +35,7 @@ def test_batch_items_lists_items_in_position_order_with_a_summary(api, user):
         "total": 3,
         "completed": 2,
         "failed": 1,
+        "cancelled": 0,
         "queued": 0,
         "processing": 0,
     }

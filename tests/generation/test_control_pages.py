@@ -88,6 +88,7 @@ def test_cancelling_a_job_with_nothing_at_the_provider_reloads_the_page(client, 
     page = client.get(f"/batch-jobs/{job.pk}/").content.decode()
     assert "Job cancelled: 2 items not generated yet cancelled." in page
     assert 'badge--item-cancelled">Cancelled' in page
+    assert "<dt>Cancelled</dt><dd>2</dd>" in page
     assert buttons(page) == []
     job.refresh_from_db()
     assert job.status == BatchJobStatus.CANCELLED
