@@ -72,7 +72,7 @@ def test_every_operation_of_the_schema_called_through_the_generated_client_parse
     )
     run_operations(tag("enrichment_runs"), models, owner)
     training_file_operations(tag("training_files"), models, types, owner)
-    generation_operations(tag("generation_jobs"), models, monkeypatch)
+    generation_operations(tag("generation_jobs"), tag("batch_jobs"), models, monkeypatch)
     token_operations(tag("tokens"), models, generated("client"), live_server.url)
 
     assert called == schema_operations()
@@ -383,7 +383,7 @@ GENERATION = {
 }
 
 
-def generation_operations(generation, models, monkeypatch) -> None:
+def generation_operations(generation, jobs, models, monkeypatch) -> None:
     import_scaffolding(scaffolding_paths())
     preview = generation.preview_generation_job(
         body=models.PreviewGenerationJobBody.from_dict(GENERATION)
@@ -397,6 +397,15 @@ def generation_operations(generation, models, monkeypatch) -> None:
     )
     assert created.status_code == 201
     assert created.parsed.generation.mode in ("batch", "realtime")
+    job_id = created.parsed.id
+    paused = jobs.pause_generation_job(job_id)
+    assert isinstance(paused.parsed, models.JobControlResponse)
+    assert paused.parsed.job.generation.paused_reason.startswith("Paused by")
+    resumed = jobs.resume_generation_job(job_id)
+    assert (resumed.parsed.changed, resumed.parsed.job.generation.paused_reason) == (True, None)
+    retried = jobs.retry_failed_generations(job_id)
+    assert isinstance(retried.parsed, models.JobConflict)
+    assert retried.parsed.code == "nothing_to_retry"
 
 
 # Every documented error answer of every operation -----------------------------------------
