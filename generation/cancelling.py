@@ -44,7 +44,7 @@ def withdraw(job: BatchJob, settings: GenerationSettings) -> int:
         .values_list("pk", flat=True)
     )
     GenerationAttempt.objects.filter(pk__in=list(unsent)).update(
-        status=AttemptStatus.CANCELED, error=reason
+        status=AttemptStatus.WITHDRAWN, error=reason
     )
     waiting = GenerationAttempt.objects.filter(item=OuterRef("pk"), status__in=WAITING)
     idle = (

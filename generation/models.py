@@ -152,6 +152,8 @@ class AttemptStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     CANCELED = "canceled", "Canceled"
     REJECTED = "rejected", "Rejected (bad request)"
+    # Never sent: its job was cancelled first (``generation.cancelling``).
+    WITHDRAWN = "withdrawn", "Withdrawn (job cancelled)"
 
     @classmethod
     def answered(cls) -> list[str]:

@@ -208,8 +208,7 @@ def _withdrawn(attempt: GenerationAttempt) -> bool:
     """Withdrawn by a cancel before the provider answered it (``control.cancel``): only a
     realtime call already on its way can still bring its answer."""
     return (
-        attempt.status == AttemptStatus.CANCELED
-        and attempt.answered_at is None
+        attempt.status == AttemptStatus.WITHDRAWN
         and attempt.item.status == BatchItemStatus.CANCELLED
     )
 
