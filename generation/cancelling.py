@@ -7,11 +7,13 @@ Each step of a cancelled job sweeps again (``generation.drive``), so that an att
 or a batch created while the cancel was being recorded is withdrawn or cancelled too.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 
 from conversations.models import BatchItemStatus, BatchJob
 
+from . import slots
 from .models import (
     AttemptStatus,
     GenerationAttempt,
@@ -34,15 +36,20 @@ def withdraw(job: BatchJob, settings: GenerationSettings) -> int:
     that no submission takes them meanwhile) and end the items left with nothing at the
     provider ``cancelled``; how many items ended.
 
-    An attempt being taken in right now (its row locked) is left to end its item; a
-    realtime call on its way when its attempt is withdrawn still has its answer taken in
-    (``generation.results``)."""
+    An attempt being sent by a realtime lane (claimed) or taken in right now (its row
+    locked) is left to end its item; a realtime call that set off between this look and
+    the withdrawal still has its answer taken in (``generation.results``)."""
     reason = cancelled_text(settings)
     unsent = (
         GenerationAttempt.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(item__batch_job=job, status=AttemptStatus.PENDING, provider_batch__isnull=True)
         .values_list("pk", flat=True)
     )
+    claimed = _claimed()
+    if claimed:
+        # Being sent right now by a realtime lane: its answer is taken in as it comes.
+        key = RawSQL("hashtext(generation_attempts.id::text)::bigint & 4294967295", [])
+        unsent = unsent.annotate(claim_key=key).exclude(claim_key__in=claimed)
     GenerationAttempt.objects.filter(pk__in=list(unsent)).update(
         status=AttemptStatus.WITHDRAWN, error=reason
     )
@@ -53,6 +60,19 @@ def withdraw(job: BatchJob, settings: GenerationSettings) -> int:
         .values_list("pk", flat=True)
     )
     return end_cancelled(job, list(idle), reason)
+
+
+def _claimed() -> list[int]:
+    """The keys of the attempts being sent by realtime lanes now (``generation.slots``:
+    their claims, as ``pg_locks`` shows the second key, unsigned)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::bigint::oid AND objsubid = 2 AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            [slots.CLAIMS],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def sweep(job: BatchJob, provider: Provider) -> list[str]:

@@ -170,6 +170,35 @@ def test_cancel_with_nothing_at_the_provider_ends_the_job_at_once(api, fake_anth
     assert (summary["cancelled"], summary["queued"], summary["total"]) == (4, 0, 4)
 
 
+def test_a_realtime_call_in_flight_keeps_its_item_open_until_its_answer_is_in(api, fake_anthropic):
+    from generation import slots
+    from generation.provider import Answer
+    from generation.results import take_in_answer
+
+    job = create(api, mode="realtime")
+    sending = attempts(job)[1]
+
+    with slots.claim([sending.pk]) as claimed:
+        assert claimed == sending.pk
+        response = post(api, job, "cancel")
+
+    assert response.json()["job"]["status"] == BatchJobStatus.PROCESSING
+    assert item_statuses(job) == [
+        BatchItemStatus.CANCELLED,
+        BatchItemStatus.QUEUED,
+        BatchItemStatus.CANCELLED,
+        BatchItemStatus.CANCELLED,
+    ]
+    text = '{"conversation_metadata": {}, "turns": []}'
+    take_in_answer(sending.pk, Answer("end_turn", text, 10, 20, "claude-x", "msg_1"))
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == BatchJobStatus.CANCELLED
+    assert job.items.get(position=2).status == BatchItemStatus.COMPLETED
+    assert (job.completed_items, job.successful_items) == (4, 1)
+    assert fake_anthropic.requests() == []
+
+
 def test_an_answer_on_its_way_when_the_job_was_cancelled_is_still_taken_in(api, fake_anthropic):
     """A realtime call already sent when its attempt was withdrawn: it was paid for."""
     from generation.provider import Answer
