@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0006_batch_item_cancelled'),
+        ('conversations', '0007_batch_item_cancelled'),
         ('generation', '0002_provider_batch_adoption'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0005_revisions'),
+        ('conversations', '0006_review_queue_indexes'),
     ]
 
     operations = [
