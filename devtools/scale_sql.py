@@ -276,7 +276,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
       conversation_count, total_training_pairs, avg_quality_score, min_quality_score,
       max_quality_score, human_reviewed_count, scaffolding_distribution, last_updated_at,
       build_generation, build_total, build_done, build_started_at, error,
-      created_by_id, created_at, updated_at, approved_only
+      created_by_id, created_at, updated_at, approved_only, min_quality_tier, splits
     )
     SELECT {sql.derived_id(3, "owner", "number")},
            CASE WHEN number = 0 THEN 'Everything of the big generation'
@@ -288,7 +288,7 @@ def training_files_sql(sql: Dialect, plan: Plan, staff_id: int, user_id: int) ->
            {path} || 'training.chat.jsonl', 'training-files', 0, 0, 0,
            0, 0, 3.5, 1.0, 5.0, 0, {sql.json(distribution)}, {created},
            1, 0, 0, {created}, '', CASE owner WHEN {STAFF} THEN {staff_id} ELSE {user_id} END,
-           {created}, {created}, false
+           {created}, {created}, false, '', {sql.json("{}")}
     FROM f
     """
 
