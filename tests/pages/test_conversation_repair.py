@@ -177,6 +177,41 @@ def test_a_truncated_conversations_file_is_replaced_by_pasted_text(user_client, 
     assert conversation.enrichment_status == EnrichmentStatus.COMPLETED
 
 
+def test_a_long_truncated_reply_is_offered_whole_to_correct(user_client, user):
+    """A reply cut off after 20,000 characters: the form holds all of it, so correcting
+    its end stores the whole document (a cut-down text would lose the turns between)."""
+    document = conversation_document(turns=12)
+    for turn in document["turns"]:
+        turn["content"] = "A long, careful answer about the emergency fund. " * 40
+    whole = json.dumps(document)
+    cut = len(whole) - 120  # inside the last turn's emotional context
+    assert cut > 20_000
+    conversation = ConversationFactory(created_by=user, document=whole[:cut].encode())
+    enrich_conversations([conversation.pk])
+
+    edit = user_client.get(f"/conversations/{conversation.pk}/edit/").content.decode()
+    assert f">{html.escape(whole[:cut])}</textarea>" in edit
+    user_client.post(f"/conversations/{conversation.pk}/replace/", {"text": whole})
+
+    conversation.refresh_from_db()
+    assert default_storage.open(conversation.revisions.get(number=2).path).read() == (
+        whole.encode()
+    )
+
+
+def test_a_reply_too_large_for_the_form_is_not_offered_in_part(user_client, user):
+    huge = b'{"turns": [{"content": "' + b"x" * (1024 * 1024) + b"..."
+    conversation = ConversationFactory(created_by=user, document=huge)
+    enrich_conversations([conversation.pk])
+
+    edit = user_client.get(f"/conversations/{conversation.pk}/edit/").content.decode()
+
+    assert 'id="replace-text-too-large"' in edit
+    assert "too large to correct here" in edit
+    assert 'name="text"' not in edit
+    assert 'name="file"' in edit  # the upload is still offered
+
+
 def test_an_upload_replaces_the_file_and_a_healthy_conversation_cannot_be_replaced(
     user_client, failed, user
 ):
