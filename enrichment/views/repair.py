@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 
-from conversations.models import Conversation
+from conversations.models import Conversation, ErrorCategory
 
 from ..revisions import is_being_enriched, revisions_of
 
@@ -150,11 +150,54 @@ def problems_of(report: dict | None) -> Problems:
     return problems
 
 
+AGAIN = "Each correction is saved as a new revision, then validated and enriched again."
+
+
+def repair_advice(conversation: Conversation) -> str:
+    """What to do about a failed conversation, by its failure category ("" when it did
+    not fail)."""
+    if not conversation.needs_retry:
+        return ""
+    category = conversation.enrichment_error_category
+    report = (
+        conversation.validation_report if isinstance(conversation.validation_report, dict) else {}
+    )
+    blockers = [b for b in report.get("blockers") or [] if isinstance(b, dict)]
+    if category == ErrorCategory.VALIDATION:
+        if any(b.get("code") == "INVALID_JSON_SYNTAX" for b in blockers):
+            return (
+                "Its stored reply is not complete JSON (usually cut off at the end), so it "
+                "has no turns to edit: correct its text on the Edit page, or upload a "
+                f"corrected file. {AGAIN}"
+            )
+        turns = sorted(
+            {
+                int(m.group(1)) + 1
+                for b in blockers
+                if (m := _TURN_FIELD.match(str(b.get("field") or "")))
+            }
+        )
+        if turns:
+            named = ", ".join(str(n) for n in turns)
+            return (
+                f"Edit turn{'s' if len(turns) > 1 else ''} {named} as the validation report "
+                f"says, or replace the file. {AGAIN}"
+            )
+        return f"Edit it as the validation report says, or replace the file. {AGAIN}"
+    if category == ErrorCategory.NORMALIZATION:
+        return f"Edit it as the normalization report says, or replace the file. {AGAIN}"
+    if category == ErrorCategory.MISSING_INPUT:
+        return f"Its stored file is missing: replace the file with its JSON. {AGAIN}"
+    return "Nothing in the conversation itself is wrong: retry its enrichment."
+
+
 def repair_context(conversation: Conversation) -> dict:
     """What the conversation's page shows of its repair: its revisions, whether the latest
-    is being enriched, and the validation problems of each turn."""
+    is being enriched, the validation problems of each turn, and what to do about a
+    failure."""
     return {
         "revisions": list(revisions_of(conversation)),
         "being_enriched": is_being_enriched(conversation),
         "problems": problems_of(conversation.validation_report),
+        "advice": repair_advice(conversation),
     }

@@ -78,10 +78,12 @@ def test_a_reviewer_works_through_a_real_queue_repairs_one_and_trains_on_the_app
     page.goto(f"/conversations/{truncated.pk}/")
     expect(page.locator("h1 .badge")).to_have_text("Validation failed")
     expect(page.locator("main")).to_contain_text("INVALID_JSON_SYNTAX")
+    expect(page.locator("#repair-advice")).to_contain_text("correct its text on the Edit page")
+    screenshot(page, "2-the-truncated-one-failed")
     page.locator("#revisions").get_by_role("link", name="Replace the file…").click()
     text = page.get_by_label("Or the document itself")
     expect(text).to_have_value(seeded.truncated_text)
-    screenshot(page, "2-edit-the-truncated-text")
+    screenshot(page, "3-edit-the-truncated-text")
     text.focus()
     page.keyboard.press("Control+End")
     page.keyboard.insert_text(TRUNCATED_ENDING)
@@ -101,7 +103,7 @@ def test_a_reviewer_works_through_a_real_queue_repairs_one_and_trains_on_the_app
     expect(page.locator("h1 .badge")).to_have_text("Completed")
     expect(page.locator("#revision-state")).to_contain_text("Pending review")
     expect(page.locator("#revisions li")).to_have_count(2)
-    screenshot(page, "3-validated-and-enriched")
+    screenshot(page, "4-validated-and-enriched")
 
     # Back in the queue, newest first (after the one this reviewer still holds).
     page.goto("/review/?sort=-age")
@@ -109,7 +111,7 @@ def test_a_reviewer_works_through_a_real_queue_repairs_one_and_trains_on_the_app
     expect(title).to_contain_text(names[4])  # claimed before: offered first
     page.keyboard.press("j")
     expect(title).to_contain_text(truncated.display_name)
-    screenshot(page, "4-fixed-one-in-the-queue")
+    screenshot(page, "5-fixed-one-in-the-queue")
     page.keyboard.press("a")
     expect(notice).to_have_text(f"Approved: “{truncated.display_name}”.")
     approved = [order[0], order[1], order[3], truncated]
@@ -128,7 +130,7 @@ def test_a_reviewer_works_through_a_real_queue_repairs_one_and_trains_on_the_app
         "Training file “Reviewed by a person” created with 4 conversations."
     )
     expect(page.locator("#members tbody tr")).to_have_count(4)
-    screenshot(page, "5-approved-only-file")
+    screenshot(page, "6-approved-only-file")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Full JSON (brightrun-lora-v4)").click()

@@ -86,6 +86,27 @@ def test_the_page_lists_revisions_with_downloads_and_problems_on_their_turn(user
     assert 'value="1.5"' in turn_2
 
 
+def test_a_failed_conversations_page_says_what_to_do_about_its_failure(user_client, user, failed):
+    truncated = ConversationFactory(created_by=user, document=TRUNCATED_REPLY)
+    enrich_conversations([truncated.pk])
+    healthy = ConversationFactory(created_by=user)
+    enrich_conversations([healthy.pk])
+
+    def advice(conversation) -> str:
+        body = user_client.get(f"/conversations/{conversation.pk}/").content.decode()
+        if 'id="repair-advice"' not in body:
+            return ""
+        start = body.index('id="repair-advice"')
+        return html.unescape(body[body.index(">", start) + 1 : body.index("</p>", start)])
+
+    assert advice(failed).startswith("Edit turn 2 as the validation report says")
+    assert advice(truncated).startswith(
+        "Its stored reply is not complete JSON (usually cut off at the end), so it has no "
+        "turns to edit: correct its text on the Edit page"
+    )
+    assert advice(healthy) == ""
+
+
 def test_saving_an_edit_stores_a_new_revision_and_enriches_it_again(user_client, failed, user):
     data = edit_data(
         failed,
