@@ -88,6 +88,7 @@ class Selection:
     sent_ids: dict[uuid.UUID, str] = field(default_factory=dict)  # the id each was given as
     # Chosen one by one, every one required: a conversation left out is an error.
     strict: bool = False
+    not_approved: int = 0  # of left_out: completed, but no one approved it
 
 
 def chunks(items: Sequence, size: int = CHUNK):
@@ -143,6 +144,7 @@ def only_approved(selection: Selection) -> Selection:
         selection.left_out + len(out),
         selection.sent_ids,
         selection.strict,
+        selection.not_approved + len(out),
     )
 
 

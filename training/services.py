@@ -68,6 +68,7 @@ class Change:
     removed: list[str] = field(default_factory=list)
     not_included: list[str] = field(default_factory=list)
     left_out: int = 0
+    not_approved: int = 0  # of left_out: left out of an approved-only file, not approved
 
 
 # Changing a training file ------------------------------------------------------------
@@ -104,7 +105,10 @@ def create_training_file(
     if approved_only:
         selection = only_approved(selection)
     if not selection.pks:
-        raise NothingSelected("There are no completed conversations to put in a training file.")
+        raise NothingSelected(
+            f"There are no {'approved ' if approved_only else ''}completed conversations to "
+            "put in a training file."
+        )
     if _name_taken(name, owner):
         raise NameTaken(f"You already have a training file named “{name}”.")
     try:
@@ -121,7 +125,13 @@ def create_training_file(
         if _name_taken(name, owner):  # created at the same moment by another request
             raise NameTaken(f"You already have a training file named “{name}”.") from None
         raise
-    return Change(training_file, queued, added=added, left_out=selection.left_out)
+    return Change(
+        training_file,
+        queued,
+        added=added,
+        left_out=selection.left_out,
+        not_approved=selection.not_approved,
+    )
 
 
 def add_conversations(
@@ -137,7 +147,8 @@ def add_conversations(
     if training_file.approved_only:
         selection = only_approved(selection)
     if not selection.pks:
-        raise NothingSelected("There are no completed conversations to add.")
+        approved = "approved " if training_file.approved_only else ""
+        raise NothingSelected(f"There are no {approved}completed conversations to add.")
     with transaction.atomic():
         training_file = _lock(training_file)
         business = _business_ids(selection.pks)
@@ -151,7 +162,12 @@ def add_conversations(
         added = _insert(training_file, new, user=_owner(user))
         queued = bool(added) and _rebuild(training_file, background=background, enqueue=enqueue)
     return Change(
-        training_file, queued, added=added, already_included=already, left_out=selection.left_out
+        training_file,
+        queued,
+        added=added,
+        already_included=already,
+        left_out=selection.left_out,
+        not_approved=selection.not_approved,
     )
 
 

@@ -49,11 +49,18 @@ def _done_text(change: services.Change) -> str:
     return "The files are built."
 
 
-def _left_out_text(left_out: int) -> str:
-    if not left_out:
-        return ""
-    verb = "was" if left_out == 1 else "were"
-    return f" {conversations_text(left_out)} {verb} not completed and left out."
+def _left_out_text(change: services.Change) -> str:
+    """Why conversations chosen were left out: not completed, or (an approved-only
+    file) not approved."""
+    text = ""
+    for count, why in (
+        (change.left_out - change.not_approved, "not completed"),
+        (change.not_approved, "not approved"),
+    ):
+        if count:
+            verb = "was" if count == 1 else "were"
+            text += f" {conversations_text(count)} {verb} {why} and left out."
+    return text
 
 
 @require_GET
@@ -230,8 +237,7 @@ def training_file_create(request: HtmxHttpRequest) -> HttpResponse:
     messages.success(
         request,
         f"Training file “{change.training_file.name}” created with "
-        f"{conversations_text(len(change.added))}. {_done_text(change)}"
-        + _left_out_text(change.left_out),
+        f"{conversations_text(len(change.added))}. {_done_text(change)}" + _left_out_text(change),
     )
     return redirect_to(request, reverse("training-file-detail", args=[change.training_file.pk]))
 
@@ -270,7 +276,7 @@ def training_file_add(request: HtmxHttpRequest) -> HttpResponse:
             f"Added {conversations_text(len(change.added))} to “{training_file.name}”."
             + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
             + (f" {_done_text(change)}" if change.added else "")
-            + _left_out_text(change.left_out),
+            + _left_out_text(change),
         )
     return redirect_to(request, back or reverse("training-file-detail", args=[training_file.pk]))
 

@@ -127,7 +127,8 @@ def test_a_reviewer_works_through_a_real_queue_repairs_one_and_trains_on_the_app
     panel.get_by_label("Approved conversations only").check()
     panel.get_by_role("button", name="Create training file").click()
     expect(page.locator(".messages")).to_contain_text(
-        "Training file “Reviewed by a person” created with 4 conversations."
+        "Training file “Reviewed by a person” created with 4 conversations. The files are "
+        "built. 297 conversations were not approved and left out."
     )
     expect(page.locator("#members tbody tr")).to_have_count(4)
     screenshot(page, "6-approved-only-file")
