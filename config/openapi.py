@@ -14,6 +14,8 @@ BODY_REQUIRED = {
     "review_conversations",
     "create_api_token",
 }
+# Operations whose JSON body may be left out, but whose unknown keys are refused too.
+BODY_OPTIONAL = {"claim_next_for_review"}
 
 
 RETRY_AFTER = {
@@ -49,7 +51,7 @@ def close_request_bodies(result: dict, generator, request, public) -> dict:
     components = result.get("components", {}).get("schemas", {})
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
-            if operation.get("operationId") not in BODY_REQUIRED:
+            if operation.get("operationId") not in BODY_REQUIRED | BODY_OPTIONAL:
                 continue
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 schema = media.get("schema", {})

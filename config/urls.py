@@ -248,6 +248,7 @@ urlpatterns = [
     ),
     path("api/conversations/review", review_api.bulk_review_view, name="api-bulk-review"),
     path("api/review/queue", review_api.queue_view, name="api-review-queue"),
+    path("api/review/next", review_api.next_view, name="api-review-next"),
     path(
         "api/conversations/<anyuuid:conversation_id>/review",
         review_api.review_view,

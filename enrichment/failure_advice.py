@@ -97,8 +97,9 @@ def failure_advice(conversation: Conversation) -> Advice | None:
     if category == ErrorCategory.VALIDATION and NOT_A_CONVERSATION & set(codes):
         todo = (
             "The file is not a conversation that can be edited turn by turn (it is not "
-            "JSON, often because the reply was cut off, or it has no turns): replace the "
-            "file with a complete one."
+            "JSON, often because the reply was cut off, or it has no turns): correct its "
+            "text where the file is replaced (the stored text is there to finish), or "
+            "upload a complete file."
         )
         actions = (REPLACE,)
     job = (

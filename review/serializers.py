@@ -9,6 +9,7 @@ from enrichment.serializers import (
     RequestBodySerializer,
     ReviewFieldsSerializer,
     StrictCharField,
+    StrictUUIDField,
 )
 
 from .services import ACTIONS, MAX_COMMENT, REASONS
@@ -78,6 +79,28 @@ class QueueRowSerializer(serializers.Serializer):
         if conversation.review_claimed_by_id is None or until is None or until <= now:
             return None
         return conversation.review_claimed_by.get_username()
+
+
+class NextRequestSerializer(RequestBodySerializer):
+    skip = serializers.ListField(
+        child=StrictUUIDField(),
+        required=False,
+        default=list,
+        max_length=settings.REVIEW_BULK_LIMIT,
+        help_text="Row ids of conversations you pass over (up to 100): your claims on them "
+        "are given back and they are not offered again in this call.",
+    )
+
+
+class ClaimedRowSerializer(QueueRowSerializer):
+    claimedUntil = serializers.DateTimeField(source="review_claimed_until")  # noqa: N815
+
+
+class NextSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    data = ClaimedRowSerializer(
+        allow_null=True, help_text="The conversation now claimed for you, or null: none left."
+    )
 
 
 class StatisticsSerializer(serializers.Serializer):

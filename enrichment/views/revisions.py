@@ -23,7 +23,6 @@ from core.pages import HtmxHttpRequest, is_partial_request, redirect_to
 from ..models import RunSource
 from ..replacements import replace_failed
 from ..revisions import document_from_bytes, save_revision
-from ..transcripts import RAW_SHOWN
 from .conversation_detail import visible_conversation
 from .repair import (
     ConversationEditForm,
@@ -39,11 +38,14 @@ EDIT = "enrichment/conversation_edit.html"
 PANEL = "includes/revisions.html"
 # The largest file the replace form takes (the API and intake take more, in other ways).
 MAX_REPLACEMENT_BYTES = 16 * 1024 * 1024
+# The largest file whose text the replace form offers to correct (far above any reply).
+MAX_EDITED_TEXT_BYTES = 1024 * 1024
 
 
-def current_document(conversation: Conversation) -> tuple[dict | None, str]:
+def current_document(conversation: Conversation) -> tuple[dict | None, str | None]:
     """The document enrichment reads now (``None`` when it is not a JSON object), and its
-    text (the beginning of it, for the replace form)."""
+    whole text, to correct in the replace form (``None`` when it is too large for the
+    form: a part of it, corrected and saved, would become a shorter document)."""
     path = conversation.file_path or conversation.raw_response_path
     if not path:
         return None, ""
@@ -51,7 +53,9 @@ def current_document(conversation: Conversation) -> tuple[dict | None, str]:
         content = storage.read_file(path)
     except OSError:
         return None, ""
-    text = content.decode("utf-8", errors="replace")[:RAW_SHOWN]
+    text = None
+    if len(content) <= MAX_EDITED_TEXT_BYTES:
+        text = content.decode("utf-8", errors="replace")
     try:
         document = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -111,6 +115,7 @@ def conversation_edit(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
         "turn_rows": [(turn_form, problems.turns.get(index, [])) for turn_form, index in rows],
         "problems": problems,
         "text": text,
+        "max_edited_text_bytes": MAX_EDITED_TEXT_BYTES,
         "may_replace": conversation.needs_retry,
     }
     return render(request, EDIT, context, status=400 if request.method == "POST" else 200)

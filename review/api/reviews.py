@@ -27,13 +27,15 @@ from ..queue import FAILURE_CATEGORIES, SORTS, filters_from, may_review_others, 
 from ..serializers import (
     BulkReviewRequestSerializer,
     BulkReviewSerializer,
+    NextRequestSerializer,
+    NextSerializer,
     QueueRowSerializer,
     QueueSerializer,
     ReviewedSerializer,
     ReviewRequestSerializer,
     StatisticsSerializer,
 )
-from ..services import review, review_many
+from ..services import next_for_review, release, review, review_many
 
 QUEUE_PAGE = PageSize(default=50, maximum=500)
 REFUSED = {
@@ -61,7 +63,7 @@ def _string(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, {"type": "string"}, description=description)
 
 
-QUEUE_PARAMETERS = [
+QUEUE_FILTERS = [
     OpenApiParameter(
         "status",
         {"type": "string", "enum": ReviewStatus.values, "default": "pending_review"},
@@ -83,8 +85,8 @@ QUEUE_PARAMETERS = [
         description="age: oldest enrichment first; quality: lowest score first (unscored "
         "last); a leading - reverses.",
     ),
-    *QUEUE_PAGE.parameters(),
 ]
+QUEUE_PARAMETERS = [*QUEUE_FILTERS, *QUEUE_PAGE.parameters()]
 
 
 @extend_schema(
@@ -114,6 +116,35 @@ def queue_view(request: Request) -> Response:
             "pagination": page.pagination,
         }
     )
+
+
+@extend_schema(
+    operation_id="claim_next_for_review",
+    parameters=QUEUE_FILTERS,
+    request=NextRequestSerializer,
+    responses={200: NextSerializer, 400: INVALID, **ERROR_RESPONSES, 413: TOO_LARGE},
+    description="Claim the next conversation of your queue (the filters and order of GET "
+    "/api/review/queue) for REVIEW_CLAIM_SECONDS and answer it, or `data: null` when none "
+    "is left. One you already hold comes first; one another reviewer holds is never "
+    "offered, so reviewers asking at the same moment get different conversations. While "
+    "you hold it, other reviewers' actions on it answer 409 `claimed`; your review "
+    "action gives the claim back.",
+)
+@api_view(["POST"])
+def next_view(request: Request) -> Response:
+    filters, errors = filters_from(request.query_params, strict=True)
+    serializer = NextRequestSerializer(data=request.data)
+    if not serializer.is_valid():
+        errors = {**errors, **serializer.errors}
+    if errors:
+        raise invalid(errors)
+    skipped = serializer.validated_data["skip"]
+    for pk in skipped:
+        release(pk, request.user)
+    row = next_for_review(request.user, filters, skip=skipped)
+    context = {"now": timezone.now()}
+    data = NextSerializer({"data": row}, context=context).data
+    return Response(data)
 
 
 @extend_schema(

@@ -167,6 +167,13 @@ def conversation_operations(conversations, review, batch_jobs, models, types, ow
     assert isinstance(queue.parsed, models.Queue)
     assert [row.id for row in queue.parsed.data] == [good.pk]
     assert queue.parsed.pagination.limit == 5
+    claimed = review.claim_next_for_review(body=models.NextRequest.from_dict({}))
+    assert claimed.status_code == 200
+    assert isinstance(claimed.parsed, models.Next)
+    assert (claimed.parsed.data.id, claimed.parsed.data.claimed_by) == (
+        good.pk,
+        owner.get_username(),
+    )
     reviewed = conversations.review_conversation(
         good.pk, body=models.ReviewRequest.from_dict({"action": "approved"})
     )

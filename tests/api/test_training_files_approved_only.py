@@ -7,7 +7,12 @@ import pytest
 from conversations.models import Conversation
 from enrichment.pipeline.run import enrich_conversations
 from review import services as review
-from tests.factories import BatchItemFactory, BatchJobFactory, enriched_conversation
+from tests.factories import (
+    BatchItemFactory,
+    BatchJobFactory,
+    ConversationFactory,
+    enriched_conversation,
+)
 from tests.training.helpers import stored
 from training.models import TrainingFile
 
@@ -125,3 +130,34 @@ def test_the_page_makes_an_approved_only_file(user_client, user):
         approved.conversation_id
     ]
     assert Conversation.objects.get(pk=pending.pk).review_status == "pending_review"
+
+
+def test_the_page_says_why_each_conversation_was_left_out(user_client, user):
+    approved = enriched_conversation(created_by=user)
+    pending = [enriched_conversation(created_by=user) for _ in range(2)]
+    not_enriched = ConversationFactory(created_by=user)
+    review.review(approved, user, "approved")
+    ids = [str(c.pk) for c in (approved, *pending, not_enriched)]
+
+    response = user_client.post(
+        "/training-files/create/",
+        {"ids": ids, "name": "Reviewed", "approved_only": "on"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.endswith("3 conversations left out: 2 not approved, 1 not completed.")
+
+
+def test_nothing_approved_is_refused_saying_so(user_client, user):
+    pending = enriched_conversation(created_by=user)
+
+    response = user_client.post(
+        "/training-files/create/",
+        {"ids": [str(pending.pk)], "name": "Reviewed", "approved_only": "on"},
+    )
+
+    assert response.status_code == 422
+    assert "There are no approved completed conversations" in response.content.decode()
+    assert not TrainingFile.objects.exists()

@@ -113,7 +113,7 @@ def test_a_file_that_is_not_json_says_to_replace_it(user_client, user):
     edit_page = user_client.get(f"/conversations/{conversation.pk}/edit/")
     assert edit_page.status_code == 200 and 'id="replace"' in edit_page.content.decode()
 
-    assert "replace the file with a complete one" in html
+    assert "correct its text where the file is replaced" in html
     edit = f"/conversations/{conversation.pk}/edit/"
     assert f'<a href="{edit}#replace">' in html and "#edit-form" not in html
 
