@@ -33,3 +33,9 @@ class GenerationConfig(AppConfig):
             )
         # A training file's generated members say which model and prompt made them.
         add_bulk_section("training_member", BulkSection("generation", provenance.provenance))
+        # Nobody feeds or finishes a generation job from outside (intake's endpoints).
+        from intake.items import check_callers
+
+        from . import control
+
+        check_callers(control.refuse_callers)

@@ -69,6 +69,24 @@ class NothingToRetry(Conflict):
         )
 
 
+class FedByTheProvider(Conflict):
+    code = "generation_job"
+
+    def __init__(self, job: BatchJob) -> None:
+        super().__init__(
+            "This is a generation job: the provider feeds its items, and it ends by itself "
+            "once every item has. Pause or cancel it instead.",
+            subject=job,
+        )
+
+
+def refuse_callers(job: BatchJob) -> None:
+    """Intake's check (``intake.items.check_callers``): nobody adds items to a generation
+    job, or completes or fails it, from outside."""
+    if GenerationSettings.objects.filter(batch_job=job).exists():
+        raise FedByTheProvider(job)
+
+
 @dataclass(frozen=True)
 class Done:
     """What an action did: the job as it is now, a sentence for people, and whether

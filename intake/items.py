@@ -57,6 +57,22 @@ SKIPPED = "skipped"
 DUPLICATE = "duplicate"
 
 
+# Checks that higher apps add (generation: the provider feeds its jobs, which end by
+# themselves): each raises a ``Conflict`` when callers may not add items to the job or
+# complete or fail it.
+_CALLER_CHECKS: list = []
+
+
+def check_callers(check) -> None:
+    """Add ``check(job)`` to what ``add_items`` and ``finish_job`` run on the locked job."""
+    _CALLER_CHECKS.append(check)
+
+
+def _check_callers(job: BatchJob) -> None:
+    for check in _CALLER_CHECKS:
+        check(job)
+
+
 class JobNotOpen(Conflict):
     """The job has finished: it takes no more items and cannot be finished again."""
 
@@ -209,6 +225,7 @@ def _store(job: BatchJob, prepared: list[_Prepared], *, allow_duplicates: bool) 
     locked = BatchJob.objects.select_for_update().get(pk=job.pk)
     if locked.is_finished:
         raise JobNotOpen(locked)
+    _check_callers(locked)
     with_content = [i for i, entry in enumerate(prepared) if entry.source is not None]
     skipped: dict[int, Duplicate] = {}
     if not allow_duplicates:
@@ -321,6 +338,8 @@ def finish_job(job: BatchJob, *, status: str) -> tuple[BatchJob, EnrichmentRun |
             if not same:
                 raise JobNotOpen(locked)
             return locked, None
+        if status != BatchJobStatus.CANCELLED:
+            _check_callers(locked)
         asked = None if status == BatchJobStatus.COMPLETED else status
         run = finish_batch_job(locked, status=asked)
     return locked, run

@@ -385,3 +385,26 @@ def test_a_cancelling_job_cannot_be_paused_or_retried(api, fake_anthropic):
     for action in ("pause", "retry-failed-generations"):
         refused = post(api, job, action)
         assert (refused.status_code, refused.json()["code"]) == (409, "job_cancelling")
+
+
+def test_nobody_feeds_completes_or_fails_a_generation_job_from_outside(api, fake_anthropic):
+    job = create(api)
+    items = job.items.count()
+
+    for action in ("complete", "fail"):
+        refused = post(api, job, action)
+        assert refused.status_code == 409, (action, refused.json())
+        assert refused.json()["code"] == "generation_job"
+        assert "Pause or cancel it instead" in refused.json()["error"]
+    added = api.post(
+        f"/api/batch-jobs/{job.pk}/items", {"items": [{"error": "mine"}]}, format="json"
+    )
+
+    assert added.status_code == 409 and added.json()["code"] == "generation_job"
+    job.refresh_from_db()
+    assert (job.status, job.items.count()) == (BatchJobStatus.QUEUED, items)
+    # It runs to its end as if nobody had asked.
+    fake_anthropic.configure(batch_polls=0)
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == BatchJobStatus.COMPLETED
