@@ -109,3 +109,12 @@ def log_in():
         page.wait_for_url("**/batch-jobs/")
 
     return submit
+
+
+def pick(select, *values, **options) -> None:
+    """``select_option`` as a person does it, after a real click on the page: Chromium
+    skips, on Back, a history entry that a page pushed without a user gesture, and
+    ``select_option`` changes the value without one (so whether Back skipped the entry
+    depended on how long ago the last real click was)."""
+    select.page.locator("h1").first.click()
+    select.select_option(*values, **options)

@@ -16,6 +16,7 @@ from tests.factories import (
     PersonaFactory,
     UserFactory,
 )
+from tests.pages.conftest import pick
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -122,9 +123,9 @@ def test_back_and_forward_keep_the_filter_form_in_step_with_the_address(page, lo
     persona = page.get_by_label("Persona")
     expect(rows).to_have_count(3)
 
-    status.select_option("completed")
+    pick(status, "completed")
     expect(rows).to_have_count(2)
-    persona.select_option(label="Sam Ortiz")
+    pick(persona, label="Sam Ortiz")
     expect(rows).to_have_count(1)
     expect(page).to_have_url(re.compile(r"status=completed&.*persona=[0-9a-f-]{36}"))
 
