@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from conversations.models import EnrichmentStatus
 from enrichment.models import EnrichmentRun
+from enrichment.pipeline.run import enrich_conversations
 from enrichment.runs import lanes
 from tests.factories import UserFactory
 from tests.pages.conftest import open_page
@@ -206,3 +207,43 @@ def test_a_missing_batch_job_says_so_on_the_site_layout(prod, log_in):
     assert response.status == 404
     expect(prod.locator("main")).to_contain_text("(No such batch job.)")
     assert_styled_with_hashed_assets(prod)
+
+
+def assert_scripts_hashed(page, script: str) -> None:
+    """Styled, every asset hashed, and the page's own ``script`` among them."""
+    body = page.evaluate("() => getComputedStyle(document.body).fontSize")
+    assert body == "15px"
+    assets = page.evaluate(
+        "() => Array.from(document.querySelectorAll('link[rel=stylesheet], script[src]'),"
+        " e => e.href || e.src)"
+    )
+    assert all(HASHED.search(url) for url in assets), assets
+    assert any(f"/{script.removesuffix('.js')}." in url for url in assets), assets
+
+
+def test_review_generate_and_repair_pages_run_their_scripts_in_production_mode(
+    prod, log_in, make_job, screenshot
+):
+    owner = UserFactory(username="dana")
+    give_password(owner)
+    job = make_job(owner, valid=2, invalid=1, name="Review me")
+    enrich_conversations(list(job.items.values_list("conversation_id", flat=True)))
+    log_in(prod, "dana")
+
+    prod.goto("/review/")
+    assert_scripts_hashed(prod, "review.js")
+    expect(prod.locator("[data-stat=pending]")).to_have_text("2")
+    prod.keyboard.press("a")  # review.js, under the Content-Security-Policy
+    expect(prod.locator("#review-notice")).to_contain_text("Approved: “Valid chat")
+    screenshot(prod, "review")
+
+    prod.goto("/batch-jobs/generate/")
+    assert_scripts_hashed(prod, "generate.js")
+
+    failed = job.items.get(conversation__enrichment_status="validation_failed").conversation
+    prod.goto(f"/conversations/{failed.pk}/")
+    expect(prod.locator("#failure-advice")).to_contain_text("correct its text")
+    prod.locator("#failure-advice").get_by_role("link", name="Replace the file").click()
+    expect(prod.locator("#replace")).to_be_visible()
+    assert_scripts_hashed(prod, "app.js")
+    screenshot(prod, "repair")
