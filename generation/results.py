@@ -199,7 +199,7 @@ def following_attempt(previous: GenerationAttempt, *, new_round: bool = False):
 def _locked(attempt_id) -> GenerationAttempt:
     return (
         GenerationAttempt.objects.select_for_update(of=("self",))
-        .select_related("item", "item__batch_job")
+        .select_related("item", "item__batch_job__created_by")
         .get(pk=attempt_id)
     )
 
