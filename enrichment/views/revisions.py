@@ -70,6 +70,7 @@ def _page(conversation: Conversation) -> str:
 
 
 def _saved_message(request, conversation: Conversation, number: int) -> None:
+    conversation.refresh_from_db(fields=["conversation_name"])  # renamed by the edit
     messages.success(
         request,
         f"Revision {number} of “{conversation.display_name}” is saved; it is being "
