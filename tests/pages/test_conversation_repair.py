@@ -259,3 +259,20 @@ def test_saving_added_and_removed_turns_renumbers_them_and_keeps_their_other_key
     report = conversation.validation_report
     codes = {issue["code"] for issue in [*report["blockers"], *report["warnings"]]}
     assert "TURN_NUMBER_MISMATCH" not in codes
+
+
+def test_the_last_turn_removed_a_turn_can_be_added_again(user_client, failed):
+    url = f"/conversations/{failed.pk}/edit/"
+    data = edit_data(failed) | {"turn-TOTAL_FORMS": "1", "turn-INITIAL_FORMS": "1"}
+
+    emptied = user_client.post(url, data | {"remove": "0"}).content.decode()
+    empty = edit_data(failed) | {"turn-TOTAL_FORMS": "0", "turn-INITIAL_FORMS": "0"}
+    added = user_client.post(url, empty | {"add_after": "-1"}).content.decode()
+    ignored = user_client.post(url, data | {"remove": "7"}).content.decode()
+
+    assert _turns_on(emptied) == 0
+    assert 'name="add_after" value="-1"' in emptied  # "Add a turn at the end"
+    assert _turns_on(added) == 1
+    assert 'name="turn-0-source" value="new"' in added
+    assert '<option value="user" selected>' in added
+    assert _turns_on(ignored) == 1  # no such turn: nothing removed
