@@ -22,6 +22,9 @@ from conversations.models import (
     ConversationRevision,
     EnrichmentStatus,
     ProcessingStatus,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewStatus,
     RevisionSource,
 )
 from core import storage
@@ -221,5 +224,24 @@ def store_revision(
     }
     if name is not None:
         fields["conversation_name"] = name.strip()[:255]
+    if row.review_status not in (None, ReviewStatus.PENDING):
+        fields |= _back_to_review(row, revision)
     Conversation.objects.filter(pk=row.pk).update(**fields)
     return revision
+
+
+def _back_to_review(row: Conversation, revision: ConversationRevision) -> dict:
+    """A reviewed conversation's decision undone by its new revision, which no one has
+    reviewed: back to pending review at once (an approved-only training file takes it no
+    more, even if enriching the revision fails), the decision kept in its history. The
+    fields of the row to set."""
+    ReviewAction.objects.create(
+        conversation=row,
+        action=ReviewActionKind.MOVED_TO_REVIEW,
+        comment=(
+            f"Revision {revision.number} saved ({revision.get_source_display().lower()}); "
+            f"the earlier decision was {row.review_status}."
+        ),
+        created_at=revision.created_at,
+    )
+    return {"review_status": ReviewStatus.PENDING, "approved_by": None, "approved_at": None}

@@ -39,7 +39,13 @@ class ReviewRequestSerializer(RequestBodySerializer):
 
 
 class BulkReviewRequestSerializer(ReviewRequestSerializer):
-    expectedStatus = None  # noqa: N815 (not for many at once)
+    expectedStatus = serializers.ChoiceField(  # noqa: N815
+        choices=ReviewStatus.choices,
+        required=False,
+        help_text="The review status you saw, for every id: one that is not in it any more "
+        "(another reviewer acted, or it was enriched again) is left as it is and skipped "
+        "with code review_changed and its reviewStatus now.",
+    )
     conversationIds = serializers.ListField(  # noqa: N815
         child=serializers.UUIDField(format="hex_verbose"),
         min_length=1,

@@ -9,7 +9,7 @@ its claim.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +24,7 @@ from conversations.models import (
     ReviewAction,
     ReviewActionKind,
     ReviewReason,
+    ReviewStatus,
 )
 from core.errors import Conflict, DomainError, NotFound
 
@@ -147,8 +148,11 @@ def review(
                 conversation=row,
             )
         if expected_status is not None and row.review_status != expected_status:
+            now_is = row.get_review_status_display().lower()
             raise ReviewConflict(
-                f"It was reviewed meanwhile: it is {row.get_review_status_display().lower()} now.",
+                f"It changed meanwhile: it is {now_is} now (enriched again, or a new revision)."
+                if row.review_status == ReviewStatus.PENDING
+                else f"It was reviewed meanwhile: it is {now_is} now.",
                 code="review_changed",
                 conversation=row,
             )
@@ -201,16 +205,22 @@ def review_many(
     comment: str = "",
     reasons: Sequence[str] = (),
     *,
+    expected_status: str | None = None,
+    expected_statuses: Mapping[uuid.UUID, str] | None = None,
     say_why: bool = True,
 ) -> list[ReviewResult]:
     """The same action on each conversation (given with the id it was sent as), each in
     its own transaction: one that cannot be reviewed (someone else's claim, not enriched,
-    not yours) is reported and never stops the others."""
+    not yours) is reported and never stops the others. ``expected_statuses`` (by row id)
+    or else ``expected_status`` is the review status the caller saw: a conversation that
+    is not in it any more is left as it is and reported (``review_changed``), so that a
+    bulk action never silently overrides another reviewer's decision."""
     reasons = check_review(action, comment, reasons, say_why=say_why)
     results = []
     for conversation, sent in conversations:
+        expected = (expected_statuses or {}).get(conversation.pk, expected_status)
         try:
-            row = review(conversation, user, action, comment, reasons)
+            row = review(conversation, user, action, comment, reasons, expected_status=expected)
         except DomainError as exc:
             status = getattr(exc, "review_status", conversation.review_status)
             results.append(

@@ -210,7 +210,8 @@ BULK_ACTIONS = {"approved": "Approved", "rejected": "Rejected"}
 @login_required
 def review_selected(request: HtmxHttpRequest) -> HttpResponse:
     """Approve or reject the conversations ticked on the conversations page (each on its
-    own: one that cannot be reviewed is listed with why, the others are reviewed)."""
+    own: one that cannot be reviewed, or whose review status is not the one its row
+    showed any more, is listed with why, the others are reviewed)."""
     action = request.POST.get("review_action", "")
     comment = request.POST.get("review_comment", "").strip()
     reasons = request.POST.getlist("review_reasons")
@@ -232,6 +233,8 @@ def review_selected(request: HtmxHttpRequest) -> HttpResponse:
         rows = Conversation.objects.filter(is_active=True, pk__in=ids)
         if not (request.user.is_staff or may_review_others(request.user)):
             rows = rows.filter(created_by=request.user)
+        # The review status each ticked row showed: one that changed since is left alone.
+        shown = {pk: request.POST[f"shown-{pk}"] for pk in ids if f"shown-{pk}" in request.POST}
         try:
             results = review_many(
                 [(row, str(row.pk)) for row in rows.order_by("created_at", "pk")],
@@ -239,6 +242,7 @@ def review_selected(request: HtmxHttpRequest) -> HttpResponse:
                 action,
                 comment,
                 reasons,
+                expected_statuses=shown,
             )
         except DomainError as exc:
             error = exc.message

@@ -36,6 +36,10 @@ class ConversationEditForm(forms.Form):
 
 
 class TurnForm(forms.Form):
+    # Which turn of the stored document this one is (its index), so that what the form
+    # does not show of it is kept when turns are added or removed before it; "new" for a
+    # turn added on the page; absent (an older form, a script): the turn at its position.
+    source = forms.CharField(required=False, widget=forms.HiddenInput)
     role = forms.ChoiceField(choices=ROLES)
     content = forms.CharField(
         label="Text", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4})
@@ -73,6 +77,7 @@ def initial_turns(document: dict) -> list[dict]:
         role = turn.get("role")
         initial.append(
             {
+                "source": str(len(initial)),
                 "role": role if role in dict(ROLES) else "",
                 "content": _text(turn.get("content")),
                 "primary_emotion": _text(context.get("primary_emotion")),
@@ -92,9 +97,57 @@ def _set_or_drop(target: dict, key: str, value) -> None:
         target[key] = value
 
 
+NEW_TURN = "new"
+
+
+def source_index(source, position: int) -> int | None:
+    """The index in the stored document of the form's turn at ``position`` whose hidden
+    ``source`` is given: ``None`` for a turn added on the page."""
+    source = str(source or "").strip()
+    if source == NEW_TURN:
+        return None
+    if not source:
+        return position
+    return int(source) if source.isdigit() else None
+
+
+def _added_turn(before: dict | None) -> dict:
+    role = "assistant" if before and before.get("role") == "user" else "user"
+    return {"source": NEW_TURN, "role": role, "content": "", "intensity": None}
+
+
+def rearranged_turns(data, prefix: str, *, add_after=None, remove=None) -> list[dict]:
+    """The turns of a posted form as typed (valid or not), with one added after the turn
+    ``add_after`` (an index; -1 for the start) or the turn ``remove`` removed: the initial
+    values of the form shown again, not yet saved."""
+    try:
+        total = min(int(data.get(f"{prefix}-TOTAL_FORMS", 0)), 1000)
+    except ValueError:
+        total = 0
+    turns = []
+    for index in range(total):
+        turn = {name: data.get(f"{prefix}-{index}-{name}", "") for name in TurnForm.base_fields}
+        turn["source"] = turn["source"] or str(index)
+        turns.append(turn)
+    if _index(remove, len(turns)) is not None:
+        del turns[_index(remove, len(turns))]
+    if add_after is not None and (
+        (at := _index(add_after, len(turns))) is not None or str(add_after) == "-1"
+    ):
+        at = -1 if at is None else at
+        turns.insert(at + 1, _added_turn(turns[at] if at >= 0 else None))
+    return turns
+
+
+def _index(value, length: int) -> int | None:
+    value = str(value if value is not None else "")
+    return int(value) if value.isdigit() and int(value) < length else None
+
+
 def edited_document(document: dict, metadata: dict, turns: list[dict]) -> dict:
-    """``document`` with the form's edits: the metadata and every turn, numbered in order;
-    what the form does not show (input parameters, other keys) as it was."""
+    """``document`` with the form's edits: the metadata and every turn, numbered 1..n in
+    order (turns added or removed on the page renumber the rest); what the form does not
+    show (input parameters, a turn's other keys) as it was."""
     edited = dict(document)
     new_metadata = dict(document.get("conversation_metadata") or {})
     for key in METADATA_FIELDS:
@@ -103,7 +156,8 @@ def edited_document(document: dict, metadata: dict, turns: list[dict]) -> dict:
     old_turns = document.get("turns") if isinstance(document.get("turns"), list) else []
     new_turns = []
     for index, values in enumerate(turns):
-        old = old_turns[index] if index < len(old_turns) else {}
+        source = source_index(values.get("source"), index)
+        old = old_turns[source] if source is not None and source < len(old_turns) else {}
         turn = dict(old) if isinstance(old, dict) else {}
         old_context = turn.get("emotional_context")
         context = dict(old_context) if isinstance(old_context, dict) else {}

@@ -31,7 +31,9 @@ from .repair import (
     initial_metadata,
     initial_turns,
     problems_of,
+    rearranged_turns,
     repair_context,
+    source_index,
 )
 
 EDIT = "enrichment/conversation_edit.html"
@@ -68,6 +70,7 @@ def _page(conversation: Conversation) -> str:
 
 
 def _saved_message(request, conversation: Conversation, number: int) -> None:
+    conversation.refresh_from_db(fields=["conversation_name"])  # renamed by the edit
     messages.success(
         request,
         f"Revision {number} of “{conversation.display_name}” is saved; it is being "
@@ -80,7 +83,20 @@ def _saved_message(request, conversation: Conversation, number: int) -> None:
 def conversation_edit(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     conversation = visible_conversation(request, pk)
     document, text = current_document(conversation)
-    if request.method == "POST" and document is not None:
+    changing = "add_after" in request.POST or "remove" in request.POST
+    if request.method == "POST" and document is not None and changing:
+        # A turn added or removed: the form again with the change, as typed, not saved.
+        form = ConversationEditForm(
+            initial={name: request.POST.get(name, "") for name in ConversationEditForm.base_fields}
+        )
+        rearranged = rearranged_turns(
+            request.POST,
+            "turn",
+            add_after=request.POST.get("add_after"),
+            remove=request.POST.get("remove"),
+        )
+        turns = TurnFormSet(initial=rearranged, prefix="turn")
+    elif request.method == "POST" and document is not None:
         form = ConversationEditForm(request.POST)
         turns = TurnFormSet(request.POST, prefix="turn")
         if form.is_valid() and turns.is_valid():
@@ -107,18 +123,22 @@ def conversation_edit(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     else:
         form = turns = None
     problems = problems_of(conversation.validation_report)
-    rows = list(zip(turns.forms, range(len(turns.forms)), strict=True)) if turns else []
+    rows = []
+    for index, turn_form in enumerate(turns.forms if turns else []):
+        source = source_index(turn_form["source"].value(), index)
+        rows.append((turn_form, problems.turns.get(source, []) if source is not None else []))
     context = {
         "conversation": conversation,
         "form": form,
         "turns": turns,
-        "turn_rows": [(turn_form, problems.turns.get(index, [])) for turn_form, index in rows],
+        "turn_rows": rows,
         "problems": problems,
         "text": text,
         "max_edited_text_bytes": MAX_EDITED_TEXT_BYTES,
         "may_replace": conversation.needs_retry,
     }
-    return render(request, EDIT, context, status=400 if request.method == "POST" else 200)
+    failed = request.method == "POST" and not changing
+    return render(request, EDIT, context, status=400 if failed else 200)
 
 
 @require_POST

@@ -210,8 +210,9 @@ def _resolve(user, ids: list[uuid.UUID]) -> list[tuple[Conversation, str]]:
         413: TOO_LARGE,
     },
     description="The same action on 1 to 100 conversations. Each is reviewed on its own: "
-    "one that cannot be (another reviewer's claim, not enriched, not yours to review) is "
-    "`skipped` with a `code` and never stops the others.",
+    "one that cannot be (another reviewer's claim, not enriched, not yours to review, not "
+    "in `expectedStatus` any more: `review_changed`) is `skipped` with a `code` and left "
+    "as it is, and never stops the others.",
 )
 @api_view(["POST"])
 def bulk_review_view(request: Request) -> Response:
@@ -225,6 +226,7 @@ def bulk_review_view(request: Request) -> Response:
         data["action"],
         data["comment"],
         data["reasons"],
+        expected_status=data.get("expectedStatus"),
         say_why=False,
     )
     reviewed = sum(result.reviewed for result in results)

@@ -175,6 +175,56 @@ def test_bulk_review_answers_per_id_and_skips_what_it_cannot_review(api, user):
     assert Conversation.objects.get(pk=second.pk).review_status == "pending_review"
 
 
+def test_bulk_review_with_expected_status_leaves_what_another_reviewer_decided(api, user):
+    waiting = enriched_conversation(created_by=user)
+    decided = enriched_conversation(created_by=user)
+    other = UserFactory()
+    other.user_permissions.add(Permission.objects.get(codename="review_others_conversations"))
+    services.review(decided, type(other).objects.get(pk=other.pk), "approved")
+
+    response = api.post(
+        "/api/conversations/review",
+        {
+            "conversationIds": [str(waiting.pk), str(decided.conversation_id)],
+            "action": "rejected",
+            "comment": "Off tone.",
+            "expectedStatus": "pending_review",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["summary"] == {"total": 2, "reviewed": 1, "skipped": 1}
+    reviewed, conflict = body["results"]
+    assert (reviewed["status"], reviewed["reviewStatus"]) == ("reviewed", "rejected")
+    assert conflict == {
+        "conversationId": str(decided.conversation_id),
+        "businessConversationId": str(decided.conversation_id),
+        "status": "skipped",
+        "reviewStatus": "approved",
+        "code": "review_changed",
+        "error": "It was reviewed meanwhile: it is approved now.",
+    }
+    decided.refresh_from_db()
+    assert decided.review_status == "approved" and decided.approved_by_id == other.pk
+    assert [a.action for a in services.history(decided)] == ["approved"]
+
+
+def test_bulk_review_refuses_an_unknown_expected_status(api, user):
+    conversation = enriched_conversation(created_by=user)
+
+    response = api.post(
+        "/api/conversations/review",
+        {"conversationIds": [str(conversation.pk)], "action": "approved", "expectedStatus": "ok"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "expectedStatus" in response.json()["details"]
+    assert Conversation.objects.get(pk=conversation.pk).review_status == "pending_review"
+
+
 def test_bulk_review_with_an_unknown_id_reviews_nothing(api, user):
     first = enriched_conversation(created_by=user)
     unknown = str(uuid.uuid4())

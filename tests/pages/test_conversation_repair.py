@@ -9,7 +9,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from conversations.models import ConversationRevision, EnrichmentStatus
+from enrichment.models import EnrichmentRun
 from enrichment.pipeline.run import enrich_conversations
+from enrichment.runs import lanes
 from tests.factories import (
     TRUNCATED_REPLY,
     ConversationFactory,
@@ -167,3 +169,110 @@ def test_others_cannot_edit_or_replace(client, failed):
     assert client.post(f"/conversations/{failed.pk}/edit/", edit_data(failed)).status_code == 404
     assert client.post(f"/conversations/{failed.pk}/replace/", {"text": "{}"}).status_code == 404
     assert not ConversationRevision.objects.filter(number=2).exists()
+
+
+def _turns_on(page: str) -> int:
+    return page.count('class="turn edit-turn')
+
+
+def test_adding_and_removing_turns_shows_the_form_again_as_typed_and_saves_nothing(
+    user_client, failed
+):
+    url = f"/conversations/{failed.pk}/edit/"
+    typed = edit_data(failed, name="Renamed, not saved", **{"turn-2-content": "Typed, not saved"})
+
+    added = user_client.post(url, typed | {"add_after": "0"})
+    removed = user_client.post(url, typed | {"remove": "0"})
+    at_end = user_client.post(url, typed | {"add_after": "3"})
+
+    assert added.status_code == removed.status_code == at_end.status_code == 200
+    page = added.content.decode()
+    assert _turns_on(page) == 5
+    assert 'value="Renamed, not saved"' in page
+    # The added turn 2 is empty, the assistant's (turn 1 is the user's); the turn typed
+    # into (turn 3) is now turn 4, with what was typed.
+    turn_2 = page[page.index('id="edit-turn-2"') : page.index('id="edit-turn-3"')]
+    turn_4 = page[page.index('id="edit-turn-4"') : page.index('id="edit-turn-5"')]
+    assert 'name="turn-1-source" value="new"' in turn_2
+    assert '<option value="assistant" selected>' in turn_2
+    assert "Typed, not saved" in turn_4
+    # The blocker of the stored turn 2 moved with it to turn 3.
+    assert "INTENSITY_OUT_OF_RANGE" not in turn_2
+    assert "INTENSITY_OUT_OF_RANGE" in page[page.index('id="edit-turn-3"') :][:4000]
+    assert _turns_on(removed.content.decode()) == 3
+    assert "Typed, not saved" in removed.content.decode()
+    at_end_page = at_end.content.decode()
+    assert _turns_on(at_end_page) == 5
+    assert 'name="turn-4-source" value="new"' in at_end_page
+    failed.refresh_from_db()
+    assert failed.revision == 1 and failed.conversation_name != "Renamed, not saved"
+
+
+def test_saving_added_and_removed_turns_renumbers_them_and_keeps_their_other_keys(
+    user_client, user
+):
+    document = failing_document()
+    for index, turn in enumerate(document["turns"]):
+        turn["note"] = f"stored turn {index + 1}"
+    conversation = ConversationFactory(created_by=user, document=document)
+    enrich_conversations([conversation.pk])
+    data = edit_data(conversation)
+    # Remove stored turn 2 (the failing one), add a turn at the end: the page's form then.
+    data |= {
+        "turn-0-source": "0",
+        "turn-1-source": "2",
+        "turn-2-source": "3",
+        "turn-3-source": "new",
+        "turn-1-role": "user",
+        "turn-1-content": document["turns"][2]["content"],
+        "turn-1-intensity": "0.4",
+        "turn-2-role": "assistant",
+        "turn-2-content": document["turns"][3]["content"],
+        "turn-3-role": "user",
+        "turn-3-content": "Thanks, that helps.",
+        "turn-3-primary_emotion": "relief",
+        "turn-3-secondary_emotion": "",
+        "turn-3-intensity": "0.3",
+    }
+
+    response = user_client.post(f"/conversations/{conversation.pk}/edit/", data)
+
+    assert response.status_code == 302
+    saved = json.loads(default_storage.open(conversation.revisions.get(number=2).path).read())
+    assert [turn["turn_number"] for turn in saved["turns"]] == [1, 2, 3, 4]
+    assert [turn.get("note") for turn in saved["turns"]] == [
+        "stored turn 1",
+        "stored turn 3",
+        "stored turn 4",
+        None,
+    ]
+    assert saved["turns"][3]["content"] == "Thanks, that helps."
+    assert saved["turns"][3]["emotional_context"] == {
+        "primary_emotion": "relief",
+        "intensity": 0.3,
+    }
+    # Enriched again, the new revision is valid: no turn number out of place.
+    lanes.process_run(EnrichmentRun.objects.get().pk)
+    conversation.refresh_from_db()
+    assert conversation.revision == 2
+    assert conversation.enrichment_status == EnrichmentStatus.COMPLETED
+    report = conversation.validation_report
+    codes = {issue["code"] for issue in [*report["blockers"], *report["warnings"]]}
+    assert "TURN_NUMBER_MISMATCH" not in codes
+
+
+def test_the_last_turn_removed_a_turn_can_be_added_again(user_client, failed):
+    url = f"/conversations/{failed.pk}/edit/"
+    data = edit_data(failed) | {"turn-TOTAL_FORMS": "1", "turn-INITIAL_FORMS": "1"}
+
+    emptied = user_client.post(url, data | {"remove": "0"}).content.decode()
+    empty = edit_data(failed) | {"turn-TOTAL_FORMS": "0", "turn-INITIAL_FORMS": "0"}
+    added = user_client.post(url, empty | {"add_after": "-1"}).content.decode()
+    ignored = user_client.post(url, data | {"remove": "7"}).content.decode()
+
+    assert _turns_on(emptied) == 0
+    assert 'name="add_after" value="-1"' in emptied  # "Add a turn at the end"
+    assert _turns_on(added) == 1
+    assert 'name="turn-0-source" value="new"' in added
+    assert '<option value="user" selected>' in added
+    assert _turns_on(ignored) == 1  # no such turn: nothing removed

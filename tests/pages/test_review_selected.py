@@ -67,3 +67,60 @@ def test_someone_elses_ticked_rows_are_left_alone(user_client, user, other_user)
 
     assert "Approved: 0" in response.content.decode()
     assert Conversation.objects.get(pk=theirs.pk).review_status == "pending_review"
+
+
+def test_the_list_shows_each_rows_review_status_and_sends_it_with_the_ticked_rows(
+    user_client, user
+):
+    conversation = enriched_conversation(created_by=user, conversation_name="Shown")
+    raw = ConversationFactory(created_by=user)
+
+    html = user_client.get("/conversations/").content.decode()
+
+    row = html[html.index(f'id="conversation-{conversation.pk}"') :]
+    assert "data-review-status>Pending review</span>" in row[: row.index("</tr>")]
+    assert (
+        f'<input type="hidden" name="shown-{conversation.pk}" value="pending_review" '
+        'form="bulk-enrich">'
+    ) in html
+    assert f'name="shown-{raw.pk}" value="" form="bulk-enrich"' in html
+
+
+def test_a_ticked_row_reviewed_by_someone_else_meanwhile_is_left_as_they_decided(user_client, user):
+    from review import services
+
+    decided = enriched_conversation(created_by=user, conversation_name="Decided meanwhile")
+    unchanged = enriched_conversation(created_by=user, conversation_name="Unchanged")
+    enriched_meanwhile = ConversationFactory(created_by=user, conversation_name="Enriched now")
+    # The page showed all three; then another session rejects one and another enriches one.
+    shown = {
+        f"shown-{decided.pk}": "pending_review",
+        f"shown-{unchanged.pk}": "pending_review",
+        f"shown-{enriched_meanwhile.pk}": "",
+    }
+    services.review(decided, user, "rejected", "Wrong tone.", ["tone"])
+    from enrichment.pipeline.run import enrich_conversations
+
+    enrich_conversations([enriched_meanwhile.pk])
+
+    response = user_client.post(
+        "/review/selected/",
+        {
+            "ids": [str(decided.pk), str(unchanged.pk), str(enriched_meanwhile.pk)],
+            "review_action": "approved",
+            **shown,
+        },
+        **HX,
+    )
+
+    html = response.content.decode()
+    assert "Approved: 1, not reviewed: 2" in html
+    assert "Decided meanwhile" in html and "It was reviewed meanwhile: it is rejected now." in html
+    assert "Enriched now" in html and "It changed meanwhile: it is pending review now" in html
+    statuses = dict(Conversation.objects.values_list("conversation_name", "review_status"))
+    assert statuses == {
+        "Decided meanwhile": "rejected",
+        "Unchanged": "approved",
+        "Enriched now": "pending_review",
+    }
+    assert [a.action for a in services.history(decided)] == ["rejected"]
