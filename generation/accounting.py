@@ -69,3 +69,9 @@ def budget_left(settings: GenerationSettings) -> Decimal | None:
     if settings.budget_usd is None:
         return None
     return max(settings.budget_usd - settings.cost_usd, Decimal(0))
+
+
+def usd(amount: Decimal) -> str:
+    """An amount of USD for people, without trailing zeros: 0.5, not 0.500000000."""
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

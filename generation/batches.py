@@ -87,8 +87,9 @@ def submit(
             )
             if _over_budget(settings, requests):
                 settings.paused_reason = (
-                    f"Budget reached: {settings.cost_usd} USD spent of {settings.budget_usd}, "
-                    "and the next requests would pass it."
+                    f"Budget reached: {accounting.usd(settings.cost_usd)} USD spent of "
+                    f"{accounting.usd(settings.budget_usd)}, and the next requests would pass "
+                    "it. Resume with a higher budget to go on."
                 )
                 settings.save(update_fields=["paused_reason", "updated_at"])
                 return created
