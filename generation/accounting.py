@@ -15,6 +15,9 @@ from . import pricing
 from .models import GenerationAttempt, GenerationSettings, Mode
 from .provider import Answer
 
+# How the reason of a job paused for its budget begins (``generation.batches.submit``).
+BUDGET_REACHED = "Budget reached"
+
 _CUSTOM_ID = re.compile(r"^item-([0-9a-f]{32})-a([1-9][0-9]{0,3})$")
 
 
