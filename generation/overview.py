@@ -162,6 +162,20 @@ def panel(job: BatchJob) -> dict | None:
     }
 
 
+def state(job: BatchJob) -> dict | None:
+    """What a list or a page shows next to an open generation job's status: ``{"label",
+    "why"}`` when it is paused (with the reason) or being cancelled; None otherwise (and
+    for other jobs). Reads ``job.generation``, which lists join (``SELECT_RELATED``)."""
+    settings = settings_of(job)
+    if settings is None or job.is_finished:
+        return None
+    if settings.cancelled_at is not None:
+        return {"label": "Cancelling", "why": "What is at the provider is being cancelled."}
+    if settings.paused_reason:
+        return {"label": "Paused", "why": settings.paused_reason}
+    return None
+
+
 def controls(job: BatchJob, settings: GenerationSettings) -> dict:
     """Which of the panel's buttons apply (``generation.control``)."""
     running = not job.is_finished and settings.cancelled_at is None

@@ -2,6 +2,7 @@
 client: the field shows only when the job was paused for its budget, prefilled with the
 budget; a bad amount is refused with a warning and changes nothing."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -103,3 +104,71 @@ def test_a_person_paused_job_resumes_without_a_budget_field(client, job):
     html = resume(client, job).content.decode()
     assert "Resumed (it was paused: Paused by dana.)" in html
     assert settings_of(job).budget_usd == Decimal("0.0001")
+
+
+def badge(html: str) -> str | None:
+    """The generation state's badge text next to the job's status, if any."""
+    found = re.search(r'badge--generation-state" title="[^"]*">([^<]+)<', html)
+    return found.group(1) if found else None
+
+
+def test_a_paused_job_shows_paused_on_the_list_and_its_page(client, job, owner):
+    other = create_generation_job(
+        owner,
+        GenerationRequest(
+            name="Running",
+            persona_keys=["gig_juggler"],
+            arc_keys=["dread_to_relief"],
+            topic_keys=["freelancer_quarterly_taxes"],
+            mode="batch",
+        ),
+    )
+    listed = client.get("/batch-jobs/").content.decode()
+    rows = {
+        name: row
+        for row in listed.split("<tr>")[2:]
+        for name in re.findall(r'href="/batch-jobs/[^"]+/">([^<]+)</a>', row)
+    }
+    assert badge(rows["Tax season"]) == "Paused"
+    assert 'title="Budget reached: 0 USD spent of 0.0001' in rows["Tax season"]
+    assert badge(rows["Running"]) is None
+    page = client.get(f"/batch-jobs/{job.pk}/").content.decode()
+    header = page.split("</h1>")[0]
+    assert badge(header) == "Paused" and '<span id="generation-state">' in header
+    assert badge(client.get(f"/batch-jobs/{other.pk}/").content.decode()) is None
+
+    # Resuming from the panel clears the badge in the page's header, out of band.
+    html = resume(client, job, budget_usd="1").content.decode()
+    assert '<span id="generation-state" hx-swap-oob="true"></span>' in html
+    paused = client.post(f"/batch-jobs/{job.pk}/generation/pause/", **HTMX).content.decode()
+    oob = paused.split('<span id="generation-state" hx-swap-oob="true">')[1]
+    assert badge(oob) == "Paused" and 'title="Paused by dana."' in oob
+    cancelled = client.post(f"/batch-jobs/{job.pk}/generation/cancel/", **HTMX)
+    # Nothing was at the provider: the job ended cancelled, and shows no state any more.
+    assert cancelled["HX-Refresh"] == "true"
+    assert badge(client.get(f"/batch-jobs/{job.pk}/").content.decode().split("</h1>")[0]) is None
+
+
+def test_the_list_reads_the_generation_states_in_a_constant_number_of_queries(
+    client, job, owner, django_assert_max_num_queries
+):
+    client.get("/batch-jobs/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get("/batch-jobs/")
+    for number in range(3):
+        create_generation_job(
+            owner,
+            GenerationRequest(
+                name=f"More {number}",
+                persona_keys=["gig_juggler"],
+                arc_keys=["dread_to_relief"],
+                topic_keys=["freelancer_quarterly_taxes"],
+                mode="batch",
+            ),
+        )
+    with django_assert_max_num_queries(len(one)):
+        listed = client.get("/batch-jobs/").content.decode()
+    assert listed.count("More ") == 3
