@@ -5,7 +5,7 @@ whose items come from outside."""
 
 from django import template
 
-from generation.overview import panel, state
+from generation.overview import panel, settings_of, state
 
 register = template.Library()
 
@@ -22,4 +22,6 @@ def generation_state(job, element_id: str = "", oob: bool = False) -> dict:
     status stays ``processing`` or ``queued``: its items still come in); with
     ``element_id``, wrapped in an element of that id even when empty, for the panel's
     actions to replace (``oob``: out of band, in an htmx answer)."""
-    return {"state": state(job), "element_id": element_id, "oob": oob}
+    shown = state(job)
+    wrapped = bool(element_id) and settings_of(job) is not None
+    return {"state": shown, "element_id": element_id if wrapped else "", "oob": oob}

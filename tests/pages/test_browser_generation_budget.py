@@ -1,6 +1,6 @@
 """A person raises the budget of a generation job paused for it, in a real browser
 (headless system Chromium): the Resume form offers the budget, prefilled; the new one is
-typed and sent, and the panel shows the job running again with it. No worker runs.
+typed and sent, and the panel and the header's state show the job running again. No worker runs.
 Screenshots go to test-artifacts/pages/<test name>/."""
 
 from decimal import Decimal
@@ -44,6 +44,11 @@ def test_a_person_raises_the_budget_of_a_job_paused_for_it(page, log_in, screens
     page.goto(f"/batch-jobs/{job.pk}/")
     panel = page.locator("#generation")
     expect(panel).to_contain_text("Submission paused: Budget reached: 0 USD spent of 0.0001")
+    state = page.locator("h1 #generation-state")
+    expect(state).to_have_text(
+        "Paused: Budget reached: 0 USD spent of 0.0001, and the next "
+        "requests would pass it. Resume with a higher budget to go on."
+    )
     budget = panel.get_by_label("New budget (USD)")
     expect(budget).to_have_value("0.0001")
     screenshot(page, "1-paused-for-budget")
@@ -56,6 +61,9 @@ def test_a_person_raises_the_budget_of_a_job_paused_for_it(page, log_in, screens
     expect(page.locator("#generation-cost")).to_contain_text("of $2.50 budget")
     expect(panel.get_by_role("button", name="Pause")).to_be_visible()
     expect(panel.get_by_label("New budget (USD)")).to_have_count(0)
+    # The header's "Paused" badge went with the pause (replaced out of band).
+    expect(state).to_be_empty()
+    expect(page.locator("h1 .badge")).to_have_count(1)
     screenshot(page, "2-resumed")
     settings = GenerationSettings.objects.get(batch_job=job)
     assert (settings.budget_usd, settings.paused_reason) == (Decimal("2.5"), "")
