@@ -57,6 +57,20 @@ def defer(
         return None
 
 
+def defer_now(task, *, queueing_lock: str, **task_kwargs: Any) -> int | None:
+    """``defer`` to run at once, even when a job holding ``queueing_lock`` waits for a
+    later time: that one is cancelled through the engine (only while it still waits;
+    one that a worker took meanwhile runs as it is) and the new one takes the lock. The
+    insert wakes the listening workers at once. In the current transaction; returns the
+    new job's id, or None when a job due already holds the lock (it runs soon enough)."""
+    later = ProcrastinateJob.objects.filter(
+        queueing_lock=queueing_lock, status="todo", scheduled_at__gt=timezone.now()
+    ).values_list("id", flat=True)
+    for job_id in later:
+        _jobs_in_transaction.cancel_job_by_id(job_id, delete_job=True)
+    return defer(task, queueing_lock=queueing_lock, **task_kwargs)
+
+
 def defer_many(task, kwargs: list[dict[str, Any]]) -> list[int]:
     """Defer one job of ``task`` per entry of ``kwargs``, in one statement, in the current
     transaction; returns their ids."""

@@ -33,6 +33,13 @@ def sections(subject: str) -> list[Section]:
     return list(_SECTIONS.get(subject, {}).values())
 
 
+def joined(subject: str, queryset):
+    """``queryset`` joining the relations the subject's sections read, without the
+    prefetches: for pages that show a little of a section (a list's badges)."""
+    names = [name for section in sections(subject) for name in section.select_related]
+    return queryset.select_related(*names) if names else queryset
+
+
 def with_sections(subject: str, queryset):
     """``queryset`` fetching what the subject's sections read, in a constant number of
     queries whatever the number of rows."""

@@ -15,6 +15,9 @@ from . import pricing
 from .models import GenerationAttempt, GenerationSettings, Mode
 from .provider import Answer
 
+# How the reason of a job paused for its budget begins (``generation.batches.submit``).
+BUDGET_REACHED = "Budget reached"
+
 _CUSTOM_ID = re.compile(r"^item-([0-9a-f]{32})-a([1-9][0-9]{0,3})$")
 
 
@@ -69,3 +72,9 @@ def budget_left(settings: GenerationSettings) -> Decimal | None:
     if settings.budget_usd is None:
         return None
     return max(settings.budget_usd - settings.cost_usd, Decimal(0))
+
+
+def usd(amount: Decimal) -> str:
+    """An amount of USD for people, without trailing zeros: 0.5, not 0.500000000."""
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

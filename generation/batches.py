@@ -86,9 +86,11 @@ def submit(
                 )
             )
             if _over_budget(settings, requests):
+                spent, budget = settings.cost_usd, settings.budget_usd
                 settings.paused_reason = (
-                    f"Budget reached: {settings.cost_usd} USD spent of {settings.budget_usd}, "
-                    "and the next requests would pass it."
+                    f"{accounting.BUDGET_REACHED}: {accounting.usd(spent)} USD spent of "
+                    f"{accounting.usd(budget)}, and the next requests would pass it. Resume "
+                    "with a higher budget to go on."
                 )
                 settings.save(update_fields=["paused_reason", "updated_at"])
                 return created

@@ -4,14 +4,17 @@ and the job page's Generation panel (``generation.control_views``) call these.
 
 - **Cancel**: nothing more is sent; what was not sent is withdrawn and its items end
   ``cancelled`` (``generation.cancelling``); the provider's open batches are cancelled
-  there by the job's next step, and what they finished before still comes back and is
-  taken in (results the provider cancelled get no new attempt). The job ends
-  ``cancelled`` once everything at the provider came back (at once if nothing was there).
+  there by a step queued to run at once (not at the next poll), and what they finished
+  before still comes back and is taken in (results the provider cancelled get no new
+  attempt). The job ends ``cancelled`` once everything at the provider came back (at
+  once if nothing was there).
   With ``autoEnrich``, its successful conversations are then enriched, as for any job
   that ends.
 - **Pause** stops submission (``paused_reason`` "Paused by …"); what is at the provider
   still comes back in. **Resume** clears any reason (a person's pause, a refused key, the
-  budget reached, once fixed) and queues the next step.
+  budget reached, once fixed) and queues the next step to run at once; it may set a new
+  budget first (not below what was spent), which is how a job paused for its budget goes
+  on.
 - **Retry failed generations**: every item whose generation failed gets a new attempt
   (a new round of up to ``MAX_ATTEMPTS`` automatic ones), the job reopens if it had
   ended, and its next step is queued.
@@ -22,21 +25,23 @@ then the job's, in every function here (the order the take-in of results uses).
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 from enrichment.models import EnrichmentRun
 from intake.items import JobNotOpen
 from intake.lifecycle import finish_batch_job
 
+from .accounting import usd
 from .cancelling import withdraw
 from .models import GenerationAttempt, GenerationSettings
 from .results import following_attempt
-from .tasks import enqueue_generation
+from .tasks import step_now
 
 
 class NotGenerationJob(Conflict):
@@ -134,7 +139,7 @@ def cancel(job: BatchJob, user) -> Done:
         run = None
         if at_provider:
             # The next step cancels the provider's batches and polls them until they end.
-            enqueue_generation(job.pk)
+            step_now(job.pk)
         else:
             run = finish_batch_job(job, status=BatchJobStatus.CANCELLED)
     job.refresh_from_db()
@@ -163,18 +168,51 @@ def pause(job: BatchJob, user) -> Done:
     )
 
 
-def resume(job: BatchJob, user) -> Done:
+# ``resume``'s budget when the caller leaves it as it is.
+KEEP = object()
+
+
+class BudgetBelowCost(DomainError):
+    code = "budget_below_cost"
+
+    def __init__(self, budget: Decimal, cost: Decimal) -> None:
+        super().__init__(
+            f"The budget of {usd(budget)} USD is below the {usd(cost)} USD this job has "
+            "spent already; nothing was changed."
+        )
+        self.cost = cost
+
+    def fields(self) -> dict:
+        return {"costUsd": self.cost}
+
+
+def resume(job: BatchJob, user, budget_usd=KEEP) -> Done:
+    """Clear the reason the job was paused and take its next step at once. With
+    ``budget_usd`` (a ``Decimal`` at least what was spent, or None for no budget) the
+    job's budget changes first, paused or not: raising it lets a job paused for its budget
+    run on."""
     with transaction.atomic():
         job, settings = _locked(job)
         if job.is_finished:
             raise JobNotOpen(job)
+        budget = ""
+        if budget_usd is not KEEP:
+            if budget_usd is not None and budget_usd < settings.cost_usd:
+                raise BudgetBelowCost(budget_usd, settings.cost_usd)
+            settings.budget_usd = budget_usd
+            settings.save(update_fields=["budget_usd", "updated_at"])
+            budget = (
+                "No budget any more." if budget_usd is None else f"Budget: {usd(budget_usd)} USD."
+            )
         if not settings.paused_reason:
+            if budget:
+                return Done(job, f"{budget} The job was not paused.")
             return Done(job, "The job is not paused.", changed=False)
         reason = settings.paused_reason
         settings.paused_reason = ""
         settings.save(update_fields=["paused_reason", "updated_at"])
-        enqueue_generation(job.pk)
-    return Done(job, f"Resumed (it was paused: {reason}).")
+        step_now(job.pk)
+    return Done(job, " ".join(filter(None, [budget, f"Resumed (it was paused: {reason})."])))
 
 
 def retry_failed(job: BatchJob, user) -> Done:
@@ -204,7 +242,7 @@ def retry_failed(job: BatchJob, user) -> Done:
             status=BatchItemStatus.QUEUED, error_message="", updated_at=timezone.now()
         )
         _reopen(job)
-        enqueue_generation(job.pk)
+        step_now(job.pk)
     job.refresh_from_db()
     paused = ""
     if settings.paused_reason:

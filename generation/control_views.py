@@ -7,6 +7,7 @@ status, progress and enrichment change too) and shows the notice at the top. Wit
 JavaScript each button is a plain form post answered by a redirect to the page."""
 
 import uuid
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,10 @@ from core.pages import HtmxHttpRequest, is_partial_request
 
 from . import control
 from .overview import panel
+
+NANO = Decimal("0.000000001")
+# What the budget's column holds (20 digits, 9 of them decimals).
+MAX_BUDGET = Decimal(10) ** 11
 
 PANEL = "generation/job_panel.html"
 ACTIONS = {
@@ -41,7 +46,10 @@ def generation_action(request: HtmxHttpRequest, pk: uuid.UUID, action: str) -> H
         raise Http404("No such batch job or action.")
     was_finished = job.is_finished
     try:
-        done = act(job, request.user)
+        if action == "resume":
+            done = act(job, request.user, budget_usd=_budget(request))
+        else:
+            done = act(job, request.user)
     except DomainError as exc:
         job.refresh_from_db()
         notice, level = exc.message, messages.WARNING
@@ -64,3 +72,23 @@ def generation_action(request: HtmxHttpRequest, pk: uuid.UUID, action: str) -> H
     response = render(request, PANEL, context)
     response["HX-Trigger"] = ITEMS_CHANGED
     return response
+
+
+def _budget(request: HtmxHttpRequest):
+    """The new budget Resume was sent with: ``control.KEEP`` without the field, None when
+    it was left empty (no budget), else the amount in USD (rounded down to 1e-9)."""
+    if "budget_usd" not in request.POST:
+        return control.KEEP
+    text = request.POST["budget_usd"].strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text).quantize(NANO, rounding=ROUND_FLOOR)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount >= MAX_BUDGET:
+        raise DomainError(
+            f"The budget must be an amount of USD such as 12.50, not “{text[:40]}”; "
+            "nothing was changed."
+        )
+    return amount

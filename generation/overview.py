@@ -8,6 +8,7 @@ from django.db.models import Count
 from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 
 from . import item_overview
+from .accounting import BUDGET_REACHED, usd
 from .models import AttemptStatus, GenerationAttempt, GenerationSettings
 
 _MONEY = {"type": "number", "description": "USD, exact to 1e-9 (not rounded)."}
@@ -152,10 +153,27 @@ def panel(job: BatchJob) -> dict | None:
         "attempts_total": sum(n for _, n in attempts),
         "outcomes": item_overview.outcomes(job),
         "demo_provider": django_settings.GENERATION_DEMO_PROVIDER,
+        # Resume's budget field: its value and least value, exact.
+        "budget_field": usd(budget) if budget is not None else "",
+        "spent_field": usd(settings.cost_usd),
         "budget_used_percent": (
             min(100, int(settings.cost_usd * 100 / budget)) if budget else None
         ),
     }
+
+
+def state(job: BatchJob) -> dict | None:
+    """What a list or a page shows next to an open generation job's status: ``{"label",
+    "why"}`` when it is paused (with the reason) or being cancelled; None otherwise (and
+    for other jobs). Reads ``job.generation``, which lists join (``SELECT_RELATED``)."""
+    settings = settings_of(job)
+    if settings is None or job.is_finished:
+        return None
+    if settings.cancelled_at is not None:
+        return {"label": "Cancelling", "why": "What is at the provider is being cancelled."}
+    if settings.paused_reason:
+        return {"label": "Paused", "why": settings.paused_reason}
+    return None
 
 
 def controls(job: BatchJob, settings: GenerationSettings) -> dict:
@@ -169,5 +187,7 @@ def controls(job: BatchJob, settings: GenerationSettings) -> dict:
         "can_cancel": running,
         "can_pause": running and not settings.paused_reason,
         "can_resume": not job.is_finished and bool(settings.paused_reason),
+        # Resume then offers a new budget, prefilled with the current one.
+        "budget_paused": not job.is_finished and settings.paused_reason.startswith(BUDGET_REACHED),
         "failed_generations": failed,
     }

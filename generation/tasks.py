@@ -3,7 +3,9 @@ takes a step (``generation.drive.advance``) and queues the next one, after the p
 wait or ``GENERATION_POLL_SECONDS`` in batch mode, until the job ends (finished, with its
 enrichment started when asked) or stops (paused with the reason). A per-job queueing lock
 keeps one next step waiting; a worker that dies mid-step has its job retried by the
-engine, and every step is safe to take again (results are taken in once).
+engine, and every step is safe to take again (results are taken in once). A person's
+cancel, resume or retry replaces the waiting step with one that runs at once
+(``step_now``).
 
 In realtime mode the step queues lanes (``send_generation_attempts``, up to
 ``GENERATION_CONCURRENCY`` per job, ``generation.lanes``) that send the attempts, each call
@@ -19,7 +21,15 @@ from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
 from conversations.models import BatchJob
-from core.background import RETRY, defer, defer_many, others_queued, queued_jobs, waiting_jobs
+from core.background import (
+    RETRY,
+    defer,
+    defer_many,
+    defer_now,
+    others_queued,
+    queued_jobs,
+    waiting_jobs,
+)
 
 from . import lanes
 from .drive import RETRY_SECONDS, advance
@@ -40,6 +50,13 @@ def enqueue_generation(job_id: uuid.UUID, *, in_seconds: float = 0) -> None:
         in_seconds=in_seconds,
         job_id=str(job_id),
     )
+
+
+def step_now(job_id: uuid.UUID) -> None:
+    """Queue the job's next step to run at once, in the current transaction, even when a
+    step waits for later (the poll interval): a person's cancel, resume or retry takes
+    effect now, not at the next poll. The waiting step is replaced, not added to."""
+    defer_now(advance_generation_job, queueing_lock=_lock(job_id), job_id=str(job_id))
 
 
 @app.task(pass_context=True, retry=RETRY)

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from conversations.models import BatchJob, BatchJobStatus
 from core.lists import Listing, ListSpec
 from core.pagination import EstimatedPaginator
+from core.sections import joined
 
 # Jobs with conversations whose enrichment failed: a status of the list's filter too.
 ENRICHMENT_FAILURES = "enrichment_failures"
@@ -20,7 +21,9 @@ JOB_LIST = ListSpec(
 
 def list_batch_jobs(user) -> QuerySet[BatchJob]:
     """Jobs visible to ``user``, newest first (their counts: ``jobs_page``)."""
-    return BatchJob.objects.visible_to(user).order_by("-created_at", "-id")
+    # With what other apps' sections read (the generation settings: a join), which the
+    # list's generation state shows.
+    return joined("batch_job", BatchJob.objects.visible_to(user)).order_by("-created_at", "-id")
 
 
 def jobs_page(user, number: str | None, *, per_page: int, listing: Listing | None = None) -> Page:

@@ -3,6 +3,7 @@ which still ends any other batch job at once, as before), pause and resume its
 submission, and retry the items whose generation failed (``generation.control``)."""
 
 import uuid
+from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -11,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations.models import BatchJobStatus
-from core.api.errors import ERROR_RESPONSES, NOT_FOUND
+from core.api.errors import ERROR_RESPONSES, NOT_FOUND, ErrorSerializer
+from enrichment.serializers import RequestBodySerializer
 from intake.api.items import visible_job
 from intake.items import finish_job
 from intake.serializers import (
@@ -22,6 +24,7 @@ from intake.serializers import (
 
 from .. import control
 from ..overview import settings_of
+from ..serializers import GENERATION_REQUEST, MoneyField
 
 
 class JobControlResponseSerializer(serializers.Serializer):
@@ -103,23 +106,60 @@ def pause_generation_job_view(request: Request, job_id: uuid.UUID) -> Response:
     return _answer(control.pause(visible_job(request, job_id), request.user))
 
 
+class ResumeRequestSerializer(RequestBodySerializer):
+    budgetUsd = MoneyField(  # noqa: N815 (the public contract's casing)
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        help_text="A new budget in USD, set before resuming: not below what the job spent "
+        "(`generation.costUsd`); null removes the budget. Left out, the budget stays.",
+    )
+
+
+# By hand, as the generation request's: money is a JSON number.
+RESUME_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "budgetUsd": {
+            **GENERATION_REQUEST["properties"]["budgetUsd"],
+            "description": "A new budget in USD (finer than 1e-9: rounded down), set before "
+            "resuming: not below what the job spent (`generation.costUsd`); null removes "
+            "the budget. Left out, the budget stays.",
+        }
+    },
+}
+
+
 @extend_schema(
     operation_id="resume_generation_job",
-    request=None,
+    request={"application/json": RESUME_REQUEST},
     responses={
         200: JobControlResponseSerializer,
+        400: OpenApiResponse(
+            ErrorSerializer,
+            description="Invalid `budgetUsd`, or `budget_below_cost`: below what the job "
+            "spent (`costUsd`). Nothing changes.",
+        ),
         **ERROR_RESPONSES,
         404: NOT_FOUND,
         409: _conflict(f"{NOT_GENERATION}; or {FINISHED}."),
     },
     description="Clear the reason the job was paused (a person's pause, or a refused key, "
-    "billing or the budget reached once fixed) and queue its next step. Resuming a job "
-    "that is not paused changes nothing (`changed` false). A budget still too small "
-    "pauses it again at the next submission.",
+    "billing or the budget reached once fixed) and run its next step at once. The body is "
+    'optional: `{"budgetUsd": number | null}` changes the job\'s budget first (paused or '
+    'not), which is how a job paused with "Budget reached" goes on; a budget below what '
+    "was spent is refused (400 `budget_below_cost`, with `costUsd`) and changes nothing. "
+    "Resuming a job that is not paused, without a budget, changes nothing (`changed` "
+    "false). A budget still too small for the next requests pauses it again.",
 )
 @api_view(["POST"])
 def resume_generation_job_view(request: Request, job_id: uuid.UUID) -> Response:
-    return _answer(control.resume(visible_job(request, job_id), request.user))
+    job = visible_job(request, job_id)
+    serializer = ResumeRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    budget = serializer.validated_data.get("budgetUsd", control.KEEP)
+    return _answer(control.resume(job, request.user, budget_usd=budget))
 
 
 @extend_schema(
