@@ -74,6 +74,14 @@ def budget_left(settings: GenerationSettings) -> Decimal | None:
     return max(settings.budget_usd - settings.cost_usd, Decimal(0))
 
 
+def budget_reason(settings: GenerationSettings) -> str:
+    """Why a job was paused for its budget (what ``paused_reason`` says)."""
+    return (
+        f"{BUDGET_REACHED}: {usd(settings.cost_usd)} USD spent of {usd(settings.budget_usd)}, "
+        "and the next requests would pass it. Resume with a higher budget to go on."
+    )
+
+
 def usd(amount: Decimal) -> str:
     """An amount of USD for people, without trailing zeros: 0.5, not 0.500000000."""
     text = f"{amount:f}"

@@ -86,12 +86,7 @@ def submit(
                 )
             )
             if _over_budget(settings, requests):
-                spent, budget = settings.cost_usd, settings.budget_usd
-                settings.paused_reason = (
-                    f"{accounting.BUDGET_REACHED}: {accounting.usd(spent)} USD spent of "
-                    f"{accounting.usd(budget)}, and the next requests would pass it. Resume "
-                    "with a higher budget to go on."
-                )
+                settings.paused_reason = accounting.budget_reason(settings)
                 settings.save(update_fields=["paused_reason", "updated_at"])
                 return created
             intent = ProviderBatch.objects.create(

@@ -217,3 +217,33 @@ def test_resume_sends_at_once_while_a_step_waits_for_the_next_poll(api, fake_ant
     # The two new attempts went at once, in a third batch.
     assert len(fake_anthropic.batches()) == 3
     assert queued("advance_generation_job", job_id=str(job.pk)).count() == 1
+
+
+def test_a_realtime_job_stops_before_its_budget_and_goes_on_once_raised(api, fake_anthropic):
+    preview = api.post("/api/generation-jobs/preview", {**BODY, "mode": "realtime"}, format="json")
+    per_call = Decimal(str(preview.json()["estimate"]["costUsdRealtime"])) / 4
+    job = create(api, mode="realtime")
+    mark(job, [1, 2, 3, 4], "[[fake:turns=45]]")  # long answers: each costs near its most
+    budget = (per_call * Decimal("1.5")).quantize(Decimal("0.000001"))
+    GenerationSettings.objects.filter(batch_job=job).update(budget_usd=budget)
+
+    for _ in range(20):
+        run_jobs()
+        if settings_of(job).paused_reason:
+            break
+
+    settings = settings_of(job)
+    assert settings.paused_reason.startswith("Budget reached"), settings.paused_reason
+    assert settings.cost_usd <= budget  # never passed: a call is sent only if it fits
+    waiting = job.items.filter(status=BatchItemStatus.QUEUED).count()
+    assert waiting >= 2
+    sent = [r for r in fake_anthropic.requests() if r["path"] == "/v1/messages"]
+    assert len(sent) == 4 - waiting
+
+    assert resume(api, job, {"budgetUsd": None}).status_code == 200
+    for _ in range(20):
+        run_jobs()
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+    assert (job.status, job.successful_items) == (BatchJobStatus.COMPLETED, 4)
