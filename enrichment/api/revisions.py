@@ -4,7 +4,7 @@ revision (an edited or replacement document), enriched again in the background."
 import uuid
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -166,8 +166,20 @@ def revision_raw_view(request: Request, conversation_id: uuid.UUID, number: int)
     )
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": MAX_REPLACEMENTS,
+        "additionalProperties": {},
+    }
+)
+class DocumentsField(serializers.DictField):
+    """Documents by conversation id: 1 to ``MAX_REPLACEMENTS`` (the schema says so too)."""
+
+
 class ReplacementsRequestSerializer(serializers.Serializer):
-    documents = serializers.DictField(
+    documents = DocumentsField(
         child=serializers.JSONField(),
         allow_empty=False,
         help_text=f"1 to {MAX_REPLACEMENTS} corrected documents, by conversation id (either "

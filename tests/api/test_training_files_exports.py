@@ -341,10 +341,9 @@ def test_a_bad_split_or_a_split_of_a_file_without_one_is_a_400(api, user):
         "code": "invalid",
         "details": {"split": ["Must be one of: train, validation."]},
     }
-    assert none.status_code == 400
-    assert none.json()["details"] == {
-        "split": ["This training file has no train/validation split (no validationFraction)."]
-    }
+    assert none.status_code == 409
+    assert none.json()["code"] == "no_split"
+    assert none.json()["error"].startswith("This training file has no train/validation split")
     assert plain["split"] is None and plain["validationFraction"] is None
 
 

@@ -299,7 +299,11 @@ def _format_names_the_file(view):
         ),
         **AUTH_RESPONSES,
         404: NOT_FOUND,
-        409: OpenApiResponse(NotBuiltSerializer, description="Not built yet."),
+        409: OpenApiResponse(
+            NotBuiltSerializer,
+            description="Not built yet (`not_built`), or a split asked of a file without one "
+            "(`no_split`).",
+        ),
     },
     description="The stored file itself, streamed, as an attachment.",
 )
@@ -314,8 +318,11 @@ def download_view(request: Request, training_file_id: uuid.UUID):
     if split is not None and split not in Split.values:
         raise invalid({"split": [f"Must be one of: {', '.join(Split.values)}."]})
     if split and training_file.validation_fraction is None:
-        raise invalid(
-            {"split": ["This training file has no train/validation split (no validationFraction)."]}
+        raise ApiError(
+            409,
+            "This training file has no train/validation split (it was made without "
+            "validationFraction): download it whole.",
+            code="no_split",
         )
     path = (
         training_file.split_path_for(split, file_format)
