@@ -13,9 +13,13 @@ BODY_REQUIRED = {
     "review_conversation",
     "review_conversations",
     "create_api_token",
+    "create_generation_job",
+    "preview_generation_job",
+    "create_conversation_revision",
+    "replace_failed_conversations",
 }
 # Operations whose JSON body may be left out, but whose unknown keys are refused too.
-BODY_OPTIONAL = {"claim_next_for_review"}
+BODY_OPTIONAL = {"claim_next_for_review", "resume_generation_job"}
 
 
 RETRY_AFTER = {

@@ -156,6 +156,13 @@ def _quality(raw: str) -> float:
     return value
 
 
+def _key(raw: str) -> str:
+    """A scaffolding key as sent (a text column holds no NUL; keys are short)."""
+    if "\x00" in raw or len(raw) > 100:
+        raise ValueError(raw)
+    return raw
+
+
 def filters_from(params, *, strict: bool = False) -> tuple[QueueFilters, dict[str, list[str]]]:
     """The queue's filters from query parameters (``batch``, ``persona``, ``arc``,
     ``topic``, ``qualityMin``, ``qualityMax``, ``failureCategory``, ``status``, ``sort``);
@@ -164,7 +171,7 @@ def filters_from(params, *, strict: bool = False) -> tuple[QueueFilters, dict[st
     values: dict = {}
     errors: dict[str, list[str]] = {}
 
-    def take(name: str, field: str, parse, message: str) -> None:
+    def take(name: str, field: str, parse, message: str, invalid: str = "") -> None:
         raw = params.get(name)
         if raw is None:
             return
@@ -177,7 +184,7 @@ def filters_from(params, *, strict: bool = False) -> tuple[QueueFilters, dict[st
         try:
             values[field] = parse(raw)
         except (TypeError, ValueError):
-            errors[name] = [message]
+            errors[name] = [invalid or message]
 
     def one_of(choices):
         def parse(raw: str) -> str:
@@ -189,7 +196,7 @@ def filters_from(params, *, strict: bool = False) -> tuple[QueueFilters, dict[st
 
     take("batch", "batch_job", uuid.UUID, "Must be a batch job id (a UUID).")
     for name, field in (("persona", "persona"), ("arc", "arc"), ("topic", "topic")):
-        take(name, field, str, "")
+        take(name, field, _key, "", "Must be a key: at most 100 characters, no NUL.")
     take("qualityMin", "quality_min", _quality, "Must be a number from 0 to 5.")
     take("qualityMax", "quality_max", _quality, "Must be a number from 0 to 5.")
     categories = FAILURE_CATEGORIES

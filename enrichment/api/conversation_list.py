@@ -89,7 +89,12 @@ def _search(request: Request) -> str | None:
         ),
         OpenApiParameter(
             "search",
-            {"type": "string", "minLength": 1, "maxLength": MAX_SEARCH_LENGTH},
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_SEARCH_LENGTH,
+                "pattern": r"^[^\u0000]*$",
+            },
             description="Name or persona name containing this (any case), or either id.",
         ),
         *CONVERSATION_PAGE.parameters(),

@@ -24,6 +24,7 @@ from core.api.errors import (
 )
 from core.api.pages import PageSize, PaginationSerializer, paginate
 from enrichment.models import RunSource
+from enrichment.serializers import RequestBodySerializer
 
 from ..replacements import MAX_REPLACEMENTS, Replacements, replace_failed
 from ..revisions import BadDocument, document_content, revisions_of, save_revision
@@ -76,6 +77,7 @@ SOURCE = OpenApiParameter(
 )
 DOCUMENT = {
     "type": "object",
+    "minProperties": 1,
     "additionalProperties": True,
     "description": "The whole conversation document (DOMAIN §2): conversation_metadata, "
     "turns and, optionally, input_parameters.",
@@ -178,9 +180,9 @@ class DocumentsField(serializers.DictField):
     """Documents by conversation id: 1 to ``MAX_REPLACEMENTS`` (the schema says so too)."""
 
 
-class ReplacementsRequestSerializer(serializers.Serializer):
+class ReplacementsRequestSerializer(RequestBodySerializer):
     documents = DocumentsField(
-        child=serializers.JSONField(),
+        child=serializers.JSONField(allow_null=True),
         allow_empty=False,
         help_text=f"1 to {MAX_REPLACEMENTS} corrected documents, by conversation id (either "
         "form) of a conversation of the job that failed.",
@@ -189,9 +191,6 @@ class ReplacementsRequestSerializer(serializers.Serializer):
     def validate_documents(self, documents: dict) -> dict:
         if len(documents) > MAX_REPLACEMENTS:
             raise serializers.ValidationError(f"At most {MAX_REPLACEMENTS} at once.")
-        bad = [key for key in documents if not _is_uuid(key)]
-        if bad:
-            raise serializers.ValidationError(f"Not conversation ids: {', '.join(bad[:5])}.")
         return documents
 
 
@@ -242,6 +241,9 @@ def replacements_view(request: Request, job_id: uuid.UUID) -> Response:
     documents = serializer.validated_data["documents"]
     files, refused = [], {}
     for key, document in documents.items():
+        if not _is_uuid(key):
+            refused[key] = "Not a conversation id: name each document by its conversation's id."
+            continue
         try:
             files.append((f"{key}.json", document_content(document)))
         except BadDocument as error:

@@ -60,7 +60,9 @@ def _candidates(user) -> QuerySet[Conversation]:
 
 
 def _string(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, {"type": "string"}, description=description)
+    # A key: what a text column can hold (no NUL), as long as a key can be.
+    schema = {"type": "string", "maxLength": 100, "pattern": r"^[^\u0000]*$"}
+    return OpenApiParameter(name, schema, description=description)
 
 
 QUEUE_FILTERS = [

@@ -75,7 +75,19 @@ def test_the_api_refuses_bad_bodies_and_others_jobs(api, job):
     url = f"/api/batch-jobs/{job.pk}/replacements"
 
     assert api.post(url, {"documents": {}}, format="json").status_code == 400
-    assert api.post(url, {"documents": {"not-an-id": {}}}, format="json").status_code == 400
+    # A key that is no conversation id is refused in its result; nothing is stored.
+    named = api.post(url, {"documents": {"not-an-id": {}}}, format="json")
+    assert named.status_code == 200, named.json()
+    assert named.json()["success"] is False
+    assert named.json()["results"] == [
+        {
+            "conversationId": "not-an-id",
+            "status": "refused",
+            "revision": None,
+            "error": "Not a conversation id: name each document by its conversation's id.",
+        }
+    ]
+    assert named.json()["runId"] is None
     api.force_login(other)
     refused = api.post(url, {"documents": {str(conversations(job)[1].pk): {}}}, format="json")
     assert refused.status_code == 404

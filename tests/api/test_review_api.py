@@ -345,3 +345,13 @@ def test_a_script_may_reject_without_saying_why(api, user):
     assert response.status_code == 200
     assert response.json()["reviewStatus"] == "rejected"
     assert ReviewAction.objects.get().reasons == []
+
+
+def test_a_scaffolding_key_a_column_cannot_hold_is_refused_by_name(api):
+    response = api.get("/api/review/queue", {"arc": "\x00u", "topic": "x" * 101})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {
+        "arc": ["Must be a key: at most 100 characters, no NUL."],
+        "topic": ["Must be a key: at most 100 characters, no NUL."],
+    }

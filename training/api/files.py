@@ -323,6 +323,7 @@ def download_view(request: Request, training_file_id: uuid.UUID):
             "This training file has no train/validation split (it was made without "
             "validationFraction): download it whole.",
             code="no_split",
+            trainingFileStatus=training_file.status,
         )
     path = (
         training_file.split_path_for(split, file_format)
