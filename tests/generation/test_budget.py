@@ -14,20 +14,13 @@ from conversations.models import BatchItemStatus, BatchJob, BatchJobStatus
 from devtools.demo.generator import scaffolding_paths
 from generation import batches
 from generation.accounting import usd
-from generation.models import GenerationAttempt, GenerationSettings
+from generation.models import GenerationSettings
 from generation.providers import get_provider
 from tests.factories import UserFactory
+from tests.generation.test_control import BODY, create, mark
 from tests.jobs import queued, run_jobs
 
 pytestmark = pytest.mark.django_db
-
-BODY = {
-    "name": "Tax season",
-    "personaKeys": ["gig_juggler", "late_starter"],
-    "emotionalArcKeys": ["dread_to_relief"],
-    "trainingTopicKeys": ["freelancer_quarterly_taxes", "emergency_fund_rebuild"],
-    "maxTokens": 8000,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -42,20 +35,6 @@ def api() -> APIClient:
     client = APIClient()
     client.force_login(UserFactory(username="dana"))
     return client
-
-
-def create(api, **extra) -> BatchJob:
-    response = api.post("/api/generation-jobs", {**BODY, **extra}, format="json")
-    assert response.status_code == 201, response.json()
-    return BatchJob.objects.get(pk=response.json()["id"])
-
-
-def mark(job, positions: list[int], marker: str) -> None:
-    """Put a marker of the fake provider in these items' prompts (what it does on them)."""
-    for attempt in GenerationAttempt.objects.filter(item__batch_job=job):
-        if attempt.item.position in positions:
-            attempt.prompt += f"\n{marker}"
-            attempt.save(update_fields=["prompt"])
 
 
 def resume(api, job, body=None):
